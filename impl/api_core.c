@@ -1,0 +1,117 @@
+/* Public entry points: versions, statuses, errors, models. */
+#include <stddef.h>
+#include <string.h>
+
+#define NT5_EXPERIMENTAL
+#include "error.h"
+#include "model.h"
+#include "nt5_experimental.h"
+#include "options.h"
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+
+uint32_t nt5_abi_version(void) { return NT5_ABI_VERSION; }
+
+const char *nt5_version(void) {
+    return STR(NT5_VERSION_MAJOR) "." STR(NT5_VERSION_MINOR) "." STR(NT5_VERSION_PATCH);
+}
+
+const char *nt5_status_name(nt5_status status) {
+    switch (status) {
+    case NT5_OK: return "NT5_OK";
+    case NT5_ERR_INVALID_ARG: return "NT5_ERR_INVALID_ARG";
+    case NT5_ERR_IO: return "NT5_ERR_IO";
+    case NT5_ERR_FORMAT: return "NT5_ERR_FORMAT";
+    case NT5_ERR_UNSUPPORTED: return "NT5_ERR_UNSUPPORTED";
+    case NT5_ERR_OUT_OF_MEMORY: return "NT5_ERR_OUT_OF_MEMORY";
+    case NT5_ERR_BUFFER_TOO_SMALL: return "NT5_ERR_BUFFER_TOO_SMALL";
+    case NT5_ERR_CANCELLED: return "NT5_ERR_CANCELLED";
+    case NT5_ERR_TOO_LONG: return "NT5_ERR_TOO_LONG";
+    case NT5_ERR_NO_DEVICE: return "NT5_ERR_NO_DEVICE";
+    case NT5_ERR_DEVICE: return "NT5_ERR_DEVICE";
+    case NT5_ERR_AUTH: return "NT5_ERR_AUTH";
+    case NT5_ERR_NOT_FOUND: return "NT5_ERR_NOT_FOUND";
+    case NT5_ERR_NETWORK: return "NT5_ERR_NETWORK";
+    case NT5_ERR_INTERNAL: return "NT5_ERR_INTERNAL";
+    default: return "NT5_ERR_UNKNOWN";
+    }
+}
+
+const char *nt5_last_error(void) { return err_message(); }
+
+static const nt5_model_options model_defaults = {
+    .struct_size = sizeof(nt5_model_options),
+    .device = NULL,
+    .num_threads = 0,
+    .encoder_only = 0,
+};
+
+#define MODEL_OPTIONS_MIN (offsetof(nt5_model_options, encoder_only) + sizeof(int32_t))
+
+nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t struct_size) {
+    return opts_init(opts, struct_size, &model_defaults, MODEL_OPTIONS_MIN, sizeof *opts, "nt5_model_options");
+}
+
+static nt5_status check_open_args(const void *first, const char *first_name, const nt5_model_options *opts,
+                                  nt5_model **out, nt5_model_options *o) {
+    if (out) *out = NULL;
+    if (!first) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL", first_name);
+    if (!out) return err_set(NT5_ERR_INVALID_ARG, "out is NULL");
+    *o = model_defaults;
+    return opts_overlay(o, sizeof *o, opts, MODEL_OPTIONS_MIN, "nt5_model_options");
+}
+
+nt5_status nt5_model_open(const char *path, const nt5_model_options *opts, nt5_model **out) {
+    nt5_model_options o;
+    nt5_status st = check_open_args(path, "path", opts, out, &o);
+    if (st != NT5_OK) return st;
+    if (!path[0]) return err_set(NT5_ERR_INVALID_ARG, "path is empty");
+    return model_open_dir(path, &o, out);
+}
+
+nt5_status nt5_model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts,
+                                 nt5_model **out) {
+    nt5_model_options o;
+    nt5_status st = check_open_args(config_json, "config_json", opts, out, &o);
+    if (st != NT5_OK) return st;
+    return model_open_random(config_json, seed, &o, out);
+}
+
+void nt5_model_free(nt5_model *model) { model_free(model); }
+
+nt5_status nt5_model_get_info(const nt5_model *model, nt5_model_info *info) {
+    if (!model || !info) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL", model ? "info" : "model");
+    const size_t minimum = offsetof(nt5_model_info, activation_name) + sizeof(const char *);
+    nt5_status st = opts_check_size(info->struct_size, minimum, sizeof *info, "nt5_model_info");
+    if (st != NT5_OK) return st;
+    const t5_config *c = &model->cfg;
+    nt5_model_info full = {
+        .struct_size = info->struct_size,
+        .model_type = c->model_type,
+        .d_model = c->d_model,
+        .d_kv = c->d_kv,
+        .d_ff = c->d_ff,
+        .num_heads = c->num_heads,
+        .num_layers = c->num_layers,
+        .num_decoder_layers = model->has_decoder ? c->num_decoder_layers : 0,
+        .vocab_size = c->vocab_size,
+        .tokenizer_size = model->tok ? tok_size(model->tok) : 0,
+        .relative_attention_num_buckets = c->num_buckets,
+        .relative_attention_max_distance = c->max_distance,
+        .is_gated_act = c->gated,
+        .tie_word_embeddings = c->tie_word_embeddings,
+        .pad_token_id = c->pad_id,
+        .eos_token_id = c->eos_id,
+        .decoder_start_token_id = c->decoder_start_id,
+        .max_input_length = model->max_input_length,
+        .has_decoder = model->has_decoder,
+        .device = model->be->ops->device,
+        .compute_dtype = NT5_DTYPE_F32,
+        .num_threads = cpu_backend_threads(model->be),
+        .model_type_name = config_model_type_name(c->model_type),
+        .activation_name = config_activation_name(c->act),
+    };
+    memcpy(info, &full, info->struct_size);
+    return NT5_OK;
+}

@@ -1,0 +1,93 @@
+/* The backend interface: the small set of device operations the forward
+ * pass is written against. The CPU backend (impl/cpu_*.c) is the reference;
+ * the CUDA backend (kernels/) implements the same table.
+ *
+ * Buffers are float arrays in the backend's memory (host memory for the
+ * CPU); index arrays (ids, lengths) are always host memory. Operations do not fail individually: a failure (out of memory, a
+ * device error) is recorded in the exec context and reported by
+ * exec_status(); later operations on a failed context do nothing. */
+#ifndef NT5_IMPL_BACKEND_H
+#define NT5_IMPL_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "nt5.h"
+
+typedef struct backend backend;
+
+/* Per-call execution state: which backend, the call's scratch and the first
+ * error. One per API call, never shared between threads. */
+typedef struct exec_ctx {
+    const backend *be;
+    nt5_status status;
+    void *scratch;       /* backend-owned per-call state */
+} exec_ctx;
+
+/* Attention over one layer for a batch: out = softmax(q k^T + bias + mask) v,
+ * per head, without 1/sqrt(d) scaling (T5). Row r of q/out is query
+ * (r / q_len, r % q_len); key j of kv batch b is row b * kv_rows + j of k/v. */
+typedef struct attn_args {
+    float *out;               /* [batch * q_len, heads * d_kv], row stride ld_out */
+    const float *q;           /* [batch * q_len, heads * d_kv], row stride ld_q */
+    const float *k, *v;       /* [kv_batch * kv_rows, heads * d_kv], row stride ld_kv */
+    size_t ld_out, ld_q, ld_kv;
+    size_t batch, q_len, kv_len, kv_rows, heads, d_kv;
+    size_t kv_group;          /* query batch b reads kv batch b / kv_group */
+    const size_t *kv_valid;   /* [kv_batch] keys < kv_valid are attended; NULL: all */
+    const float *bias_table;  /* [num_buckets, heads] relative-position table or NULL */
+    int bidirectional;        /* bucket mode: encoder (1) or causal decoder (0) */
+    int num_buckets, max_distance;
+    size_t q_offset;          /* absolute position of query 0 (decoder cache) */
+    int causal;               /* keys after the query position are masked */
+} attn_args;
+
+typedef struct backend_ops {
+    const char *name;
+    int device; /* NT5_DEVICE_* */
+    void (*destroy)(backend *be);
+    /* Weights: takes ownership of a malloc'ed host array and returns the
+     * backend copy (the CPU keeps the array itself). NULL on failure. */
+    float *(*adopt_weight)(backend *be, float *host, size_t n);
+    void (*free_weight)(backend *be, float *w);
+
+    nt5_status (*exec_begin)(const backend *be, exec_ctx *x);
+    nt5_status (*exec_end)(exec_ctx *x); /* waits for the work, frees scratch */
+    float *(*alloc)(exec_ctx *x, size_t n);
+    void (*release)(exec_ctx *x, float *p);
+    void (*upload)(exec_ctx *x, float *dst, const float *src, size_t n);
+    void (*download)(exec_ctx *x, float *dst, const float *src, size_t n);
+
+    /* out[i] = table[ids[i]] : [n, d] */
+    void (*embed)(exec_ctx *x, float *out, const float *table, const int32_t *ids, size_t n, size_t d);
+    /* out = in * rsqrt(mean(in^2) + eps) * w * scale : [rows, d] */
+    void (*rmsnorm)(exec_ctx *x, float *out, const float *in, const float *w, size_t rows, size_t d,
+                    float eps, float scale);
+    /* out[M, N] (+)= in[M, K] @ w[N, K]^T ; accumulate adds to out (residual). */
+    void (*linear)(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in,
+                   const float *w, size_t M, size_t N, size_t K, int accumulate);
+    /* out[M, F] = act(in[:, :F]) (* in[:, F:2F] when gated) ; in row stride ld_in */
+    void (*ffn_activation)(exec_ctx *x, float *out, const float *in, size_t ld_in, size_t M,
+                           size_t F, activation act, int gated);
+    void (*attention)(exec_ctx *x, const attn_args *a);
+    /* dst rows [rows, cols] (stride ld_dst) = src rows (stride ld_src) */
+    void (*copy_rows)(exec_ctx *x, float *dst, size_t ld_dst, const float *src, size_t ld_src,
+                      size_t rows, size_t cols);
+    /* dst block b = src block index[b]: the first block_elems floats of
+     * blocks that start every `stride` floats (index in host memory) */
+    void (*gather_blocks)(exec_ctx *x, float *dst, const float *src, const int32_t *index,
+                          size_t count, size_t block_elems, size_t stride);
+} backend_ops;
+
+struct backend {
+    const backend_ops *ops;
+};
+
+/* CPU backend with `threads` worker threads (0: all online cores). */
+nt5_status cpu_backend_create(int threads, backend **out);
+int cpu_backend_threads(const backend *be);
+
+static inline nt5_status exec_status(const exec_ctx *x) { return x->status; }
+
+#endif

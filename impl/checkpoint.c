@@ -1,0 +1,85 @@
+#include "checkpoint.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "json_file.h"
+
+static nt5_status add_file(checkpoint *ck, const char *path) {
+    st_file **grown = realloc(ck->files, (ck->count + 1) * sizeof *grown);
+    if (!grown) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    ck->files = grown;
+    nt5_status st = st_open(path, &ck->files[ck->count]);
+    if (st == NT5_OK) ck->count++;
+    return st;
+}
+
+/* A shard name from an index must be a plain file name in the directory. */
+static int is_plain_file_name(const char *name) {
+    return name[0] && name[0] != '.' && !strchr(name, '/') && !strchr(name, '\\') && strlen(name) < 256;
+}
+
+static nt5_status open_sharded(const char *dir, const char *index_path, checkpoint *ck) {
+    cJSON *root;
+    nt5_status st = json_read_file(index_path, &root);
+    if (st != NT5_OK) return st;
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
+    if (!cJSON_IsObject(map)) {
+        cJSON_Delete(root);
+        return err_set(NT5_ERR_FORMAT, "%s: \"weight_map\" is missing or not an object", index_path);
+    }
+    /* open each distinct shard once, in order of first appearance */
+    for (const cJSON *it = map->child; it && st == NT5_OK; it = it->next) {
+        if (!cJSON_IsString(it) || !is_plain_file_name(it->valuestring)) {
+            st = err_set(NT5_ERR_FORMAT, "%s: tensor \"%s\" maps to an invalid shard file name", index_path,
+                         it->string);
+            break;
+        }
+        int seen = 0;
+        for (const cJSON *p = map->child; p != it; p = p->next) seen |= strcmp(p->valuestring, it->valuestring) == 0;
+        if (seen) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, it->valuestring);
+        st = add_file(ck, path);
+        if (st != NT5_OK) err_wrap(st, "shard listed in %s", index_path);
+    }
+    cJSON_Delete(root);
+    return st;
+}
+
+nt5_status ckpt_open_dir(const char *dir, checkpoint *ck) {
+    memset(ck, 0, sizeof *ck);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    nt5_status st;
+    if (access(path, F_OK) == 0) return add_file(ck, path);
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    if (access(path, F_OK) == 0) {
+        st = open_sharded(dir, path, ck);
+        if (st != NT5_OK) ckpt_close(ck);
+        return st;
+    }
+    return err_set(NT5_ERR_NOT_FOUND,
+                   "%s has no model.safetensors or model.safetensors.index.json "
+                   "(PyTorch .bin checkpoints need conversion)",
+                   dir);
+}
+
+const st_tensor *ckpt_find(const checkpoint *ck, const char *name) {
+    for (size_t i = 0; i < ck->count; i++) {
+        const st_tensor *t = st_find(ck->files[i], name);
+        if (t) return t;
+    }
+    return NULL;
+}
+
+void ckpt_close(checkpoint *ck) {
+    for (size_t i = 0; i < ck->count; i++) st_close(ck->files[i]);
+    free(ck->files);
+    ck->files = NULL;
+    ck->count = 0;
+}

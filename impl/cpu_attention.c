@@ -1,0 +1,87 @@
+/* T5 attention on the CPU: per (batch, head) task, scores = q k^T through
+ * BLAS, relative-position bias and masks, softmax in fp32, then p v. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "cpu_internal.h"
+#include "error.h"
+#include "position_bias.h"
+
+typedef struct attn_job {
+    const attn_args *a;
+    const int *buckets; /* [n_rel] bucket of relative position rel_min + r */
+    int64_t rel_min;
+    float *scratch;     /* [threads, q_len * kv_len] */
+} attn_job;
+
+static void softmax_row(float *s, size_t n_attended, size_t n_total) {
+    float mx = -INFINITY;
+    for (size_t j = 0; j < n_attended; j++) mx = s[j] > mx ? s[j] : mx;
+    float sum = 0;
+    for (size_t j = 0; j < n_attended; j++) {
+        s[j] = expf(s[j] - mx);
+        sum += s[j];
+    }
+    float inv = 1.0f / sum;
+    for (size_t j = 0; j < n_attended; j++) s[j] *= inv;
+    for (size_t j = n_attended; j < n_total; j++) s[j] = 0;
+}
+
+static void attn_task(void *ctx, size_t task, size_t slot) {
+    attn_job *job = ctx;
+    const attn_args *a = job->a;
+    size_t b = task / a->heads, h = task % a->heads;
+    size_t kvb = b / a->kv_group;
+    size_t nk = a->kv_valid ? a->kv_valid[kvb] : a->kv_len;
+    if (nk > a->kv_len) nk = a->kv_len;
+    const float *q = a->q + b * a->q_len * a->ld_q + h * a->d_kv;
+    const float *k = a->k + kvb * a->kv_rows * a->ld_kv + h * a->d_kv;
+    const float *v = a->v + kvb * a->kv_rows * a->ld_kv + h * a->d_kv;
+    float *out = a->out + b * a->q_len * a->ld_out + h * a->d_kv;
+    float *s = job->scratch + slot * a->q_len * a->kv_len;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a->q_len, (int)nk, (int)a->d_kv, 1.0f, q,
+                (int)a->ld_q, k, (int)a->ld_kv, 0.0f, s, (int)nk);
+    for (size_t i = 0; i < a->q_len; i++) {
+        float *row = s + i * nk;
+        int64_t pos = (int64_t)(a->q_offset + i);
+        size_t n_att = nk;
+        if (a->causal && (size_t)pos + 1 < n_att) n_att = (size_t)pos + 1;
+        if (a->bias_table) {
+            const int *bk = job->buckets + (0 - pos - job->rel_min);
+            for (size_t j = 0; j < n_att; j++) row[j] += a->bias_table[(size_t)bk[j] * a->heads + h];
+        }
+        softmax_row(row, n_att, nk);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)a->q_len, (int)a->d_kv, (int)nk, 1.0f, s, (int)nk,
+                v, (int)a->ld_kv, 0.0f, out, (int)a->ld_out);
+}
+
+void cpu_attention(exec_ctx *x, const attn_args *a) {
+    if (x->status != NT5_OK) return;
+    cpu_pool *pool = cpu_pool_of(x);
+    attn_job job = {.a = a};
+    int *buckets = NULL;
+    if (a->bias_table) {
+        /* relative positions key - query span [-(q_offset + q_len - 1), kv_len - 1] */
+        job.rel_min = -(int64_t)(a->q_offset + a->q_len - 1);
+        size_t n_rel = a->q_offset + a->q_len - 1 + a->kv_len;
+        buckets = malloc(n_rel * sizeof *buckets);
+        if (!buckets) {
+            x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in attention");
+            return;
+        }
+        for (size_t r = 0; r < n_rel; r++)
+            buckets[r] = position_bucket(job.rel_min + (int64_t)r, a->bidirectional, a->num_buckets, a->max_distance);
+        job.buckets = buckets;
+    }
+    job.scratch = malloc((size_t)pool_threads(pool) * a->q_len * a->kv_len * sizeof(float));
+    if (!job.scratch) {
+        free(buckets);
+        x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in attention");
+        return;
+    }
+    pool_run(pool, a->batch * a->heads, attn_task, &job);
+    free(job.scratch);
+    free(buckets);
+}

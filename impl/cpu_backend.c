@@ -1,0 +1,105 @@
+/* The CPU backend: host memory, a thread pool, BLAS for matrix products. */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cpu_internal.h"
+#include "error.h"
+
+static void cpu_destroy(backend *be) {
+    cpu_backend *c = (cpu_backend *)be;
+    pool_destroy(c->pool);
+    free(c);
+}
+
+static float *cpu_adopt_weight(backend *be, float *host, size_t n) {
+    (void)be;
+    (void)n;
+    return host;
+}
+
+static void cpu_free_weight(backend *be, float *w) {
+    (void)be;
+    free(w);
+}
+
+static nt5_status cpu_exec_begin(const backend *be, exec_ctx *x) {
+    memset(x, 0, sizeof *x);
+    x->be = be;
+    return NT5_OK;
+}
+
+static nt5_status cpu_exec_end(exec_ctx *x) { return x->status; }
+
+static float *cpu_alloc(exec_ctx *x, size_t n) {
+    if (x->status != NT5_OK) return NULL;
+    float *p = n ? malloc(n * sizeof(float)) : NULL;
+    if (n && !p) x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory allocating %zu floats", n);
+    return p;
+}
+
+static void cpu_release(exec_ctx *x, float *p) {
+    (void)x;
+    free(p);
+}
+
+static void cpu_copy(exec_ctx *x, float *dst, const float *src, size_t n) {
+    if (x->status == NT5_OK && n) memcpy(dst, src, n * sizeof(float));
+}
+
+static void cpu_copy_rows(exec_ctx *x, float *dst, size_t ld_dst, const float *src, size_t ld_src,
+                          size_t rows, size_t cols) {
+    if (x->status != NT5_OK) return;
+    for (size_t r = 0; r < rows; r++) memcpy(dst + r * ld_dst, src + r * ld_src, cols * sizeof(float));
+}
+
+static void cpu_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index,
+                              size_t count, size_t block_elems, size_t stride) {
+    if (x->status != NT5_OK) return;
+    for (size_t b = 0; b < count; b++)
+        memcpy(dst + b * stride, src + (size_t)index[b] * stride, block_elems * sizeof(float));
+}
+
+static const backend_ops cpu_ops = {
+    .name = "cpu",
+    .device = NT5_DEVICE_CPU,
+    .destroy = cpu_destroy,
+    .adopt_weight = cpu_adopt_weight,
+    .free_weight = cpu_free_weight,
+    .exec_begin = cpu_exec_begin,
+    .exec_end = cpu_exec_end,
+    .alloc = cpu_alloc,
+    .release = cpu_release,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .embed = cpu_embed,
+    .rmsnorm = cpu_rmsnorm,
+    .linear = cpu_linear,
+    .ffn_activation = cpu_ffn_activation,
+    .attention = cpu_attention,
+    .copy_rows = cpu_copy_rows,
+    .gather_blocks = cpu_gather_blocks,
+};
+
+nt5_status cpu_backend_create(int threads, backend **out) {
+    if (threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
+    /* nt5 splits every product over its own pool; BLAS runs single-threaded
+     * inside each piece. (This sets OpenBLAS's process-wide thread count.) */
+    openblas_set_num_threads(1);
+    cpu_backend *c = calloc(1, sizeof *c);
+    if (!c) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    c->base.ops = &cpu_ops;
+    nt5_status st = pool_create(threads, &c->pool);
+    if (st != NT5_OK) {
+        free(c);
+        return st;
+    }
+    *out = &c->base;
+    return NT5_OK;
+}
+
+int cpu_backend_threads(const backend *be) { return pool_threads(((const cpu_backend *)be)->pool); }

@@ -1,0 +1,162 @@
+#include "forward.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+#define OPS(x) ((x)->be->ops)
+
+static size_t inner_of(const t5_config *c) { return (size_t)c->num_heads * (size_t)c->d_kv; }
+
+/* Pre-norm FFN block: h += wo(act(wi(norm(h)))) for `rows` rows. */
+static void ffn_block(exec_ctx *x, const t5_config *c, const float *ln, const float *wi, const float *wo, float *h,
+                      float *n, float *ff, float *act, size_t rows) {
+    size_t d = (size_t)c->d_model, F = (size_t)c->d_ff, wide = c->gated ? 2 * F : F;
+    OPS(x)->rmsnorm(x, n, h, ln, rows, d, c->eps, 1.0f);
+    OPS(x)->linear(x, ff, wide, n, d, wi, rows, wide, d, 0);
+    OPS(x)->ffn_activation(x, act, ff, wide, rows, F, c->act, c->gated);
+    OPS(x)->linear(x, h, d, act, F, wo, rows, d, F, 1);
+}
+
+void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const int32_t *ids, size_t batch,
+                     size_t len, const size_t *valid, float *out) {
+    size_t rows = batch * len, d = (size_t)c->d_model, inner = inner_of(c), F = (size_t)c->d_ff;
+    size_t wide = c->gated ? 2 * F : F;
+    float *h = OPS(x)->alloc(x, rows * d);          /* [rows, d] residual stream */
+    float *n = OPS(x)->alloc(x, rows * d);          /* [rows, d] normed */
+    float *qkv = OPS(x)->alloc(x, rows * 3 * inner); /* [rows, 3 * inner] */
+    float *attn = OPS(x)->alloc(x, rows * inner);   /* [rows, inner] */
+    float *ff = OPS(x)->alloc(x, rows * wide);      /* [rows, d_ff or 2 d_ff] */
+    float *act = OPS(x)->alloc(x, rows * F);        /* [rows, d_ff] */
+    OPS(x)->embed(x, h, w->shared, ids, rows, d);
+    for (int l = 0; l < c->num_layers; l++) {
+        const enc_layer *L = &w->enc[l];
+        OPS(x)->rmsnorm(x, n, h, L->ln_attn, rows, d, c->eps, 1.0f);
+        OPS(x)->linear(x, qkv, 3 * inner, n, d, L->qkv, rows, 3 * inner, d, 0);
+        attn_args a = {
+            .out = attn, .q = qkv, .k = qkv + inner, .v = qkv + 2 * inner,
+            .ld_out = inner, .ld_q = 3 * inner, .ld_kv = 3 * inner,
+            .batch = batch, .q_len = len, .kv_len = len, .kv_rows = len,
+            .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = 1,
+            .kv_valid = valid, .bias_table = L->bias, .bidirectional = 1,
+            .num_buckets = c->num_buckets, .max_distance = c->max_distance,
+        };
+        OPS(x)->attention(x, &a);
+        OPS(x)->linear(x, h, d, attn, inner, L->o, rows, d, inner, 1);
+        ffn_block(x, c, L->ln_ff, L->wi, L->wo, h, n, ff, act, rows);
+    }
+    OPS(x)->rmsnorm(x, out, h, w->enc_final_ln, rows, d, c->eps, 1.0f);
+    float *bufs[] = {h, n, qkv, attn, ff, act};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) OPS(x)->release(x, bufs[i]);
+}
+
+nt5_status decoder_init(exec_ctx *x, const t5_config *c, const weights *w, const float *enc_out,
+                        size_t enc_batch, size_t enc_len, const size_t *enc_valid, size_t kv_group,
+                        size_t max_len, size_t max_step, decoder_state *s) {
+    memset(s, 0, sizeof *s);
+    size_t L = (size_t)c->num_decoder_layers, d = (size_t)c->d_model, inner = inner_of(c), F = (size_t)c->d_ff;
+    s->batch = enc_batch * kv_group;
+    s->kv_group = kv_group;
+    s->enc_batch = enc_batch;
+    s->enc_len = enc_len;
+    s->enc_valid = enc_valid;
+    s->max_len = max_len;
+    s->max_step = max_step;
+    s->self_kv = calloc(L, sizeof *s->self_kv);
+    s->cross_kv = calloc(L, sizeof *s->cross_kv);
+    if (!s->self_kv || !s->cross_kv) {
+        decoder_free(x, c, s);
+        return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    size_t rows = s->batch * max_step, enc_rows = enc_batch * enc_len;
+    for (size_t l = 0; l < L; l++) {
+        s->self_kv[l] = OPS(x)->alloc(x, s->batch * max_len * 2 * inner);
+        s->cross_kv[l] = OPS(x)->alloc(x, enc_rows * 2 * inner);
+        /* cross-attention K/V from the encoder output, once per call */
+        OPS(x)->linear(x, s->cross_kv[l], 2 * inner, enc_out, d, w->dec[l].cross_kv, enc_rows, 2 * inner, d, 0);
+    }
+    if (kv_group > 1) s->spare_kv = OPS(x)->alloc(x, s->batch * max_len * 2 * inner);
+    s->h = OPS(x)->alloc(x, rows * d);
+    s->n = OPS(x)->alloc(x, rows * d);
+    s->qkv = OPS(x)->alloc(x, rows * 3 * inner);
+    s->attn = OPS(x)->alloc(x, rows * inner);
+    s->ff = OPS(x)->alloc(x, rows * (c->gated ? 2 * F : F));
+    s->act = OPS(x)->alloc(x, rows * F);
+    nt5_status st = exec_status(x);
+    if (st != NT5_OK) decoder_free(x, c, s);
+    return st;
+}
+
+void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_state *s, const int32_t *tokens,
+                  size_t q_len, float *logits) {
+    size_t rows = s->batch * q_len, d = (size_t)c->d_model, inner = inner_of(c);
+    size_t kv_len = s->pos + q_len;
+    if (x->status != NT5_OK) return;
+    if (q_len > s->max_step || kv_len > s->max_len) {
+        x->status = err_set(NT5_ERR_INTERNAL, "decoder step past its cache (%zu > %zu)", kv_len, s->max_len);
+        return;
+    }
+    OPS(x)->embed(x, s->h, w->shared, tokens, rows, d);
+    for (int l = 0; l < c->num_decoder_layers; l++) {
+        const dec_layer *L = &w->dec[l];
+        float *cache = s->self_kv[l];
+        OPS(x)->rmsnorm(x, s->n, s->h, L->ln_self, rows, d, c->eps, 1.0f);
+        OPS(x)->linear(x, s->qkv, 3 * inner, s->n, d, L->qkv, rows, 3 * inner, d, 0);
+        for (size_t b = 0; b < s->batch; b++)
+            OPS(x)->copy_rows(x, cache + (b * s->max_len + s->pos) * 2 * inner, 2 * inner,
+                              s->qkv + b * q_len * 3 * inner + inner, 3 * inner, q_len, 2 * inner);
+        attn_args self = {
+            .out = s->attn, .q = s->qkv, .k = cache, .v = cache + inner,
+            .ld_out = inner, .ld_q = 3 * inner, .ld_kv = 2 * inner,
+            .batch = s->batch, .q_len = q_len, .kv_len = kv_len, .kv_rows = s->max_len,
+            .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = 1,
+            .bias_table = L->bias, .bidirectional = 0,
+            .num_buckets = c->num_buckets, .max_distance = c->max_distance,
+            .q_offset = s->pos, .causal = 1,
+        };
+        OPS(x)->attention(x, &self);
+        OPS(x)->linear(x, s->h, d, s->attn, inner, L->o, rows, d, inner, 1);
+
+        OPS(x)->rmsnorm(x, s->n, s->h, L->ln_cross, rows, d, c->eps, 1.0f);
+        OPS(x)->linear(x, s->qkv, inner, s->n, d, L->cross_q, rows, inner, d, 0);
+        attn_args cross = {
+            .out = s->attn, .q = s->qkv, .k = s->cross_kv[l], .v = s->cross_kv[l] + inner,
+            .ld_out = inner, .ld_q = inner, .ld_kv = 2 * inner,
+            .batch = s->batch, .q_len = q_len, .kv_len = s->enc_len, .kv_rows = s->enc_len,
+            .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = s->kv_group,
+            .kv_valid = s->enc_valid,
+        };
+        OPS(x)->attention(x, &cross);
+        OPS(x)->linear(x, s->h, d, s->attn, inner, L->cross_o, rows, d, inner, 1);
+        ffn_block(x, c, L->ln_ff, L->wi, L->wo, s->h, s->n, s->ff, s->act, rows);
+    }
+    /* tied embeddings: the decoder output is scaled by d_model^-0.5 first */
+    float scale = c->tie_word_embeddings ? 1.0f / sqrtf((float)d) : 1.0f;
+    OPS(x)->rmsnorm(x, s->n, s->h, w->dec_final_ln, rows, d, c->eps, scale);
+    OPS(x)->linear(x, logits, (size_t)c->vocab_size, s->n, d, w->lm_head, rows, (size_t)c->vocab_size, d, 0);
+    s->pos = kv_len;
+}
+
+void decoder_reorder(exec_ctx *x, const t5_config *c, decoder_state *s, const int32_t *index) {
+    size_t stride = s->max_len * 2 * inner_of(c), used = s->pos * 2 * inner_of(c);
+    for (int l = 0; l < c->num_decoder_layers; l++) {
+        OPS(x)->gather_blocks(x, s->spare_kv, s->self_kv[l], index, s->batch, used, stride);
+        float *t = s->self_kv[l];
+        s->self_kv[l] = s->spare_kv;
+        s->spare_kv = t;
+    }
+}
+
+void decoder_free(exec_ctx *x, const t5_config *c, decoder_state *s) {
+    for (int l = 0; l < c->num_decoder_layers; l++) {
+        if (s->self_kv) OPS(x)->release(x, s->self_kv[l]);
+        if (s->cross_kv) OPS(x)->release(x, s->cross_kv[l]);
+    }
+    free(s->self_kv);
+    free(s->cross_kv);
+    float *bufs[] = {s->spare_kv, s->h, s->n, s->qkv, s->attn, s->ff, s->act};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) OPS(x)->release(x, bufs[i]);
+    memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,18 @@
+/* IEEE binary16 and bfloat16 conversions (round to nearest even). */
+#ifndef NT5_IMPL_HALF_H
+#define NT5_IMPL_HALF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+float half_f16_to_f32(uint16_t h);
+uint16_t half_f32_to_f16(float f);
+float half_bf16_to_f32(uint16_t h);
+uint16_t half_f32_to_bf16(float f);
+
+/* Converts n little-endian values of `dtype` (NT5_DTYPE_*) to float. */
+void half_to_f32(float *dst, const void *src, size_t n, int dtype);
+/* Converts n floats to `dtype` (NT5_DTYPE_*). */
+void half_from_f32(void *dst, const float *src, size_t n, int dtype);
+
+#endif

@@ -1,0 +1,17 @@
+/* Reading small JSON files (config.json, index files) with clear errors. */
+#ifndef NT5_IMPL_JSON_FILE_H
+#define NT5_IMPL_JSON_FILE_H
+
+#include <cjson/cJSON.h>
+
+#include "nt5.h"
+
+/* Reads and parses `path`. Missing file: NT5_ERR_NOT_FOUND; unreadable:
+ * NT5_ERR_IO; not JSON or not an object: NT5_ERR_FORMAT. */
+nt5_status json_read_file(const char *path, cJSON **out);
+/* Parses a JSON object from memory. */
+nt5_status json_parse_object(const char *text, size_t len, const char *what, cJSON **out);
+/* Reads a whole file into a NUL-terminated malloc'ed buffer. */
+nt5_status file_read_all(const char *path, char **data, size_t *size);
+
+#endif

@@ -1,0 +1,20 @@
+/* Logits processors and warpers, in Hugging Face's definitions. `history`
+ * is the decoder input so far, starting with the decoder start token. */
+#ifndef NT5_IMPL_LOGITS_PROCESS_H
+#define NT5_IMPL_LOGITS_PROCESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nt5.h"
+
+/* Applies the processors enabled in `o` to one row of scores [vocab]. */
+void lp_process(const nt5_generate_options *o, float *scores, size_t vocab, const int32_t *history, size_t n_history,
+                int32_t eos_id);
+/* Temperature, top-k and top-p for sampling (filtered entries -> -inf). */
+void lp_warp(const nt5_generate_options *o, float *scores, size_t vocab);
+/* In place log_softmax; returns nothing, -inf stays -inf. */
+void lp_log_softmax(float *scores, size_t vocab);
+size_t lp_argmax(const float *scores, size_t vocab);
+
+#endif

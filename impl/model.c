@@ -1,0 +1,102 @@
+#include "model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "checkpoint.h"
+#include "error.h"
+#include "json_file.h"
+
+/* "auto", "cpu", "cuda", "cuda:N" -> a backend. */
+static nt5_status make_backend(const nt5_model_options *opts, backend **out) {
+    const char *dev = opts->device ? opts->device : "auto";
+    if (strcmp(dev, "auto") == 0 || strcmp(dev, "cpu") == 0) return cpu_backend_create(opts->num_threads, out);
+    if (strcmp(dev, "cuda") == 0 || strncmp(dev, "cuda:", 5) == 0)
+        return err_set(NT5_ERR_NO_DEVICE, "device \"%s\": this build of libnt5 has no CUDA backend", dev);
+    return err_set(NT5_ERR_INVALID_ARG, "device \"%s\" is not one of auto, cpu, cuda, cuda:N", dev);
+}
+
+void model_free(nt5_model *m) {
+    if (!m) return;
+    if (m->be) {
+        weights_free(&m->w, m->be);
+        m->be->ops->destroy(m->be);
+    }
+    tok_free(m->tok);
+    free(m);
+}
+
+/* Common tail of opening: backend, weights from `src`. */
+static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const weight_source *src) {
+    if (opts->num_threads < 0) return err_set(NT5_ERR_INVALID_ARG, "num_threads must be >= 0");
+    m->has_decoder = !opts->encoder_only && m->cfg.num_decoder_layers > 0 &&
+                     src->has(src->self, "decoder.final_layer_norm.weight");
+    nt5_status st = make_backend(opts, &m->be);
+    if (st != NT5_OK) return st;
+    return weights_load(&m->cfg, m->has_decoder, src, m->be, &m->w);
+}
+
+nt5_status model_open_dir(const char *dir, const nt5_model_options *opts, nt5_model **out) {
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO,
+                       "cannot open model \"%s\": %s (give a directory with config.json and "
+                       "model.safetensors)",
+                       dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return err_set(NT5_ERR_UNSUPPORTED, "\"%s\" is a file: nt5 opens model directories in Hugging Face layout",
+                       dir);
+    nt5_model *m = calloc(1, sizeof *m);
+    if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    cJSON *root = NULL;
+    checkpoint ck = {0};
+    nt5_status st = json_read_file(path, &root);
+    if (st == NT5_OK) st = config_from_json(root, path, &m->cfg);
+    cJSON_Delete(root);
+    if (st == NT5_OK) {
+        st = tok_open(dir, &m->tok);
+        if (st == NT5_ERR_NOT_FOUND) st = NT5_OK; /* a model without tokenizer takes ids */
+    }
+    if (st == NT5_OK && m->tok && tok_size(m->tok) > m->cfg.vocab_size)
+        st = err_set(NT5_ERR_FORMAT, "%s: the tokenizer has %d tokens but the model's vocab_size is %d", dir,
+                     tok_size(m->tok), m->cfg.vocab_size);
+    m->max_input_length = m->tok ? tok_max_length(m->tok) : 512;
+    if (st == NT5_OK) st = ckpt_open_dir(dir, &ck);
+    if (st == NT5_OK) {
+        weight_source src = checkpoint_source(&ck);
+        st = finish_open(m, opts, &src);
+        if (st != NT5_OK) err_wrap(st, "loading %s", dir);
+    }
+    ckpt_close(&ck);
+    if (st != NT5_OK) {
+        model_free(m);
+        return st;
+    }
+    *out = m;
+    return NT5_OK;
+}
+
+nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts,
+                             nt5_model **out) {
+    nt5_model *m = calloc(1, sizeof *m);
+    if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    cJSON *root = NULL;
+    nt5_status st = json_parse_object(config_json, strlen(config_json), "config", &root);
+    if (st == NT5_OK) st = config_from_json(root, "config", &m->cfg);
+    cJSON_Delete(root);
+    m->max_input_length = 512;
+    random_source_state rs = {seed};
+    weight_source src = random_source(&rs);
+    if (st == NT5_OK) st = finish_open(m, opts, &src);
+    if (st != NT5_OK) {
+        model_free(m);
+        return st;
+    }
+    *out = m;
+    return NT5_OK;
+}

@@ -1,0 +1,27 @@
+/* struct nt5_model: config, backend, weights and tokenizer. */
+#ifndef NT5_IMPL_MODEL_H
+#define NT5_IMPL_MODEL_H
+
+#include "backend.h"
+#include "config.h"
+#include "nt5.h"
+#include "tokenizer.h"
+#include "weights.h"
+
+struct nt5_model {
+    t5_config cfg;
+    backend *be;
+    weights w;
+    int has_decoder;
+    tokenizer *tok;       /* NULL when the model has no tokenizer */
+    int max_input_length; /* default max length of inputs */
+};
+
+/* Opens a Hugging Face layout directory. */
+nt5_status model_open_dir(const char *dir, const nt5_model_options *opts, nt5_model **out);
+/* Builds a model with random weights from config.json text. */
+nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts,
+                             nt5_model **out);
+void model_free(nt5_model *m);
+
+#endif

@@ -1,0 +1,32 @@
+/* T5's tokenizer: sentencepiece plus the rules of Hugging Face's
+ * T5Tokenizer in legacy mode (special tokens, </s>, <extra_id_N>, decoding
+ * and clean-up). */
+#ifndef NT5_IMPL_TOKENIZER_H
+#define NT5_IMPL_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nt5.h"
+
+typedef struct tokenizer tokenizer;
+
+/* Loads dir/spiece.model and, when present, dir/tokenizer_config.json
+ * (extra_ids, model_max_length). NT5_ERR_NOT_FOUND if there is no
+ * spiece.model. */
+nt5_status tok_open(const char *dir, tokenizer **out);
+void tok_free(tokenizer *t);
+/* Number of valid ids: sentencepiece pieces + extra ids. */
+int tok_size(const tokenizer *t);
+/* model_max_length of tokenizer_config.json (512 when absent). */
+int tok_max_length(const tokenizer *t);
+int tok_is_special(const tokenizer *t, int32_t id);
+
+/* text (NUL-terminated UTF-8) -> malloc'ed ids; </s> appended if add_eos. */
+nt5_status tok_encode(const tokenizer *t, const char *text, int add_eos, int32_t **ids, size_t *n_ids);
+/* ids -> malloc'ed text; flags NT5_DETOKENIZE_*. Ids in [tok_size, vocab_size)
+ * decode to nothing; others out of range are an error. */
+nt5_status tok_decode(const tokenizer *t, const int32_t *ids, size_t n_ids, int32_t flags, int32_t vocab_size,
+                      char **text, size_t *len);
+
+#endif

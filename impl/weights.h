@@ -1,0 +1,63 @@
+/* The model's weights in backend memory, in nt5's fused layout:
+ * q/k/v fused per self-attention, k/v fused per cross-attention, gate and up
+ * fused per gated FFN. Shapes are PyTorch Linear [out, in]. */
+#ifndef NT5_IMPL_WEIGHTS_H
+#define NT5_IMPL_WEIGHTS_H
+
+#include <stdint.h>
+
+#include "backend.h"
+#include "config.h"
+
+typedef struct enc_layer {
+    const float *ln_attn;  /* [d] */
+    const float *qkv;      /* [3 * inner, d] */
+    const float *o;        /* [d, inner] */
+    const float *bias;     /* [num_buckets, heads]: own or layer 0's */
+    const float *ln_ff;    /* [d] */
+    const float *wi;       /* [d_ff or 2 * d_ff (gate; up), d] */
+    const float *wo;       /* [d, d_ff] */
+} enc_layer;
+
+typedef struct dec_layer {
+    const float *ln_self, *qkv, *o, *bias;
+    const float *ln_cross;
+    const float *cross_q;  /* [inner, d] */
+    const float *cross_kv; /* [2 * inner, d] */
+    const float *cross_o;  /* [d, inner] */
+    const float *ln_ff, *wi, *wo;
+} dec_layer;
+
+typedef struct weights {
+    const float *shared;      /* [vocab, d] */
+    enc_layer *enc;
+    const float *enc_final_ln;
+    dec_layer *dec;           /* NULL when encoder-only */
+    const float *dec_final_ln;
+    const float *lm_head;     /* [vocab, d]; == shared when tied */
+    float **owned;            /* every backend buffer to free */
+    size_t n_owned;
+} weights;
+
+/* Where weight values come from: a checkpoint or a random generator. fill()
+ * writes the named tensor of the given [rows, cols] shape (cols == 0 for a
+ * vector of `rows`) as floats. */
+typedef struct weight_source {
+    void *self;
+    int (*has)(void *self, const char *name);
+    nt5_status (*fill)(void *self, const char *name, int64_t rows, int64_t cols, float *dst);
+} weight_source;
+
+nt5_status weights_load(const t5_config *cfg, int with_decoder, const weight_source *src, backend *be,
+                        weights *w);
+void weights_free(weights *w, backend *be);
+
+/* Sources */
+struct checkpoint;
+weight_source checkpoint_source(struct checkpoint *ck);
+typedef struct random_source_state {
+    uint64_t seed;
+} random_source_state;
+weight_source random_source(random_source_state *state);
+
+#endif

@@ -1,0 +1,45 @@
+/* Shared pieces of the nt5 command-line tool. */
+#ifndef NT5_CLI_H
+#define NT5_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nt5.h"
+
+/* A tiny argument reader: options may come anywhere; positionals are kept
+ * in order. */
+typedef struct cli_args {
+    int argc;
+    char **argv;
+    int *used;
+} cli_args;
+
+int args_init(cli_args *a, int argc, char **argv);
+void args_free(cli_args *a);
+/* Value of "--name VALUE" (or "--name=VALUE"), or NULL. */
+const char *args_value(cli_args *a, const char *name);
+int args_flag(cli_args *a, const char *name);
+/* The next positional argument not consumed yet, or NULL. */
+const char *args_positional(cli_args *a);
+/* Fails on any argument not consumed; returns 0 if all were understood. */
+int args_finish(cli_args *a, const char *command);
+
+/* Parses an integer/float option (returns 0 ok, prints an error otherwise). */
+int parse_int(const char *text, const char *name, long min, long max, long *out);
+int parse_float(const char *text, const char *name, double *out);
+
+/* Prints "nt5: what: <library message>" and returns 1. */
+int report(const char *what, nt5_status st);
+/* Opens a model with --device / --threads / --encoder-only from args. */
+int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out);
+/* Writes s as a JSON string literal. */
+void json_string(FILE *f, const char *s);
+
+int cmd_info(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_encode(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

@@ -1,0 +1,115 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int args_init(cli_args *a, int argc, char **argv) {
+    a->argc = argc;
+    a->argv = argv;
+    a->used = calloc((size_t)argc + 1, sizeof *a->used);
+    return a->used ? 0 : -1;
+}
+
+void args_free(cli_args *a) { free(a->used); }
+
+const char *args_value(cli_args *a, const char *name) {
+    size_t n = strlen(name);
+    for (int i = 0; i < a->argc; i++) {
+        if (a->used[i]) continue;
+        if (strcmp(a->argv[i], name) == 0 && i + 1 < a->argc) {
+            a->used[i] = a->used[i + 1] = 1;
+            return a->argv[i + 1];
+        }
+        if (strncmp(a->argv[i], name, n) == 0 && a->argv[i][n] == '=') {
+            a->used[i] = 1;
+            return a->argv[i] + n + 1;
+        }
+    }
+    return NULL;
+}
+
+int args_flag(cli_args *a, const char *name) {
+    for (int i = 0; i < a->argc; i++) {
+        if (!a->used[i] && strcmp(a->argv[i], name) == 0) {
+            a->used[i] = 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *args_positional(cli_args *a) {
+    for (int i = 0; i < a->argc; i++) {
+        if (a->used[i]) continue;
+        if (a->argv[i][0] == '-' && a->argv[i][1] == '-' && a->argv[i][2]) continue;
+        a->used[i] = 1;
+        return a->argv[i];
+    }
+    return NULL;
+}
+
+int args_finish(cli_args *a, const char *command) {
+    for (int i = 0; i < a->argc; i++) {
+        if (!a->used[i]) {
+            fprintf(stderr, "nt5 %s: unexpected argument \"%s\" (see nt5 %s --help)\n", command, a->argv[i], command);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int parse_int(const char *text, const char *name, long min, long max, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || *end || end == text || v < min || v > max) {
+        fprintf(stderr, "nt5: %s must be an integer in [%ld, %ld], not \"%s\"\n", name, min, max, text);
+        return 1;
+    }
+    *out = v;
+    return 0;
+}
+
+int parse_float(const char *text, const char *name, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || *end || end == text) {
+        fprintf(stderr, "nt5: %s must be a number, not \"%s\"\n", name, text);
+        return 1;
+    }
+    *out = v;
+    return 0;
+}
+
+int report(const char *what, nt5_status st) {
+    fprintf(stderr, "nt5: %s: %s (%s)\n", what, nt5_last_error(), nt5_status_name(st));
+    return 1;
+}
+
+int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out) {
+    nt5_model_options o;
+    nt5_model_options_init(&o, sizeof o);
+    o.device = args_value(a, "--device");
+    const char *threads = args_value(a, "--threads");
+    long t = 0;
+    if (threads && parse_int(threads, "--threads", 0, 4096, &t)) return 1;
+    o.num_threads = (int32_t)t;
+    o.encoder_only = encoder_only || args_flag(a, "--encoder-only");
+    nt5_status st = nt5_model_open(path, &o, out);
+    return st == NT5_OK ? 0 : report(path, st);
+}
+
+void json_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p == '\r') fputs("\\r", f);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}

@@ -1,0 +1,135 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "output_files.h"
+
+static const char help[] =
+    "usage: nt5 encode MODEL_DIR TEXT [TEXT ...] [options]\n"
+    "Runs the encoder and writes or summarises the final hidden states.\n"
+    "  -o, --output FILE     write FILE.npy or FILE.safetensors (by extension)\n"
+    "  --preset NAME         flux (512, no mask), sd3 (256, no mask), pixart (300, masked),\n"
+    "                        wan (512, masked, padded rows zeroed)\n"
+    "  --max-length N        tokens per text including </s> (default: the model's 512)\n"
+    "  --pad-to-max          pad every text to --max-length (default: to the longest)\n"
+    "  --no-mask             attend to padding like diffusers' Flux/SD3 pipelines\n"
+    "  --no-truncation       fail on texts longer than --max-length\n"
+    "  --zero-padding        zero the hidden states of padded positions\n"
+    "  --dtype f32|f16|bf16  output type (default f32)\n"
+    "  --json                print the summary as JSON\n"
+    "  --device D, --threads N\n";
+
+static int parse_options(cli_args *a, nt5_encode_options *o) {
+    nt5_encode_options_init(o, sizeof *o);
+    const char *preset = args_value(a, "--preset");
+    if (preset) {
+        static const char *const names[] = {"flux", "sd3", "pixart", "wan"};
+        static const int32_t ids[] = {NT5_PRESET_FLUX, NT5_PRESET_SD3, NT5_PRESET_PIXART, NT5_PRESET_WAN};
+        size_t k = 0;
+        while (k < 4 && strcmp(names[k], preset) != 0) k++;
+        if (k == 4) {
+            fprintf(stderr, "nt5 encode: unknown preset \"%s\" (flux, sd3, pixart, wan)\n", preset);
+            return 2;
+        }
+        nt5_encode_options_preset(o, ids[k]);
+    }
+    const char *maxlen = args_value(a, "--max-length"), *dtype = args_value(a, "--dtype");
+    long v;
+    if (maxlen) {
+        if (parse_int(maxlen, "--max-length", 1, 1 << 20, &v)) return 2;
+        o->max_length = (int32_t)v;
+    }
+    if (args_flag(a, "--pad-to-max")) o->padding = NT5_PADDING_MAX_LENGTH;
+    if (args_flag(a, "--no-mask")) o->attention = NT5_ATTEND_ALL;
+    if (args_flag(a, "--no-truncation")) o->truncation = 0;
+    if (args_flag(a, "--zero-padding")) o->zero_padding = 1;
+    if (dtype) {
+        if (strcmp(dtype, "f32") == 0) o->output_dtype = NT5_DTYPE_F32;
+        else if (strcmp(dtype, "f16") == 0) o->output_dtype = NT5_DTYPE_F16;
+        else if (strcmp(dtype, "bf16") == 0) o->output_dtype = NT5_DTYPE_BF16;
+        else {
+            fprintf(stderr, "nt5 encode: --dtype must be f32, f16 or bf16\n");
+            return 2;
+        }
+    }
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static void summarise(const nt5_embeddings *e, const size_t shape[3], int json) {
+    const size_t *lengths = nt5_embeddings_lengths(e);
+    double sum = 0, sq = 0;
+    size_t count = shape[0] * shape[1] * shape[2];
+    const float *f32 = nt5_embeddings_dtype(e) == NT5_DTYPE_F32 ? nt5_embeddings_data(e) : NULL;
+    for (size_t i = 0; f32 && i < count; i++) sum += f32[i], sq += (double)f32[i] * f32[i];
+    double mean = count ? sum / (double)count : 0, std = count ? sqrt(sq / (double)count - mean * mean) : 0;
+    if (json) {
+        printf("{\"shape\": [%zu, %zu, %zu], \"lengths\": [", shape[0], shape[1], shape[2]);
+        for (size_t b = 0; b < shape[0]; b++) printf(b ? ", %zu" : "%zu", lengths[b]);
+        printf("]");
+        if (f32) printf(", \"mean\": %.9g, \"std\": %.9g", mean, std);
+        printf("}\n");
+        return;
+    }
+    printf("hidden states [%zu, %zu, %zu], lengths", shape[0], shape[1], shape[2]);
+    for (size_t b = 0; b < shape[0]; b++) printf(" %zu", lengths[b]);
+    printf("\n");
+    if (f32) {
+        printf("mean %.6g std %.6g, first values:", mean, std);
+        for (size_t i = 0; i < 6 && i < count; i++) printf(" %.6f", f32[i]);
+        printf("\n");
+    }
+}
+
+int cmd_encode(int argc, char **argv) {
+    cli_args a;
+    if (args_init(&a, argc, argv)) return 1;
+    int rc = 0;
+    nt5_model *m = NULL;
+    nt5_embeddings *e = NULL;
+    const char **texts = calloc((size_t)argc + 1, sizeof *texts);
+    if (args_flag(&a, "--help")) {
+        fputs(help, stdout);
+        goto done;
+    }
+    nt5_encode_options o;
+    const char *out = args_value(&a, "--output");
+    if (!out) out = args_value(&a, "-o");
+    int json = args_flag(&a, "--json");
+    if ((rc = parse_options(&a, &o))) goto done;
+    const char *path = args_positional(&a);
+    size_t n = 0;
+    for (const char *t; texts && (t = args_positional(&a));) texts[n++] = t;
+    if (!path || n == 0) {
+        fputs(help, stderr);
+        rc = 2;
+        goto done;
+    }
+    if ((rc = open_model(&a, path, 1, &m)) || (rc = args_finish(&a, "encode"))) goto done;
+    nt5_status st = nt5_encode_texts(m, texts, n, &o, &e);
+    if (st != NT5_OK) {
+        rc = report("encode", st);
+        goto done;
+    }
+    size_t shape[3];
+    nt5_embeddings_shape(e, &shape[0], &shape[1], &shape[2]);
+    if (!out) summarise(e, shape, json);
+    else if (ends_with(out, ".npy")) rc = write_npy(out, nt5_embeddings_data(e), nt5_embeddings_dtype(e), shape);
+    else if (ends_with(out, ".safetensors"))
+        rc = write_safetensors(out, nt5_embeddings_data(e), nt5_embeddings_dtype(e), shape, nt5_embeddings_lengths(e));
+    else {
+        fprintf(stderr, "nt5 encode: --output must end in .npy or .safetensors\n");
+        rc = 2;
+    }
+done:
+    nt5_embeddings_free(e);
+    nt5_model_free(m);
+    free(texts);
+    args_free(&a);
+    return rc;
+}

@@ -1,0 +1,135 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char help[] =
+    "usage: nt5 generate MODEL_DIR TEXT [TEXT ...] [options]\n"
+    "Generates text for each TEXT; a single greedy or sampled text is streamed.\n"
+    "  --max-new-tokens N (64)   --min-new-tokens N (0)\n"
+    "  --num-beams K (1)         --num-return-sequences N (1)   --length-penalty X (1.0)\n"
+    "  --early-stopping          --sample   --temperature X (1.0)   --top-k N   --top-p X\n"
+    "  --seed N                  --repetition-penalty X (1.0)   --no-repeat-ngram-size N\n"
+    "  --no-stream               --ids (print token ids too)    --json\n"
+    "  --device D, --threads N\n";
+
+typedef struct stream_state {
+    int printed;
+} stream_state;
+
+static int32_t on_token(const nt5_token_event *ev, void *user_data) {
+    stream_state *s = user_data;
+    if (ev->text[0]) {
+        fputs(ev->text, stdout);
+        fflush(stdout);
+        s->printed = 1;
+    }
+    return 0;
+}
+
+static int number_option(cli_args *a, const char *name, long min, long max, int32_t *out) {
+    const char *v = args_value(a, name);
+    long x;
+    if (!v) return 0;
+    if (parse_int(v, name, min, max, &x)) return 2;
+    *out = (int32_t)x;
+    return 0;
+}
+
+static int float_option(cli_args *a, const char *name, float *out) {
+    const char *v = args_value(a, name);
+    double x;
+    if (!v) return 0;
+    if (parse_float(v, name, &x)) return 2;
+    *out = (float)x;
+    return 0;
+}
+
+static int parse_options(cli_args *a, nt5_generate_options *o) {
+    nt5_generate_options_init(o, sizeof *o);
+    int32_t seed = 0;
+    if (number_option(a, "--max-new-tokens", 1, 65536, &o->max_new_tokens) ||
+        number_option(a, "--min-new-tokens", 0, 65536, &o->min_new_tokens) ||
+        number_option(a, "--num-beams", 1, 256, &o->num_beams) ||
+        number_option(a, "--num-return-sequences", 1, 256, &o->num_return_sequences) ||
+        number_option(a, "--top-k", 0, 1 << 24, &o->top_k) ||
+        number_option(a, "--no-repeat-ngram-size", 0, 1 << 16, &o->no_repeat_ngram_size) ||
+        number_option(a, "--seed", 0, 2147483647L, &seed) || float_option(a, "--temperature", &o->temperature) ||
+        float_option(a, "--top-p", &o->top_p) || float_option(a, "--length-penalty", &o->length_penalty) ||
+        float_option(a, "--repetition-penalty", &o->repetition_penalty))
+        return 2;
+    o->seed = (uint64_t)seed;
+    o->do_sample = args_flag(a, "--sample");
+    o->early_stopping = args_flag(a, "--early-stopping");
+    return 0;
+}
+
+static void print_result(const nt5_generation *g, size_t i, int json, int show_ids) {
+    const int32_t *ids;
+    size_t n;
+    const char *text;
+    float score;
+    nt5_generation_get(g, i, &ids, &n, &text, &score);
+    if (json) {
+        printf("{\"index\": %zu, \"text\": ", i);
+        json_string(stdout, text);
+        printf(", \"score\": %.7g, \"ids\": [", score);
+        for (size_t k = 0; k < n; k++) printf(k ? ", %d" : "%d", ids[k]);
+        printf("]}\n");
+        return;
+    }
+    printf("%s\n", text);
+    if (show_ids) {
+        printf("  ids:");
+        for (size_t k = 0; k < n; k++) printf(" %d", ids[k]);
+        printf("  (score %.6g)\n", score);
+    }
+}
+
+int cmd_generate(int argc, char **argv) {
+    cli_args a;
+    if (args_init(&a, argc, argv)) return 1;
+    int rc = 0;
+    nt5_model *m = NULL;
+    nt5_generation *g = NULL;
+    const char **texts = calloc((size_t)argc + 1, sizeof *texts);
+    if (args_flag(&a, "--help")) {
+        fputs(help, stdout);
+        goto done;
+    }
+    nt5_generate_options o;
+    int json = args_flag(&a, "--json"), no_stream = args_flag(&a, "--no-stream"), show_ids = args_flag(&a, "--ids");
+    if ((rc = parse_options(&a, &o))) goto done;
+    const char *path = args_positional(&a);
+    size_t n = 0;
+    for (const char *t; texts && (t = args_positional(&a));) texts[n++] = t;
+    if (!path || n == 0) {
+        fputs(help, stderr);
+        rc = 2;
+        goto done;
+    }
+    if ((rc = open_model(&a, path, 0, &m)) || (rc = args_finish(&a, "generate"))) goto done;
+    stream_state stream = {0};
+    int streaming = n == 1 && o.num_beams == 1 && !json && !no_stream;
+    if (streaming) {
+        o.on_token = on_token;
+        o.user_data = &stream;
+    }
+    nt5_status st = nt5_generate_texts(m, texts, n, &o, &g);
+    if (stream.printed) printf("\n");
+    if (st != NT5_OK) {
+        rc = report("generate", st);
+        goto done;
+    }
+    for (size_t i = 0; i < nt5_generation_count(g); i++) {
+        if (streaming && !show_ids) break; /* already printed */
+        if (!(streaming && show_ids)) print_result(g, i, json, show_ids);
+        else print_result(g, i, 0, 1);
+    }
+done:
+    nt5_generation_free(g);
+    nt5_model_free(m);
+    free(texts);
+    args_free(&a);
+    return rc;
+}

@@ -1,0 +1,58 @@
+#include <string.h>
+
+#include "cli.h"
+
+static const char help[] =
+    "usage: nt5 info MODEL_DIR [--json] [--device D] [--threads N]\n"
+    "Prints the model's configuration, tokenizer and device.\n";
+
+int cmd_info(int argc, char **argv) {
+    cli_args a;
+    if (args_init(&a, argc, argv)) return 1;
+    int rc = 0;
+    nt5_model *m = NULL;
+    if (args_flag(&a, "--help")) {
+        fputs(help, stdout);
+        goto done;
+    }
+    int json = args_flag(&a, "--json");
+    const char *path = args_positional(&a);
+    if (!path) {
+        fputs(help, stderr);
+        rc = 2;
+        goto done;
+    }
+    if ((rc = open_model(&a, path, 0, &m)) || (rc = args_finish(&a, "info"))) goto done;
+    nt5_model_info i = {.struct_size = sizeof i};
+    nt5_status st = nt5_model_get_info(m, &i);
+    if (st != NT5_OK) {
+        rc = report("info", st);
+        goto done;
+    }
+    const struct {
+        const char *key;
+        int32_t value;
+    } fields[] = {
+        {"d_model", i.d_model}, {"d_kv", i.d_kv}, {"d_ff", i.d_ff}, {"num_heads", i.num_heads},
+        {"num_layers", i.num_layers}, {"num_decoder_layers", i.num_decoder_layers}, {"vocab_size", i.vocab_size},
+        {"tokenizer_size", i.tokenizer_size}, {"relative_attention_num_buckets", i.relative_attention_num_buckets},
+        {"relative_attention_max_distance", i.relative_attention_max_distance}, {"is_gated_act", i.is_gated_act},
+        {"tie_word_embeddings", i.tie_word_embeddings}, {"max_input_length", i.max_input_length},
+        {"has_decoder", i.has_decoder}, {"num_threads", i.num_threads},
+    };
+    const char *device = i.device == NT5_DEVICE_CUDA ? "cuda" : "cpu";
+    if (json) {
+        printf("{\"model_type\": \"%s\", \"activation\": \"%s\", \"device\": \"%s\"", i.model_type_name,
+               i.activation_name, device);
+        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) printf(", \"%s\": %d", fields[k].key, fields[k].value);
+        printf("}\n");
+    } else {
+        printf("%-32s %s\n%-32s %s\n%-32s %s\n", "model_type", i.model_type_name, "activation", i.activation_name,
+               "device", device);
+        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) printf("%-32s %d\n", fields[k].key, fields[k].value);
+    }
+done:
+    nt5_model_free(m);
+    args_free(&a);
+    return rc;
+}

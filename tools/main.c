@@ -1,0 +1,38 @@
+/* nt5: command-line front end of libnt5. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+    const char *summary;
+} commands[] = {
+    {"info", cmd_info, "show a model's configuration"},
+    {"tokenize", cmd_tokenize, "text to token ids (and back)"},
+    {"encode", cmd_encode, "text to encoder hidden states (.npy, .safetensors or a summary)"},
+    {"generate", cmd_generate, "generate text (greedy, sampling, beam search), streamed"},
+    {"bench", cmd_bench, "time encode and generate on random-weight models"},
+};
+
+static int usage(FILE *f) {
+    fprintf(f, "usage: nt5 COMMAND [ARGS] (nt5 COMMAND --help for details)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nnt5 %s (ABI %u)\n", nt5_version(), nt5_abi_version());
+    return f == stdout ? 0 : 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return usage(stderr);
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return usage(stdout);
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("nt5 %s (ABI %u)\n", nt5_version(), nt5_abi_version());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].run(argc - 2, argv + 2);
+    fprintf(stderr, "nt5: unknown command \"%s\"\n", argv[1]);
+    return usage(stderr);
+}
