@@ -1,0 +1,65 @@
+/* A small test harness: checks that count failures, fixture readers and
+ * comparisons. Tests exit 0 when every check passed, 1 otherwise, and 77
+ * (meson's "skipped") when a third-party input is absent. */
+#ifndef NT5_TEST_HARNESS_H
+#define NT5_TEST_HARNESS_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nt5.h"
+#include "safetensors.h"
+
+extern int harness_failures;
+extern int harness_checks;
+
+#define CHECK(cond, ...)                                                      \
+    do {                                                                      \
+        harness_checks++;                                                     \
+        if (!(cond)) {                                                        \
+            harness_failures++;                                               \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);              \
+            fprintf(stderr, __VA_ARGS__);                                     \
+            fprintf(stderr, "\n");                                            \
+        }                                                                     \
+    } while (0)
+
+/* CHECK that a call returned `want`, printing the library's message if not. */
+#define CHECK_STATUS(call, want)                                                                        \
+    do {                                                                                                \
+        nt5_status got_ = (call);                                                                       \
+        CHECK(got_ == (want), "%s returned %s, wanted %s (%s)", #call, nt5_status_name(got_),           \
+              nt5_status_name(want), nt5_last_error());                                                 \
+    } while (0)
+
+int harness_finish(const char *name);
+#define SKIP_EXIT 77
+
+/* tests/data (NT5_TEST_DATA) and ../shared/fixtures (NT5_SHARED_FIXTURES). */
+const char *data_dir(void);
+const char *shared_fixtures_dir(void);
+/* "<data_dir>/<name>" in a static buffer rotation (4 slots). */
+const char *data_path(const char *name);
+
+/* reference.json and reference.safetensors of a fixture directory. */
+typedef struct reference {
+    cJSON *json;
+    st_file *tensors;
+} reference;
+int reference_load(const char *dir, reference *ref);
+void reference_free(reference *ref);
+/* A tensor of reference.safetensors as floats (points into the mapping). */
+const float *reference_tensor(const reference *ref, const char *name, size_t *count);
+/* Reads a JSON array of integers into a malloc'ed int32 array. */
+int32_t *json_int_array(const cJSON *array, size_t *n);
+
+/* ||a - b|| / ||b|| */
+double rel_l2(const float *a, const float *b, size_t n);
+double max_abs_diff(const float *a, const float *b, size_t n);
+
+/* Opens a model with default options (CPU) or returns NULL with a failed check. */
+nt5_model *open_model_or_fail(const char *dir);
+
+#endif
