@@ -32,9 +32,12 @@
  * Option structs.  Every options struct begins with `uint32_t struct_size`.
  *           Fill it with the matching nt5_*_options_init(&opts, sizeof opts)
  *           and then change fields. The library reads only the first
- *           struct_size bytes, so a program compiled against an older,
- *           smaller struct keeps working with a newer library. Passing NULL
- *           for an options pointer means "all defaults".
+ *           struct_size bytes and uses defaults for the fields beyond, so a
+ *           program compiled against an older, smaller struct keeps working
+ *           with a newer library; a struct_size larger than the library
+ *           knows is refused with NT5_ERR_INVALID_ARG. Passing NULL for an
+ *           options pointer means "all defaults". Info structs work the same
+ *           way in the other direction: the library fills struct_size bytes.
  * ---------------------------------------------------------------------------
  */
 #ifndef NT5_H

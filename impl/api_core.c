@@ -47,7 +47,8 @@ static const nt5_model_options model_defaults = {
     .encoder_only = 0,
 };
 
-#define MODEL_OPTIONS_MIN (offsetof(nt5_model_options, encoder_only) + sizeof(int32_t))
+/* the smallest struct a caller may pass: struct_size and the first field */
+#define MODEL_OPTIONS_MIN (offsetof(nt5_model_options, device) + sizeof(const char *))
 
 nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t struct_size) {
     return opts_init(opts, struct_size, &model_defaults, MODEL_OPTIONS_MIN, sizeof *opts, "nt5_model_options");
@@ -82,7 +83,7 @@ void nt5_model_free(nt5_model *model) { model_free(model); }
 
 nt5_status nt5_model_get_info(const nt5_model *model, nt5_model_info *info) {
     if (!model || !info) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL", model ? "info" : "model");
-    const size_t minimum = offsetof(nt5_model_info, activation_name) + sizeof(const char *);
+    const size_t minimum = offsetof(nt5_model_info, model_type) + sizeof(int32_t);
     nt5_status st = opts_check_size(info->struct_size, minimum, sizeof *info, "nt5_model_info");
     if (st != NT5_OK) return st;
     const t5_config *c = &model->cfg;

@@ -28,7 +28,8 @@ static const nt5_encode_options encode_defaults = {
     .zero_padding = 0,
 };
 
-#define ENCODE_OPTIONS_MIN (offsetof(nt5_encode_options, zero_padding) + sizeof(int32_t))
+/* the smallest struct a caller may pass: struct_size and the first field */
+#define ENCODE_OPTIONS_MIN (offsetof(nt5_encode_options, padding) + sizeof(int32_t))
 
 nt5_status nt5_encode_options_init(nt5_encode_options *opts, uint32_t struct_size) {
     return opts_init(opts, struct_size, &encode_defaults, ENCODE_OPTIONS_MIN, sizeof *opts, "nt5_encode_options");
@@ -48,11 +49,15 @@ nt5_status nt5_encode_options_preset(nt5_encode_options *opts, int32_t preset) {
     if (st != NT5_OK) return st;
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
         if (presets[i].preset != preset) continue;
-        opts->padding = NT5_PADDING_MAX_LENGTH;
-        opts->max_length = presets[i].max_length;
-        opts->truncation = 1;
-        opts->attention = presets[i].attention;
-        opts->zero_padding = presets[i].zero_padding;
+        /* work on a full struct: the caller's may be an older, smaller one */
+        nt5_encode_options full = encode_defaults;
+        memcpy(&full, opts, opts->struct_size);
+        full.padding = NT5_PADDING_MAX_LENGTH;
+        full.max_length = presets[i].max_length;
+        full.truncation = 1;
+        full.attention = presets[i].attention;
+        full.zero_padding = presets[i].zero_padding;
+        memcpy(opts, &full, opts->struct_size);
         return NT5_OK;
     }
     return err_set(NT5_ERR_INVALID_ARG, "unknown encode preset %d", preset);

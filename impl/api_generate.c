@@ -34,7 +34,8 @@ static const nt5_generate_options generate_defaults = {
     .user_data = NULL,
 };
 
-#define GENERATE_OPTIONS_MIN (offsetof(nt5_generate_options, user_data) + sizeof(void *))
+/* the smallest struct a caller may pass: struct_size and the first field */
+#define GENERATE_OPTIONS_MIN (offsetof(nt5_generate_options, max_new_tokens) + sizeof(int32_t))
 
 nt5_status nt5_generate_options_init(nt5_generate_options *opts, uint32_t struct_size) {
     return opts_init(opts, struct_size, &generate_defaults, GENERATE_OPTIONS_MIN, sizeof *opts,

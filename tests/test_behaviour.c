@@ -1,0 +1,317 @@
+/* Behaviour behind the public API: threads sharing a model, cancellation,
+ * streaming, output dtypes and padding modes, sampling and the logits
+ * processors, beam search options, encoder-only models. */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+static const char *const prompts[] = {
+    "Hello world!",
+    "translate English to German: The house is wonderful.",
+    "The encoder reads the whole input sentence, and the decoder writes the output one token at a time.",
+};
+#define N_PROMPTS 3
+
+typedef struct thread_job {
+    nt5_model *m;
+    const float *want;
+    size_t count;
+    int mismatches, failures;
+} thread_job;
+
+static void *encode_many(void *arg) {
+    thread_job *j = arg;
+    for (int round = 0; round < 4; round++) {
+        nt5_embeddings *e = NULL;
+        if (nt5_encode_texts(j->m, prompts, N_PROMPTS, NULL, &e) != NT5_OK) {
+            j->failures++;
+            continue;
+        }
+        j->mismatches += memcmp(nt5_embeddings_data(e), j->want, j->count * sizeof(float)) != 0;
+        nt5_embeddings_free(e);
+    }
+    return NULL;
+}
+
+static void check_threads(nt5_model *m) {
+    nt5_embeddings *ref = NULL;
+    CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, NULL, &ref), NT5_OK);
+    if (!ref) return;
+    size_t b, s, d;
+    nt5_embeddings_shape(ref, &b, &s, &d);
+    thread_job jobs[8];
+    pthread_t threads[8];
+    for (int i = 0; i < 8; i++) {
+        jobs[i] = (thread_job){m, nt5_embeddings_data(ref), b * s * d, 0, 0};
+        pthread_create(&threads[i], NULL, encode_many, &jobs[i]);
+    }
+    int mismatches = 0, failures = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(threads[i], NULL);
+        mismatches += jobs[i].mismatches;
+        failures += jobs[i].failures;
+    }
+    CHECK(failures == 0 && mismatches == 0, "8 threads: %d failures, %d results differ from one thread", failures,
+          mismatches);
+    nt5_embeddings_free(ref);
+}
+
+typedef struct stream_log {
+    char text[4096];
+    int tokens, cancel_at;
+} stream_log;
+
+static int32_t on_token(const nt5_token_event *ev, void *user_data) {
+    stream_log *log = user_data;
+    if (ev->struct_size < sizeof *ev) return 1;
+    strncat(log->text, ev->text, sizeof log->text - strlen(log->text) - 1);
+    log->tokens++;
+    return log->cancel_at && log->tokens >= log->cancel_at;
+}
+
+static void check_streaming_and_cancel(nt5_model *m) {
+    nt5_generate_options o;
+    nt5_generate_options_init(&o, sizeof o);
+    o.max_new_tokens = 20;
+    nt5_generation *plain = NULL, *g = NULL;
+    CHECK_STATUS(nt5_generate_texts(m, prompts, 1, &o, &plain), NT5_OK);
+    stream_log log = {0};
+    o.on_token = on_token;
+    o.user_data = &log;
+    CHECK_STATUS(nt5_generate_texts(m, prompts, 1, &o, &g), NT5_OK);
+    const int32_t *ids = NULL, *ids2 = NULL;
+    size_t n = 0, n2 = 0;
+    if (g && plain) {
+        nt5_generation_get(plain, 0, &ids, &n, NULL, NULL);
+        nt5_generation_get(g, 0, &ids2, &n2, NULL, NULL);
+        CHECK(n == n2 && memcmp(ids, ids2, n * sizeof *ids) == 0, "a callback changes nothing");
+        CHECK(log.tokens == (int)n, "callback calls %d for %zu tokens", log.tokens, n);
+        char want[4096];
+        size_t len;
+        CHECK_STATUS(nt5_detokenize(m, ids, n, NT5_DETOKENIZE_SKIP_SPECIAL | NT5_DETOKENIZE_NO_CLEANUP, want,
+                                    sizeof want, &len), NT5_OK);
+        CHECK(strcmp(log.text, want) == 0, "streamed \"%s\" vs \"%s\"", log.text, want);
+    }
+    nt5_generation_free(g);
+    g = NULL;
+    /* cancel after 3 tokens, greedy and beam; the model stays usable */
+    for (int beams = 1; beams <= 4; beams += 3) {
+        memset(&log, 0, sizeof log);
+        log.cancel_at = 3;
+        o.num_beams = beams;
+        CHECK_STATUS(nt5_generate_texts(m, prompts, 1, &o, &g), NT5_ERR_CANCELLED);
+        CHECK(g == NULL && log.tokens == 3, "cancelled with %d beams after %d calls", beams, log.tokens);
+    }
+    o.on_token = NULL;
+    o.num_beams = 1;
+    CHECK_STATUS(nt5_generate_texts(m, prompts, 1, &o, &g), NT5_OK);
+    if (g && plain) {
+        nt5_generation_get(g, 0, &ids2, &n2, NULL, NULL);
+        CHECK(n == n2 && memcmp(ids, ids2, n * sizeof *ids) == 0, "same result after a cancelled call");
+    }
+    nt5_generation_free(g);
+    nt5_generation_free(plain);
+}
+
+static float bf16_value(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static void check_encode_modes(nt5_model *m) {
+    nt5_encode_options o;
+    nt5_encode_options_init(&o, sizeof o);
+    nt5_embeddings *f32 = NULL, *bf16 = NULL, *f16 = NULL;
+    CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &o, &f32), NT5_OK);
+    o.output_dtype = NT5_DTYPE_BF16;
+    CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &o, &bf16), NT5_OK);
+    o.output_dtype = NT5_DTYPE_F16;
+    CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &o, &f16), NT5_OK);
+    if (f32 && bf16 && f16) {
+        size_t b, s, d;
+        nt5_embeddings_shape(f32, &b, &s, &d);
+        const float *x = nt5_embeddings_data(f32);
+        const uint16_t *y = nt5_embeddings_data(bf16);
+        double worst = 0;
+        for (size_t i = 0; i < b * s * d; i++) worst = fmax(worst, fabs(bf16_value(y[i]) - x[i]) / fmax(fabs(x[i]), 1e-3));
+        CHECK(worst <= 1.0 / 256, "bf16 output relative error %.3g", worst);
+        CHECK(nt5_embeddings_dtype(f16) == NT5_DTYPE_F16, "f16 dtype");
+    }
+    nt5_embeddings_free(f32);
+    nt5_embeddings_free(bf16);
+    nt5_embeddings_free(f16);
+
+    /* fixed length with zeroed padding rows */
+    nt5_embeddings *e = NULL;
+    nt5_encode_options_init(&o, sizeof o);
+    o.padding = NT5_PADDING_MAX_LENGTH;
+    o.max_length = 40;
+    o.zero_padding = 1;
+    CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &o, &e), NT5_OK);
+    if (e) {
+        size_t b, s, d;
+        nt5_embeddings_shape(e, &b, &s, &d);
+        const size_t *lengths = nt5_embeddings_lengths(e);
+        const float *x = nt5_embeddings_data(e);
+        CHECK(s == 40 && lengths[0] == 8 && lengths[2] == 37, "shape %zu, lengths %zu %zu", s, lengths[0], lengths[2]);
+        int nonzero_pad = 0, zero_real = 0;
+        for (size_t r = 0; r < b; r++)
+            for (size_t t = 0; t < s; t++) {
+                double sum = 0;
+                for (size_t k = 0; k < d; k++) sum += fabs(x[(r * s + t) * d + k]);
+                if (t >= lengths[r]) nonzero_pad += sum != 0;
+                else zero_real += sum == 0;
+            }
+        CHECK(nonzero_pad == 0 && zero_real == 0, "zero_padding: %d padded rows not zero", nonzero_pad);
+    }
+    nt5_embeddings_free(e);
+    e = NULL;
+    /* too long: truncated (keeping </s>), or an error */
+    o.max_length = 10;
+    o.zero_padding = 0;
+    CHECK_STATUS(nt5_encode_texts(m, &prompts[2], 1, &o, &e), NT5_OK);
+    if (e) {
+        const int32_t *ids = nt5_embeddings_token_ids(e);
+        CHECK(nt5_embeddings_lengths(e)[0] == 10 && ids[9] == 1, "truncated to 10 ending in </s>");
+    }
+    nt5_embeddings_free(e);
+    e = NULL;
+    o.truncation = 0;
+    CHECK_STATUS(nt5_encode_texts(m, &prompts[2], 1, &o, &e), NT5_ERR_TOO_LONG);
+    CHECK(strstr(nt5_last_error(), "max_length") != NULL, "too-long message: %s", nt5_last_error());
+    /* the empty prompt encodes like Hugging Face: just </s> */
+    const char *empty = "";
+    CHECK_STATUS(nt5_encode_texts(m, &empty, 1, NULL, &e), NT5_OK);
+    CHECK(e && nt5_embeddings_lengths(e)[0] == 1 && nt5_embeddings_token_ids(e)[0] == 1, "empty prompt -> [</s>]");
+    nt5_embeddings_free(e);
+}
+
+static int ids_equal(const nt5_generation *a, const nt5_generation *b) {
+    const int32_t *x, *y;
+    size_t n, k;
+    nt5_generation_get(a, 0, &x, &n, NULL, NULL);
+    nt5_generation_get(b, 0, &y, &k, NULL, NULL);
+    return n == k && memcmp(x, y, n * sizeof *x) == 0;
+}
+
+static void check_generate_options(nt5_model *m) {
+    nt5_generate_options o;
+    nt5_generate_options_init(&o, sizeof o);
+    o.max_new_tokens = 24;
+    nt5_generation *greedy = NULL, *a = NULL, *b = NULL, *c = NULL;
+    CHECK_STATUS(nt5_generate_texts(m, prompts, 1, &o, &greedy), NT5_OK);
+    o.do_sample = 1;
+    o.seed = 42;
+    o.top_k = 20;
+    o.top_p = 0.9f;
+    o.temperature = 0.8f;
+    CHECK_STATUS(nt5_generate_texts(m, prompts, 1, &o, &a), NT5_OK);
+    CHECK_STATUS(nt5_generate_texts(m, prompts, 1, &o, &b), NT5_OK);
+    CHECK(a && b && ids_equal(a, b), "same seed, same sample");
+    o.seed = 7;
+    CHECK_STATUS(nt5_generate_texts(m, prompts, 1, &o, &c), NT5_OK);
+    CHECK(c && a && !ids_equal(a, c), "another seed, another sample");
+    nt5_generation_free(a);
+    nt5_generation_free(b);
+    nt5_generation_free(c);
+    a = NULL;
+    o.top_k = 1; /* sampling from one token is greedy */
+    CHECK_STATUS(nt5_generate_texts(m, prompts, 1, &o, &a), NT5_OK);
+    CHECK(a && greedy && ids_equal(a, greedy), "top_k 1 equals greedy");
+    nt5_generation_free(a);
+    nt5_generation_free(greedy);
+
+    nt5_generate_options_init(&o, sizeof o);
+    o.max_new_tokens = 30;
+    o.no_repeat_ngram_size = 2;
+    o.min_new_tokens = 30;
+    nt5_generation *g = NULL;
+    CHECK_STATUS(nt5_generate_texts(m, prompts, N_PROMPTS, &o, &g), NT5_OK);
+    for (size_t i = 0; g && i < N_PROMPTS; i++) {
+        const int32_t *ids;
+        size_t n;
+        nt5_generation_get(g, i, &ids, &n, NULL, NULL);
+        int repeats = 0, early_eos = 0;
+        for (size_t x = 0; x + 1 < n; x++)
+            for (size_t y = x + 1; y + 1 < n; y++) repeats += ids[x] == ids[y] && ids[x + 1] == ids[y + 1];
+        for (size_t x = 0; x < n; x++) early_eos += ids[x] == 1;
+        CHECK(n == 30 && early_eos == 0, "min_new_tokens 30: %zu tokens, %d </s>", n, early_eos);
+        CHECK(repeats == 0, "no_repeat_ngram_size 2: %d repeated bigrams in output %zu", repeats, i);
+    }
+    nt5_generation_free(g);
+    g = NULL;
+
+    nt5_generate_options_init(&o, sizeof o);
+    o.max_new_tokens = 12;
+    o.repetition_penalty = 3.0f;
+    CHECK_STATUS(nt5_generate_texts(m, prompts, 1, &o, &g), NT5_OK);
+    if (g) {
+        const int32_t *ids;
+        size_t n;
+        nt5_generation_get(g, 0, &ids, &n, NULL, NULL);
+        int repeats = 0;
+        for (size_t x = 0; x < n; x++)
+            for (size_t y = x + 1; y < n; y++) repeats += ids[x] == ids[y];
+        CHECK(repeats < (int)n / 2, "repetition_penalty 3: %d repeats in %zu tokens", repeats, n);
+    }
+    nt5_generation_free(g);
+    g = NULL;
+
+    nt5_generate_options_init(&o, sizeof o);
+    o.max_new_tokens = 16;
+    o.num_beams = 4;
+    o.num_return_sequences = 3;
+    CHECK_STATUS(nt5_generate_texts(m, prompts, 2, &o, &g), NT5_OK);
+    CHECK(nt5_generation_count(g) == 6, "2 inputs x 3 returns: %zu", nt5_generation_count(g));
+    for (size_t in = 0; g && in < 2; in++) {
+        float s0, s1, s2;
+        nt5_generation_get(g, in * 3, NULL, NULL, NULL, &s0);
+        nt5_generation_get(g, in * 3 + 1, NULL, NULL, NULL, &s1);
+        nt5_generation_get(g, in * 3 + 2, NULL, NULL, NULL, &s2);
+        CHECK(s0 >= s1 && s1 >= s2, "beam scores in rank order: %g %g %g", s0, s1, s2);
+    }
+    nt5_generation_free(g);
+    g = NULL;
+    o.num_return_sequences = 1;
+    o.early_stopping = 1;
+    o.length_penalty = 2.0f;
+    CHECK_STATUS(nt5_generate_texts(m, prompts, 1, &o, &g), NT5_OK);
+    nt5_generation_free(g);
+}
+
+static void check_encoder_only(void) {
+    nt5_model_options mo;
+    nt5_model_options_init(&mo, sizeof mo);
+    mo.encoder_only = 1;
+    mo.num_threads = 1;
+    nt5_model *m = NULL;
+    CHECK_STATUS(nt5_model_open(data_path("t5-v1_1-tiny"), &mo, &m), NT5_OK);
+    if (!m) return;
+    nt5_model_info info = {.struct_size = sizeof info};
+    nt5_model_get_info(m, &info);
+    CHECK(info.has_decoder == 0 && info.num_decoder_layers == 0 && info.num_threads == 1, "encoder-only info");
+    nt5_generation *g = NULL;
+    CHECK_STATUS(nt5_generate_texts(m, prompts, 1, NULL, &g), NT5_ERR_UNSUPPORTED);
+    nt5_embeddings *e = NULL;
+    CHECK_STATUS(nt5_encode_texts(m, prompts, 1, NULL, &e), NT5_OK);
+    nt5_embeddings_free(e);
+    nt5_model_free(m);
+}
+
+int main(void) {
+    nt5_model *m = open_model_or_fail(data_path("t5-v1_1-tiny"));
+    if (m) {
+        check_threads(m);
+        check_streaming_and_cancel(m);
+        check_encode_modes(m);
+        check_generate_options(m);
+    }
+    nt5_model_free(m);
+    check_encoder_only();
+    return harness_finish("behaviour");
+}
