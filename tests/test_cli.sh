@@ -1,0 +1,91 @@
+#!/bin/sh
+# The nt5 command-line tool: every command, its --help, JSON output, files
+# it writes and its errors. usage: test_cli.sh NT5_BINARY DATA_DIR
+set -u
+nt5=$1
+data=$2
+model=$data/t5-v1_1-tiny
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+check() { # check NAME EXPECTED_TEXT COMMAND...: the output contains the text and the exit code is 0
+    name=$1 want=$2
+    shift 2
+    if out=$("$@" 2>&1) && { [ -z "$want" ] || printf '%s' "$out" | grep -qF -- "$want"; }; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name: wanted \"$want\" and exit 0, got:"
+        printf '%s\n' "$out" | head -5
+    fi
+}
+
+check_fails() { # check_fails NAME EXPECTED_TEXT COMMAND...: a non-zero exit with the text on stderr
+    name=$1 want=$2
+    shift 2
+    if out=$("$@" 2>&1); then
+        failed=$((failed + 1))
+        echo "FAIL $name: succeeded"
+    elif printf '%s' "$out" | grep -qF -- "$want"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL $name: wanted \"$want\", got: $out"
+    fi
+}
+
+check usage "commands:" "$nt5" --help
+check version "ABI" "$nt5" --version
+for cmd in info tokenize encode generate bench; do
+    check "$cmd --help" "usage: nt5 $cmd" "$nt5" "$cmd" --help
+done
+check_fails unknown-command "unknown command" "$nt5" frobnicate
+
+check info "gelu_new" "$nt5" info "$model"
+check info-json '"d_model": 64' "$nt5" info "$model" --json
+check_fails info-missing "NT5_ERR_NOT_FOUND" "$nt5" info "$data/no-such-model"
+check_fails info-extra-arg "unexpected argument" "$nt5" info "$model" --bogus
+
+check tokenize "76 8 459 24 415 29 274 1" "$nt5" tokenize "$model" "Hello world!"
+check tokenize-json '{"ids": [76, 8, 459, 24, 415, 29, 274, 1]}' "$nt5" tokenize "$model" "Hello world!" --json
+check detokenize "Hello world!</s>" "$nt5" tokenize "$model" --decode 76 8 459 24 415 29 274 1
+check_fails tokenize-utf8 "UTF-8" "$nt5" tokenize "$model" "$(printf 'bad \377')"
+
+check encode-summary "hidden states [2, 21, 64]" "$nt5" encode "$model" "Hello world!" \
+    "translate English to German: The house is wonderful."
+check encode-preset '"shape": [1, 256, 64]' "$nt5" encode "$model" "Hello" --preset sd3 --json
+check encode-npy "" "$nt5" encode "$model" "Hello world!" -o "$tmp/h.npy"
+if [ -f "$tmp/h.npy" ] && head -c 6 "$tmp/h.npy" | grep -q NUMPY && [ "$(wc -c <"$tmp/h.npy")" -eq $((128 + 8 * 64 * 4)) ]; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1)); echo "FAIL encode-npy: bad file"
+fi
+check encode-safetensors "" "$nt5" encode "$model" "Hello world!" --dtype bf16 -o "$tmp/h.safetensors"
+if [ -s "$tmp/h.safetensors" ] && ! ls "$tmp" | grep -q tmp; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1)); echo "FAIL encode-safetensors: missing file or temporary left behind"
+fi
+check_fails encode-bf16-npy "no bfloat16" "$nt5" encode "$model" "Hello" --dtype bf16 -o "$tmp/x.npy"
+check_fails encode-extension "must end in" "$nt5" encode "$model" "Hello" -o "$tmp/x.bin"
+check_fails encode-too-long "NT5_ERR_TOO_LONG" "$nt5" encode "$model" "Hello world, this is long" --max-length 3 \
+    --no-truncation
+
+# greedy output of prompt 0 in the fixture's reference.json
+check generate "ry infoingφ please infoingφberд info co pleasegerд" "$nt5" generate "$model" "Hello world!" \
+    --max-new-tokens 20
+check generate-beam '"ids": [224, 538, 35, 597, 0, 351, 899, 538, 35, 597, 724, 351, 899, 218, 360, 218, 360, 351, 899, 724]' \
+    "$nt5" generate "$model" "Hello world!" --max-new-tokens 20 --num-beams 4 --json
+check generate-sample '"index": 1' "$nt5" generate "$model" "a" "b" --sample --top-k 5 --seed 3 --json
+check_fails generate-bad-beams "num-beams" "$nt5" generate "$model" "a" --num-beams 0
+check_fails generate-beam-sample "beam sampling" "$nt5" generate "$model" "a" --num-beams 2 --sample
+
+printf '{"model_type": "t5", "d_model": 32, "d_kv": 8, "d_ff": 64, "num_heads": 4, "num_layers": 2, "vocab_size": 128, "feed_forward_proj": "gated-gelu"}' >"$tmp/config.json"
+check bench '"decode_ms_per_token"' "$nt5" bench --config "$tmp/config.json" --seq-len 16 --new-tokens 4 \
+    --repeat 2 --warmup 0 --json
+check_fails bench-preset "unknown preset" "$nt5" bench --preset t5-huge
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
