@@ -6,23 +6,27 @@
 
 #include "cpu_internal.h"
 #include "error.h"
+#include "fast_math.h"
 #include "position_bias.h"
 
 typedef struct attn_job {
     const attn_args *a;
     const int *buckets; /* [n_rel] bucket of relative position rel_min + r */
     int64_t rel_min;
-    float *scratch;     /* [threads, q_len * kv_len] */
+    size_t n_rel;
+    float *scratch;     /* [threads, q_len * kv_len + n_rel] */
 } attn_job;
 
-static void softmax_row(float *s, size_t n_attended, size_t n_total) {
+NT5_VECTOR_CLONES static void softmax_row(float *s, size_t n_attended, size_t n_total) {
     float mx = -INFINITY;
     for (size_t j = 0; j < n_attended; j++) mx = s[j] > mx ? s[j] : mx;
-    float sum = 0;
-    for (size_t j = 0; j < n_attended; j++) {
-        s[j] = expf(s[j] - mx);
-        sum += s[j];
-    }
+    for (size_t j = 0; j < n_attended; j++) s[j] = fast_expf(s[j] - mx);
+    float part[8] = {0};
+    size_t j = 0;
+    for (; j + 8 <= n_attended; j += 8)
+        for (size_t k = 0; k < 8; k++) part[k] += s[j + k];
+    for (; j < n_attended; j++) part[0] += s[j];
+    float sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
     float inv = 1.0f / sum;
     for (size_t j = 0; j < n_attended; j++) s[j] *= inv;
     for (size_t j = n_attended; j < n_total; j++) s[j] = 0;
@@ -39,7 +43,10 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
     const float *k = a->k + kvb * a->kv_rows * a->ld_kv + h * a->d_kv;
     const float *v = a->v + kvb * a->kv_rows * a->ld_kv + h * a->d_kv;
     float *out = a->out + b * a->q_len * a->ld_out + h * a->d_kv;
-    float *s = job->scratch + slot * a->q_len * a->kv_len;
+    float *s = job->scratch + slot * (a->q_len * a->kv_len + job->n_rel);
+    float *bias = s + a->q_len * a->kv_len; /* [n_rel] this head's bias by relative position */
+    if (a->bias_table)
+        for (size_t r = 0; r < job->n_rel; r++) bias[r] = a->bias_table[(size_t)job->buckets[r] * a->heads + h];
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a->q_len, (int)nk, (int)a->d_kv, 1.0f, q,
                 (int)a->ld_q, k, (int)a->ld_kv, 0.0f, s, (int)nk);
     for (size_t i = 0; i < a->q_len; i++) {
@@ -48,8 +55,8 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
         size_t n_att = nk;
         if (a->causal && (size_t)pos + 1 < n_att) n_att = (size_t)pos + 1;
         if (a->bias_table) {
-            const int *bk = job->buckets + (0 - pos - job->rel_min);
-            for (size_t j = 0; j < n_att; j++) row[j] += a->bias_table[(size_t)bk[j] * a->heads + h];
+            const float *b = bias + (0 - pos - job->rel_min);
+            for (size_t j = 0; j < n_att; j++) row[j] += b[j];
         }
         softmax_row(row, n_att, nk);
     }
@@ -66,6 +73,7 @@ void cpu_attention(exec_ctx *x, const attn_args *a) {
         /* relative positions key - query span [-(q_offset + q_len - 1), kv_len - 1] */
         job.rel_min = -(int64_t)(a->q_offset + a->q_len - 1);
         size_t n_rel = a->q_offset + a->q_len - 1 + a->kv_len;
+        job.n_rel = n_rel;
         buckets = malloc(n_rel * sizeof *buckets);
         if (!buckets) {
             x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in attention");
@@ -75,7 +83,7 @@ void cpu_attention(exec_ctx *x, const attn_args *a) {
             buckets[r] = position_bucket(job.rel_min + (int64_t)r, a->bidirectional, a->num_buckets, a->max_distance);
         job.buckets = buckets;
     }
-    job.scratch = malloc((size_t)pool_threads(pool) * a->q_len * a->kv_len * sizeof(float));
+    job.scratch = malloc((size_t)pool_threads(pool) * (a->q_len * a->kv_len + job.n_rel) * sizeof(float));
     if (!job.scratch) {
         free(buckets);
         x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in attention");

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "cpu_internal.h"
+#include "fast_math.h"
+
 
 /* Splits `total` items into pieces of at least `grain`, one or more per thread. */
 static size_t split_count(const exec_ctx *x, size_t total, size_t grain) {
@@ -77,6 +79,62 @@ typedef struct linear_job {
     int accumulate;
 } linear_job;
 
+typedef float v8f __attribute__((vector_size(32)));
+
+/* macros, not functions: passing 32-byte vectors by value differs between
+ * the SSE2 and AVX2 clones */
+#define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(dst))
+#define HSUM8(v) (((v)[0] + (v)[1]) + ((v)[2] + (v)[3])) + (((v)[4] + (v)[5]) + ((v)[6] + (v)[7]))
+
+/* Four dot products against one weight row, which is read once: the
+ * decoding step's product for up to four rows (beams) is bound by reading
+ * the weights, and BLAS's sgemm would first copy (pack) them. */
+NT5_VECTOR_CLONES static void dot4(const float *w, const float *const x[4], size_t K, float out[4]) {
+    v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    size_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        v8f wv, v0, v1, v2, v3;
+        LOAD8(wv, w + k);
+        LOAD8(v0, x[0] + k);
+        LOAD8(v1, x[1] + k);
+        LOAD8(v2, x[2] + k);
+        LOAD8(v3, x[3] + k);
+        a0 += v0 * wv;
+        a1 += v1 * wv;
+        a2 += v2 * wv;
+        a3 += v3 * wv;
+    }
+    float r0 = HSUM8(a0), r1 = HSUM8(a1), r2 = HSUM8(a2), r3 = HSUM8(a3);
+    for (; k < K; k++) {
+        r0 += x[0][k] * w[k];
+        r1 += x[1][k] * w[k];
+        r2 += x[2][k] * w[k];
+        r3 += x[3][k] * w[k];
+    }
+    out[0] = r0;
+    out[1] = r1;
+    out[2] = r2;
+    out[3] = r3;
+}
+
+/* out[M, n0:n1] for 1 < M <= SMALL_M, four input rows at a time */
+static void small_m_linear(const linear_job *j, size_t n0, size_t n1) {
+    for (size_t m0 = 0; m0 < j->M; m0 += 4) {
+        const float *x[4];
+        for (size_t i = 0; i < 4; i++) x[i] = j->in + (m0 + i < j->M ? m0 + i : m0) * j->ld_in;
+        for (size_t n = n0; n < n1; n++) {
+            float r[4];
+            dot4(j->w + n * j->K, x, j->K, r);
+            for (size_t i = 0; i < 4 && m0 + i < j->M; i++) {
+                float *o = j->out + (m0 + i) * j->ld_out + n;
+                *o = j->accumulate ? *o + r[i] : r[i];
+            }
+        }
+    }
+}
+
+#define SMALL_M 8
+
 /* Each piece computes a block of output columns (rows of w). */
 static void linear_task(void *ctx, size_t piece, size_t slot) {
     (void)slot;
@@ -85,7 +143,9 @@ static void linear_task(void *ctx, size_t piece, size_t slot) {
     piece_range(j->N, j->pieces, piece, 16, &n0, &n1);
     if (n0 >= n1) return;
     float beta = j->accumulate ? 1.0f : 0.0f;
-    if (j->M == 1)
+    if (j->M > 1 && j->M <= SMALL_M)
+        small_m_linear(j, n0, n1);
+    else if (j->M == 1)
         cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(n1 - n0), (int)j->K, 1.0f, j->w + n0 * j->K, (int)j->K,
                     j->in, 1, beta, j->out + n0, 1);
     else
@@ -100,15 +160,22 @@ void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t 
     pool_run(cpu_pool_of(x), j.pieces, linear_task, &j);
 }
 
-static float activate(float v, activation act) {
+/* y[i] = act(x[i]) for one row; one loop per activation so each vectorizes */
+NT5_VECTOR_CLONES static void activate_row(float *y, const float *x, size_t n, activation act) {
     switch (act) {
-    case ACT_RELU: return v > 0 ? v : 0;
-    case ACT_GELU: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    case ACT_RELU:
+        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+        break;
+    case ACT_GELU:
+        for (size_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+        break;
     case ACT_GELU_TANH:
-        return 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
-    case ACT_SILU: return v / (1.0f + expf(-v));
+        for (size_t i = 0; i < n; i++) y[i] = fast_gelu_tanh(x[i]);
+        break;
+    case ACT_SILU:
+        for (size_t i = 0; i < n; i++) y[i] = fast_silu(x[i]);
+        break;
     }
-    return v;
 }
 
 typedef struct act_job {
@@ -127,10 +194,9 @@ static void act_task(void *ctx, size_t piece, size_t slot) {
     for (size_t r = b; r < e; r++) {
         const float *x = j->in + r * j->ld_in;
         float *y = j->out + r * j->F;
-        for (size_t i = 0; i < j->F; i++) {
-            float a = activate(x[i], j->act);
-            y[i] = j->gated ? a * x[j->F + i] : a;
-        }
+        activate_row(y, x, j->F, j->act);
+        if (j->gated)
+            for (size_t i = 0; i < j->F; i++) y[i] *= x[j->F + i];
     }
 }
 
