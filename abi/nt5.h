@@ -131,6 +131,10 @@ typedef struct nt5_model_options {
     /* 1: load only the encoder (no decoder or lm_head in memory); generation
      * then fails with NT5_ERR_UNSUPPORTED. Default 0. */
     int32_t encoder_only;
+    /* Storage of the weight matrices: NT5_DTYPE_F32 (default) or
+     * NT5_DTYPE_BF16, which halves their memory and speeds up decoding. The
+     * CPU computes in fp32 either way. */
+    int32_t weight_dtype;
 } nt5_model_options;
 
 NT5_API nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t struct_size);
@@ -165,7 +169,8 @@ typedef struct nt5_model_info {
     int32_t max_input_length;   /* default max length of inputs (tokenizer's model_max_length) */
     int32_t has_decoder;
     int32_t device;             /* NT5_DEVICE_* the model runs on */
-    int32_t compute_dtype;      /* NT5_DTYPE_* */
+    int32_t compute_dtype;      /* NT5_DTYPE_* of the arithmetic */
+    int32_t weight_dtype;       /* NT5_DTYPE_* the weight matrices are stored in */
     int32_t num_threads;
     const char *model_type_name;  /* "t5", "mt5", "umt5"; owned by the model */
     const char *activation_name;  /* "relu", "gelu_new", ...; owned by the model */

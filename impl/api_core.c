@@ -45,6 +45,7 @@ static const nt5_model_options model_defaults = {
     .device = NULL,
     .num_threads = 0,
     .encoder_only = 0,
+    .weight_dtype = NT5_DTYPE_F32,
 };
 
 /* the smallest struct a caller may pass: struct_size and the first field */
@@ -109,6 +110,7 @@ nt5_status nt5_model_get_info(const nt5_model *model, nt5_model_info *info) {
         .has_decoder = model->has_decoder,
         .device = model->be->ops->device,
         .compute_dtype = NT5_DTYPE_F32,
+        .weight_dtype = model->w.shared.dtype,
         .num_threads = cpu_backend_threads(model->be),
         .model_type_name = config_model_type_name(c->model_type),
         .activation_name = config_activation_name(c->act),

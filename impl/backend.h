@@ -15,6 +15,8 @@
 #include "config.h"
 #include "nt5.h"
 
+typedef struct wmat wmat;
+
 typedef struct backend backend;
 
 /* Per-call execution state: which backend, the call's scratch and the first
@@ -47,10 +49,11 @@ typedef struct backend_ops {
     const char *name;
     int device; /* NT5_DEVICE_* */
     void (*destroy)(backend *be);
-    /* Weights: takes ownership of a malloc'ed host array and returns the
-     * backend copy (the CPU keeps the array itself). NULL on failure. */
-    float *(*adopt_weight)(backend *be, float *host, size_t n);
-    void (*free_weight)(backend *be, float *w);
+    /* Weights: takes ownership of a malloc'ed host buffer of `bytes` and
+     * returns the backend copy (the CPU keeps the buffer itself). NULL on
+     * failure (the host buffer is then freed). */
+    void *(*adopt_weight)(backend *be, void *host, size_t bytes);
+    void (*free_weight)(backend *be, void *w);
 
     nt5_status (*exec_begin)(const backend *be, exec_ctx *x);
     nt5_status (*exec_end)(exec_ctx *x); /* waits for the work, frees scratch */
@@ -60,13 +63,13 @@ typedef struct backend_ops {
     void (*download)(exec_ctx *x, float *dst, const float *src, size_t n);
 
     /* out[i] = table[ids[i]] : [n, d] */
-    void (*embed)(exec_ctx *x, float *out, const float *table, const int32_t *ids, size_t n, size_t d);
+    void (*embed)(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d);
     /* out = in * rsqrt(mean(in^2) + eps) * w * scale : [rows, d] */
     void (*rmsnorm)(exec_ctx *x, float *out, const float *in, const float *w, size_t rows, size_t d,
                     float eps, float scale);
     /* out[M, N] (+)= in[M, K] @ w[N, K]^T ; accumulate adds to out (residual). */
     void (*linear)(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in,
-                   const float *w, size_t M, size_t N, size_t K, int accumulate);
+                   const wmat *w, size_t M, size_t N, size_t K, int accumulate);
     /* out[M, F] = act(in[:, :F]) (* in[:, F:2F] when gated) ; in row stride ld_in */
     void (*ffn_activation)(exec_ctx *x, float *out, const float *in, size_t ld_in, size_t M,
                            size_t F, activation act, int gated);

@@ -13,13 +13,13 @@ static void cpu_destroy(backend *be) {
     free(c);
 }
 
-static float *cpu_adopt_weight(backend *be, float *host, size_t n) {
+static void *cpu_adopt_weight(backend *be, void *host, size_t bytes) {
     (void)be;
-    (void)n;
+    (void)bytes;
     return host;
 }
 
-static void cpu_free_weight(backend *be, float *w) {
+static void cpu_free_weight(backend *be, void *w) {
     (void)be;
     free(w);
 }

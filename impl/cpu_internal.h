@@ -4,6 +4,7 @@
 
 #include "backend.h"
 #include "cpu_pool.h"
+#include "weights.h"
 
 typedef struct cpu_backend {
     backend base;
@@ -12,10 +13,10 @@ typedef struct cpu_backend {
 
 static inline cpu_pool *cpu_pool_of(const exec_ctx *x) { return ((const cpu_backend *)x->be)->pool; }
 
-void cpu_embed(exec_ctx *x, float *out, const float *table, const int32_t *ids, size_t n, size_t d);
+void cpu_embed(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d);
 void cpu_rmsnorm(exec_ctx *x, float *out, const float *in, const float *w, size_t rows, size_t d,
                  float eps, float scale);
-void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in, const float *w,
+void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in, const wmat *w,
                 size_t M, size_t N, size_t K, int accumulate);
 void cpu_ffn_activation(exec_ctx *x, float *out, const float *in, size_t ld_in, size_t M, size_t F,
                         activation act, int gated);

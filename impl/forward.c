@@ -11,7 +11,7 @@
 static size_t inner_of(const t5_config *c) { return (size_t)c->num_heads * (size_t)c->d_kv; }
 
 /* Pre-norm FFN block: h += wo(act(wi(norm(h)))) for `rows` rows. */
-static void ffn_block(exec_ctx *x, const t5_config *c, const float *ln, const float *wi, const float *wo, float *h,
+static void ffn_block(exec_ctx *x, const t5_config *c, const float *ln, const wmat *wi, const wmat *wo, float *h,
                       float *n, float *ff, float *act, size_t rows) {
     size_t d = (size_t)c->d_model, F = (size_t)c->d_ff, wide = c->gated ? 2 * F : F;
     OPS(x)->rmsnorm(x, n, h, ln, rows, d, c->eps, 1.0f);
@@ -30,11 +30,11 @@ void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const in
     float *attn = OPS(x)->alloc(x, rows * inner);   /* [rows, inner] */
     float *ff = OPS(x)->alloc(x, rows * wide);      /* [rows, d_ff or 2 d_ff] */
     float *act = OPS(x)->alloc(x, rows * F);        /* [rows, d_ff] */
-    OPS(x)->embed(x, h, w->shared, ids, rows, d);
+    OPS(x)->embed(x, h, &w->shared, ids, rows, d);
     for (int l = 0; l < c->num_layers; l++) {
         const enc_layer *L = &w->enc[l];
         OPS(x)->rmsnorm(x, n, h, L->ln_attn, rows, d, c->eps, 1.0f);
-        OPS(x)->linear(x, qkv, 3 * inner, n, d, L->qkv, rows, 3 * inner, d, 0);
+        OPS(x)->linear(x, qkv, 3 * inner, n, d, &L->qkv, rows, 3 * inner, d, 0);
         attn_args a = {
             .out = attn, .q = qkv, .k = qkv + inner, .v = qkv + 2 * inner,
             .ld_out = inner, .ld_q = 3 * inner, .ld_kv = 3 * inner,
@@ -44,8 +44,8 @@ void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const in
             .num_buckets = c->num_buckets, .max_distance = c->max_distance,
         };
         OPS(x)->attention(x, &a);
-        OPS(x)->linear(x, h, d, attn, inner, L->o, rows, d, inner, 1);
-        ffn_block(x, c, L->ln_ff, L->wi, L->wo, h, n, ff, act, rows);
+        OPS(x)->linear(x, h, d, attn, inner, &L->o, rows, d, inner, 1);
+        ffn_block(x, c, L->ln_ff, &L->wi, &L->wo, h, n, ff, act, rows);
     }
     OPS(x)->rmsnorm(x, out, h, w->enc_final_ln, rows, d, c->eps, 1.0f);
     float *bufs[] = {h, n, qkv, attn, ff, act};
@@ -75,7 +75,7 @@ nt5_status decoder_init(exec_ctx *x, const t5_config *c, const weights *w, const
         s->self_kv[l] = OPS(x)->alloc(x, s->batch * max_len * 2 * inner);
         s->cross_kv[l] = OPS(x)->alloc(x, enc_rows * 2 * inner);
         /* cross-attention K/V from the encoder output, once per call */
-        OPS(x)->linear(x, s->cross_kv[l], 2 * inner, enc_out, d, w->dec[l].cross_kv, enc_rows, 2 * inner, d, 0);
+        OPS(x)->linear(x, s->cross_kv[l], 2 * inner, enc_out, d, &w->dec[l].cross_kv, enc_rows, 2 * inner, d, 0);
     }
     if (kv_group > 1) s->spare_kv = OPS(x)->alloc(x, s->batch * max_len * 2 * inner);
     s->h = OPS(x)->alloc(x, rows * d);
@@ -98,12 +98,12 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
         x->status = err_set(NT5_ERR_INTERNAL, "decoder step past its cache (%zu > %zu)", kv_len, s->max_len);
         return;
     }
-    OPS(x)->embed(x, s->h, w->shared, tokens, rows, d);
+    OPS(x)->embed(x, s->h, &w->shared, tokens, rows, d);
     for (int l = 0; l < c->num_decoder_layers; l++) {
         const dec_layer *L = &w->dec[l];
         float *cache = s->self_kv[l];
         OPS(x)->rmsnorm(x, s->n, s->h, L->ln_self, rows, d, c->eps, 1.0f);
-        OPS(x)->linear(x, s->qkv, 3 * inner, s->n, d, L->qkv, rows, 3 * inner, d, 0);
+        OPS(x)->linear(x, s->qkv, 3 * inner, s->n, d, &L->qkv, rows, 3 * inner, d, 0);
         for (size_t b = 0; b < s->batch; b++)
             OPS(x)->copy_rows(x, cache + (b * s->max_len + s->pos) * 2 * inner, 2 * inner,
                               s->qkv + b * q_len * 3 * inner + inner, 3 * inner, q_len, 2 * inner);
@@ -117,10 +117,10 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
             .q_offset = s->pos, .causal = 1,
         };
         OPS(x)->attention(x, &self);
-        OPS(x)->linear(x, s->h, d, s->attn, inner, L->o, rows, d, inner, 1);
+        OPS(x)->linear(x, s->h, d, s->attn, inner, &L->o, rows, d, inner, 1);
 
         OPS(x)->rmsnorm(x, s->n, s->h, L->ln_cross, rows, d, c->eps, 1.0f);
-        OPS(x)->linear(x, s->qkv, inner, s->n, d, L->cross_q, rows, inner, d, 0);
+        OPS(x)->linear(x, s->qkv, inner, s->n, d, &L->cross_q, rows, inner, d, 0);
         attn_args cross = {
             .out = s->attn, .q = s->qkv, .k = s->cross_kv[l], .v = s->cross_kv[l] + inner,
             .ld_out = inner, .ld_q = inner, .ld_kv = 2 * inner,
@@ -129,13 +129,13 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
             .kv_valid = s->enc_valid,
         };
         OPS(x)->attention(x, &cross);
-        OPS(x)->linear(x, s->h, d, s->attn, inner, L->cross_o, rows, d, inner, 1);
-        ffn_block(x, c, L->ln_ff, L->wi, L->wo, s->h, s->n, s->ff, s->act, rows);
+        OPS(x)->linear(x, s->h, d, s->attn, inner, &L->cross_o, rows, d, inner, 1);
+        ffn_block(x, c, L->ln_ff, &L->wi, &L->wo, s->h, s->n, s->ff, s->act, rows);
     }
     /* tied embeddings: the decoder output is scaled by d_model^-0.5 first */
     float scale = c->tie_word_embeddings ? 1.0f / sqrtf((float)d) : 1.0f;
     OPS(x)->rmsnorm(x, s->n, s->h, w->dec_final_ln, rows, d, c->eps, scale);
-    OPS(x)->linear(x, logits, (size_t)c->vocab_size, s->n, d, w->lm_head, rows, (size_t)c->vocab_size, d, 0);
+    OPS(x)->linear(x, logits, (size_t)c->vocab_size, s->n, d, &w->lm_head, rows, (size_t)c->vocab_size, d, 0);
     s->pos = kv_len;
 }
 

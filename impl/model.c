@@ -32,11 +32,15 @@ void model_free(nt5_model *m) {
 /* Common tail of opening: backend, weights from `src`. */
 static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const weight_source *src) {
     if (opts->num_threads < 0) return err_set(NT5_ERR_INVALID_ARG, "num_threads must be >= 0");
+    if (opts->weight_dtype != NT5_DTYPE_F32 && opts->weight_dtype != NT5_DTYPE_BF16)
+        return err_set(opts->weight_dtype == NT5_DTYPE_F16 ? NT5_ERR_UNSUPPORTED : NT5_ERR_INVALID_ARG,
+                       "weight_dtype %d: the CPU backend stores weights as NT5_DTYPE_F32 or NT5_DTYPE_BF16",
+                       opts->weight_dtype);
     m->has_decoder = !opts->encoder_only && m->cfg.num_decoder_layers > 0 &&
                      src->has(src->self, "decoder.final_layer_norm.weight");
     nt5_status st = make_backend(opts, &m->be);
     if (st != NT5_OK) return st;
-    return weights_load(&m->cfg, m->has_decoder, src, m->be, &m->w);
+    return weights_load(&m->cfg, m->has_decoder, opts->weight_dtype, src, m->be, &m->w);
 }
 
 nt5_status model_open_dir(const char *dir, const nt5_model_options *opts, nt5_model **out) {

@@ -9,33 +9,42 @@
 #include "backend.h"
 #include "config.h"
 
+/* A weight matrix [rows, cols] in backend memory, stored as NT5_DTYPE_F32
+ * or NT5_DTYPE_BF16 (compute is fp32 either way on the CPU). */
+typedef struct wmat {
+    const void *data;
+    int32_t dtype;
+} wmat;
+
 typedef struct enc_layer {
     const float *ln_attn;  /* [d] */
-    const float *qkv;      /* [3 * inner, d] */
-    const float *o;        /* [d, inner] */
+    wmat qkv;              /* [3 * inner, d] */
+    wmat o;                /* [d, inner] */
     const float *bias;     /* [num_buckets, heads]: own or layer 0's */
     const float *ln_ff;    /* [d] */
-    const float *wi;       /* [d_ff or 2 * d_ff (gate; up), d] */
-    const float *wo;       /* [d, d_ff] */
+    wmat wi;               /* [d_ff or 2 * d_ff (gate; up), d] */
+    wmat wo;               /* [d, d_ff] */
 } enc_layer;
 
 typedef struct dec_layer {
-    const float *ln_self, *qkv, *o, *bias;
+    const float *ln_self, *bias;
+    wmat qkv, o;
     const float *ln_cross;
-    const float *cross_q;  /* [inner, d] */
-    const float *cross_kv; /* [2 * inner, d] */
-    const float *cross_o;  /* [d, inner] */
-    const float *ln_ff, *wi, *wo;
+    wmat cross_q;          /* [inner, d] */
+    wmat cross_kv;         /* [2 * inner, d] */
+    wmat cross_o;          /* [d, inner] */
+    const float *ln_ff;
+    wmat wi, wo;
 } dec_layer;
 
 typedef struct weights {
-    const float *shared;      /* [vocab, d] */
+    wmat shared;              /* [vocab, d] */
     enc_layer *enc;
     const float *enc_final_ln;
     dec_layer *dec;           /* NULL when encoder-only */
     const float *dec_final_ln;
-    const float *lm_head;     /* [vocab, d]; == shared when tied */
-    float **owned;            /* every backend buffer to free */
+    wmat lm_head;             /* [vocab, d]; == shared when tied */
+    void **owned;             /* every backend buffer to free */
     size_t n_owned;
 } weights;
 
@@ -48,8 +57,10 @@ typedef struct weight_source {
     nt5_status (*fill)(void *self, const char *name, int64_t rows, int64_t cols, float *dst);
 } weight_source;
 
-nt5_status weights_load(const t5_config *cfg, int with_decoder, const weight_source *src, backend *be,
-                        weights *w);
+/* Matrices are stored as matrix_dtype (NT5_DTYPE_F32 or NT5_DTYPE_BF16);
+ * norm scales and position-bias tables stay fp32. */
+nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_dtype, const weight_source *src,
+                        backend *be, weights *w);
 void weights_free(weights *w, backend *be);
 
 /* Sources */

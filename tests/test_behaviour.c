@@ -303,6 +303,46 @@ static void check_encoder_only(void) {
     nt5_model_free(m);
 }
 
+/* bf16 weight storage: within DESIGN.md's bf16 tolerance of the fp32 model,
+ * in both the encoder (large products) and decoding (vector products). */
+static void check_bf16_weights(nt5_model *f32_model) {
+    nt5_model_options mo;
+    nt5_model_options_init(&mo, sizeof mo);
+    mo.weight_dtype = NT5_DTYPE_BF16;
+    nt5_model *m = NULL;
+    CHECK_STATUS(nt5_model_open(data_path("t5-v1_1-tiny"), &mo, &m), NT5_OK);
+    if (!m) return;
+    nt5_model_info info = {.struct_size = sizeof info};
+    nt5_model_get_info(m, &info);
+    CHECK(info.weight_dtype == NT5_DTYPE_BF16 && info.compute_dtype == NT5_DTYPE_F32, "bf16 info");
+    nt5_embeddings *a = NULL, *b = NULL;
+    CHECK_STATUS(nt5_encode_texts(f32_model, prompts, N_PROMPTS, NULL, &a), NT5_OK);
+    CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, NULL, &b), NT5_OK);
+    if (a && b) {
+        size_t bs, s, d;
+        nt5_embeddings_shape(a, &bs, &s, &d);
+        double err = rel_l2(nt5_embeddings_data(b), nt5_embeddings_data(a), bs * s * d);
+        CHECK(err > 0 && err <= 1e-2, "bf16 weights: encoder relative L2 %.3g", err);
+    }
+    nt5_embeddings_free(a);
+    nt5_embeddings_free(b);
+    nt5_generate_options o;
+    nt5_generate_options_init(&o, sizeof o);
+    o.max_new_tokens = 8;
+    for (int beams = 1; beams <= 4; beams += 3) {
+        nt5_generation *g = NULL;
+        o.num_beams = beams;
+        CHECK_STATUS(nt5_generate_texts(m, prompts, N_PROMPTS, &o, &g), NT5_OK);
+        CHECK(nt5_generation_count(g) == N_PROMPTS, "bf16 generation with %d beams", beams);
+        nt5_generation_free(g);
+    }
+    nt5_model_free(m);
+    mo.weight_dtype = NT5_DTYPE_F16;
+    CHECK_STATUS(nt5_model_open(data_path("t5-v1_1-tiny"), &mo, &m), NT5_ERR_UNSUPPORTED);
+    mo.weight_dtype = 77;
+    CHECK_STATUS(nt5_model_open(data_path("t5-v1_1-tiny"), &mo, &m), NT5_ERR_INVALID_ARG);
+}
+
 int main(void) {
     nt5_model *m = open_model_or_fail(data_path("t5-v1_1-tiny"));
     if (m) {
@@ -310,6 +350,7 @@ int main(void) {
         check_streaming_and_cancel(m);
         check_encode_modes(m);
         check_generate_options(m);
+        check_bf16_weights(m);
     }
     nt5_model_free(m);
     check_encoder_only();

@@ -29,9 +29,11 @@ int args_finish(cli_args *a, const char *command);
 int parse_int(const char *text, const char *name, long min, long max, long *out);
 int parse_float(const char *text, const char *name, double *out);
 
+/* "f32" or "bf16" for --weight-dtype; 0 on success. */
+int parse_weight_dtype(const char *text, int32_t *out);
 /* Prints "nt5: what: <library message>" and returns 1. */
 int report(const char *what, nt5_status st);
-/* Opens a model with --device / --threads / --encoder-only from args. */
+/* Opens a model with --device / --threads / --encoder-only / --weight-dtype from args. */
 int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out);
 /* Writes s as a JSON string literal. */
 void json_string(FILE *f, const char *s);

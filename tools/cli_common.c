@@ -83,6 +83,16 @@ int parse_float(const char *text, const char *name, double *out) {
     return 0;
 }
 
+int parse_weight_dtype(const char *text, int32_t *out) {
+    if (strcmp(text, "f32") == 0) *out = NT5_DTYPE_F32;
+    else if (strcmp(text, "bf16") == 0) *out = NT5_DTYPE_BF16;
+    else {
+        fprintf(stderr, "nt5: --weight-dtype must be f32 or bf16, not \"%s\"\n", text);
+        return 1;
+    }
+    return 0;
+}
+
 int report(const char *what, nt5_status st) {
     fprintf(stderr, "nt5: %s: %s (%s)\n", what, nt5_last_error(), nt5_status_name(st));
     return 1;
@@ -97,6 +107,8 @@ int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out)
     if (threads && parse_int(threads, "--threads", 0, 4096, &t)) return 1;
     o.num_threads = (int32_t)t;
     o.encoder_only = encoder_only || args_flag(a, "--encoder-only");
+    const char *wd = args_value(a, "--weight-dtype");
+    if (wd && parse_weight_dtype(wd, &o.weight_dtype)) return 2;
     nt5_status st = nt5_model_open(path, &o, out);
     return st == NT5_OK ? 0 : report(path, st);
 }
