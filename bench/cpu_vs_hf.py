@@ -94,7 +94,21 @@ def ct2_translator(model_dir, threads):
     except ImportError:
         return None, None
     out = os.path.join(os.path.dirname(model_dir), "ct2-" + os.path.basename(model_dir))
-    ctranslate2.converters.TransformersConverter(model_dir).convert(out, force=True)
+    # CTranslate2 4.8's converter passes from_pretrained(dtype=...), which
+    # transformers 4.36 calls torch_dtype
+    base = transformers.modeling_utils.PreTrainedModel
+    original = base.from_pretrained.__func__
+
+    def from_pretrained(cls, *a, **kw):
+        if "dtype" in kw:
+            kw["torch_dtype"] = kw.pop("dtype")
+        return original(cls, *a, **kw)
+
+    base.from_pretrained = classmethod(from_pretrained)
+    try:
+        ctranslate2.converters.TransformersConverter(model_dir).convert(out, force=True)
+    finally:
+        base.from_pretrained = classmethod(original)
     translator = ctranslate2.Translator(out, device="cpu", inter_threads=1, intra_threads=threads,
                                         compute_type="float32")
     tok = transformers.T5Tokenizer.from_pretrained(model_dir, legacy=True)
@@ -179,7 +193,7 @@ def main():
             nt5 = nt5_bench(args.nt5, base_dir, args.threads, "--encode-only", "--batch", str(batch), "--seq-len",
                             str(seq), "--repeat", str(args.repeat))["encode_ms"]
             gf = encoder_gflop("t5-v1_1-base", batch, seq)
-            row(f"encoder base {batch}x{seq} (ms)", gf / GEMM_FLOPS * 1e12 / 1e3, f"{gf:.1f} GFLOP at 200 GFLOP/s",
+            row(f"encoder base {batch}x{seq} (ms)", gf * 1e9 / GEMM_FLOPS * 1e3, f"{gf:.1f} GFLOP at 200 GFLOP/s",
                 hf, nt5, target=650 if batch == 1 else None)
         del base
 

@@ -36,8 +36,7 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
         return err_set(opts->weight_dtype == NT5_DTYPE_F16 ? NT5_ERR_UNSUPPORTED : NT5_ERR_INVALID_ARG,
                        "weight_dtype %d: the CPU backend stores weights as NT5_DTYPE_F32 or NT5_DTYPE_BF16",
                        opts->weight_dtype);
-    m->has_decoder = !opts->encoder_only && m->cfg.num_decoder_layers > 0 &&
-                     src->has(src->self, "decoder.final_layer_norm.weight");
+    m->has_decoder = !opts->encoder_only && m->cfg.num_decoder_layers > 0 && src->has(src->self, "dec.final_ln");
     nt5_status st = make_backend(opts, &m->be);
     if (st != NT5_OK) return st;
     return weights_load(&m->cfg, m->has_decoder, opts->weight_dtype, src, m->be, &m->w);
@@ -72,7 +71,8 @@ nt5_status model_open_dir(const char *dir, const nt5_model_options *opts, nt5_mo
     m->max_input_length = m->tok ? tok_max_length(m->tok) : 512;
     if (st == NT5_OK) st = ckpt_open_dir(dir, &ck);
     if (st == NT5_OK) {
-        weight_source src = checkpoint_source(&ck);
+        checkpoint_source_state state = {&ck, &m->cfg};
+        weight_source src = checkpoint_source(&state);
         st = finish_open(m, opts, &src);
         if (st != NT5_OK) err_wrap(st, "loading %s", dir);
     }

@@ -1,4 +1,5 @@
-/* Weight sources: tensors of a safetensors checkpoint, or seeded random values. */
+/* Weight sources: a Hugging Face checkpoint (tensors fused as nt5 stores
+ * them), an nt5 file, or seeded random values. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -6,13 +7,11 @@
 #include "checkpoint.h"
 #include "error.h"
 #include "half.h"
+#include "weight_names.h"
 #include "weights.h"
 
-static int ckpt_has(void *self, const char *name) { return ckpt_find(self, name) != NULL; }
-
-static nt5_status ckpt_fill(void *self, const char *name, int64_t rows, int64_t cols, float *dst) {
-    const st_tensor *t = ckpt_find(self, name);
-    if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the checkpoint", name);
+/* Checks a stored tensor's shape and dtype and converts it to floats. */
+static nt5_status read_tensor(const st_tensor *t, const char *name, int64_t rows, int64_t cols, float *dst) {
     int want_dims = cols ? 2 : 1;
     if (t->ndim != want_dims || t->shape[0] != rows || (cols && t->shape[1] != cols)) {
         char got[96] = "";
@@ -37,9 +36,68 @@ static nt5_status ckpt_fill(void *self, const char *name, int64_t rows, int64_t 
     return NT5_OK;
 }
 
-weight_source checkpoint_source(struct checkpoint *ck) {
-    return (weight_source){.self = ck, .has = ckpt_has, .fill = ckpt_fill};
+/* ---- Hugging Face checkpoints ---- */
+
+/* The HF tensors of an nt5 tensor; the shared embedding goes by three names. */
+static int find_parts(const checkpoint_source_state *s, const char *nt5_name, const st_tensor *found[HF_PARTS_MAX],
+                      char names[HF_PARTS_MAX][HF_NAME_MAX]) {
+    int n = hf_parts(s->cfg, nt5_name, names);
+    if (strcmp(nt5_name, "shared") == 0) {
+        static const char *const aliases[] = {"shared.weight", "encoder.embed_tokens.weight",
+                                              "decoder.embed_tokens.weight"};
+        for (int i = 0; i < 3; i++) {
+            if ((found[0] = ckpt_find(s->ck, aliases[i]))) {
+                snprintf(names[0], HF_NAME_MAX, "%s", aliases[i]);
+                return 1;
+            }
+        }
+    }
+    for (int i = 0; i < n; i++) found[i] = ckpt_find(s->ck, names[i]);
+    return n;
 }
+
+static int ckpt_has(void *self, const char *nt5_name) {
+    const st_tensor *found[HF_PARTS_MAX];
+    char names[HF_PARTS_MAX][HF_NAME_MAX];
+    int n = find_parts(self, nt5_name, found, names);
+    for (int i = 0; i < n; i++)
+        if (!found[i]) return 0;
+    return n > 0;
+}
+
+static nt5_status ckpt_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
+    const st_tensor *found[HF_PARTS_MAX];
+    char names[HF_PARTS_MAX][HF_NAME_MAX];
+    int n = find_parts(self, nt5_name, found, names);
+    if (n == 0) return err_set(NT5_ERR_INTERNAL, "no Hugging Face name for tensor \"%s\"", nt5_name);
+    size_t part_rows = (size_t)rows / (size_t)n, width = cols ? (size_t)cols : 1;
+    for (int i = 0; i < n; i++) {
+        if (!found[i]) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the checkpoint", names[i]);
+        nt5_status st = read_tensor(found[i], names[i], (int64_t)part_rows, cols, dst + (size_t)i * part_rows * width);
+        if (st != NT5_OK) return st;
+    }
+    return NT5_OK;
+}
+
+weight_source checkpoint_source(checkpoint_source_state *state) {
+    return (weight_source){.self = state, .has = ckpt_has, .fill = ckpt_fill};
+}
+
+/* ---- nt5 files ---- */
+
+static int nt5_file_has(void *self, const char *nt5_name) { return st_find(self, nt5_name) != NULL; }
+
+static nt5_status nt5_file_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
+    const st_tensor *t = st_find(self, nt5_name);
+    if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the nt5 file", nt5_name);
+    return read_tensor(t, nt5_name, rows, cols, dst);
+}
+
+weight_source nt5_file_source(struct st_file *file) {
+    return (weight_source){.self = file, .has = nt5_file_has, .fill = nt5_file_fill};
+}
+
+/* ---- random weights ---- */
 
 /* A random model has every tensor. */
 static int random_has(void *self, const char *name) {
@@ -66,9 +124,9 @@ static nt5_status random_fill(void *self, const char *name, int64_t rows, int64_
     if (!cols) {
         center = 1.0f;
         std = 0.05f;
-    } else if (strstr(name, "relative_attention_bias")) {
+    } else if (strstr(name, "bias")) {
         std = 0.5f;
-    } else if (strcmp(name, "shared.weight") == 0) {
+    } else if (strcmp(name, "shared") == 0) {
         std = 1.0f;
     } else {
         std = 1.0f / sqrtf((float)cols);

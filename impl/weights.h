@@ -48,13 +48,14 @@ typedef struct weights {
     size_t n_owned;
 } weights;
 
-/* Where weight values come from: a checkpoint or a random generator. fill()
- * writes the named tensor of the given [rows, cols] shape (cols == 0 for a
- * vector of `rows`) as floats. */
+/* Where weight values come from: a Hugging Face checkpoint, an nt5 file or
+ * a random generator. Tensors are asked for by their nt5 names (see
+ * weight_names.h); fill() writes one of shape [rows, cols] (cols == 0 for a
+ * vector of `rows`) as floats, checking that the source's shape agrees. */
 typedef struct weight_source {
     void *self;
-    int (*has)(void *self, const char *name);
-    nt5_status (*fill)(void *self, const char *name, int64_t rows, int64_t cols, float *dst);
+    int (*has)(void *self, const char *nt5_name);
+    nt5_status (*fill)(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst);
 } weight_source;
 
 /* Matrices are stored as matrix_dtype (NT5_DTYPE_F32 or NT5_DTYPE_BF16);
@@ -65,7 +66,15 @@ void weights_free(weights *w, backend *be);
 
 /* Sources */
 struct checkpoint;
-weight_source checkpoint_source(struct checkpoint *ck);
+struct st_file;
+typedef struct checkpoint_source_state {
+    struct checkpoint *ck;
+    const t5_config *cfg;
+} checkpoint_source_state;
+/* a Hugging Face checkpoint: nt5 tensors assembled from (fused) HF tensors */
+weight_source checkpoint_source(checkpoint_source_state *state);
+/* an nt5 file: tensors stored under their nt5 names */
+weight_source nt5_file_source(struct st_file *file);
 typedef struct random_source_state {
     uint64_t seed;
 } random_source_state;

@@ -43,6 +43,9 @@ const char *shared_fixtures_dir(void);
 /* "<data_dir>/<name>" in a static buffer rotation (4 slots). */
 const char *data_path(const char *name);
 
+/* Reads a whole file into a NUL-terminated malloc'ed buffer (NULL on error). */
+char *read_file(const char *path, size_t *len);
+
 /* reference.json and reference.safetensors of a fixture directory. */
 typedef struct reference {
     cJSON *json;

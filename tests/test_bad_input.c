@@ -11,23 +11,6 @@
 
 static char tmp_root[1024];
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) buf[n] = '\0';
-    *len = (size_t)n;
-    return buf;
-}
-
 static void spill(const char *path, const void *data, size_t len) {
     FILE *f = fopen(path, "wb");
     if (!f) return;
@@ -46,7 +29,7 @@ static const char *fresh_model(const char *name) {
         size_t len;
         snprintf(src, sizeof src, "%.2000s/t5-v1_1-tiny/%.200s", data_dir(), files[i]);
         snprintf(dst, sizeof dst, "%.2000s/%.200s", dir, files[i]);
-        char *data = slurp(src, &len);
+        char *data = read_file(src, &len);
         if (data) spill(dst, data, len);
         free(data);
     }
@@ -64,7 +47,7 @@ static void edit_header(const char *dir, void (*edit)(cJSON *header)) {
     char path[4096];
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     size_t len;
-    unsigned char *bytes = (unsigned char *)slurp(path, &len);
+    unsigned char *bytes = (unsigned char *)read_file(path, &len);
     if (!bytes) return;
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | bytes[i];

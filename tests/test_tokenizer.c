@@ -8,18 +8,6 @@
 #include "harness.h"
 #include "tokenizer.h"
 
-static char *read_json_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static void check_decode(const tokenizer *t, const cJSON *c, const int32_t *ids, size_t n, int32_t flags,
                          const char *field) {
     char *text = NULL;
@@ -40,7 +28,8 @@ int main(int argc, char **argv) {
         return SKIP_EXIT;
     }
     snprintf(path, sizeof path, "%s/reference.json", argv[1]);
-    char *json_text = read_json_text(path);
+    size_t json_len;
+    char *json_text = read_file(path, &json_len);
     cJSON *ref = json_text ? cJSON_Parse(json_text) : NULL;
     free(json_text);
     CHECK(ref != NULL, "reading %s", path);

@@ -35,6 +35,11 @@ int parse_weight_dtype(const char *text, int32_t *out);
 int report(const char *what, nt5_status st);
 /* Opens a model with --device / --threads / --encoder-only / --weight-dtype from args. */
 int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out);
+/* Reads "MODEL_DIR TEXT [TEXT ...]" (after the options), opens the model
+ * and checks nothing is left over. *texts must hold argc entries. Returns 0
+ * or the exit code (2 with the usage printed). */
+int model_and_texts(cli_args *a, const char *command, const char *help, int encoder_only, nt5_model **m,
+                    const char **texts, size_t *n);
 /* Writes s as a JSON string literal. */
 void json_string(FILE *f, const char *s);
 

@@ -113,6 +113,20 @@ int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out)
     return st == NT5_OK ? 0 : report(path, st);
 }
 
+int model_and_texts(cli_args *a, const char *command, const char *help, int encoder_only, nt5_model **m,
+                    const char **texts, size_t *n) {
+    const char *path = args_positional(a);
+    *n = 0;
+    for (const char *t; texts && (t = args_positional(a));) texts[(*n)++] = t;
+    if (!texts) return 1;
+    if (!path || *n == 0) {
+        fputs(help, stderr);
+        return 2;
+    }
+    int rc = open_model(a, path, encoder_only, m);
+    return rc ? rc : args_finish(a, command);
+}
+
 void json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {

@@ -102,15 +102,8 @@ int cmd_encode(int argc, char **argv) {
     if (!out) out = args_value(&a, "-o");
     int json = args_flag(&a, "--json");
     if ((rc = parse_options(&a, &o))) goto done;
-    const char *path = args_positional(&a);
     size_t n = 0;
-    for (const char *t; texts && (t = args_positional(&a));) texts[n++] = t;
-    if (!path || n == 0) {
-        fputs(help, stderr);
-        rc = 2;
-        goto done;
-    }
-    if ((rc = open_model(&a, path, 1, &m)) || (rc = args_finish(&a, "encode"))) goto done;
+    if ((rc = model_and_texts(&a, "encode", help, 1, &m, texts, &n))) goto done;
     nt5_status st = nt5_encode_texts(m, texts, n, &o, &e);
     if (st != NT5_OK) {
         rc = report("encode", st);

@@ -100,15 +100,8 @@ int cmd_generate(int argc, char **argv) {
     nt5_generate_options o;
     int json = args_flag(&a, "--json"), no_stream = args_flag(&a, "--no-stream"), show_ids = args_flag(&a, "--ids");
     if ((rc = parse_options(&a, &o))) goto done;
-    const char *path = args_positional(&a);
     size_t n = 0;
-    for (const char *t; texts && (t = args_positional(&a));) texts[n++] = t;
-    if (!path || n == 0) {
-        fputs(help, stderr);
-        rc = 2;
-        goto done;
-    }
-    if ((rc = open_model(&a, path, 0, &m)) || (rc = args_finish(&a, "generate"))) goto done;
+    if ((rc = model_and_texts(&a, "generate", help, 0, &m, texts, &n))) goto done;
     stream_state stream = {0};
     int streaming = n == 1 && o.num_beams == 1 && !json && !no_stream;
     if (streaming) {
