@@ -109,6 +109,7 @@ NT5_API const char *nt5_last_error(void);
 #define NT5_DTYPE_F32 0
 #define NT5_DTYPE_F16 1
 #define NT5_DTYPE_BF16 2
+#define NT5_DTYPE_AUTO (-1) /* nt5_model_options.weight_dtype only */
 
 #define NT5_DEVICE_CPU 1
 #define NT5_DEVICE_CUDA 2
@@ -131,22 +132,31 @@ typedef struct nt5_model_options {
     /* 1: load only the encoder (no decoder or lm_head in memory); generation
      * then fails with NT5_ERR_UNSUPPORTED. Default 0. */
     int32_t encoder_only;
-    /* Storage of the weight matrices: NT5_DTYPE_F32 (default) or
-     * NT5_DTYPE_BF16, which halves their memory and speeds up decoding. The
-     * CPU computes in fp32 either way. */
+    /* Storage of the weight matrices: NT5_DTYPE_F32, or NT5_DTYPE_BF16,
+     * which halves their memory and speeds up decoding. NT5_DTYPE_AUTO
+     * (default) keeps bf16 checkpoints in bf16 (lossless) and stores the
+     * others in f32. The CPU computes in fp32 either way. */
     int32_t weight_dtype;
 } nt5_model_options;
 
 NT5_API nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t struct_size);
 
-/* Opens a model from a local Hugging Face layout directory: config.json and
- * model.safetensors or a sharded model.safetensors.index.json, plus
- * spiece.model (and tokenizer_config.json) for the tokenizer. Weights may be
- * F32, F16 or BF16. On success *out owns the model; free it with
- * nt5_model_free(). */
+/* Opens a model from a local path:
+ * - a Hugging Face layout directory: config.json and model.safetensors or a
+ *   sharded model.safetensors.index.json, plus spiece.model (and
+ *   tokenizer_config.json) for the tokenizer; weights F32, F16 or BF16;
+ * - an nt5 file written by nt5_model_save().
+ * On success *out owns the model; free it with nt5_model_free(). */
 NT5_API nt5_status nt5_model_open(const char *path, const nt5_model_options *opts,
                                   nt5_model **out);
 NT5_API void nt5_model_free(nt5_model *model);
+
+/* Writes the model as one nt5 file: its weights in nt5's fused layout and
+ * the model's weight dtype, the normalised config and the tokenizer, which
+ * nt5_model_open() loads without anything else. The file is written under a
+ * temporary name beside `path` and renamed, so `path` is never left
+ * half-written. */
+NT5_API nt5_status nt5_model_save(const nt5_model *model, const char *path);
 
 typedef struct nt5_model_info {
     uint32_t struct_size;       /* set by the caller; the library fills that much */

@@ -5,6 +5,7 @@
 #define NT5_EXPERIMENTAL
 #include "error.h"
 #include "model.h"
+#include "nt5_file.h"
 #include "nt5_experimental.h"
 #include "options.h"
 
@@ -45,7 +46,7 @@ static const nt5_model_options model_defaults = {
     .device = NULL,
     .num_threads = 0,
     .encoder_only = 0,
-    .weight_dtype = NT5_DTYPE_F32,
+    .weight_dtype = NT5_DTYPE_AUTO,
 };
 
 /* the smallest struct a caller may pass: struct_size and the first field */
@@ -69,7 +70,12 @@ nt5_status nt5_model_open(const char *path, const nt5_model_options *opts, nt5_m
     nt5_status st = check_open_args(path, "path", opts, out, &o);
     if (st != NT5_OK) return st;
     if (!path[0]) return err_set(NT5_ERR_INVALID_ARG, "path is empty");
-    return model_open_dir(path, &o, out);
+    return model_open_path(path, &o, out);
+}
+
+nt5_status nt5_model_save(const nt5_model *model, const char *path) {
+    if (!model || !path || !path[0]) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL or empty", model ? "path" : "model");
+    return nt5file_save(model, path);
 }
 
 nt5_status nt5_model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts,

@@ -54,6 +54,8 @@ typedef struct backend_ops {
      * failure (the host buffer is then freed). */
     void *(*adopt_weight)(backend *be, void *host, size_t bytes);
     void (*free_weight)(backend *be, void *w);
+    /* Copies `bytes` of a weight buffer to host memory (to save a model). */
+    void (*read_weight)(const backend *be, void *host, const void *w, size_t bytes);
 
     nt5_status (*exec_begin)(const backend *be, exec_ctx *x);
     nt5_status (*exec_end)(exec_ctx *x); /* waits for the work, frees scratch */

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -135,4 +136,31 @@ nt5_status config_from_json(const cJSON *root, const char *what, t5_config *cfg)
         cfg->tie_word_embeddings = cJSON_IsTrue(tie);
     }
     return NT5_OK;
+}
+
+cJSON *config_to_json(const t5_config *c) {
+    cJSON *o = cJSON_CreateObject();
+    char proj[48];
+    /* "gated-gelu" means gelu_new in Hugging Face's configs */
+    if (c->gated && c->act == ACT_GELU_TANH) snprintf(proj, sizeof proj, "gated-gelu");
+    else snprintf(proj, sizeof proj, "%s%s", c->gated ? "gated-" : "", config_activation_name(c->act));
+    const struct {
+        const char *key;
+        int value;
+    } ints[] = {
+        {"d_model", c->d_model}, {"d_kv", c->d_kv}, {"d_ff", c->d_ff}, {"num_heads", c->num_heads},
+        {"num_layers", c->num_layers}, {"num_decoder_layers", c->num_decoder_layers}, {"vocab_size", c->vocab_size},
+        {"relative_attention_num_buckets", c->num_buckets}, {"relative_attention_max_distance", c->max_distance},
+        {"pad_token_id", c->pad_id}, {"eos_token_id", c->eos_id}, {"decoder_start_token_id", c->decoder_start_id},
+    };
+    int ok = o && cJSON_AddStringToObject(o, "model_type", config_model_type_name(c->model_type)) &&
+             cJSON_AddStringToObject(o, "feed_forward_proj", proj) &&
+             cJSON_AddNumberToObject(o, "layer_norm_epsilon", c->eps) &&
+             cJSON_AddBoolToObject(o, "tie_word_embeddings", c->tie_word_embeddings);
+    for (size_t i = 0; ok && i < sizeof ints / sizeof ints[0]; i++) ok = cJSON_AddNumberToObject(o, ints[i].key, ints[i].value) != NULL;
+    if (!ok) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
 }

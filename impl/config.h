@@ -27,6 +27,8 @@ typedef struct t5_config {
 
 /* Fills `cfg` from a parsed config.json; `what` names it in errors. */
 nt5_status config_from_json(const cJSON *root, const char *what, t5_config *cfg);
+/* The config as Hugging Face config.json keys (config_from_json reads it back). */
+cJSON *config_to_json(const t5_config *cfg);
 const char *config_model_type_name(int model_type);
 const char *config_activation_name(activation act);
 

@@ -24,6 +24,11 @@ static void cpu_free_weight(backend *be, void *w) {
     free(w);
 }
 
+static void cpu_read_weight(const backend *be, void *host, const void *w, size_t bytes) {
+    (void)be;
+    memcpy(host, w, bytes);
+}
+
 static nt5_status cpu_exec_begin(const backend *be, exec_ctx *x) {
     memset(x, 0, sizeof *x);
     x->be = be;
@@ -67,6 +72,7 @@ static const backend_ops cpu_ops = {
     .destroy = cpu_destroy,
     .adopt_weight = cpu_adopt_weight,
     .free_weight = cpu_free_weight,
+    .read_weight = cpu_read_weight,
     .exec_begin = cpu_exec_begin,
     .exec_end = cpu_exec_end,
     .alloc = cpu_alloc,

@@ -7,7 +7,7 @@
 
 #include "error.h"
 
-#define JSON_FILE_LIMIT (64u << 20)
+#define SMALL_FILE_LIMIT (64u << 20)
 
 nt5_status file_read_all(const char *path, char **data, size_t *size) {
     FILE *f = fopen(path, "rb");
@@ -20,9 +20,8 @@ nt5_status file_read_all(const char *path, char **data, size_t *size) {
     if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
     if (len < 0 || fseek(f, 0, SEEK_SET) != 0) {
         st = err_set(NT5_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-    } else if ((unsigned long)len > JSON_FILE_LIMIT) {
-        st = err_set(NT5_ERR_FORMAT, "%s is %ld bytes, more than a JSON file here may be", path,
-                     len);
+    } else if ((unsigned long)len > SMALL_FILE_LIMIT) {
+        st = err_set(NT5_ERR_FORMAT, "%s is %ld bytes, more than nt5 reads for a file of its kind", path, len);
     } else if (!(buf = malloc((size_t)len + 1))) {
         st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
     } else if (fread(buf, 1, (size_t)len, f) != (size_t)len) {

@@ -11,7 +11,8 @@
 nt5_status json_read_file(const char *path, cJSON **out);
 /* Parses a JSON object from memory. */
 nt5_status json_parse_object(const char *text, size_t len, const char *what, cJSON **out);
-/* Reads a whole file into a NUL-terminated malloc'ed buffer. */
+/* Reads a whole small file (config, tokenizer; at most 64 MiB) into a
+ * NUL-terminated malloc'ed buffer. */
 nt5_status file_read_all(const char *path, char **data, size_t *size);
 
 #endif

@@ -9,6 +9,7 @@
 #include "checkpoint.h"
 #include "error.h"
 #include "json_file.h"
+#include "nt5_file.h"
 
 /* "auto", "cpu", "cuda", "cuda:N" -> a backend. */
 static nt5_status make_backend(const nt5_model_options *opts, backend **out) {
@@ -29,29 +30,43 @@ void model_free(nt5_model *m) {
     free(m);
 }
 
-/* Common tail of opening: backend, weights from `src`. */
+/* Common tail of opening: checks, backend, weights from `src`. */
 static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const weight_source *src) {
+    if (m->tok && tok_size(m->tok) > m->cfg.vocab_size)
+        return err_set(NT5_ERR_FORMAT, "the tokenizer has %d tokens but the model's vocab_size is %d", tok_size(m->tok),
+                       m->cfg.vocab_size);
     if (opts->num_threads < 0) return err_set(NT5_ERR_INVALID_ARG, "num_threads must be >= 0");
-    if (opts->weight_dtype != NT5_DTYPE_F32 && opts->weight_dtype != NT5_DTYPE_BF16)
-        return err_set(opts->weight_dtype == NT5_DTYPE_F16 ? NT5_ERR_UNSUPPORTED : NT5_ERR_INVALID_ARG,
-                       "weight_dtype %d: the CPU backend stores weights as NT5_DTYPE_F32 or NT5_DTYPE_BF16",
-                       opts->weight_dtype);
+    int32_t dtype = opts->weight_dtype == NT5_DTYPE_AUTO ? src->stored_dtype(src->self) : opts->weight_dtype;
+    if (dtype != NT5_DTYPE_F32 && dtype != NT5_DTYPE_BF16)
+        return err_set(dtype == NT5_DTYPE_F16 ? NT5_ERR_UNSUPPORTED : NT5_ERR_INVALID_ARG,
+                       "weight_dtype %d: the CPU backend stores weights as NT5_DTYPE_F32 or NT5_DTYPE_BF16", dtype);
     m->has_decoder = !opts->encoder_only && m->cfg.num_decoder_layers > 0 && src->has(src->self, "dec.final_ln");
     nt5_status st = make_backend(opts, &m->be);
     if (st != NT5_OK) return st;
-    return weights_load(&m->cfg, m->has_decoder, opts->weight_dtype, src, m->be, &m->w);
+    return weights_load(&m->cfg, m->has_decoder, dtype, src, m->be, &m->w);
 }
 
-nt5_status model_open_dir(const char *dir, const nt5_model_options *opts, nt5_model **out) {
-    struct stat sb;
-    if (stat(dir, &sb) != 0)
-        return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO,
-                       "cannot open model \"%s\": %s (give a directory with config.json and "
-                       "model.safetensors)",
-                       dir, strerror(errno));
-    if (!S_ISDIR(sb.st_mode))
-        return err_set(NT5_ERR_UNSUPPORTED, "\"%s\" is a file: nt5 opens model directories in Hugging Face layout",
-                       dir);
+static nt5_status open_file(const char *path, const nt5_model_options *opts, nt5_model **out) {
+    nt5_model *m = calloc(1, sizeof *m);
+    if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    st_file *f = NULL;
+    nt5_status st = st_open(path, &f);
+    if (st == NT5_OK) st = nt5file_read_header(f, m);
+    if (st == NT5_OK) {
+        weight_source src = nt5_file_source(f);
+        st = finish_open(m, opts, &src);
+        if (st != NT5_OK) err_wrap(st, "loading %s", path);
+    }
+    st_close(f);
+    if (st != NT5_OK) {
+        model_free(m);
+        return st;
+    }
+    *out = m;
+    return NT5_OK;
+}
+
+static nt5_status open_dir(const char *dir, const nt5_model_options *opts, nt5_model **out) {
     nt5_model *m = calloc(1, sizeof *m);
     if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     char path[4096];
@@ -65,9 +80,6 @@ nt5_status model_open_dir(const char *dir, const nt5_model_options *opts, nt5_mo
         st = tok_open(dir, &m->tok);
         if (st == NT5_ERR_NOT_FOUND) st = NT5_OK; /* a model without tokenizer takes ids */
     }
-    if (st == NT5_OK && m->tok && tok_size(m->tok) > m->cfg.vocab_size)
-        st = err_set(NT5_ERR_FORMAT, "%s: the tokenizer has %d tokens but the model's vocab_size is %d", dir,
-                     tok_size(m->tok), m->cfg.vocab_size);
     m->max_input_length = m->tok ? tok_max_length(m->tok) : 512;
     if (st == NT5_OK) st = ckpt_open_dir(dir, &ck);
     if (st == NT5_OK) {
@@ -83,6 +95,18 @@ nt5_status model_open_dir(const char *dir, const nt5_model_options *opts, nt5_mo
     }
     *out = m;
     return NT5_OK;
+}
+
+nt5_status model_open_path(const char *path, const nt5_model_options *opts, nt5_model **out) {
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO,
+                       "cannot open model \"%s\": %s (give a directory with config.json and "
+                       "model.safetensors, or an nt5 file)",
+                       path, strerror(errno));
+    if (S_ISDIR(sb.st_mode)) return open_dir(path, opts, out);
+    if (S_ISREG(sb.st_mode)) return open_file(path, opts, out);
+    return err_set(NT5_ERR_INVALID_ARG, "\"%s\" is neither a directory nor a file", path);
 }
 
 nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts,

@@ -17,8 +17,8 @@ struct nt5_model {
     int max_input_length; /* default max length of inputs */
 };
 
-/* Opens a Hugging Face layout directory. */
-nt5_status model_open_dir(const char *dir, const nt5_model_options *opts, nt5_model **out);
+/* Opens a Hugging Face layout directory or an nt5 file. */
+nt5_status model_open_path(const char *path, const nt5_model_options *opts, nt5_model **out);
 /* Builds a model with random weights from config.json text. */
 nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts,
                              nt5_model **out);

@@ -38,6 +38,7 @@ static void free_tensors(st_file *f) {
 void st_close(st_file *f) {
     if (!f) return;
     free_tensors(f);
+    cJSON_Delete(f->metadata);
     if (f->map) munmap(f->map, f->map_size);
     free(f->path);
     free(f);
@@ -114,13 +115,17 @@ static nt5_status parse_header(st_file *f, const uint8_t *bytes, size_t size, co
     f->tensors = calloc(n ? n : 1, sizeof *f->tensors);
     if (!f->tensors) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory reading %s", what);
     for (const cJSON *it = root->child; it && st == NT5_OK; it = it->next) {
-        if (strcmp(it->string, "__metadata__") == 0) continue;
+        if (strcmp(it->string, "__metadata__") == 0) {
+            if (!cJSON_IsObject(it)) st = err_set(NT5_ERR_FORMAT, "%s: __metadata__ is not an object", what);
+            continue;
+        }
         st_tensor *t = &f->tensors[f->count];
         st = parse_entry(it, data, data_size, what, t);
         if (st != NT5_OK) break;
         if (!(t->name = strdup(it->string))) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
         else f->count++;
     }
+    if (st == NT5_OK) f->metadata = cJSON_DetachItemFromObjectCaseSensitive(root, "__metadata__");
     cJSON_Delete(root);
     if (st != NT5_OK) return st;
     st_tensor *sorted = malloc((f->count ? f->count : 1) * sizeof *sorted);
@@ -178,6 +183,11 @@ nt5_status st_open(const char *path, st_file **out) {
     }
     *out = f;
     return NT5_OK;
+}
+
+const char *st_metadata(const st_file *f, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(f->metadata, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 const st_tensor *st_find(const st_file *f, const char *name) {

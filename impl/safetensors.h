@@ -23,6 +23,7 @@ typedef struct st_tensor {
 
 typedef struct st_file {
     char *path;
+    struct cJSON *metadata; /* the "__metadata__" object, or NULL */
     void *map;
     size_t map_size;
     st_tensor *tensors;
@@ -36,6 +37,8 @@ nt5_status st_open(const char *path, st_file **out);
 /* Same checks on a buffer the caller keeps alive (used by tests and fuzzing). */
 nt5_status st_parse(const uint8_t *bytes, size_t size, const char *what, st_file **out);
 const st_tensor *st_find(const st_file *f, const char *name);
+/* A string value of the metadata, or NULL. */
+const char *st_metadata(const st_file *f, const char *key);
 void st_close(st_file *f);
 size_t st_dtype_size(st_dtype dtype);
 

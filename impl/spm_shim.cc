@@ -20,10 +20,11 @@ static void copy_message(char *err, size_t cap, const std::string &msg) {
     err[cap - 1] = '\0';
 }
 
-extern "C" int spm_load(const char *path, spm_model **out, char *err, size_t err_capacity) {
+template <typename Loader>
+static int load_with(Loader load, spm_model **out, char *err, size_t err_capacity) {
     try {
         spm_model *m = new spm_model();
-        auto status = m->sp.Load(path);
+        auto status = load(m->sp);
         if (!status.ok()) {
             copy_message(err, err_capacity, status.ToString());
             delete m;
@@ -38,6 +39,14 @@ extern "C" int spm_load(const char *path, spm_model **out, char *err, size_t err
         copy_message(err, err_capacity, "sentencepiece failed to load the model");
         return -1;
     }
+}
+
+extern "C" int spm_load_bytes(const void *bytes, size_t len, spm_model **out, char *err, size_t err_capacity) {
+    return load_with(
+        [bytes, len](sentencepiece::SentencePieceProcessor &sp) {
+            return sp.LoadFromSerializedProto(std::string(static_cast<const char *>(bytes), len));
+        },
+        out, err, err_capacity);
 }
 
 extern "C" void spm_free(spm_model *m) { delete m; }

@@ -11,7 +11,8 @@ extern "C" {
 typedef struct spm_model spm_model;
 
 /* Return values: 0 ok, -1 invalid input or model file, -2 out of memory. */
-int spm_load(const char *path, spm_model **out, char *err, size_t err_capacity);
+/* Loads a model from its serialized bytes (the content of a .model file). */
+int spm_load_bytes(const void *bytes, size_t len, spm_model **out, char *err, size_t err_capacity);
 void spm_free(spm_model *m);
 int spm_piece_count(const spm_model *m);
 /* Encodes text into a malloc'ed id array. */

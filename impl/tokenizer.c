@@ -19,10 +19,18 @@
 struct tokenizer {
     spm_model *sp;
     int pieces, extra_ids, max_length;
+    char *spiece;      /* the serialized model */
+    size_t spiece_len;
 };
 
 int tok_size(const tokenizer *t) { return t->pieces + t->extra_ids; }
 int tok_max_length(const tokenizer *t) { return t->max_length; }
+int tok_extra_ids(const tokenizer *t) { return t->extra_ids; }
+
+const void *tok_spiece_bytes(const tokenizer *t, size_t *len) {
+    *len = t->spiece_len;
+    return t->spiece;
+}
 
 int tok_is_special(const tokenizer *t, int32_t id) {
     return id == T5_PAD || id == T5_EOS || id == T5_UNK || (id >= t->pieces && id < tok_size(t));
@@ -50,6 +58,19 @@ static nt5_status read_tokenizer_config(const char *dir, tokenizer *t) {
     return st;
 }
 
+/* Loads sentencepiece from t->spiece and checks T5's special ids. */
+static nt5_status load_spiece(tokenizer *t, const char *what) {
+    char msg[256] = "";
+    int rc = spm_load_bytes(t->spiece, t->spiece_len, &t->sp, msg, sizeof msg);
+    if (rc != 0)
+        return err_set(rc == -2 ? NT5_ERR_OUT_OF_MEMORY : NT5_ERR_FORMAT, "%s: not a sentencepiece model (%s)", what, msg);
+    t->pieces = spm_piece_count(t->sp);
+    if (t->pieces < 3 || strcmp(spm_id_to_piece(t->sp, T5_PAD), "<pad>") != 0 ||
+        strcmp(spm_id_to_piece(t->sp, T5_EOS), "</s>") != 0 || strcmp(spm_id_to_piece(t->sp, T5_UNK), "<unk>") != 0)
+        return err_set(NT5_ERR_FORMAT, "%s: ids 0, 1, 2 are not <pad>, </s>, <unk> as in T5's tokenizer", what);
+    return NT5_OK;
+}
+
 nt5_status tok_open(const char *dir, tokenizer **out) {
     char path[4096];
     snprintf(path, sizeof path, "%s/spiece.model", dir);
@@ -58,19 +79,32 @@ nt5_status tok_open(const char *dir, tokenizer **out) {
     if (!t) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     t->extra_ids = 100;
     t->max_length = 512;
-    char msg[256] = "";
-    int rc = spm_load(path, &t->sp, msg, sizeof msg);
-    nt5_status st = NT5_OK;
-    if (rc != 0) {
-        st = err_set(rc == -2 ? NT5_ERR_OUT_OF_MEMORY : NT5_ERR_FORMAT, "%s: not a sentencepiece model (%s)", path, msg);
-    } else {
-        t->pieces = spm_piece_count(t->sp);
-        if (t->pieces < 3 || strcmp(spm_id_to_piece(t->sp, T5_PAD), "<pad>") != 0 ||
-            strcmp(spm_id_to_piece(t->sp, T5_EOS), "</s>") != 0 || strcmp(spm_id_to_piece(t->sp, T5_UNK), "<unk>") != 0)
-            st = err_set(NT5_ERR_FORMAT, "%s: ids 0, 1, 2 are not <pad>, </s>, <unk> as in T5's tokenizer", path);
-        else
-            st = read_tokenizer_config(dir, t);
+    nt5_status st = file_read_all(path, &t->spiece, &t->spiece_len);
+    if (st == NT5_OK) st = load_spiece(t, path);
+    if (st == NT5_OK) st = read_tokenizer_config(dir, t);
+    if (st != NT5_OK) {
+        tok_free(t);
+        return st;
     }
+    *out = t;
+    return NT5_OK;
+}
+
+nt5_status tok_open_bytes(const void *spiece, size_t len, int extra_ids, int max_length, const char *what,
+                          tokenizer **out) {
+    if (extra_ids < 0 || extra_ids > 10000 || max_length < 1)
+        return err_set(NT5_ERR_FORMAT, "%s: tokenizer extra_ids %d or max length %d out of range", what, extra_ids,
+                       max_length);
+    tokenizer *t = calloc(1, sizeof *t);
+    if (!t || !(t->spiece = malloc(len ? len : 1))) {
+        free(t);
+        return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    memcpy(t->spiece, spiece, len);
+    t->spiece_len = len;
+    t->extra_ids = extra_ids;
+    t->max_length = max_length;
+    nt5_status st = load_spiece(t, what);
     if (st != NT5_OK) {
         tok_free(t);
         return st;
@@ -82,6 +116,7 @@ nt5_status tok_open(const char *dir, tokenizer **out) {
 void tok_free(tokenizer *t) {
     if (!t) return;
     if (t->sp) spm_free(t->sp);
+    free(t->spiece);
     free(t);
 }
 

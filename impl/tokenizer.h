@@ -15,7 +15,13 @@ typedef struct tokenizer tokenizer;
  * (extra_ids, model_max_length). NT5_ERR_NOT_FOUND if there is no
  * spiece.model. */
 nt5_status tok_open(const char *dir, tokenizer **out);
+/* From a serialized sentencepiece model (an nt5 file carries one). */
+nt5_status tok_open_bytes(const void *spiece, size_t len, int extra_ids, int max_length, const char *what,
+                          tokenizer **out);
 void tok_free(tokenizer *t);
+/* The serialized sentencepiece model, to store it elsewhere. */
+const void *tok_spiece_bytes(const tokenizer *t, size_t *len);
+int tok_extra_ids(const tokenizer *t);
 /* Number of valid ids: sentencepiece pieces + extra ids. */
 int tok_size(const tokenizer *t);
 /* model_max_length of tokenizer_config.json (512 when absent). */

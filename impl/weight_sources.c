@@ -65,6 +65,15 @@ static int ckpt_has(void *self, const char *nt5_name) {
     return n > 0;
 }
 
+static int32_t dtype_of(const st_tensor *t) { return t && t->dtype == ST_BF16 ? NT5_DTYPE_BF16 : NT5_DTYPE_F32; }
+
+static int32_t ckpt_stored_dtype(void *self) {
+    const st_tensor *found[HF_PARTS_MAX] = {NULL};
+    char names[HF_PARTS_MAX][HF_NAME_MAX];
+    find_parts(self, "shared", found, names);
+    return dtype_of(found[0]);
+}
+
 static nt5_status ckpt_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
     const st_tensor *found[HF_PARTS_MAX];
     char names[HF_PARTS_MAX][HF_NAME_MAX];
@@ -80,12 +89,14 @@ static nt5_status ckpt_fill(void *self, const char *nt5_name, int64_t rows, int6
 }
 
 weight_source checkpoint_source(checkpoint_source_state *state) {
-    return (weight_source){.self = state, .has = ckpt_has, .fill = ckpt_fill};
+    return (weight_source){.self = state, .has = ckpt_has, .stored_dtype = ckpt_stored_dtype, .fill = ckpt_fill};
 }
 
 /* ---- nt5 files ---- */
 
 static int nt5_file_has(void *self, const char *nt5_name) { return st_find(self, nt5_name) != NULL; }
+
+static int32_t nt5_file_stored_dtype(void *self) { return dtype_of(st_find(self, "shared")); }
 
 static nt5_status nt5_file_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
     const st_tensor *t = st_find(self, nt5_name);
@@ -94,7 +105,7 @@ static nt5_status nt5_file_fill(void *self, const char *nt5_name, int64_t rows, 
 }
 
 weight_source nt5_file_source(struct st_file *file) {
-    return (weight_source){.self = file, .has = nt5_file_has, .fill = nt5_file_fill};
+    return (weight_source){.self = file, .has = nt5_file_has, .stored_dtype = nt5_file_stored_dtype, .fill = nt5_file_fill};
 }
 
 /* ---- random weights ---- */
@@ -104,6 +115,11 @@ static int random_has(void *self, const char *name) {
     (void)self;
     (void)name;
     return 1;
+}
+
+static int32_t random_stored_dtype(void *self) {
+    (void)self;
+    return NT5_DTYPE_F32;
 }
 
 static uint64_t splitmix64(uint64_t *s) {
@@ -140,5 +156,5 @@ static nt5_status random_fill(void *self, const char *name, int64_t rows, int64_
 }
 
 weight_source random_source(random_source_state *state) {
-    return (weight_source){.self = state, .has = random_has, .fill = random_fill};
+    return (weight_source){.self = state, .has = random_has, .stored_dtype = random_stored_dtype, .fill = random_fill};
 }

@@ -20,9 +20,9 @@ typedef struct loader {
 static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype) {
     if (L->st != NT5_OK) return NULL;
     size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
-    void **grown = realloc(L->w->owned, (L->w->n_owned + 1) * sizeof *grown);
+    weight_tensor *grown = realloc(L->w->tensors, (L->w->n_tensors + 1) * sizeof *grown);
     float *host = malloc(n * sizeof(float));
-    if (grown) L->w->owned = grown;
+    if (grown) L->w->tensors = grown;
     if (!grown || !host) {
         free(host);
         L->st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory loading %s (%zu floats)", name, n);
@@ -43,7 +43,12 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
         L->st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of device memory loading %s", name);
         return NULL;
     }
-    L->w->owned[L->w->n_owned++] = dev;
+    weight_tensor *t = &L->w->tensors[L->w->n_tensors++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->data = dev;
+    t->dtype = dtype;
+    t->rows = rows;
+    t->cols = cols;
     return dev;
 }
 
@@ -117,8 +122,8 @@ nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_d
 }
 
 void weights_free(weights *w, backend *be) {
-    for (size_t i = 0; i < w->n_owned; i++) be->ops->free_weight(be, w->owned[i]);
-    free(w->owned);
+    for (size_t i = 0; i < w->n_tensors; i++) be->ops->free_weight(be, w->tensors[i].data);
+    free(w->tensors);
     free(w->enc);
     free(w->dec);
     memset(w, 0, sizeof *w);

@@ -37,6 +37,14 @@ typedef struct dec_layer {
     wmat wi, wo;
 } dec_layer;
 
+/* One stored tensor, under its nt5 name. */
+typedef struct weight_tensor {
+    char name[32];
+    void *data;     /* backend memory */
+    int32_t dtype;  /* NT5_DTYPE_* */
+    int64_t rows, cols; /* cols == 0: a vector */
+} weight_tensor;
+
 typedef struct weights {
     wmat shared;              /* [vocab, d] */
     enc_layer *enc;
@@ -44,8 +52,8 @@ typedef struct weights {
     dec_layer *dec;           /* NULL when encoder-only */
     const float *dec_final_ln;
     wmat lm_head;             /* [vocab, d]; == shared when tied */
-    void **owned;             /* every backend buffer to free */
-    size_t n_owned;
+    weight_tensor *tensors;   /* every tensor loaded (the backend buffers to free) */
+    size_t n_tensors;
 } weights;
 
 /* Where weight values come from: a Hugging Face checkpoint, an nt5 file or
@@ -55,6 +63,8 @@ typedef struct weights {
 typedef struct weight_source {
     void *self;
     int (*has)(void *self, const char *nt5_name);
+    /* NT5_DTYPE_BF16 when the weights are stored in bf16, else NT5_DTYPE_F32 */
+    int32_t (*stored_dtype)(void *self);
     nt5_status (*fill)(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst);
 } weight_source;
 

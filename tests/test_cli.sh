@@ -38,7 +38,7 @@ check_fails() { # check_fails NAME EXPECTED_TEXT COMMAND...: a non-zero exit wit
 
 check usage "commands:" "$nt5" --help
 check version "ABI" "$nt5" --version
-for cmd in info tokenize encode generate bench; do
+for cmd in info tokenize encode generate convert bench; do
     check "$cmd --help" "usage: nt5 $cmd" "$nt5" "$cmd" --help
 done
 check_fails unknown-command "unknown command" "$nt5" frobnicate
@@ -81,6 +81,11 @@ check generate-beam '"ids": [224, 538, 35, 597, 0, 351, 899, 538, 35, 597, 724, 
 check generate-sample '"index": 1' "$nt5" generate "$model" "a" "b" --sample --top-k 5 --seed 3 --json
 check_fails generate-bad-beams "num-beams" "$nt5" generate "$model" "a" --num-beams 0
 check_fails generate-beam-sample "beam sampling" "$nt5" generate "$model" "a" --num-beams 2 --sample
+
+check convert "" "$nt5" convert "$model" -o "$tmp/m.nt5" --weight-dtype bf16
+check convert-open '"weight_dtype": "bf16"' "$nt5" bench --model "$tmp/m.nt5" --seq-len 8 --new-tokens 2 --repeat 1 --json
+check convert-info "tokenizer_size                   900" "$nt5" info "$tmp/m.nt5"
+check_fails convert-to-hf "only nt5" "$nt5" convert "$model" -o "$tmp/x" --to hf
 
 printf '{"model_type": "t5", "d_model": 32, "d_kv": 8, "d_ff": 64, "num_heads": 4, "num_layers": 2, "vocab_size": 128, "feed_forward_proj": "gated-gelu"}' >"$tmp/config.json"
 check bench '"decode_ms_per_token"' "$nt5" bench --config "$tmp/config.json" --seq-len 16 --new-tokens 4 \

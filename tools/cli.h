@@ -29,7 +29,7 @@ int args_finish(cli_args *a, const char *command);
 int parse_int(const char *text, const char *name, long min, long max, long *out);
 int parse_float(const char *text, const char *name, double *out);
 
-/* "f32" or "bf16" for --weight-dtype; 0 on success. */
+/* "auto", "f32" or "bf16" for --weight-dtype; 0 on success. */
 int parse_weight_dtype(const char *text, int32_t *out);
 /* Prints "nt5: what: <library message>" and returns 1. */
 int report(const char *what, nt5_status st);
@@ -47,6 +47,7 @@ int cmd_info(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 #endif

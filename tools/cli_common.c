@@ -86,8 +86,9 @@ int parse_float(const char *text, const char *name, double *out) {
 int parse_weight_dtype(const char *text, int32_t *out) {
     if (strcmp(text, "f32") == 0) *out = NT5_DTYPE_F32;
     else if (strcmp(text, "bf16") == 0) *out = NT5_DTYPE_BF16;
+    else if (strcmp(text, "auto") == 0) *out = NT5_DTYPE_AUTO;
     else {
-        fprintf(stderr, "nt5: --weight-dtype must be f32 or bf16, not \"%s\"\n", text);
+        fprintf(stderr, "nt5: --weight-dtype must be auto, f32 or bf16, not \"%s\"\n", text);
         return 1;
     }
     return 0;

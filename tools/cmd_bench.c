@@ -17,7 +17,7 @@ static const char help[] =
     "                     flan-t5-xxl, t5-small, t5-base, mt5-small, mt5-base, umt5-small, umt5-xxl\n"
     "  --batch B (1)      --seq-len L (512)      --new-tokens N (64)     --num-beams K (1)\n"
     "  --repeat R (5)     --warmup W (1)         --encode-only           --json\n"
-    "  --weight-dtype f32|bf16  storage of the weight matrices (default f32)\n"
+    "  --weight-dtype auto|f32|bf16  storage of the weight matrices (default auto)\n"
     "  --device D, --threads N\n";
 
 typedef struct preset {

@@ -1,0 +1,41 @@
+#include <string.h>
+
+#include "cli.h"
+
+static const char help[] =
+    "usage: nt5 convert MODEL -o FILE [--weight-dtype auto|f32|bf16] [--encoder-only]\n"
+    "Writes MODEL (a Hugging Face layout directory or an nt5 file) as one nt5 file:\n"
+    "weights in nt5's fused layout, the normalised config and the tokenizer. The file\n"
+    "is written under a temporary name and renamed. nt5 opens it like a directory.\n";
+
+int cmd_convert(int argc, char **argv) {
+    cli_args a;
+    if (args_init(&a, argc, argv)) return 1;
+    int rc = 0;
+    nt5_model *m = NULL;
+    if (args_flag(&a, "--help")) {
+        fputs(help, stdout);
+        goto done;
+    }
+    const char *out = args_value(&a, "--output");
+    if (!out) out = args_value(&a, "-o");
+    const char *to = args_value(&a, "--to");
+    const char *path = args_positional(&a);
+    if (!path || !out) {
+        fputs(help, stderr);
+        rc = 2;
+        goto done;
+    }
+    if (to && strcmp(to, "nt5") != 0) {
+        fprintf(stderr, "nt5 convert: --to %s: only nt5 files can be written so far\n", to);
+        rc = 2;
+        goto done;
+    }
+    if ((rc = open_model(&a, path, 0, &m)) || (rc = args_finish(&a, "convert"))) goto done;
+    nt5_status st = nt5_model_save(m, out);
+    if (st != NT5_OK) rc = report("convert", st);
+done:
+    nt5_model_free(m);
+    args_free(&a);
+    return rc;
+}
