@@ -3,38 +3,36 @@
 #include <stdio.h>
 #include <string.h>
 
+/* nt5 field -> "<stack>.block.<i>.layer.<layer>.<module><part>.weight" */
 typedef struct field_map {
     const char *field;
-    const char *prefix; /* printf format with the block index */
+    int layer;
+    const char *module;
     const char *parts[HF_PARTS_MAX];
 } field_map;
 
-#define SA_ENC "encoder.block.%d.layer.0.SelfAttention."
-#define SA_DEC "decoder.block.%d.layer.0.SelfAttention."
-#define CA_DEC "decoder.block.%d.layer.1.EncDecAttention."
-
 static const field_map enc_fields[] = {
-    {"ln_attn", "encoder.block.%d.layer.0.", {"layer_norm"}},
-    {"qkv", SA_ENC, {"q", "k", "v"}},
-    {"o", SA_ENC, {"o"}},
-    {"bias", SA_ENC, {"relative_attention_bias"}},
-    {"ln_ff", "encoder.block.%d.layer.1.", {"layer_norm"}},
-    {"wi", "encoder.block.%d.layer.1.DenseReluDense.", {"wi"}},
-    {"wo", "encoder.block.%d.layer.1.DenseReluDense.", {"wo"}},
+    {"ln_attn", 0, "", {"layer_norm"}},
+    {"qkv", 0, "SelfAttention.", {"q", "k", "v"}},
+    {"o", 0, "SelfAttention.", {"o"}},
+    {"bias", 0, "SelfAttention.", {"relative_attention_bias"}},
+    {"ln_ff", 1, "", {"layer_norm"}},
+    {"wi", 1, "DenseReluDense.", {"wi"}},
+    {"wo", 1, "DenseReluDense.", {"wo"}},
 };
 
 static const field_map dec_fields[] = {
-    {"ln_self", "decoder.block.%d.layer.0.", {"layer_norm"}},
-    {"qkv", SA_DEC, {"q", "k", "v"}},
-    {"o", SA_DEC, {"o"}},
-    {"bias", SA_DEC, {"relative_attention_bias"}},
-    {"ln_cross", "decoder.block.%d.layer.1.", {"layer_norm"}},
-    {"cross_q", CA_DEC, {"q"}},
-    {"cross_kv", CA_DEC, {"k", "v"}},
-    {"cross_o", CA_DEC, {"o"}},
-    {"ln_ff", "decoder.block.%d.layer.2.", {"layer_norm"}},
-    {"wi", "decoder.block.%d.layer.2.DenseReluDense.", {"wi"}},
-    {"wo", "decoder.block.%d.layer.2.DenseReluDense.", {"wo"}},
+    {"ln_self", 0, "", {"layer_norm"}},
+    {"qkv", 0, "SelfAttention.", {"q", "k", "v"}},
+    {"o", 0, "SelfAttention.", {"o"}},
+    {"bias", 0, "SelfAttention.", {"relative_attention_bias"}},
+    {"ln_cross", 1, "", {"layer_norm"}},
+    {"cross_q", 1, "EncDecAttention.", {"q"}},
+    {"cross_kv", 1, "EncDecAttention.", {"k", "v"}},
+    {"cross_o", 1, "EncDecAttention.", {"o"}},
+    {"ln_ff", 2, "", {"layer_norm"}},
+    {"wi", 2, "DenseReluDense.", {"wi"}},
+    {"wo", 2, "DenseReluDense.", {"wo"}},
 };
 
 static const struct {
@@ -57,18 +55,28 @@ int hf_parts(const t5_config *c, const char *nt5_name, char parts[HF_PARTS_MAX][
     int block, end = 0;
     if (sscanf(nt5_name, "%3[a-z].%d.%31[a-z_]%n", stack, &block, field, &end) != 3 || nt5_name[end] || block < 0)
         return 0;
-    const field_map *map = strcmp(stack, "enc") == 0 ? enc_fields : strcmp(stack, "dec") == 0 ? dec_fields : NULL;
-    size_t n = map == enc_fields ? sizeof enc_fields / sizeof enc_fields[0] : sizeof dec_fields / sizeof dec_fields[0];
-    for (size_t i = 0; map && i < n; i++) {
+    const field_map *map;
+    size_t n;
+    const char *stack_name;
+    if (strcmp(stack, "enc") == 0) {
+        map = enc_fields;
+        n = sizeof enc_fields / sizeof enc_fields[0];
+        stack_name = "encoder";
+    } else if (strcmp(stack, "dec") == 0) {
+        map = dec_fields;
+        n = sizeof dec_fields / sizeof dec_fields[0];
+        stack_name = "decoder";
+    } else {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
         if (strcmp(map[i].field, field) != 0) continue;
         static const char *const gated[] = {"wi_0", "wi_1"};
         int fused_ffn = strcmp(field, "wi") == 0 && c->gated;
         int count = 0;
-        for (int p = 0; p < (fused_ffn ? 2 : HF_PARTS_MAX) && (fused_ffn || map[i].parts[p]); p++) {
-            char prefix[96];
-            snprintf(prefix, sizeof prefix, map[i].prefix, block);
-            snprintf(parts[count++], HF_NAME_MAX, "%s%s.weight", prefix, fused_ffn ? gated[p] : map[i].parts[p]);
-        }
+        for (int p = 0; p < (fused_ffn ? 2 : HF_PARTS_MAX) && (fused_ffn || map[i].parts[p]); p++)
+            snprintf(parts[count++], HF_NAME_MAX, "%s.block.%d.layer.%d.%s%s.weight", stack_name, block, map[i].layer,
+                     map[i].module, fused_ffn ? gated[p] : map[i].parts[p]);
         return count;
     }
     return 0;
