@@ -13,6 +13,11 @@ typedef struct cpu_backend {
 
 static inline cpu_pool *cpu_pool_of(const exec_ctx *x) { return ((const cpu_backend *)x->be)->pool; }
 
+/* Splits `total` items into pieces of at least `grain`, at most one per thread. */
+size_t cpu_split_count(const exec_ctx *x, size_t total, size_t grain);
+/* [begin, end) of piece `piece` of `pieces`, piece sizes a multiple of align. */
+void cpu_piece_range(size_t total, size_t pieces, size_t piece, size_t align, size_t *begin, size_t *end);
+
 void cpu_embed(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d);
 void cpu_rmsnorm(exec_ctx *x, float *out, const float *in, const float *w, size_t rows, size_t d,
                  float eps, float scale);

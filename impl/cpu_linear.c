@@ -1,6 +1,6 @@
-/* CPU implementations of the element-wise ops and the matrix product. */
+/* The CPU backend's matrix product: BLAS for many rows, own kernels for the
+ * few-row products of decoding and for bf16 weights. */
 #include <cblas.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,75 +8,6 @@
 #include "error.h"
 #include "fast_math.h"
 #include "half.h"
-
-
-/* Splits `total` items into pieces of at least `grain`, one or more per thread. */
-static size_t split_count(const exec_ctx *x, size_t total, size_t grain) {
-    size_t threads = (size_t)pool_threads(cpu_pool_of(x));
-    size_t pieces = total / grain;
-    if (pieces > threads) pieces = threads;
-    return pieces ? pieces : 1;
-}
-
-static void piece_range(size_t total, size_t pieces, size_t piece, size_t align, size_t *begin, size_t *end) {
-    size_t per = (total + pieces - 1) / pieces;
-    per = (per + align - 1) / align * align;
-    *begin = piece * per < total ? piece * per : total;
-    *end = *begin + per < total ? *begin + per : total;
-}
-
-typedef struct embed_job {
-    float *out;
-    const wmat *table;
-    const int32_t *ids;
-    size_t n, d, pieces;
-} embed_job;
-
-static void embed_task(void *ctx, size_t piece, size_t slot) {
-    (void)slot;
-    embed_job *j = ctx;
-    size_t b, e;
-    size_t elem = j->table->dtype == NT5_DTYPE_BF16 ? 2 : 4;
-    piece_range(j->n, j->pieces, piece, 1, &b, &e);
-    for (size_t i = b; i < e; i++)
-        half_to_f32(j->out + i * j->d, (const char *)j->table->data + (size_t)j->ids[i] * j->d * elem, j->d,
-                    j->table->dtype);
-}
-
-void cpu_embed(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d) {
-    if (x->status != NT5_OK) return;
-    embed_job j = {out, table, ids, n, d, split_count(x, n, 64)};
-    pool_run(cpu_pool_of(x), j.pieces, embed_task, &j);
-}
-
-typedef struct norm_job {
-    float *out;
-    const float *in, *w;
-    size_t rows, d, pieces;
-    float eps, scale;
-} norm_job;
-
-static void norm_task(void *ctx, size_t piece, size_t slot) {
-    (void)slot;
-    norm_job *j = ctx;
-    size_t b, e;
-    piece_range(j->rows, j->pieces, piece, 1, &b, &e);
-    for (size_t r = b; r < e; r++) {
-        const float *x = j->in + r * j->d;
-        float *y = j->out + r * j->d;
-        double ss = 0;
-        for (size_t i = 0; i < j->d; i++) ss += (double)x[i] * x[i];
-        float inv = 1.0f / sqrtf((float)(ss / (double)j->d) + j->eps);
-        for (size_t i = 0; i < j->d; i++) y[i] = j->w[i] * (x[i] * inv) * j->scale;
-    }
-}
-
-void cpu_rmsnorm(exec_ctx *x, float *out, const float *in, const float *w, size_t rows, size_t d,
-                 float eps, float scale) {
-    if (x->status != NT5_OK) return;
-    norm_job j = {out, in, w, rows, d, split_count(x, rows, 16), eps, scale};
-    pool_run(cpu_pool_of(x), j.pieces, norm_task, &j);
-}
 
 typedef struct linear_job {
     float *out;
@@ -255,7 +186,7 @@ static void blas_linear(const linear_job *j, size_t n0, size_t n1, size_t slot) 
 static void linear_task(void *ctx, size_t piece, size_t slot) {
     linear_job *j = ctx;
     size_t n0, n1;
-    piece_range(j->N, j->pieces, piece, 16, &n0, &n1);
+    cpu_piece_range(j->N, j->pieces, piece, 16, &n0, &n1);
     if (n0 >= n1) return;
     if (j->M == 1 && j->w->dtype == NT5_DTYPE_BF16) bf16_vector_linear(j, n0, n1);
     else if (j->M > 1 && j->M <= SMALL_M) small_m_linear(j, n0, n1);
@@ -265,7 +196,7 @@ static void linear_task(void *ctx, size_t piece, size_t slot) {
 void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in, const wmat *w, size_t M,
                 size_t N, size_t K, int accumulate) {
     if (x->status != NT5_OK || M == 0) return;
-    linear_job j = {out, in, w, ld_out, ld_in, M, N, K, split_count(x, N, 64), accumulate, NULL, NULL};
+    linear_job j = {out, in, w, ld_out, ld_in, M, N, K, cpu_split_count(x, N, 64), accumulate, NULL, NULL};
     if (w->dtype == NT5_DTYPE_BF16 && M > SMALL_M)
         j.tiles = malloc((size_t)pool_threads(cpu_pool_of(x)) * TILE_ROWS * K * sizeof(float));
     if (w->dtype == NT5_DTYPE_BF16 && M == 1 && (j.xs = malloc(K * sizeof(float)))) deinterleave16(j.xs, in, K);
@@ -278,49 +209,3 @@ void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t 
     free(j.xs);
 }
 
-/* y[i] = act(x[i]) for one row; one loop per activation so each vectorizes */
-NT5_VECTOR_CLONES static void activate_row(float *y, const float *x, size_t n, activation act) {
-    switch (act) {
-    case ACT_RELU:
-        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
-        break;
-    case ACT_GELU:
-        for (size_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
-        break;
-    case ACT_GELU_TANH:
-        for (size_t i = 0; i < n; i++) y[i] = fast_gelu_tanh(x[i]);
-        break;
-    case ACT_SILU:
-        for (size_t i = 0; i < n; i++) y[i] = fast_silu(x[i]);
-        break;
-    }
-}
-
-typedef struct act_job {
-    float *out;
-    const float *in;
-    size_t ld_in, M, F, pieces;
-    activation act;
-    int gated;
-} act_job;
-
-static void act_task(void *ctx, size_t piece, size_t slot) {
-    (void)slot;
-    act_job *j = ctx;
-    size_t b, e;
-    piece_range(j->M, j->pieces, piece, 1, &b, &e);
-    for (size_t r = b; r < e; r++) {
-        const float *x = j->in + r * j->ld_in;
-        float *y = j->out + r * j->F;
-        activate_row(y, x, j->F, j->act);
-        if (j->gated)
-            for (size_t i = 0; i < j->F; i++) y[i] *= x[j->F + i];
-    }
-}
-
-void cpu_ffn_activation(exec_ctx *x, float *out, const float *in, size_t ld_in, size_t M, size_t F,
-                        activation act, int gated) {
-    if (x->status != NT5_OK) return;
-    act_job j = {out, in, ld_in, M, F, split_count(x, M, 8), act, gated};
-    pool_run(cpu_pool_of(x), j.pieces, act_task, &j);
-}
