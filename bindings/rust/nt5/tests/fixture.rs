@@ -1,0 +1,117 @@
+//! The safe crate against the real library and the tiny fixture model:
+//! encoder hidden states within 1e-5 of Hugging Face's, greedy ids
+//! identical, errors carrying the library's message, a cancelled stream,
+//! and one model shared by threads.
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread;
+
+use nt5::{EncodeOptions, GenerateOptions, Model};
+
+fn data_dir() -> PathBuf {
+    match std::env::var("NT5_TEST_DATA") {
+        Ok(d) => PathBuf::from(d),
+        Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../tests/data"),
+    }
+}
+
+fn model_dir() -> String {
+    data_dir().join("t5-v1_1-tiny").to_string_lossy().into_owned()
+}
+
+/// The F32 tensor `name` of a safetensors file (a minimal reader for the test).
+fn read_tensor(path: &PathBuf, name: &str) -> Vec<f32> {
+    let bytes = std::fs::read(path).expect("reference.safetensors");
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&bytes[8..8 + header_len]).unwrap();
+    let entry = &header[header.find(&format!("\"{}\":", name)).expect("tensor in header")..];
+    let offsets = &entry[entry.find("\"data_offsets\":[").unwrap() + 16..];
+    let offsets: Vec<usize> = offsets[..offsets.find(']').unwrap()].split(',').map(|s| s.trim().parse().unwrap()).collect();
+    let data = &bytes[8 + header_len + offsets[0]..8 + header_len + offsets[1]];
+    data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+/// The first integer list after the keys `path` (in order) in a JSON text.
+fn json_ints_after(text: &str, path: &[&str]) -> Vec<i32> {
+    let mut at = 0;
+    for key in path {
+        at += text[at..].find(&format!("\"{}\":", key)).expect("key in reference.json") + key.len() + 3;
+    }
+    let list = &text[at..];
+    let list = &list[list.find('[').unwrap() + 1..];
+    list[..list.find(']').unwrap()].split(',').map(|s| s.trim().parse().unwrap()).collect()
+}
+
+#[test]
+fn encode_matches_hugging_face() {
+    let model = Model::open(&model_dir()).expect("open");
+    let emb = model.encode(&["Hello world!"], &EncodeOptions::default()).expect("encode");
+    let want = read_tensor(&data_dir().join("t5-v1_1-tiny/reference.safetensors"), "encoder.single.0");
+    assert_eq!(emb.shape, [1, 8, 64]);
+    assert_eq!(emb.lengths, vec![8]);
+    let (mut num, mut den) = (0f64, 0f64);
+    for (a, b) in emb.data.iter().zip(want.iter()) {
+        num += ((a - b) as f64).powi(2);
+        den += (*b as f64).powi(2);
+    }
+    let rel = (num / den).sqrt();
+    assert!(rel <= 1e-5, "relative L2 error {}", rel);
+}
+
+#[test]
+fn greedy_ids_match_hugging_face() {
+    let model = Model::open(&model_dir()).unwrap();
+    let reference = std::fs::read_to_string(data_dir().join("t5-v1_1-tiny/reference.json")).unwrap();
+    let want = json_ints_after(&reference, &["greedy", "sequence"]); /* greedy[0] is "Hello world!" */
+    let opts = GenerateOptions { max_new_tokens: 20, ..Default::default() };
+    let out = model.generate(&["Hello world!"], &opts, None).unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].ids, want[1..].to_vec(), "ids without the decoder start token");
+    assert_eq!(model.tokenize("Hello world!").unwrap(), vec![76, 8, 459, 24, 415, 29, 274, 1]);
+    assert_eq!(model.detokenize(&out[0].ids, true).unwrap(), out[0].text);
+}
+
+#[test]
+fn errors_carry_the_library_message() {
+    let err = Model::open("/no/such/model").err().expect("an error");
+    assert_eq!(err.status, nt5_sys::NT5_ERR_NOT_FOUND);
+    assert_eq!(err.status_name(), "NT5_ERR_NOT_FOUND");
+    assert!(err.message.contains("/no/such/model"), "{}", err.message);
+    let model = Model::open(&model_dir()).unwrap();
+    let bad = GenerateOptions { num_beams: 0, ..Default::default() };
+    let err = model.generate(&["x"], &bad, None).err().unwrap();
+    assert_eq!(err.status, nt5_sys::NT5_ERR_INVALID_ARG);
+    assert!(err.message.contains("num_beams"));
+}
+
+#[test]
+fn a_cancelled_stream_stops() {
+    let model = Model::open(&model_dir()).unwrap();
+    let mut seen = Vec::new();
+    let mut on_token = |t: &nt5::Token| {
+        seen.push(t.id);
+        seen.len() < 3
+    };
+    let opts = GenerateOptions { max_new_tokens: 20, ..Default::default() };
+    let err = model.generate(&["Hello world!"], &opts, Some(&mut on_token)).err().expect("cancelled");
+    assert_eq!(err.status, nt5_sys::NT5_ERR_CANCELLED);
+    assert_eq!(seen.len(), 3);
+    // the model stays usable, and the stream saw the same first tokens
+    let full = model.generate(&["Hello world!"], &opts, None).unwrap();
+    assert_eq!(&full[0].ids[..3], &seen[..]);
+}
+
+#[test]
+fn threads_share_one_model() {
+    let model = Arc::new(Model::open(&model_dir()).unwrap());
+    let want = model.encode(&["translate English to German: The house is wonderful."], &EncodeOptions::default()).unwrap();
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let m = Arc::clone(&model);
+            thread::spawn(move || m.encode(&["translate English to German: The house is wonderful."], &EncodeOptions::default()).unwrap())
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap().data, want.data);
+    }
+}
