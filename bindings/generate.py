@@ -2,8 +2,9 @@
 """Writes the raw binding layers of nt5 from abi/nt5.h, parsed with pycparser:
 
   bindings/rust/nt5-sys/src/bindings.rs   Rust extern "C" declarations, types, constants
-  bindings/go/raw_generated.go            Go constants and cgo wrappers that also capture
-                                          the error message inside the same foreign call
+  bindings/go/constants_generated.go      Go constants
+  bindings/go/nt5go_generated.{h,c}       C wrappers for cgo that also capture the error
+                                          message inside the same foreign call
   bindings/julia/src/LibNT5.jl            Julia types, constants and @ccall wrappers
 
 The idiomatic layers (Rust crate nt5, Go package nt5, Julia module NT5) are written
@@ -101,30 +102,54 @@ def go_name(const_name):
     return "".join(p[:1] + p[1:].lower() for p in parts)
 
 
-def go(model):
-    out = ["// " + BANNER, "", "package nt5", "", "/*", "#cgo pkg-config: nt5", "#include <stdlib.h>",
-           "#include <string.h>", "#include <nt5.h>", "",
-           "#if NT5_ABI_VERSION < 1", "#error \"nt5.h is older than these bindings\"", "#endif", "",
-           "// Copies this thread's error message while still on the thread that failed:",
-           "// Go may move the goroutine to another OS thread after the call returns.",
+def go_wrappers(model):
+    """(declaration, definition) of a C wrapper for each function returning a status."""
+    out = []
+    for f in model.functions:
+        if f.ret.base != "nt5_status" or f.ret.pointers:
+            continue
+        params = [c_decl(p.type, p.name) for p in f.params] + ["char *err", "size_t err_cap"]
+        head = "nt5_status nt5go_%s(%s)" % (f.name[len("nt5_"):], ", ".join(params))
+        body = ["%s {" % head,
+                "    nt5_status st = %s(%s);" % (f.name, ", ".join(p.name for p in f.params)),
+                "    if (st != NT5_OK) nt5go_copy_error(err, err_cap);",
+                "    return st;",
+                "}"]
+        out.append((head + ";", "\n".join(body)))
+    return out
+
+
+def go_header(model):
+    out = ["/* " + BANNER + " */",
+           "/* Each nt5 call that returns a status, with the error message copied into",
+           " * err while still on the thread that failed: Go may move the goroutine to",
+           " * another OS thread once the call returns. */",
+           "#ifndef NT5GO_GENERATED_H", "#define NT5GO_GENERATED_H", "",
+           "#include <stddef.h>", "#include <stdint.h>", "#include <nt5.h>", "",
+           "#if NT5_ABI_VERSION < 1", "#error \"nt5.h is older than these bindings\"", "#endif", ""]
+    out += [decl for decl, _ in go_wrappers(model)]
+    out += ["", "#endif", ""]
+    return "\n".join(out)
+
+
+def go_c(model):
+    out = ["/* " + BANNER + " */", "#include <string.h>", "", "#include \"nt5go_generated.h\"", "",
            "static void nt5go_copy_error(char *err, size_t cap) {",
            "    if (!err || !cap) return;",
            "    strncpy(err, nt5_last_error(), cap - 1);",
            "    err[cap - 1] = '\\0';",
            "}", ""]
-    for f in model.functions:
-        if f.ret.base != "nt5_status" or f.ret.pointers:
-            continue
-        params = [c_decl(p.type, p.name) for p in f.params] + ["char *err", "size_t err_cap"]
-        out.append("static nt5_status nt5go_%s(%s) {" % (f.name[len("nt5_"):], ", ".join(params)))
-        out.append("    nt5_status st = %s(%s);" % (f.name, ", ".join(p.name for p in f.params)))
-        out.append("    if (st != NT5_OK) nt5go_copy_error(err, err_cap);")
-        out.append("    return st;")
-        out.append("}")
-    out += ["*/", 'import "C"', "", "// Constants of abi/nt5.h (NT5_X_Y is X_Y in CamelCase).", "const ("]
+    for _, definition in go_wrappers(model):
+        out += [definition, ""]
+    return "\n".join(out)
+
+
+def go(model):
+    out = ["// " + BANNER, "", "package nt5", "", "// #cgo pkg-config: nt5", "import \"C\"", "",
+           "// Constants of abi/nt5.h: NT5_X_Y is XY in CamelCase, e.g. NT5_ERR_NOT_FOUND is ErrNotFound.", ""]
     for name, value, doc in model.constants:
-        out.append("\t%s = %d%s" % (go_name(name), value, " // " + doc if doc else ""))
-    out += [")", ""]
+        out += ["// %s is %s%s" % (go_name(name), name, ": " + doc if doc else "."),
+                "const %s = %d" % (go_name(name), value), ""]
     return "\n".join(out)
 
 
@@ -176,7 +201,9 @@ def julia(model):
 
 OUTPUTS = {
     os.path.join("rust", "nt5-sys", "src", "bindings.rs"): rust,
-    os.path.join("go", "raw_generated.go"): go,
+    os.path.join("go", "constants_generated.go"): go,
+    os.path.join("go", "nt5go_generated.h"): go_header,
+    os.path.join("go", "nt5go_generated.c"): go_c,
     os.path.join("julia", "src", "LibNT5.jl"): julia,
 }
 

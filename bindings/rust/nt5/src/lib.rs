@@ -100,6 +100,10 @@ pub struct GenerateOptions {
     pub seed: u64,
     pub repetition_penalty: f32,
     pub no_repeat_ngram_size: i32,
+    /// Input tokens kept; 0 = the model's default (512).
+    pub max_input_length: i32,
+    /// Fail on longer inputs instead of cutting them.
+    pub no_truncation: bool,
 }
 
 impl Default for GenerateOptions {
@@ -118,6 +122,8 @@ impl Default for GenerateOptions {
             seed: 0,
             repetition_penalty: 1.0,
             no_repeat_ngram_size: 0,
+            max_input_length: 0,
+            no_truncation: false,
         }
     }
 }
@@ -282,6 +288,8 @@ impl Model {
         o.seed = options.seed;
         o.repetition_penalty = options.repetition_penalty;
         o.no_repeat_ngram_size = options.no_repeat_ngram_size;
+        o.max_input_length = options.max_input_length;
+        o.truncation = !options.no_truncation as i32;
         let mut callback = on_token;
         let mut callback_ref: &mut dyn FnMut(&Token) -> bool;
         if let Some(cb) = callback.take() {

@@ -1,0 +1,3 @@
+module nt5
+
+go 1.19

@@ -1,0 +1,115 @@
+# NT5: T5-family encoding and generation through libnt5.
+# The raw layer (LibNT5.jl) is generated from abi/nt5.h by bindings/generate.py;
+# this module is the idiomatic layer on top. Set NT5_LIBRARY to the library's
+# path if libnt5.so.1 is not on the loader's search path.
+module NT5
+
+include("LibNT5.jl")
+using .LibNT5
+
+export Model, NT5Error, encode, generate, tokenize
+
+struct NT5Error <: Exception
+    status::Int32
+    message::String
+end
+
+Base.showerror(io::IO, e::NT5Error) =
+    print(io, "NT5Error: ", e.message, " (", unsafe_string(LibNT5.nt5_status_name(e.status)), ")")
+
+# Reads this thread's message right after the failed call (Julia tasks do not
+# migrate between threads inside this function).
+function check(status)
+    status == LibNT5.NT5_OK && return nothing
+    throw(NT5Error(status, unsafe_string(LibNT5.nt5_last_error())))
+end
+
+mutable struct Model
+    ptr::Ptr{LibNT5.nt5_model}
+    function Model(path::AbstractString; device::Union{Nothing,String}=nothing, threads::Integer=0,
+                   encoder_only::Bool=false, weight_dtype::Integer=LibNT5.NT5_DTYPE_AUTO)
+        opts = Ref{LibNT5.nt5_model_options}()
+        check(LibNT5.nt5_model_options_init(opts, sizeof(LibNT5.nt5_model_options)))
+        o = opts[]
+        GC.@preserve device begin
+            opts[] = LibNT5.nt5_model_options(o.struct_size,
+                device === nothing ? Cstring(C_NULL) : Base.unsafe_convert(Cstring, device),
+                Int32(threads), Int32(encoder_only), Int32(weight_dtype))
+            out = Ref{Ptr{LibNT5.nt5_model}}(C_NULL)
+            check(LibNT5.nt5_model_open(path, opts, out))
+        end
+        m = new(out[])
+        finalizer(m) do m
+            m.ptr != C_NULL && LibNT5.nt5_model_free(m.ptr)
+            m.ptr = C_NULL
+        end
+        return m
+    end
+end
+
+Base.close(m::Model) = finalize(m)
+
+"""Token ids of `text` as T5's tokenizer makes them, `</s>` appended."""
+function tokenize(m::Model, text::AbstractString)
+    n = Ref{Csize_t}(0)
+    st = LibNT5.nt5_tokenize(m.ptr, text, 0, Ptr{Int32}(C_NULL), 0, n)
+    st == LibNT5.NT5_ERR_BUFFER_TOO_SMALL || check(st)
+    ids = Vector{Int32}(undef, n[])
+    check(LibNT5.nt5_tokenize(m.ptr, text, 0, ids, length(ids), n))
+    return ids
+end
+
+"""
+Final encoder hidden states of `texts` as an `Array{Float32,3}` indexed
+`[d_model, seq_len, batch]` (column-major view of the library's row-major
+`[batch, seq_len, d_model]`), and the number of real tokens per text.
+"""
+function encode(m::Model, texts::Vector{String}; max_length::Integer=0, pad_to_max_length::Bool=false,
+                no_mask::Bool=false)
+    opts = Ref{LibNT5.nt5_encode_options}()
+    check(LibNT5.nt5_encode_options_init(opts, sizeof(LibNT5.nt5_encode_options)))
+    o = opts[]
+    opts[] = LibNT5.nt5_encode_options(o.struct_size,
+        pad_to_max_length ? LibNT5.NT5_PADDING_MAX_LENGTH : LibNT5.NT5_PADDING_LONGEST, Int32(max_length),
+        o.truncation, no_mask ? LibNT5.NT5_ATTEND_ALL : LibNT5.NT5_ATTEND_MASKED, LibNT5.NT5_DTYPE_F32,
+        o.zero_padding)
+    out = Ref{Ptr{LibNT5.nt5_embeddings}}(C_NULL)
+    ptrs = [pointer(t) for t in texts]
+    GC.@preserve texts check(LibNT5.nt5_encode_texts(m.ptr, ptrs, length(texts), opts, out))
+    try
+        b, s, d = Ref{Csize_t}(0), Ref{Csize_t}(0), Ref{Csize_t}(0)
+        check(LibNT5.nt5_embeddings_shape(out[], b, s, d))
+        data = unsafe_wrap(Array, Ptr{Float32}(LibNT5.nt5_embeddings_data(out[])), (Int(d[]), Int(s[]), Int(b[])))
+        lengths = unsafe_wrap(Array, LibNT5.nt5_embeddings_lengths(out[]), Int(b[]))
+        return copy(data), Int.(lengths)
+    finally
+        LibNT5.nt5_embeddings_free(out[])
+    end
+end
+
+"""Generated texts and token ids for each of `texts` (greedy unless `num_beams` > 1)."""
+function generate(m::Model, texts::Vector{String}; max_new_tokens::Integer=64, num_beams::Integer=1)
+    opts = Ref{LibNT5.nt5_generate_options}()
+    check(LibNT5.nt5_generate_options_init(opts, sizeof(LibNT5.nt5_generate_options)))
+    o = opts[]
+    fields = [getfield(o, f) for f in fieldnames(LibNT5.nt5_generate_options)]
+    fields[findfirst(==(:max_new_tokens), fieldnames(LibNT5.nt5_generate_options))] = Int32(max_new_tokens)
+    fields[findfirst(==(:num_beams), fieldnames(LibNT5.nt5_generate_options))] = Int32(num_beams)
+    opts[] = LibNT5.nt5_generate_options(fields...)
+    out = Ref{Ptr{LibNT5.nt5_generation}}(C_NULL)
+    ptrs = [pointer(t) for t in texts]
+    GC.@preserve texts check(LibNT5.nt5_generate_texts(m.ptr, ptrs, length(texts), opts, out))
+    try
+        results = Tuple{String,Vector{Int32}}[]
+        for i in 0:LibNT5.nt5_generation_count(out[])-1
+            ids, n, text, score = Ref{Ptr{Int32}}(), Ref{Csize_t}(0), Ref{Ptr{Cchar}}(), Ref{Cfloat}(0)
+            check(LibNT5.nt5_generation_get(out[], i, ids, n, text, score))
+            push!(results, (unsafe_string(text[]), copy(unsafe_wrap(Array, ids[], Int(n[])))))
+        end
+        return results
+    finally
+        LibNT5.nt5_generation_free(out[])
+    end
+end
+
+end # module

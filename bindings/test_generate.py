@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Tests of the binding generator: the header model is complete, the
+generated files are up to date, and the Julia layer (which cannot run on
+Debian 12: no Julia package) wraps every function with the right types."""
+import os
+import re
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+try:
+    import generate  # noqa: E402
+    import header_model  # noqa: E402
+except ImportError as e:  # pycparser missing
+    print("SKIP: %s (install python3-pycparser)" % e)
+    sys.exit(77)
+
+JULIA_SCALARS = {"int32_t": "Int32", "uint32_t": "UInt32", "int64_t": "Int64", "uint64_t": "UInt64",
+                 "size_t": "Csize_t", "float": "Cfloat", "char": "Cchar", "void": "Cvoid", "uint16_t": "UInt16"}
+
+
+class HeaderModel(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.model = header_model.read()
+        with open(header_model.HEADER, encoding="utf-8") as f:
+            cls.header = f.read()
+
+    def test_every_exported_function_is_parsed(self):
+        declared = set(re.findall(r"^NT5_API [^;(]*?\b(nt5_[a-z0-9_]+)\(", self.header, re.M))
+        self.assertEqual(declared, {f.name for f in self.model.functions})
+        with open(os.path.join(header_model.ROOT, "abi", "nt5.map"), encoding="utf-8") as f:
+            mapped = set(re.findall(r"^\s+(nt5_[a-z0-9_]+);", f.read(), re.M))
+        self.assertTrue({f.name for f in self.model.functions} <= mapped, "a function missing from nt5.map")
+
+    def test_structs_and_constants(self):
+        names = {s[0] for s in self.model.structs}
+        self.assertEqual(names, {"nt5_model_options", "nt5_model_info", "nt5_encode_options", "nt5_token_event",
+                                 "nt5_generate_options"})
+        for name, fields, _ in self.model.structs:
+            self.assertEqual(fields[0].name, "struct_size", name)
+        self.assertEqual(set(self.model.opaque), {"nt5_model", "nt5_embeddings", "nt5_generation"})
+        consts = dict((n, v) for n, v, _ in self.model.constants)
+        self.assertEqual(consts["NT5_ERR_CANCELLED"], -7)
+        self.assertEqual(consts["NT5_ABI_VERSION"], int(re.search(r"#define NT5_ABI_VERSION (\d+)", self.header).group(1)))
+
+    def test_generated_files_are_current(self):
+        for rel, emit in generate.OUTPUTS.items():
+            with open(os.path.join(generate.HERE, rel), encoding="utf-8") as f:
+                self.assertEqual(f.read(), emit(self.model), rel + " is stale: run bindings/generate.py")
+
+
+class JuliaLayer(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.model = header_model.read()
+        cls.text = generate.julia(cls.model)
+
+    def expected(self, t):
+        if t.base == "char" and t.const and len(t.pointers) == 1:
+            return "Cstring"
+        s = JULIA_SCALARS.get(t.base, t.base)
+        for _ in t.pointers:
+            s = "Ptr{%s}" % s
+        return s
+
+    def test_every_function_wrapped_with_its_types(self):
+        for f in self.model.functions:
+            m = re.search(r"function %s\((.*?)\)\n    @ccall libnt5\.%s\((.*?)\)::(\S+)\nend" % (f.name, f.name), self.text)
+            self.assertIsNotNone(m, f.name)
+            self.assertEqual(m.group(1), ", ".join(p.name for p in f.params), f.name)
+            want = ", ".join("%s::%s" % (p.name, self.expected(p.type)) for p in f.params)
+            self.assertEqual(m.group(2), want, f.name)
+            self.assertEqual(m.group(3), self.expected(f.ret), f.name)
+
+    def test_structs_mirror_the_header(self):
+        for name, fields, _ in self.model.structs:
+            body = re.search(r"^struct %s\n(.*?)^end" % name, self.text, re.M | re.S)
+            self.assertIsNotNone(body, name)
+            got = re.findall(r"^    (\w+)::(\S+)$", body.group(1), re.M)
+            self.assertEqual(got, [(f.name, self.expected(f.type)) for f in fields], name)
+
+    def test_scalar_mapping(self):
+        self.assertEqual(self.expected(header_model.Type("size_t")), "Csize_t")
+        self.assertIn("const nt5_status = Int32", self.text)
+        self.assertIn("mutable struct nt5_model end", self.text)
+
+    def test_idiomatic_layer_uses_only_generated_names(self):
+        with open(os.path.join(generate.HERE, "julia", "src", "NT5.jl"), encoding="utf-8") as f:
+            nt5_jl = f.read()
+        known = {f.name for f in self.model.functions} | {s[0] for s in self.model.structs} | \
+            set(self.model.opaque) | {n for n, _, _ in self.model.constants}
+        used = set(re.findall(r"LibNT5\.((?:nt5|NT5)_\w+)", nt5_jl))
+        self.assertTrue(used and used <= known, "unknown: %s" % (used - known))
+
+
+if __name__ == "__main__":
+    unittest.main()
