@@ -122,6 +122,11 @@ NT5_API const char *nt5_last_error(void);
 
 typedef struct nt5_model nt5_model;
 
+/* Download progress of one file ("org/name/file"): bytes done and the total
+ * (0 if unknown). Return 0 to go on, nonzero to cancel (NT5_ERR_CANCELLED;
+ * what was downloaded so far is kept and resumed by the next call). */
+typedef int32_t (*nt5_progress_callback)(const char *file, uint64_t done, uint64_t total, void *user_data);
+
 typedef struct nt5_model_options {
     uint32_t struct_size;
     /* "auto" (default, also NULL), "cpu", "cuda" or "cuda:N". auto picks a
@@ -137,15 +142,26 @@ typedef struct nt5_model_options {
      * (default) keeps bf16 checkpoints in bf16 (lossless) and stores the
      * others in f32. The CPU computes in fp32 either way. */
     int32_t weight_dtype;
+    /* Hub models (nt5_model_open with a model id such as "google/flan-t5-base"): */
+    const char *revision;   /* branch, tag or commit; NULL = "main" */
+    const char *cache_dir;  /* NULL = HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub */
+    const char *token;      /* NULL = HF_TOKEN, else the token file ($HF_HOME/token) */
+    int32_t offline;        /* 1: use only the cache (as does HF_HUB_OFFLINE=1) */
+    nt5_progress_callback on_progress; /* optional, per downloaded file */
+    void *progress_user_data;
 } nt5_model_options;
 
 NT5_API nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t struct_size);
 
-/* Opens a model from a local path:
+/* Opens a model from:
  * - a Hugging Face layout directory: config.json and model.safetensors or a
  *   sharded model.safetensors.index.json, plus spiece.model (and
  *   tokenizer_config.json) for the tokenizer; weights F32, F16 or BF16;
- * - an nt5 file written by nt5_model_save().
+ * - an nt5 file written by nt5_model_save();
+ * - a Hub model id ("google/flan-t5-base") when no such local path exists:
+ *   the files are taken from the huggingface_hub cache, downloaded into it
+ *   first when missing (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE are honoured;
+ *   see the hub fields of nt5_model_options).
  * On success *out owns the model; free it with nt5_model_free(). */
 NT5_API nt5_status nt5_model_open(const char *path, const nt5_model_options *opts,
                                   nt5_model **out);
@@ -157,6 +173,15 @@ NT5_API void nt5_model_free(nt5_model *model);
  * temporary name beside `path` and renamed, so `path` is never left
  * half-written. */
 NT5_API nt5_status nt5_model_save(const nt5_model *model, const char *path);
+
+/* Downloads (or finds in the cache) the files nt5 needs of a Hub model,
+ * without opening it, using the hub fields of opts. Writes the snapshot
+ * directory, NUL-terminated, into dir (at most capacity bytes; needed
+ * length without the NUL in *length, NT5_ERR_BUFFER_TOO_SMALL if it does not
+ * fit). Errors: NT5_ERR_AUTH (401/403: set HF_TOKEN), NT5_ERR_NOT_FOUND (repo,
+ * revision or file), NT5_ERR_NETWORK, NT5_ERR_UNSUPPORTED (.bin-only repos). */
+NT5_API nt5_status nt5_hub_download(const char *model_id, const nt5_model_options *opts, char *dir,
+                                    size_t capacity, size_t *length);
 
 typedef struct nt5_model_info {
     uint32_t struct_size;       /* set by the caller; the library fills that much */

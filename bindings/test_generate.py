@@ -85,6 +85,15 @@ class JuliaLayer(unittest.TestCase):
         self.assertIn("const nt5_status = Int32", self.text)
         self.assertIn("mutable struct nt5_model end", self.text)
 
+    def test_idiomatic_layer_sets_struct_fields_by_name(self):
+        with open(os.path.join(generate.HERE, "julia", "src", "NT5.jl"), encoding="utf-8") as f:
+            nt5_jl = f.read()
+        fields = {s[0]: {x.name for x in s[1]} for s in self.model.structs}
+        self.assertNotRegex(nt5_jl, r"LibNT5\.nt5_\w+_options\(", "build option structs with with_fields, not positionally")
+        for call in re.findall(r"with_fields\(opts\[\];(.*?)\)\n", nt5_jl, re.S):
+            for name in re.findall(r"(\w+)=", call):
+                self.assertTrue(any(name in f for f in fields.values()), name)
+
     def test_idiomatic_layer_uses_only_generated_names(self):
         with open(os.path.join(generate.HERE, "julia", "src", "NT5.jl"), encoding="utf-8") as f:
             nt5_jl = f.read()

@@ -4,6 +4,8 @@
 
 #define NT5_EXPERIMENTAL
 #include "error.h"
+#include "api_hub.h"
+#include "hub_repo.h"
 #include "model.h"
 #include "nt5_file.h"
 #include "nt5_experimental.h"
@@ -70,7 +72,18 @@ nt5_status nt5_model_open(const char *path, const nt5_model_options *opts, nt5_m
     nt5_status st = check_open_args(path, "path", opts, out, &o);
     if (st != NT5_OK) return st;
     if (!path[0]) return err_set(NT5_ERR_INVALID_ARG, "path is empty");
+    if (hub_looks_like_repo_id(path)) return model_open_id(path, &o, out);
     return model_open_path(path, &o, out);
+}
+
+nt5_status nt5_hub_download(const char *model_id, const nt5_model_options *opts, char *dir, size_t capacity,
+                            size_t *length) {
+    nt5_model_options o = model_defaults;
+    if (!model_id || !model_id[0]) return err_set(NT5_ERR_INVALID_ARG, "model_id is NULL or empty");
+    if (!dir && capacity) return err_set(NT5_ERR_INVALID_ARG, "dir is NULL but capacity is %zu", capacity);
+    nt5_status st = opts_overlay(&o, sizeof o, opts, MODEL_OPTIONS_MIN, "nt5_model_options");
+    if (st != NT5_OK) return st;
+    return hub_download_checked(model_id, &o, dir, capacity, length);
 }
 
 nt5_status nt5_model_save(const nt5_model *model, const char *path) {

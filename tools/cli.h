@@ -33,7 +33,8 @@ int parse_float(const char *text, const char *name, double *out);
 int parse_weight_dtype(const char *text, int32_t *out);
 /* Prints "nt5: what: <library message>" and returns 1. */
 int report(const char *what, nt5_status st);
-/* Opens a model with --device / --threads / --encoder-only / --weight-dtype from args. */
+/* Opens a model (directory, nt5 file or Hub id) with --device / --threads /
+ * --encoder-only / --weight-dtype / --revision / --cache-dir / --offline. */
 int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out);
 /* Reads "MODEL_DIR TEXT [TEXT ...]" (after the options), opens the model
  * and checks nothing is left over. *texts must hold argc entries. Returns 0
@@ -48,6 +49,7 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_download(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 #endif

@@ -108,6 +108,9 @@ int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out)
     if (threads && parse_int(threads, "--threads", 0, 4096, &t)) return 1;
     o.num_threads = (int32_t)t;
     o.encoder_only = encoder_only || args_flag(a, "--encoder-only");
+    o.revision = args_value(a, "--revision");
+    o.cache_dir = args_value(a, "--cache-dir");
+    o.offline = args_flag(a, "--offline");
     const char *wd = args_value(a, "--weight-dtype");
     if (wd && parse_weight_dtype(wd, &o.weight_dtype)) return 2;
     nt5_status st = nt5_model_open(path, &o, out);

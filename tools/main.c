@@ -13,6 +13,7 @@ static const struct {
     {"tokenize", cmd_tokenize, "text to token ids (and back)"},
     {"encode", cmd_encode, "text to encoder hidden states (.npy, .safetensors or a summary)"},
     {"generate", cmd_generate, "generate text (greedy, sampling, beam search), streamed"},
+    {"download", cmd_download, "put a Hugging Face model into the local cache"},
     {"convert", cmd_convert, "write a model as one nt5 file (fused layout, config, tokenizer)"},
     {"bench", cmd_bench, "time encode and generate on random-weight models"},
 };

@@ -52,6 +52,11 @@ mutable struct nt5_embeddings end
 
 mutable struct nt5_generation end
 
+# Download progress of one file ("org/name/file"): bytes done and the total
+# (0 if unknown). Return 0 to go on, nonzero to cancel (NT5_ERR_CANCELLED;
+# what was downloaded so far is kept and resumed by the next call).
+const nt5_progress_callback = Ptr{Cvoid}  # Int32 (Cstring, UInt64, UInt64, Ptr{Cvoid})
+
 # Called after every decoding step (once per sequence that got a token, or
 # once per step for beam search). Return 0 to go on, nonzero to cancel: the
 # call then returns NT5_ERR_CANCELLED and the model stays usable.
@@ -63,6 +68,12 @@ struct nt5_model_options
     num_threads::Int32
     encoder_only::Int32
     weight_dtype::Int32
+    revision::Cstring
+    cache_dir::Cstring
+    token::Cstring
+    offline::Int32
+    on_progress::nt5_progress_callback
+    progress_user_data::Ptr{Cvoid}
 end
 
 struct nt5_model_info
@@ -167,11 +178,15 @@ function nt5_model_options_init(opts, struct_size)
 end
 
 """
-Opens a model from a local path:
+Opens a model from:
 - a Hugging Face layout directory: config.json and model.safetensors or a
   sharded model.safetensors.index.json, plus spiece.model (and
   tokenizer_config.json) for the tokenizer; weights F32, F16 or BF16;
-- an nt5 file written by nt5_model_save().
+- an nt5 file written by nt5_model_save();
+- a Hub model id ("google/flan-t5-base") when no such local path exists:
+  the files are taken from the huggingface_hub cache, downloaded into it
+  first when missing (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE are honoured;
+  see the hub fields of nt5_model_options).
 On success *out owns the model; free it with nt5_model_free().
 """
 function nt5_model_open(path, opts, out)
@@ -191,6 +206,18 @@ half-written.
 """
 function nt5_model_save(model, path)
     @ccall libnt5.nt5_model_save(model::Ptr{nt5_model}, path::Cstring)::nt5_status
+end
+
+"""
+Downloads (or finds in the cache) the files nt5 needs of a Hub model,
+without opening it, using the hub fields of opts. Writes the snapshot
+directory, NUL-terminated, into dir (at most capacity bytes; needed
+length without the NUL in *length, NT5_ERR_BUFFER_TOO_SMALL if it does not
+fit). Errors: NT5_ERR_AUTH (401/403: set HF_TOKEN), NT5_ERR_NOT_FOUND (repo,
+revision or file), NT5_ERR_NETWORK, NT5_ERR_UNSUPPORTED (.bin-only repos).
+"""
+function nt5_hub_download(model_id, opts, dir, capacity, length)
+    @ccall libnt5.nt5_hub_download(model_id::Cstring, opts::Ptr{nt5_model_options}, dir::Ptr{Cchar}, capacity::Csize_t, length::Ptr{Csize_t})::nt5_status
 end
 
 function nt5_model_get_info(model, info)

@@ -17,6 +17,14 @@ end
 Base.showerror(io::IO, e::NT5Error) =
     print(io, "NT5Error: ", e.message, " (", unsafe_string(LibNT5.nt5_status_name(e.status)), ")")
 
+# A copy of struct x with some fields replaced by name; the others keep the
+# values the library's _init function put there, whatever fields the struct
+# has grown.
+function with_fields(x::T; kw...) where {T}
+    vals = [haskey(kw, f) ? convert(fieldtype(T, f), kw[f]) : getfield(x, f) for f in fieldnames(T)]
+    return T(vals...)
+end
+
 # Reads this thread's message right after the failed call (Julia tasks do not
 # migrate between threads inside this function).
 function check(status)
@@ -30,11 +38,10 @@ mutable struct Model
                    encoder_only::Bool=false, weight_dtype::Integer=LibNT5.NT5_DTYPE_AUTO)
         opts = Ref{LibNT5.nt5_model_options}()
         check(LibNT5.nt5_model_options_init(opts, sizeof(LibNT5.nt5_model_options)))
-        o = opts[]
         GC.@preserve device begin
-            opts[] = LibNT5.nt5_model_options(o.struct_size,
-                device === nothing ? Cstring(C_NULL) : Base.unsafe_convert(Cstring, device),
-                Int32(threads), Int32(encoder_only), Int32(weight_dtype))
+            dev = device === nothing ? Cstring(C_NULL) : Base.unsafe_convert(Cstring, device)
+            opts[] = with_fields(opts[]; device=dev, num_threads=threads, encoder_only=Int32(encoder_only),
+                                 weight_dtype=weight_dtype)
             out = Ref{Ptr{LibNT5.nt5_model}}(C_NULL)
             check(LibNT5.nt5_model_open(path, opts, out))
         end
@@ -68,11 +75,10 @@ function encode(m::Model, texts::Vector{String}; max_length::Integer=0, pad_to_m
                 no_mask::Bool=false)
     opts = Ref{LibNT5.nt5_encode_options}()
     check(LibNT5.nt5_encode_options_init(opts, sizeof(LibNT5.nt5_encode_options)))
-    o = opts[]
-    opts[] = LibNT5.nt5_encode_options(o.struct_size,
-        pad_to_max_length ? LibNT5.NT5_PADDING_MAX_LENGTH : LibNT5.NT5_PADDING_LONGEST, Int32(max_length),
-        o.truncation, no_mask ? LibNT5.NT5_ATTEND_ALL : LibNT5.NT5_ATTEND_MASKED, LibNT5.NT5_DTYPE_F32,
-        o.zero_padding)
+    opts[] = with_fields(opts[];
+        padding=pad_to_max_length ? LibNT5.NT5_PADDING_MAX_LENGTH : LibNT5.NT5_PADDING_LONGEST,
+        max_length=max_length, attention=no_mask ? LibNT5.NT5_ATTEND_ALL : LibNT5.NT5_ATTEND_MASKED,
+        output_dtype=LibNT5.NT5_DTYPE_F32)
     out = Ref{Ptr{LibNT5.nt5_embeddings}}(C_NULL)
     ptrs = [pointer(t) for t in texts]
     GC.@preserve texts check(LibNT5.nt5_encode_texts(m.ptr, ptrs, length(texts), opts, out))
@@ -91,11 +97,7 @@ end
 function generate(m::Model, texts::Vector{String}; max_new_tokens::Integer=64, num_beams::Integer=1)
     opts = Ref{LibNT5.nt5_generate_options}()
     check(LibNT5.nt5_generate_options_init(opts, sizeof(LibNT5.nt5_generate_options)))
-    o = opts[]
-    fields = [getfield(o, f) for f in fieldnames(LibNT5.nt5_generate_options)]
-    fields[findfirst(==(:max_new_tokens), fieldnames(LibNT5.nt5_generate_options))] = Int32(max_new_tokens)
-    fields[findfirst(==(:num_beams), fieldnames(LibNT5.nt5_generate_options))] = Int32(num_beams)
-    opts[] = LibNT5.nt5_generate_options(fields...)
+    opts[] = with_fields(opts[]; max_new_tokens=max_new_tokens, num_beams=num_beams)
     out = Ref{Ptr{LibNT5.nt5_generation}}(C_NULL)
     ptrs = [pointer(t) for t in texts]
     GC.@preserve texts check(LibNT5.nt5_generate_texts(m.ptr, ptrs, length(texts), opts, out))

@@ -84,6 +84,11 @@ pub struct nt5_generation {
     _private: [u8; 0],
 }
 
+/// Download progress of one file ("org/name/file"): bytes done and the total
+/// (0 if unknown). Return 0 to go on, nonzero to cancel (NT5_ERR_CANCELLED;
+/// what was downloaded so far is kept and resumed by the next call).
+pub type nt5_progress_callback = Option<unsafe extern "C" fn(file: *const c_char, done: u64, total: u64, user_data: *mut c_void) -> i32>;
+
 /// Called after every decoding step (once per sequence that got a token, or
 /// once per step for beam search). Return 0 to go on, nonzero to cancel: the
 /// call then returns NT5_ERR_CANCELLED and the model stays usable.
@@ -97,6 +102,12 @@ pub struct nt5_model_options {
     pub num_threads: i32,
     pub encoder_only: i32,
     pub weight_dtype: i32,
+    pub revision: *const c_char,
+    pub cache_dir: *const c_char,
+    pub token: *const c_char,
+    pub offline: i32,
+    pub on_progress: nt5_progress_callback,
+    pub progress_user_data: *mut c_void,
 }
 
 #[repr(C)]
@@ -187,11 +198,15 @@ extern "C" {
     /// the next nt5 call on this thread.
     pub fn nt5_last_error() -> *const c_char;
     pub fn nt5_model_options_init(opts: *mut nt5_model_options, struct_size: u32) -> nt5_status;
-    /// Opens a model from a local path:
+    /// Opens a model from:
     /// - a Hugging Face layout directory: config.json and model.safetensors or a
     ///   sharded model.safetensors.index.json, plus spiece.model (and
     ///   tokenizer_config.json) for the tokenizer; weights F32, F16 or BF16;
-    /// - an nt5 file written by nt5_model_save().
+    /// - an nt5 file written by nt5_model_save();
+    /// - a Hub model id ("google/flan-t5-base") when no such local path exists:
+    ///   the files are taken from the huggingface_hub cache, downloaded into it
+    ///   first when missing (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE are honoured;
+    ///   see the hub fields of nt5_model_options).
     /// On success *out owns the model; free it with nt5_model_free().
     pub fn nt5_model_open(path: *const c_char, opts: *const nt5_model_options, out: *mut *mut nt5_model) -> nt5_status;
     pub fn nt5_model_free(model: *mut nt5_model);
@@ -201,6 +216,13 @@ extern "C" {
     /// temporary name beside `path` and renamed, so `path` is never left
     /// half-written.
     pub fn nt5_model_save(model: *const nt5_model, path: *const c_char) -> nt5_status;
+    /// Downloads (or finds in the cache) the files nt5 needs of a Hub model,
+    /// without opening it, using the hub fields of opts. Writes the snapshot
+    /// directory, NUL-terminated, into dir (at most capacity bytes; needed
+    /// length without the NUL in *length, NT5_ERR_BUFFER_TOO_SMALL if it does not
+    /// fit). Errors: NT5_ERR_AUTH (401/403: set HF_TOKEN), NT5_ERR_NOT_FOUND (repo,
+    /// revision or file), NT5_ERR_NETWORK, NT5_ERR_UNSUPPORTED (.bin-only repos).
+    pub fn nt5_hub_download(model_id: *const c_char, opts: *const nt5_model_options, dir: *mut c_char, capacity: usize, length: *mut usize) -> nt5_status;
     pub fn nt5_model_get_info(model: *const nt5_model, info: *mut nt5_model_info) -> nt5_status;
     pub fn nt5_tokenize(model: *const nt5_model, text: *const c_char, flags: i32, ids: *mut i32, capacity: usize, n_ids: *mut usize) -> nt5_status;
     pub fn nt5_detokenize(model: *const nt5_model, ids: *const i32, n_ids: usize, flags: i32, text: *mut c_char, capacity: usize, text_len: *mut usize) -> nt5_status;

@@ -1,0 +1,37 @@
+/* One repository's folder in the huggingface_hub cache: refs, blobs named by
+ * ETag, snapshots/<commit>/<file> as relative symlinks to the blobs, and the
+ * lock files, written exactly as huggingface_hub writes them. */
+#ifndef NT5_HUB_CACHE_H
+#define NT5_HUB_CACHE_H
+
+#include <stddef.h>
+
+#include "hub_env.h"
+
+typedef struct hub_repo_cache {
+    char *cache_dir;  /* the cache root */
+    char *repo_dir;   /* <cache>/models--org--name */
+    char *locks_dir;  /* <cache>/.locks/models--org--name */
+} hub_repo_cache;
+
+nt5_status hub_cache_open(const hub_env *env, const char *repo_id, hub_repo_cache *rc);
+void hub_cache_close(hub_repo_cache *rc);
+
+/* revision -> commit: a commit id as is, else the content of refs/<revision>. */
+nt5_status hub_cache_resolve(const hub_repo_cache *rc, const char *revision, char commit[41]);
+/* <repo>/snapshots/<commit>[/<file>] into out. */
+void hub_cache_snapshot_path(const hub_repo_cache *rc, const char *commit, const char *file, char *out, size_t cap);
+int hub_cache_has_file(const hub_repo_cache *rc, const char *commit, const char *file);
+/* refs/<revision> = commit (no newline), atomically; nothing when revision is the commit. */
+nt5_status hub_cache_write_ref(const hub_repo_cache *rc, const char *revision, const char *commit);
+/* Creates blobs/, the snapshot's directory and CACHEDIR.TAG. */
+nt5_status hub_cache_prepare(const hub_repo_cache *rc, const char *commit, const char *file);
+/* snapshots/<commit>/<file> -> ../../blobs/<etag> (relative), replacing what is there. */
+nt5_status hub_cache_link(const hub_repo_cache *rc, const char *etag, const char *commit, const char *file);
+void hub_cache_blob_path(const hub_repo_cache *rc, const char *etag, const char *suffix, char *out, size_t cap);
+
+/* flock on .locks/<repo>/<etag>.lock, with filelock's unlink check. */
+nt5_status hub_cache_lock(const hub_repo_cache *rc, const char *etag, int *fd);
+void hub_cache_unlock(const hub_repo_cache *rc, const char *etag, int fd);
+
+#endif

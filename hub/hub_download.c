@@ -1,0 +1,268 @@
+#include "hub_download.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "hub_cache.h"
+#include "hub_repo.h"
+#include "json_file.h"
+
+#define PATH_CAP 4096
+#define MAX_FILES 256
+
+/* Percent-encoding as Python's quote(s, safe): unreserved characters and `safe` stay. */
+static void quote(const char *s, const char *safe, char *out, size_t cap) {
+    size_t w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p && w + 4 < cap; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("_.-~", *p) ||
+            (*p && strchr(safe, *p)))
+            out[w++] = (char)*p;
+        else
+            w += (size_t)snprintf(out + w, cap - w, "%%%02X", *p);
+    }
+    out[w] = '\0';
+}
+
+static int same_host(const char *a, const char *b) {
+    const char *ha = strstr(a, "://"), *hb = strstr(b, "://");
+    if (!ha || !hb) return 0;
+    ha += 3, hb += 3;
+    size_t na = strcspn(ha, "/?"), nb = strcspn(hb, "/?");
+    return na == nb && strncmp(a, b, (size_t)(ha - a) + na) == 0;
+}
+
+/* sha256 of a file as 64 lowercase hex. */
+static nt5_status file_sha256(const char *path, char hex[65]) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return err_set(NT5_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char buf[1 << 16], digest[32];
+    unsigned int dlen = 0;
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    for (size_t n; ok && (n = fread(buf, 1, sizeof buf, f)) > 0;) ok = EVP_DigestUpdate(ctx, buf, n);
+    ok = ok && !ferror(f) && EVP_DigestFinal_ex(ctx, digest, &dlen);
+    EVP_MD_CTX_free(ctx);
+    fclose(f);
+    if (!ok) return err_set(NT5_ERR_IO, "cannot hash %s", path);
+    for (unsigned i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    return NT5_OK;
+}
+
+static int is_sha256(const char *etag) {
+    if (strlen(etag) != 64) return 0;
+    for (const char *p = etag; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) return 0;
+    return 1;
+}
+
+/* Downloads blobs/<etag> through blobs/<etag>.incomplete (resumed), checks
+ * its size and, for LFS files, its sha256, then renames it. Called with the
+ * blob's lock held. */
+static nt5_status download_blob(const hub_env *env, const hub_repo_cache *rc, const hub_request *req,
+                                const char *url, const http_meta *meta, const char *file) {
+    char blob[PATH_CAP], part[PATH_CAP];
+    hub_cache_blob_path(rc, meta->etag, NULL, blob, sizeof blob);
+    hub_cache_blob_path(rc, meta->etag, ".incomplete", part, sizeof part);
+    int fd = open(part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) return err_set(NT5_ERR_IO, "cannot create %s: %s", part, strerror(errno));
+    struct stat sb;
+    fstat(fd, &sb);
+    char display[1200];
+    snprintf(display, sizeof display, "%s/%s", req->repo_id, file);
+    http_sink sink = {fd, sb.st_size, meta->size, display, req->progress, req->user_data};
+    if (meta->size >= 0 && sink.offset > meta->size) { /* longer than the file: start again */
+        if (ftruncate(fd, 0) == 0) sink.offset = 0;
+    }
+    nt5_status st = NT5_OK;
+    if (meta->size < 0 || sink.offset < meta->size)
+        st = hub_http_download(env, meta->location, same_host(meta->location, url), &sink);
+    if (close(fd) != 0 && st == NT5_OK) st = err_set(NT5_ERR_IO, "cannot write %s: %s", part, strerror(errno));
+    if (st != NT5_OK) return st; /* the .incomplete file stays for a resume */
+    if (stat(part, &sb) != 0 || (meta->size >= 0 && sb.st_size != meta->size)) {
+        unlink(part);
+        return err_set(NT5_ERR_NETWORK, "%s: received %lld bytes, the Hub announced %lld", display,
+                       (long long)sb.st_size, meta->size);
+    }
+    if (is_sha256(meta->etag)) {
+        char hex[65];
+        st = file_sha256(part, hex);
+        if (st == NT5_OK && strcmp(hex, meta->etag) != 0) {
+            unlink(part);
+            return err_set(NT5_ERR_FORMAT, "%s: the downloaded bytes have sha256 %s but the Hub's ETag is %s; "
+                           "nothing was stored", display, hex, meta->etag);
+        }
+        if (st != NT5_OK) return st;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    chmod(part, 0666 & ~mask);
+    if (rename(part, blob) != 0) return err_set(NT5_ERR_IO, "cannot rename %s: %s", part, strerror(errno));
+    return NT5_OK;
+}
+
+/* One file of the snapshot <commit>, as huggingface_hub's hf_hub_download. */
+static nt5_status fetch_file(const hub_env *env, const hub_repo_cache *rc, const hub_request *req, const char *commit,
+                             const char *file) {
+    if (hub_cache_has_file(rc, commit, file)) return NT5_OK;
+    char qrev[256], qfile[2048], url[4096];
+    quote(commit, "", qrev, sizeof qrev);
+    quote(file, "/", qfile, sizeof qfile);
+    snprintf(url, sizeof url, "%s/%s/resolve/%s/%s", env->endpoint, req->repo_id, qrev, qfile);
+    http_meta meta;
+    char what[1200];
+    snprintf(what, sizeof what, "%s/%s", req->repo_id, file);
+    nt5_status st = hub_http_head(env, url, &meta);
+    if (st != NT5_OK) return st;
+    if (meta.status >= 400) return hub_http_error(meta.status, meta.error_code, what, url);
+    if (!meta.commit[0] || !meta.etag[0])
+        return err_set(NT5_ERR_NETWORK, "%s: the answer has no X-Repo-Commit or ETag (is HF_ENDPOINT a Hub?)", url);
+    if (strchr(meta.etag, '/') || strstr(meta.etag, ".."))
+        return err_set(NT5_ERR_FORMAT, "%s: refusing the ETag \"%s\" as a file name", url, meta.etag);
+    if ((st = hub_cache_prepare(rc, commit, file)) != NT5_OK) return st;
+    char blob[PATH_CAP];
+    hub_cache_blob_path(rc, meta.etag, NULL, blob, sizeof blob);
+    int lock;
+    if ((st = hub_cache_lock(rc, meta.etag, &lock)) != NT5_OK) return st;
+    if (access(blob, F_OK) != 0) st = download_blob(env, rc, req, url, &meta, file);
+    if (st == NT5_OK) st = hub_cache_link(rc, meta.etag, commit, file);
+    hub_cache_unlock(rc, meta.etag, lock);
+    return st;
+}
+
+/* The model info: the commit and the list of file names. */
+static nt5_status model_info(const hub_env *env, const hub_request *req, const char *revision, char commit[41],
+                             cJSON **info) {
+    char qrev[256], url[4096];
+    quote(revision, "", qrev, sizeof qrev);
+    snprintf(url, sizeof url, "%s/api/models/%s/revision/%s", env->endpoint, req->repo_id, qrev);
+    char *body;
+    size_t len;
+    nt5_status st = hub_http_get_text(env, url, &body, &len);
+    if (st != NT5_OK) return st;
+    st = json_parse_object(body, len, url, info);
+    free(body);
+    if (st != NT5_OK) return st;
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(*info, "sha");
+    if (!cJSON_IsString(sha) || !hub_is_commit(sha->valuestring)) {
+        cJSON_Delete(*info);
+        return err_set(NT5_ERR_FORMAT, "%s: the model info has no commit sha", url);
+    }
+    memcpy(commit, sha->valuestring, 41);
+    return NT5_OK;
+}
+
+static int listed(const cJSON *siblings, const char *name) {
+    const cJSON *s;
+    cJSON_ArrayForEach(s, siblings) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(s, "rfilename");
+        if (cJSON_IsString(r) && strcmp(r->valuestring, name) == 0) return 1;
+    }
+    return 0;
+}
+
+/* The shard names of a downloaded index, each a safe file name. */
+static nt5_status shard_names(const hub_repo_cache *rc, const char *commit, char files[][256], int *n) {
+    char path[PATH_CAP];
+    hub_cache_snapshot_path(rc, commit, "model.safetensors.index.json", path, sizeof path);
+    cJSON *root;
+    nt5_status st = json_read_file(path, &root);
+    if (st != NT5_OK) return st;
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map"), *it;
+    if (!cJSON_IsObject(map)) st = err_set(NT5_ERR_FORMAT, "%s has no weight_map", path);
+    cJSON_ArrayForEach(it, map) {
+        if (st != NT5_OK) break;
+        if (!cJSON_IsString(it) || !hub_filename_safe(it->valuestring) || strlen(it->valuestring) >= 256) {
+            st = err_set(NT5_ERR_FORMAT, "%s: invalid shard file name", path);
+            break;
+        }
+        int seen = 0;
+        for (int i = 0; i < *n && !seen; i++) seen = strcmp(files[i], it->valuestring) == 0;
+        if (!seen && *n < MAX_FILES) snprintf(files[(*n)++], 256, "%s", it->valuestring);
+    }
+    cJSON_Delete(root);
+    return st;
+}
+
+/* Every name in the listing must be a safe relative path. */
+static nt5_status check_listing(const cJSON *siblings, const char *repo_id) {
+    const cJSON *s;
+    cJSON_ArrayForEach(s, siblings) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(s, "rfilename");
+        if (!cJSON_IsString(r) || !hub_filename_safe(r->valuestring))
+            return err_set(NT5_ERR_FORMAT, "the file listing of %s holds an unsafe name \"%s\"; refusing it", repo_id,
+                           cJSON_IsString(r) ? r->valuestring : "(not a string)");
+    }
+    return NT5_OK;
+}
+
+static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, const hub_request *req,
+                               const char *revision, char commit[41]) {
+    cJSON *info = NULL;
+    nt5_status st = model_info(env, req, revision, commit, &info);
+    if (st != NT5_OK) return st;
+    const cJSON *siblings = cJSON_GetObjectItemCaseSensitive(info, "siblings");
+    st = check_listing(siblings, req->repo_id);
+    char (*files)[256] = calloc(MAX_FILES, sizeof *files);
+    int n = 0;
+    if (!files) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    static const char *const optional[] = {"spiece.model", "tokenizer_config.json"};
+    if (st == NT5_OK && !listed(siblings, "config.json"))
+        st = err_set(NT5_ERR_NOT_FOUND, "%s has no config.json: not a transformers model", req->repo_id);
+    int sharded = 0;
+    if (st == NT5_OK) {
+        snprintf(files[n++], 256, "config.json");
+        for (int i = 0; i < 2; i++)
+            if (listed(siblings, optional[i])) snprintf(files[n++], 256, "%s", optional[i]);
+        if (listed(siblings, "model.safetensors")) {
+            snprintf(files[n++], 256, "model.safetensors");
+        } else if (listed(siblings, "model.safetensors.index.json")) {
+            snprintf(files[n++], 256, "model.safetensors.index.json");
+            sharded = 1;
+        } else if (listed(siblings, "pytorch_model.bin") || listed(siblings, "pytorch_model.bin.index.json")) {
+            st = err_set(NT5_ERR_UNSUPPORTED, "%s ships only PyTorch .bin weights; nt5 cannot convert them yet",
+                         req->repo_id);
+        } else {
+            st = err_set(NT5_ERR_NOT_FOUND, "%s has no weights nt5 can read (model.safetensors)", req->repo_id);
+        }
+    }
+    cJSON_Delete(info);
+    for (int i = 0; i < n && st == NT5_OK; i++) st = fetch_file(env, rc, req, commit, files[i]);
+    if (st == NT5_OK && sharded) {
+        int first = n;
+        st = shard_names(rc, commit, files, &n);
+        for (int i = first; i < n && st == NT5_OK; i++) st = fetch_file(env, rc, req, commit, files[i]);
+    }
+    if (st == NT5_OK) st = hub_cache_write_ref(rc, revision, commit);
+    free(files);
+    return st;
+}
+
+nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, char *snapshot_dir, size_t capacity) {
+    if (!hub_repo_id_valid(req->repo_id)) return err_set(NT5_ERR_INVALID_ARG, "\"%s\" is not a valid repo id", req->repo_id);
+    const char *revision = req->revision && *req->revision ? req->revision : "main";
+    hub_repo_cache rc;
+    nt5_status st = hub_cache_open(env, req->repo_id, &rc);
+    if (st != NT5_OK) return st;
+    char commit[41] = "";
+    if (!env->offline) {
+        st = fetch_online(env, &rc, req, revision, commit);
+        /* like huggingface_hub: when the Hub cannot be reached, use the cache */
+        if (st == NT5_ERR_NETWORK && hub_cache_resolve(&rc, revision, commit) == NT5_OK &&
+            hub_cache_has_file(&rc, commit, "config.json"))
+            st = NT5_OK;
+    } else if ((st = hub_cache_resolve(&rc, revision, commit)) != NT5_OK || !hub_cache_has_file(&rc, commit, "config.json")) {
+        st = err_set(NT5_ERR_NOT_FOUND, "%s at revision %s is not in the cache (%s) and HF_HUB_OFFLINE is set",
+                     req->repo_id, revision, rc.repo_dir);
+    }
+    if (st == NT5_OK) hub_cache_snapshot_path(&rc, commit, NULL, snapshot_dir, capacity);
+    hub_cache_close(&rc);
+    return st;
+}

@@ -1,0 +1,23 @@
+/* Getting a model's files from the Hub into the huggingface_hub cache (or
+ * finding them there offline): config, tokenizer and the weights in the
+ * Hub's order of preference. */
+#ifndef NT5_HUB_DOWNLOAD_H
+#define NT5_HUB_DOWNLOAD_H
+
+#include <stddef.h>
+
+#include "hub_env.h"
+#include "hub_http.h"
+
+typedef struct hub_request {
+    const char *repo_id;
+    const char *revision; /* NULL: "main" */
+    http_progress progress;
+    void *user_data;
+} hub_request;
+
+/* Writes the snapshot directory (<cache>/models--x--y/snapshots/<commit>)
+ * holding the model's files. */
+nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, char *snapshot_dir, size_t capacity);
+
+#endif

@@ -1,0 +1,37 @@
+/* Public entry points that reach the Hub: model ids in nt5_model_open and
+ * nt5_hub_download. */
+#include <string.h>
+
+#include "api_hub.h"
+#include "error.h"
+#include "hub_download.h"
+#include "hub_repo.h"
+#include "model.h"
+
+/* Snapshot directory of a Hub model, per the hub fields of o. */
+static nt5_status fetch(const char *id, const nt5_model_options *o, char *dir, size_t cap) {
+    hub_env env;
+    nt5_status st = hub_env_load(o->cache_dir, o->token, o->offline, &env);
+    if (st != NT5_OK) return st;
+    hub_request req = {id, o->revision, o->on_progress, o->progress_user_data};
+    st = hub_fetch_model(&env, &req, dir, cap);
+    hub_env_free(&env);
+    return st;
+}
+
+nt5_status model_open_id(const char *id, const nt5_model_options *o, nt5_model **out) {
+    char dir[4096];
+    nt5_status st = fetch(id, o, dir, sizeof dir);
+    return st != NT5_OK ? st : model_open_path(dir, o, out);
+}
+
+nt5_status hub_download_checked(const char *id, const nt5_model_options *o, char *dir, size_t capacity, size_t *length) {
+    char snapshot[4096];
+    nt5_status st = fetch(id, o, snapshot, sizeof snapshot);
+    if (st != NT5_OK) return st;
+    size_t n = strlen(snapshot);
+    if (length) *length = n;
+    if (n + 1 > capacity) return err_set(NT5_ERR_BUFFER_TOO_SMALL, "the path needs %zu bytes", n + 1);
+    memcpy(dir, snapshot, n + 1);
+    return NT5_OK;
+}

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""nt5 against the mock Hub (tests/mock_hub.py on 127.0.0.1): opening by id
+gives what opening the files locally gives, the cache is laid out as
+huggingface_hub lays it out, it is used again without the server and with
+HF_HUB_OFFLINE, and failures (401/403/404, dropped connections, corrupted
+bytes, wrong ETags, hostile listings) give clear errors and leave no broken
+file behind. usage: test_hub.py NT5_BINARY DATA_DIR"""
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+NT5, DATA = sys.argv[1], sys.argv[2]
+MOCK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mock_hub.py")
+TINY = "nt5-test/t5-v1_1-tiny"
+
+
+class MockHub:
+    def __init__(self, *options):
+        self.dir = tempfile.mkdtemp(prefix="nt5-hub-")
+        port_file = os.path.join(self.dir, "port")
+        self.proc = subprocess.Popen([sys.executable, MOCK, DATA, "--port-file", port_file, "--lifetime", "300",
+                                      *options])
+        for _ in range(200):
+            if os.path.exists(port_file):
+                break
+            time.sleep(0.05)
+        with open(port_file) as f:
+            self.endpoint = "http://127.0.0.1:%s" % f.read().strip()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run(args, cache, endpoint=None, **env_extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
+    env.update(HF_HUB_CACHE=cache, HF_HOME=os.path.join(cache, "home"), NT5_HUB_RETRY_BASE_MS="10",
+               HF_HUB_DISABLE_PROGRESS_BARS="1")
+    env["HF_ENDPOINT"] = endpoint or "http://127.0.0.1:9"  # nothing listens on port 9
+    env.update(env_extra)
+    return subprocess.run([NT5, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def repo_dir(cache, repo=TINY):
+    return os.path.join(cache, "models--" + repo.replace("/", "--"))
+
+
+class Hub(unittest.TestCase):
+    def setUp(self):
+        self.cache = tempfile.mkdtemp(prefix="nt5-cache-")
+        self.hubs = []
+
+    def tearDown(self):
+        for h in self.hubs:
+            h.stop()
+        shutil.rmtree(self.cache, ignore_errors=True)
+
+    def hub(self, *options):
+        h = MockHub(*options)
+        self.hubs.append(h)
+        return h
+
+    def assert_no_partial_files(self, repo=TINY):
+        for root, _, files in os.walk(repo_dir(self.cache, repo)):
+            for f in files:
+                path = os.path.join(root, f)
+                self.assertFalse(os.path.islink(path) and not os.path.exists(path), "dangling link " + path)
+
+    def test_open_by_id_equals_local_and_cache_layout(self):
+        hub = self.hub()
+        for args in (["generate", "{m}", "Hello world!", "--max-new-tokens", "20", "--json"],
+                     ["encode", "{m}", "Hello world!", "The house is wonderful.", "--json"]):
+            by_id = run([a.format(m=TINY) for a in args], self.cache, hub.endpoint)
+            local = run([a.format(m=os.path.join(DATA, "t5-v1_1-tiny")) for a in args], self.cache, hub.endpoint)
+            self.assertEqual(by_id.returncode, 0, by_id.stderr)
+            self.assertEqual(by_id.stdout, local.stdout)
+        rd = repo_dir(self.cache)
+        commit = hashlib.sha1(TINY.encode()).hexdigest()
+        with open(os.path.join(rd, "refs", "main"), "rb") as f:
+            self.assertEqual(f.read(), commit.encode(), "refs/main: the commit, no newline")
+        snap = os.path.join(rd, "snapshots", commit)
+        for name in ("config.json", "model.safetensors", "spiece.model", "tokenizer_config.json"):
+            link = os.readlink(os.path.join(snap, name))
+            with open(os.path.join(DATA, "t5-v1_1-tiny", name), "rb") as f:
+                data = f.read()
+            etag = hashlib.sha256(data).hexdigest() if name.endswith((".safetensors", ".model")) else \
+                hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+            self.assertEqual(link, "../../blobs/" + etag, name)
+        with open(os.path.join(self.cache, "CACHEDIR.TAG")) as f:
+            self.assertTrue(f.read().startswith("Signature: 8a477f597d28d172789f06886806bc55"))
+        self.assertFalse([f for f in os.listdir(os.path.join(rd, "blobs")) if f.endswith(".incomplete")])
+
+    def test_second_open_without_server_and_offline(self):
+        hub = self.hub()
+        self.assertEqual(run(["download", TINY], self.cache, hub.endpoint).returncode, 0)
+        hub.stop()
+        self.hubs.remove(hub)
+        r = run(["info", TINY, "--json"], self.cache)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run(["info", TINY, "--json"], self.cache, HF_HUB_OFFLINE="1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = run(["info", "nt5-test/mt5-tiny"], self.cache, HF_HUB_OFFLINE="1")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("HF_HUB_OFFLINE", r.stderr)
+
+    def test_sharded_checkpoint(self):
+        hub = self.hub()
+        r = run(["generate", "nt5-test/t5-v1_1-tiny-sharded", "Hello world!", "--max-new-tokens", "20", "--json"],
+                self.cache, hub.endpoint)
+        local = run(["generate", os.path.join(DATA, "t5-v1_1-tiny"), "Hello world!", "--max-new-tokens", "20",
+                     "--json"], self.cache)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, local.stdout)
+
+    def test_not_found_and_bad_revision(self):
+        hub = self.hub()
+        r = run(["download", "nt5-test/no-such-model"], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("not found", r.stderr)
+        self.assertIn("NT5_ERR_NOT_FOUND", r.stderr)
+        r = run(["download", TINY, "--revision", "v9"], self.cache, hub.endpoint)
+        self.assertIn("revision", r.stderr)
+
+    def test_auth(self):
+        hub = self.hub("--require-token", "secret")
+        r = run(["download", TINY], self.cache, hub.endpoint)
+        self.assertIn("HF_TOKEN", r.stderr)
+        self.assertIn("NT5_ERR_AUTH", r.stderr)
+        r = run(["download", TINY], self.cache, hub.endpoint, HF_TOKEN="wrong")
+        self.assertIn("403", r.stderr)
+        r = run(["download", TINY], self.cache, hub.endpoint, HF_TOKEN="secret")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        os.makedirs(os.path.join(self.cache, "home"), exist_ok=True)
+        with open(os.path.join(self.cache, "home", "token"), "w") as f:
+            f.write("secret\n")
+        shutil.rmtree(repo_dir(self.cache))
+        r = run(["download", TINY], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 0, "the token file: " + r.stderr)
+
+    def test_dropped_connections_resume(self):
+        # the CDN closes the connection after 100000 bytes, 5 times: each retry resumes with Range
+        hub = self.hub("--drop-after", "100000", "--drop-count", "5")
+        r = run(["download", TINY], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        snap = os.path.join(r.stdout.strip(), "model.safetensors")
+        with open(snap, "rb") as f, open(os.path.join(DATA, "t5-v1_1-tiny", "model.safetensors"), "rb") as g:
+            self.assertEqual(hashlib.sha256(f.read()).hexdigest(), hashlib.sha256(g.read()).hexdigest())
+
+    def test_corruption_and_wrong_etag_store_nothing(self):
+        for fault in ("--corrupt", "--wrong-etag"):
+            hub = self.hub(fault)
+            r = run(["download", TINY], self.cache, hub.endpoint)
+            self.assertEqual(r.returncode, 1, fault)
+            self.assertIn("sha256", r.stderr)
+            blobs = os.path.join(repo_dir(self.cache), "blobs")
+            self.assertFalse([b for b in os.listdir(blobs) if len(b) == 64], fault + ": a bad blob was stored")
+            snaps = os.path.join(repo_dir(self.cache), "snapshots")
+            for root, _, files in os.walk(snaps):
+                self.assertNotIn("model.safetensors", files, fault + ": a snapshot link was made")
+            self.assert_no_partial_files()
+
+    def test_hostile_listing(self):
+        hub = self.hub()
+        r = run(["download", "nt5-test/hostile"], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("unsafe name", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.cache, "evil")))
+
+    def test_concurrent_downloads(self):
+        hub = self.hub()
+        env = dict(os.environ, HF_HUB_CACHE=self.cache, HF_ENDPOINT=hub.endpoint, HF_HUB_DISABLE_PROGRESS_BARS="1")
+        procs = [subprocess.Popen([NT5, "download", TINY], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for _ in range(4)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        self.assertEqual([p.returncode for p in procs], [0] * 4, [o[1] for o in outs])
+        blobs = os.listdir(os.path.join(repo_dir(self.cache), "blobs"))
+        self.assertEqual(len(blobs), 4, blobs)  # one copy of each file, no leftovers
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)
