@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-NT5, DATA = sys.argv[1], sys.argv[2]
+NT5, DATA = (sys.argv[1], sys.argv[2]) if len(sys.argv) > 2 else ("nt5", "tests/data")
 MOCK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mock_hub.py")
 TINY = "nt5-test/t5-v1_1-tiny"
 
@@ -33,8 +33,9 @@ class MockHub:
             self.endpoint = "http://127.0.0.1:%s" % f.read().strip()
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
