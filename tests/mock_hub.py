@@ -10,10 +10,12 @@ served directly with their git blob sha1. The CDN honours Range (206).
 
 Faults, for the failure tests: --require-token T (401 without a token, 403
 with another), --drop-after N (the CDN closes the connection after N body
-bytes, --drop-count times), --corrupt (one flipped byte in CDN bodies),
+bytes, --drop-count times), --drop-at A,B,... (closes it once at each
+absolute file offset, in order), --corrupt (one flipped byte in CDN bodies),
 --wrong-etag (X-Linked-Etag of other bytes), --stall S (the CDN sleeps S
 seconds mid-body once). The repo "nt5-test/hostile" lists "../evil" and
-"/etc/passwd". GET /_stats returns bytes served per path as JSON.
+"/etc/passwd"; "nt5-test/missing-file" lists a model.safetensors that its
+resolve URL does not have. GET /_stats returns bytes served per path.
 
 usage: mock_hub.py DATA_DIR --port-file FILE [options]
 """
@@ -59,6 +61,7 @@ class Hub:
         self.lock = threading.Lock()
         self.bytes_served = {}
         self.drops_left = args.drop_count
+        self.drop_at = [int(x) for x in args.drop_at.split(",")] if args.drop_at else []
         self.stalled = False
         self.blobs = {}  # sha256 -> (repo, file)
 
@@ -128,7 +131,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def repo(self, repo_id, revision):
         r = self.hub.repos.get(repo_id)
-        if repo_id == ORG + "/hostile":
+        if repo_id in (ORG + "/hostile", ORG + "/missing-file"):
             r = self.hub.repos.get(ORG + "/t5-v1_1-tiny")
         if r is None:
             self.error(404, "RepoNotFound", message="Repository not found")
@@ -156,7 +159,7 @@ class Handler(BaseHTTPRequestHandler):
         r = self.repo(repo_id, revision)
         if r is None:
             return
-        if name not in r.files:
+        if name not in r.files or (repo_id == ORG + "/missing-file" and name == "model.safetensors"):
             return self.error(404, "EntryNotFound", r.commit, "Entry not found")
         data = r.read(name)
         if name.endswith(LFS_SUFFIXES):
@@ -198,6 +201,10 @@ class Handler(BaseHTTPRequestHandler):
             if self.hub.args.drop_after and self.hub.drops_left > 0 and len(body) > self.hub.args.drop_after:
                 self.hub.drops_left -= 1
                 cut = self.hub.args.drop_after
+            while self.hub.drop_at and self.hub.drop_at[0] <= start:
+                self.hub.drop_at.pop(0)  # a point already passed
+            if self.hub.drop_at and self.hub.drop_at[0] < len(data):
+                cut = self.hub.drop_at.pop(0) - start
             stall = self.hub.args.stall and not self.hub.stalled
             self.hub.stalled = self.hub.stalled or bool(stall)
         half = min(cut, len(body) // 2)
@@ -220,6 +227,7 @@ def main():
     ap.add_argument("--require-token")
     ap.add_argument("--drop-after", type=int, default=0)
     ap.add_argument("--drop-count", type=int, default=1)
+    ap.add_argument("--drop-at", default="")
     ap.add_argument("--corrupt", action="store_true")
     ap.add_argument("--wrong-etag", action="store_true")
     ap.add_argument("--stall", type=float, default=0)

@@ -7,6 +7,7 @@ bytes, wrong ETags, hostile listings) give clear errors and leave no broken
 file behind. usage: test_hub.py NT5_BINARY DATA_DIR"""
 import hashlib
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -152,6 +153,28 @@ class Hub(unittest.TestCase):
         snap = os.path.join(r.stdout.strip(), "model.safetensors")
         with open(snap, "rb") as f, open(os.path.join(DATA, "t5-v1_1-tiny", "model.safetensors"), "rb") as g:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(), hashlib.sha256(g.read()).hexdigest())
+
+    def test_dropped_at_20_random_points(self):
+        size = os.path.getsize(os.path.join(DATA, "t5-v1_1-tiny", "model.safetensors"))
+        points = sorted(random.Random(2026).sample(range(1, size), 20))
+        hub = self.hub("--drop-at", ",".join(map(str, points)))
+        r = run(["download", TINY], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(os.path.join(r.stdout.strip(), "model.safetensors"), "rb") as f:
+            got = hashlib.sha256(f.read()).hexdigest()
+        with open(os.path.join(DATA, "t5-v1_1-tiny", "model.safetensors"), "rb") as f:
+            self.assertEqual(got, hashlib.sha256(f.read()).hexdigest())
+
+    def test_stalled_transfer_is_retried(self):
+        hub = self.hub("--stall", "4")
+        r = run(["download", TINY], self.cache, hub.endpoint, NT5_HUB_STALL_SECONDS="1")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_missing_file_is_named(self):
+        hub = self.hub()
+        r = run(["download", "nt5-test/missing-file"], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("model.safetensors not found in the repository", r.stderr)
 
     def test_corruption_and_wrong_etag_store_nothing(self):
         for fault in ("--corrupt", "--wrong-etag"):
