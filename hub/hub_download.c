@@ -169,9 +169,10 @@ static int listed(const cJSON *siblings, const char *name) {
 }
 
 /* The shard names of a downloaded index, each a safe file name. */
-static nt5_status shard_names(const hub_repo_cache *rc, const char *commit, char files[][256], int *n) {
+static nt5_status shard_names(const hub_repo_cache *rc, const char *commit, const char *index, char files[][256],
+                              int *n) {
     char path[PATH_CAP];
-    hub_cache_snapshot_path(rc, commit, "model.safetensors.index.json", path, sizeof path);
+    hub_cache_snapshot_path(rc, commit, index, path, sizeof path);
     cJSON *root;
     nt5_status st = json_read_file(path, &root);
     if (st != NT5_OK) return st;
@@ -216,28 +217,25 @@ static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, con
     static const char *const optional[] = {"spiece.model", "tokenizer_config.json"};
     if (st == NT5_OK && !listed(siblings, "config.json"))
         st = err_set(NT5_ERR_NOT_FOUND, "%s has no config.json: not a transformers model", req->repo_id);
-    int sharded = 0;
+    /* the weights in the Hub's order of preference */
+    static const char *const weights[] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                          "pytorch_model.bin.index.json"};
+    const char *index = NULL;
     if (st == NT5_OK) {
         snprintf(files[n++], 256, "config.json");
         for (int i = 0; i < 2; i++)
             if (listed(siblings, optional[i])) snprintf(files[n++], 256, "%s", optional[i]);
-        if (listed(siblings, "model.safetensors")) {
-            snprintf(files[n++], 256, "model.safetensors");
-        } else if (listed(siblings, "model.safetensors.index.json")) {
-            snprintf(files[n++], 256, "model.safetensors.index.json");
-            sharded = 1;
-        } else if (listed(siblings, "pytorch_model.bin") || listed(siblings, "pytorch_model.bin.index.json")) {
-            st = err_set(NT5_ERR_UNSUPPORTED, "%s ships only PyTorch .bin weights; nt5 cannot convert them yet",
-                         req->repo_id);
-        } else {
-            st = err_set(NT5_ERR_NOT_FOUND, "%s has no weights nt5 can read (model.safetensors)", req->repo_id);
-        }
+        size_t w = 0;
+        while (w < 4 && !listed(siblings, weights[w])) w++;
+        if (w == 4) st = err_set(NT5_ERR_NOT_FOUND, "%s has no model.safetensors or pytorch_model.bin", req->repo_id);
+        else snprintf(files[n++], 256, "%s", weights[w]);
+        if (w == 1 || w == 3) index = weights[w];
     }
     cJSON_Delete(info);
     for (int i = 0; i < n && st == NT5_OK; i++) st = fetch_file(env, rc, req, commit, files[i]);
-    if (st == NT5_OK && sharded) {
+    if (st == NT5_OK && index) {
         int first = n;
-        st = shard_names(rc, commit, files, &n);
+        st = shard_names(rc, commit, index, files, &n);
         for (int i = first; i < n && st == NT5_OK; i++) st = fetch_file(env, rc, req, commit, files[i]);
     }
     if (st == NT5_OK) st = hub_cache_write_ref(rc, revision, commit);

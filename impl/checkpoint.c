@@ -8,12 +8,15 @@
 
 #include "error.h"
 #include "json_file.h"
+#include "torch_bin.h"
 
 static nt5_status add_file(checkpoint *ck, const char *path) {
     st_file **grown = realloc(ck->files, (ck->count + 1) * sizeof *grown);
     if (!grown) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     ck->files = grown;
-    nt5_status st = st_open(path, &ck->files[ck->count]);
+    size_t n = strlen(path);
+    int torch = n > 4 && strcmp(path + n - 4, ".bin") == 0;
+    nt5_status st = torch ? torch_bin_open(path, &ck->files[ck->count]) : st_open(path, &ck->files[ck->count]);
     if (st == NT5_OK) ck->count++;
     return st;
 }
@@ -51,22 +54,25 @@ static nt5_status open_sharded(const char *dir, const char *index_path, checkpoi
     return st;
 }
 
+/* The Hub's order of preference: safetensors, sharded safetensors, PyTorch
+ * .bin, sharded .bin. */
 nt5_status ckpt_open_dir(const char *dir, checkpoint *ck) {
+    static const struct {
+        const char *name;
+        int index;
+    } choices[] = {{"model.safetensors", 0}, {"model.safetensors.index.json", 1},
+                   {"pytorch_model.bin", 0}, {"pytorch_model.bin.index.json", 1}};
     memset(ck, 0, sizeof *ck);
     char path[4096];
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    nt5_status st;
-    if (access(path, F_OK) == 0) return add_file(ck, path);
-    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
-    if (access(path, F_OK) == 0) {
-        st = open_sharded(dir, path, ck);
+    for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, choices[i].name);
+        if (access(path, F_OK) != 0) continue;
+        nt5_status st = choices[i].index ? open_sharded(dir, path, ck) : add_file(ck, path);
         if (st != NT5_OK) ckpt_close(ck);
         return st;
     }
     return err_set(NT5_ERR_NOT_FOUND,
-                   "%s has no model.safetensors or model.safetensors.index.json "
-                   "(PyTorch .bin checkpoints need conversion)",
-                   dir);
+                   "%s has no model.safetensors, pytorch_model.bin or an index of their shards", dir);
 }
 
 const st_tensor *ckpt_find(const checkpoint *ck, const char *name) {

@@ -14,7 +14,7 @@ typedef enum st_dtype { ST_F32, ST_F16, ST_BF16, ST_OTHER } st_dtype;
 typedef struct st_tensor {
     char *name;
     st_dtype dtype;
-    char dtype_name[16];
+    char dtype_name[24];
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     const uint8_t *data; /* points into the mapping */

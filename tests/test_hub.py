@@ -120,6 +120,15 @@ class Hub(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, local.stdout)
 
+    def test_bin_only_repo(self):
+        hub = self.hub()
+        r = run(["generate", "nt5-test/bin-only", "Hello world!", "--max-new-tokens", "12", "--json"], self.cache,
+                hub.endpoint)
+        local = run(["generate", os.path.join(DATA, "t5-v1_0-tiny"), "Hello world!", "--max-new-tokens", "12",
+                     "--json"], self.cache)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, local.stdout)
+
     def test_not_found_and_bad_revision(self):
         hub = self.hub()
         r = run(["download", "nt5-test/no-such-model"], self.cache, hub.endpoint)

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""PyTorch .bin checkpoints: the fixtures' pytorch_model.bin (torch.save zip
+format) gives bit-identical outputs to their safetensors, also after nt5
+convert; hostile or broken pickles and archives are refused with a clear
+error and nothing is executed. Uses only the Python standard library.
+usage: test_torch_bin.py NT5_BINARY DATA_DIR"""
+import io
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+import zipfile
+
+NT5, DATA = sys.argv[1], sys.argv[2]
+SIDE_FILES = ["config.json", "spiece.model", "tokenizer_config.json"]
+
+
+def nt5(*args):
+    return subprocess.run([NT5, *args], capture_output=True, text=True, timeout=120)
+
+
+class Exploit:
+    """Unpickling this would run a shell command."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, ("touch " + self.marker,))
+
+
+class Evaluate:
+    def __reduce__(self):
+        return (eval, ("1 + 1",))
+
+
+class TorchBin(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="nt5-bin-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def model_dir(self, name, weights_from=None, weights=None):
+        d = os.path.join(self.tmp, name)
+        os.makedirs(d)
+        for f in SIDE_FILES:
+            shutil.copy(os.path.join(DATA, "t5-v1_0-tiny", f), d)
+        if weights_from:
+            shutil.copy(weights_from, os.path.join(d, "pytorch_model.bin"))
+        if weights is not None:
+            with open(os.path.join(d, "pytorch_model.bin"), "wb") as f:
+                f.write(weights)
+        return d
+
+    def same_outputs(self, a, b):
+        for args in (["encode", "{}", "Hello world!", "-o", "{}.npy"],
+                     ["generate", "{}", "Hello world!", "--max-new-tokens", "12", "--json"]):
+            outs = []
+            for i, model in enumerate((a, b)):
+                path = os.path.join(self.tmp, "out%d" % i)
+                r = nt5(*[x.format(model if x == "{}" else path) if "{}" in x else x for x in args])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                outs.append(r.stdout + (open(path + ".npy", "rb").read().hex() if args[0] == "encode" else ""))
+            self.assertEqual(outs[0], outs[1], args[0])
+
+    def test_fixtures_match_safetensors_bit_for_bit(self):
+        for model in ("t5-v1_0-tiny", "umt5-tiny"):
+            d = os.path.join(self.tmp, model)
+            os.makedirs(d)
+            for f in SIDE_FILES + ["pytorch_model.bin"]:
+                shutil.copy(os.path.join(DATA, model, f), d)
+            shutil.copy(os.path.join(DATA, model, "config.json"), d)
+            self.same_outputs(d, os.path.join(DATA, model))
+            converted = os.path.join(self.tmp, model + ".nt5")
+            r = nt5("convert", d, "-o", converted, "--weight-dtype", "f32")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.same_outputs(converted, os.path.join(DATA, model))
+            # the same nt5 file, byte for byte, as from the safetensors: every tensor bit-identical
+            from_st = os.path.join(self.tmp, model + "-st.nt5")
+            self.assertEqual(nt5("convert", os.path.join(DATA, model), "-o", from_st, "--weight-dtype", "f32").returncode, 0)
+            with open(converted, "rb") as a, open(from_st, "rb") as b:
+                self.assertEqual(a.read(), b.read(), model)
+
+    def archive(self, payload, prefix="pytorch_model", extra=(), compress=zipfile.ZIP_STORED):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compress) as z:
+            z.writestr(prefix + "/data.pkl", payload)
+            z.writestr(prefix + "/version", "3\n")
+            for name, data in extra:
+                z.writestr(name, data)
+        return buf.getvalue()
+
+    def refused(self, weights, *phrases):
+        d = self.model_dir("m%d" % len(os.listdir(self.tmp)), weights=weights)
+        r = nt5("info", d)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        for p in phrases:
+            self.assertIn(p, r.stderr)
+        return r
+
+    def test_os_system_is_refused_and_not_run(self):
+        marker = os.path.join(self.tmp, "pwned")
+        self.refused(self.archive(pickle.dumps({"x": Exploit(marker)}, protocol=2)), "system", "refusing")
+        self.assertFalse(os.path.exists(marker), "the pickle's command ran")
+
+    def test_unlisted_global_is_refused(self):
+        # protocol 2 writes builtins as __builtin__
+        self.refused(self.archive(pickle.dumps(Evaluate(), protocol=2)), "__builtin__.eval", "refusing")
+
+    def test_protocol_4_opcodes_are_refused(self):
+        self.refused(self.archive(pickle.dumps({"a": 1}, protocol=4)), "not allowed")
+
+    def test_truncated_pickle(self):
+        self.refused(self.archive(pickle.dumps({"a": (1, 2)}, protocol=2)[:-3]), "pickle")
+
+    def test_not_a_state_dict(self):
+        self.refused(self.archive(pickle.dumps([1, 2, 3], protocol=2)), "not a state dict")
+
+    def test_entries_outside_the_folder(self):
+        self.refused(self.archive(pickle.dumps({}, protocol=2), extra=[("../evil", b"x")]), "outside")
+
+    def test_compressed_entries(self):
+        self.refused(self.archive(pickle.dumps({}, protocol=2), compress=zipfile.ZIP_DEFLATED), "compressed")
+
+    def test_legacy_and_garbage(self):
+        self.refused(b"\x80\x02\x8a\x0a" + bytes(20), "legacy")
+        self.refused(b"PK\x03\x04" + b"\0" * 40, "zip")
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)
