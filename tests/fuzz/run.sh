@@ -1,0 +1,37 @@
+#!/bin/sh
+# Builds the fuzzers with clang (ASan+UBSan) and runs each for SECONDS
+# (default 20: the CI smoke run; the issue's full runs used 600), seeded from
+# tests/data. usage: tests/fuzz/run.sh [SECONDS]
+set -eu
+seconds=${1:-20}
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$src/build-fuzz
+if [ ! -d "$build" ]; then
+    CC=clang CXX=clang++ meson setup "$build" "$src" -Dfuzz=true -Dtests=false -Dcuda=disabled \
+        -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
+fi
+meson compile -C "$build" fuzz_safetensors fuzz_config fuzz_unpickle fuzz_torch_zip >/dev/null
+seeds=$(mktemp -d)
+trap 'rm -rf "$seeds"' EXIT
+mkdir -p "$seeds/safetensors" "$seeds/config" "$seeds/unpickle" "$seeds/torch_zip"
+for d in "$src"/tests/data/*/; do
+    n=$(basename "$d")
+    [ -f "$d/model.safetensors" ] && cp "$d/model.safetensors" "$seeds/safetensors/$n"
+    [ -f "$d/config.json" ] && cp "$d/config.json" "$seeds/config/$n"
+    if [ -f "$d/pytorch_model.bin" ]; then
+        cp "$d/pytorch_model.bin" "$seeds/torch_zip/$n"
+        python3 -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+sys.stdout.buffer.write(z.read([n for n in z.namelist() if n.endswith('data.pkl')][0]))" \
+            "$d/pytorch_model.bin" >"$seeds/unpickle/$n"
+    fi
+done
+failed=0
+for name in safetensors config unpickle torch_zip; do
+    if "$build/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -max_len=1048576 -rss_limit_mb=4096 \
+        "$seeds/$name" >"$seeds/$name.log" 2>&1; then
+        echo "fuzz_$name: $(grep -o 'Done [0-9]* runs' "$seeds/$name.log" | tail -n 1) in ${seconds}s, no crash"
+    else
+        echo "fuzz_$name: FAILED"; tail -30 "$seeds/$name.log"; failed=1
+    fi
+done
+exit $failed
