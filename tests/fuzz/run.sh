@@ -7,8 +7,10 @@ seconds=${1:-20}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$src/build-fuzz
 if [ ! -d "$build" ]; then
+    # the library too is built with coverage for libFuzzer (fuzzer-no-link)
     CC=clang CXX=clang++ meson setup "$build" "$src" -Dfuzz=true -Dtests=false -Dcuda=disabled \
-        -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null
+        -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized \
+        -Dc_args=-fsanitize=fuzzer-no-link -Dcpp_args=-fsanitize=fuzzer-no-link >/dev/null
 fi
 meson compile -C "$build" fuzz_safetensors fuzz_config fuzz_unpickle fuzz_torch_zip >/dev/null
 seeds=$(mktemp -d)
