@@ -316,6 +316,9 @@ nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth,
             curl_slist_free_all(headers);
             return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
         }
+        /* resume where the file really ends */
+        off_t end = lseek(sink->fd, 0, SEEK_END);
+        if (end >= 0) sink->offset = end;
         char range[64];
         if (sink->offset > 0) {
             snprintf(range, sizeof range, "%lld-", sink->offset);
@@ -328,11 +331,6 @@ nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth,
         curl_easy_setopt(c, CURLOPT_WRITEDATA, &d);
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_download_header);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, &d);
-        /* the restart check must run before any body byte is written */
-        if (sink->offset > 0) {
-            off_t pos = lseek(sink->fd, 0, SEEK_END);
-            if (pos != sink->offset) sink->offset = pos;
-        }
         CURLcode rc = curl_easy_perform(c);
         long status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
@@ -342,7 +340,6 @@ nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth,
         if (d.write_failed) return err_set(NT5_ERR_IO, "cannot write %s: %s", sink->file, strerror(d.write_failed));
         if (status == 416 && sink->total >= 0 && sink->offset == sink->total) return NT5_OK; /* already whole */
         if (rc == CURLE_OK && status >= 400 && !retryable(rc, status)) return hub_http_error(status, NULL, sink->file, url);
-        sink->offset += d.written;
         if (rc == CURLE_OK && status < 400) return NT5_OK;
         /* dropped or failed: resume where the file ends; progress resets the count */
         if (d.written > 0 && progress_attempts < 1000) {
