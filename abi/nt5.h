@@ -174,6 +174,14 @@ NT5_API void nt5_model_free(nt5_model *model);
  * half-written. */
 NT5_API nt5_status nt5_model_save(const nt5_model *model, const char *path);
 
+/* Writes the model in Hugging Face layout into the new directory `dir`:
+ * model.safetensors under the state-dict names save_pretrained uses, in
+ * the model's weight dtype, plus config.json, the tokenizer files and a
+ * short README.md. Turns a repo that ships only PyTorch .bin weights into
+ * safetensors. Built in a temporary directory and renamed; fails if `dir`
+ * exists. */
+NT5_API nt5_status nt5_model_save_hf(const nt5_model *model, const char *dir);
+
 /* Downloads (or finds in the cache) the files nt5 needs of a Hub model,
  * without opening it, using the hub fields of opts. Writes the snapshot
  * directory, NUL-terminated, into dir (at most capacity bytes; needed

@@ -5,6 +5,7 @@
 #define NT5_EXPERIMENTAL
 #include "error.h"
 #include "api_hub.h"
+#include "hf_writer.h"
 #include "hub_repo.h"
 #include "model.h"
 #include "nt5_file.h"
@@ -74,6 +75,11 @@ nt5_status nt5_model_open(const char *path, const nt5_model_options *opts, nt5_m
     if (!path[0]) return err_set(NT5_ERR_INVALID_ARG, "path is empty");
     if (hub_looks_like_repo_id(path)) return model_open_id(path, &o, out);
     return model_open_path(path, &o, out);
+}
+
+nt5_status nt5_model_save_hf(const nt5_model *model, const char *dir) {
+    if (!model || !dir || !dir[0]) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL or empty", model ? "dir" : "model");
+    return hf_layout_save(model, dir);
 }
 
 nt5_status nt5_hub_download(const char *model_id, const nt5_model_options *opts, char *dir, size_t capacity,

@@ -118,6 +118,13 @@ static void check_null_args(nt5_model *m) {
     mo.device = NULL;
     mo.num_threads = -3;
     CHECK_FAILS(nt5_model_open(data_path("t5-v1_1-tiny"), &mo, &out), NT5_ERR_INVALID_ARG);
+    CHECK_FAILS(nt5_model_save(NULL, "/tmp/x.nt5"), NT5_ERR_INVALID_ARG);
+    CHECK_FAILS(nt5_model_save_hf(m, NULL), NT5_ERR_INVALID_ARG);
+    CHECK_FAILS(nt5_model_save_hf(m, data_path("t5-v1_1-tiny")), NT5_ERR_INVALID_ARG); /* exists */
+    char dir[64];
+    size_t dir_len;
+    CHECK_FAILS(nt5_hub_download(NULL, NULL, dir, sizeof dir, &dir_len), NT5_ERR_INVALID_ARG);
+    CHECK_FAILS(nt5_hub_download("not a valid id!", NULL, dir, sizeof dir, &dir_len), NT5_ERR_INVALID_ARG);
     nt5_model_free(NULL);
     nt5_embeddings_free(NULL);
     nt5_generation_free(NULL);

@@ -85,7 +85,7 @@ check_fails generate-beam-sample "beam sampling" "$nt5" generate "$model" "a" --
 check convert "" "$nt5" convert "$model" -o "$tmp/m.nt5" --weight-dtype bf16
 check convert-open '"weight_dtype": "bf16"' "$nt5" bench --model "$tmp/m.nt5" --seq-len 8 --new-tokens 2 --repeat 1 --json
 check convert-info "tokenizer_size                   900" "$nt5" info "$tmp/m.nt5"
-check_fails convert-to-hf "only nt5" "$nt5" convert "$model" -o "$tmp/x" --to hf
+check_fails convert-to-what "must be nt5 or hf" "$nt5" convert "$model" -o "$tmp/x" --to onnx
 
 printf '{"model_type": "t5", "d_model": 32, "d_kv": 8, "d_ff": 64, "num_heads": 4, "num_layers": 2, "vocab_size": 128, "feed_forward_proj": "gated-gelu"}' >"$tmp/config.json"
 check bench '"decode_ms_per_token"' "$nt5" bench --config "$tmp/config.json" --seq-len 16 --new-tokens 4 \

@@ -27,6 +27,12 @@ nt5_status nt5go_model_save(const nt5_model *model, const char *path, char *err,
     return st;
 }
 
+nt5_status nt5go_model_save_hf(const nt5_model *model, const char *dir, char *err, size_t err_cap) {
+    nt5_status st = nt5_model_save_hf(model, dir);
+    if (st != NT5_OK) nt5go_copy_error(err, err_cap);
+    return st;
+}
+
 nt5_status nt5go_hub_download(const char *model_id, const nt5_model_options *opts, char *dir, size_t capacity, size_t *length, char *err, size_t err_cap) {
     nt5_status st = nt5_hub_download(model_id, opts, dir, capacity, length);
     if (st != NT5_OK) nt5go_copy_error(err, err_cap);

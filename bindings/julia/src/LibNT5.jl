@@ -209,6 +209,18 @@ function nt5_model_save(model, path)
 end
 
 """
+Writes the model in Hugging Face layout into the new directory `dir`:
+model.safetensors under the state-dict names save_pretrained uses, in
+the model's weight dtype, plus config.json, the tokenizer files and a
+short README.md. Turns a repo that ships only PyTorch .bin weights into
+safetensors. Built in a temporary directory and renamed; fails if `dir`
+exists.
+"""
+function nt5_model_save_hf(model, dir)
+    @ccall libnt5.nt5_model_save_hf(model::Ptr{nt5_model}, dir::Cstring)::nt5_status
+end
+
+"""
 Downloads (or finds in the cache) the files nt5 needs of a Hub model,
 without opening it, using the hub fields of opts. Writes the snapshot
 directory, NUL-terminated, into dir (at most capacity bytes; needed

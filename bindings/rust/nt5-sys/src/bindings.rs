@@ -216,6 +216,13 @@ extern "C" {
     /// temporary name beside `path` and renamed, so `path` is never left
     /// half-written.
     pub fn nt5_model_save(model: *const nt5_model, path: *const c_char) -> nt5_status;
+    /// Writes the model in Hugging Face layout into the new directory `dir`:
+    /// model.safetensors under the state-dict names save_pretrained uses, in
+    /// the model's weight dtype, plus config.json, the tokenizer files and a
+    /// short README.md. Turns a repo that ships only PyTorch .bin weights into
+    /// safetensors. Built in a temporary directory and renamed; fails if `dir`
+    /// exists.
+    pub fn nt5_model_save_hf(model: *const nt5_model, dir: *const c_char) -> nt5_status;
     /// Downloads (or finds in the cache) the files nt5 needs of a Hub model,
     /// without opening it, using the hub fields of opts. Writes the snapshot
     /// directory, NUL-terminated, into dir (at most capacity bytes; needed
