@@ -14,6 +14,7 @@
 #include "hub_cache.h"
 #include "hub_repo.h"
 #include "json_file.h"
+#include "weight_names.h"
 
 #define PATH_CAP 4096
 #define MAX_FILES 256
@@ -168,9 +169,10 @@ static int listed(const cJSON *siblings, const char *name) {
     return 0;
 }
 
-/* The shard names of a downloaded index, each a safe file name. */
-static nt5_status shard_names(const hub_repo_cache *rc, const char *commit, const char *index, char files[][256],
-                              int *n) {
+/* The shard names of a downloaded index, each a safe file name; for an
+ * encoder-only model only the shards with encoder tensors. */
+static nt5_status shard_names(const hub_repo_cache *rc, const char *commit, const char *index, int encoder_only,
+                              char files[][256], int *n) {
     char path[PATH_CAP];
     hub_cache_snapshot_path(rc, commit, index, path, sizeof path);
     cJSON *root;
@@ -184,6 +186,7 @@ static nt5_status shard_names(const hub_repo_cache *rc, const char *commit, cons
             st = err_set(NT5_ERR_FORMAT, "%s: invalid shard file name", path);
             break;
         }
+        if (encoder_only && !hf_name_needed_by_encoder(it->string)) continue;
         int seen = 0;
         for (int i = 0; i < *n && !seen; i++) seen = strcmp(files[i], it->valuestring) == 0;
         if (!seen && *n < MAX_FILES) snprintf(files[(*n)++], 256, "%s", it->valuestring);
@@ -235,7 +238,7 @@ static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, con
     for (int i = 0; i < n && st == NT5_OK; i++) st = fetch_file(env, rc, req, commit, files[i]);
     if (st == NT5_OK && index) {
         int first = n;
-        st = shard_names(rc, commit, index, files, &n);
+        st = shard_names(rc, commit, index, req->encoder_only, files, &n);
         for (int i = first; i < n && st == NT5_OK; i++) st = fetch_file(env, rc, req, commit, files[i]);
     }
     if (st == NT5_OK) st = hub_cache_write_ref(rc, revision, commit);

@@ -12,6 +12,7 @@
 typedef struct hub_request {
     const char *repo_id;
     const char *revision; /* NULL: "main" */
+    int encoder_only;     /* skip shards that hold only decoder tensors */
     http_progress progress;
     void *user_data;
 } hub_request;

@@ -13,7 +13,7 @@ static nt5_status fetch(const char *id, const nt5_model_options *o, char *dir, s
     hub_env env;
     nt5_status st = hub_env_load(o->cache_dir, o->token, o->offline, &env);
     if (st != NT5_OK) return st;
-    hub_request req = {id, o->revision, o->on_progress, o->progress_user_data};
+    hub_request req = {id, o->revision, o->encoder_only, o->on_progress, o->progress_user_data};
     st = hub_fetch_model(&env, &req, dir, cap);
     hub_env_free(&env);
     return st;

@@ -9,6 +9,7 @@
 #include "error.h"
 #include "json_file.h"
 #include "torch_bin.h"
+#include "weight_names.h"
 
 static nt5_status add_file(checkpoint *ck, const char *path) {
     st_file **grown = realloc(ck->files, (ck->count + 1) * sizeof *grown);
@@ -26,7 +27,7 @@ static int is_plain_file_name(const char *name) {
     return name[0] && name[0] != '.' && !strchr(name, '/') && !strchr(name, '\\') && strlen(name) < 256;
 }
 
-static nt5_status open_sharded(const char *dir, const char *index_path, checkpoint *ck) {
+static nt5_status open_sharded(const char *dir, const char *index_path, int encoder_only, checkpoint *ck) {
     cJSON *root;
     nt5_status st = json_read_file(index_path, &root);
     if (st != NT5_OK) return st;
@@ -42,9 +43,12 @@ static nt5_status open_sharded(const char *dir, const char *index_path, checkpoi
                          it->string);
             break;
         }
-        int seen = 0;
+        int seen = 0, needed = !encoder_only;
         for (const cJSON *p = map->child; p != it; p = p->next) seen |= strcmp(p->valuestring, it->valuestring) == 0;
         if (seen) continue;
+        for (const cJSON *p = it; p && !needed; p = p->next)
+            needed = strcmp(p->valuestring, it->valuestring) == 0 && hf_name_needed_by_encoder(p->string);
+        if (!needed) continue; /* a decoder-only shard */
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, it->valuestring);
         st = add_file(ck, path);
@@ -56,7 +60,7 @@ static nt5_status open_sharded(const char *dir, const char *index_path, checkpoi
 
 /* The Hub's order of preference: safetensors, sharded safetensors, PyTorch
  * .bin, sharded .bin. */
-nt5_status ckpt_open_dir(const char *dir, checkpoint *ck) {
+nt5_status ckpt_open_dir(const char *dir, int encoder_only, checkpoint *ck) {
     static const struct {
         const char *name;
         int index;
@@ -67,7 +71,7 @@ nt5_status ckpt_open_dir(const char *dir, checkpoint *ck) {
     for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, choices[i].name);
         if (access(path, F_OK) != 0) continue;
-        nt5_status st = choices[i].index ? open_sharded(dir, path, ck) : add_file(ck, path);
+        nt5_status st = choices[i].index ? open_sharded(dir, path, encoder_only, ck) : add_file(ck, path);
         if (st != NT5_OK) ckpt_close(ck);
         return st;
     }

@@ -10,7 +10,9 @@ typedef struct checkpoint {
     size_t count;
 } checkpoint;
 
-nt5_status ckpt_open_dir(const char *dir, checkpoint *ck);
+/* encoder_only: shards that hold only decoder tensors are not opened (and
+ * may be absent). */
+nt5_status ckpt_open_dir(const char *dir, int encoder_only, checkpoint *ck);
 const st_tensor *ckpt_find(const checkpoint *ck, const char *name);
 void ckpt_close(checkpoint *ck);
 

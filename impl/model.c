@@ -81,7 +81,7 @@ static nt5_status open_dir(const char *dir, const nt5_model_options *opts, nt5_m
         if (st == NT5_ERR_NOT_FOUND) st = NT5_OK; /* a model without tokenizer takes ids */
     }
     m->max_input_length = m->tok ? tok_max_length(m->tok) : 512;
-    if (st == NT5_OK) st = ckpt_open_dir(dir, &ck);
+    if (st == NT5_OK) st = ckpt_open_dir(dir, opts->encoder_only, &ck);
     if (st == NT5_OK) {
         checkpoint_source_state state = {&ck, &m->cfg};
         weight_source src = checkpoint_source(&state);

@@ -81,3 +81,7 @@ int hf_parts(const t5_config *c, const char *nt5_name, char parts[HF_PARTS_MAX][
     }
     return 0;
 }
+
+int hf_name_needed_by_encoder(const char *name) {
+    return strncmp(name, "decoder.", 8) != 0 && strncmp(name, "lm_head.", 8) != 0;
+}

@@ -16,4 +16,8 @@
  * "shared" maps to "shared.weight" (checkpoints may name it otherwise). */
 int hf_parts(const t5_config *c, const char *nt5_name, char parts[HF_PARTS_MAX][HF_NAME_MAX]);
 
+/* Whether an encoder-only model needs the Hugging Face tensor `name` (all
+ * but decoder.* and lm_head.*). */
+int hf_name_needed_by_encoder(const char *name);
+
 #endif

@@ -120,6 +120,21 @@ class Hub(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, local.stdout)
 
+    def test_encoder_only_skips_decoder_shards(self):
+        hub = self.hub()
+        repo = "nt5-test/t5-v1_1-tiny-sharded"
+        r = run(["encode", repo, "Hello world!", "--json"], self.cache, hub.endpoint)  # encode opens encoder-only
+        local = run(["encode", os.path.join(DATA, "t5-v1_1-tiny"), "Hello world!", "--json"], self.cache)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, local.stdout)
+        snaps = os.path.join(repo_dir(self.cache, repo), "snapshots")
+        files = os.listdir(os.path.join(snaps, os.listdir(snaps)[0]))
+        self.assertIn("model-00001-of-00002.safetensors", files)
+        self.assertNotIn("model-00002-of-00002.safetensors", files, "the decoder-only shard was downloaded")
+        # a full open later fetches the rest
+        r = run(["generate", repo, "Hello world!", "--max-new-tokens", "5"], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_bin_only_repo(self):
         hub = self.hub()
         r = run(["generate", "nt5-test/bin-only", "Hello world!", "--max-new-tokens", "12", "--json"], self.cache,
