@@ -33,8 +33,14 @@ static nt5_status list_records(const char *path, uint64_t file_size, archive *a)
     for (int rc = unzGoToFirstFile(z); rc == UNZ_OK && st == NT5_OK; rc = unzGoToNextFile(z)) {
         unz_file_info64 info;
         char name[512];
-        if (unzGetCurrentFileInfo64(z, &info, name, sizeof name, NULL, 0, NULL, 0) != UNZ_OK) {
+        /* minizip leaves the name unterminated when it fills the buffer */
+        memset(name, 0, sizeof name);
+        if (unzGetCurrentFileInfo64(z, &info, name, sizeof name - 1, NULL, 0, NULL, 0) != UNZ_OK) {
             st = err_set(NT5_ERR_FORMAT, "%s: unreadable zip entry", path);
+            break;
+        }
+        if (info.size_filename >= sizeof name - 1) {
+            st = err_set(NT5_ERR_FORMAT, "%s: a zip entry name is longer than %zu bytes", path, sizeof name - 2);
             break;
         }
         if (a->count == 0) {

@@ -136,6 +136,14 @@ class TorchBin(unittest.TestCase):
     def test_compressed_entries(self):
         self.refused(self.archive(pickle.dumps({}, protocol=2), compress=zipfile.ZIP_DEFLATED), "compressed")
 
+    def test_fuzz_regressions(self):
+        # inputs the fuzzers found crashes with, fixed since: each must be refused cleanly
+        regressions = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz", "regressions")
+        for name in sorted(os.listdir(regressions)):
+            if name.startswith("torch_zip-"):
+                with open(os.path.join(regressions, name), "rb") as f:
+                    self.refused(f.read(), "nt5:")
+
     def test_legacy_and_garbage(self):
         self.refused(b"\x80\x02\x8a\x0a" + bytes(20), "legacy")
         self.refused(b"PK\x03\x04" + b"\0" * 40, "zip")

@@ -28,6 +28,12 @@ sys.stdout.buffer.write(z.read([n for n in z.namelist() if n.endswith('data.pkl'
     fi
 done
 failed=0
+# first the inputs earlier runs crashed on (fixed since), then new fuzzing
+for f in "$src"/tests/fuzz/regressions/*; do
+    [ -f "$f" ] || continue
+    name=$(basename "$f" | sed 's/-.*//')
+    "$build/tests/fuzz/fuzz_$name" "$f" >/dev/null 2>&1 || { echo "fuzz_$name: regression $(basename "$f") FAILED"; failed=1; }
+done
 for name in safetensors config unpickle torch_zip; do
     if "$build/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -max_len=1048576 -rss_limit_mb=4096 \
         "$seeds/$name" >"$seeds/$name.log" 2>&1; then
