@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "hub_cache.h"
+#include "hub_partial.h"
 #include "hub_repo.h"
 #include "json_file.h"
 #include "weight_names.h"
@@ -30,14 +31,6 @@ static void quote(const char *s, const char *safe, char *out, size_t cap) {
             w += (size_t)snprintf(out + w, cap - w, "%%%02X", *p);
     }
     out[w] = '\0';
-}
-
-static int same_host(const char *a, const char *b) {
-    const char *ha = strstr(a, "://"), *hb = strstr(b, "://");
-    if (!ha || !hb) return 0;
-    ha += 3, hb += 3;
-    size_t na = strcspn(ha, "/?"), nb = strcspn(hb, "/?");
-    return na == nb && strncmp(a, b, (size_t)(ha - a) + na) == 0;
 }
 
 /* sha256 of a file as 64 lowercase hex. */
@@ -78,13 +71,13 @@ static nt5_status download_blob(const hub_env *env, const hub_repo_cache *rc, co
     fstat(fd, &sb);
     char display[1200];
     snprintf(display, sizeof display, "%s/%s", req->repo_id, file);
-    http_sink sink = {fd, sb.st_size, meta->size, display, req->progress, req->user_data};
+    http_sink sink = {fd, sb.st_size, meta->size, display, req->progress, req->user_data, 0, 0, -1};
     if (meta->size >= 0 && sink.offset > meta->size) { /* longer than the file: start again */
         if (ftruncate(fd, 0) == 0) sink.offset = 0;
     }
     nt5_status st = NT5_OK;
     if (meta->size < 0 || sink.offset < meta->size)
-        st = hub_http_download(env, meta->location, same_host(meta->location, url), &sink);
+        st = hub_http_download(env, meta->location, hub_same_host(meta->location, url), &sink);
     if (close(fd) != 0 && st == NT5_OK) st = err_set(NT5_ERR_IO, "cannot write %s: %s", part, strerror(errno));
     if (st != NT5_OK) return st; /* the .incomplete file stays for a resume */
     if (stat(part, &sb) != 0 || (meta->size >= 0 && sb.st_size != meta->size)) {
@@ -109,24 +102,33 @@ static nt5_status download_blob(const hub_env *env, const hub_repo_cache *rc, co
     return NT5_OK;
 }
 
+/* The resolve URL of a file and its metadata (HEAD), checked. */
+static nt5_status head_file(const hub_env *env, const hub_request *req, const char *commit, const char *file,
+                            char *url, size_t url_cap, http_meta *meta) {
+    char qrev[256], qfile[2048];
+    quote(commit, "", qrev, sizeof qrev);
+    quote(file, "/", qfile, sizeof qfile);
+    snprintf(url, url_cap, "%s/%s/resolve/%s/%s", env->endpoint, req->repo_id, qrev, qfile);
+    char what[1200];
+    snprintf(what, sizeof what, "%s/%s", req->repo_id, file);
+    nt5_status st = hub_http_head(env, url, meta);
+    if (st != NT5_OK) return st;
+    if (meta->status >= 400) return hub_http_error(meta->status, meta->error_code, what, url);
+    if (!meta->commit[0] || !meta->etag[0])
+        return err_set(NT5_ERR_NETWORK, "%s: the answer has no X-Repo-Commit or ETag (is HF_ENDPOINT a Hub?)", url);
+    if (strchr(meta->etag, '/') || strstr(meta->etag, ".."))
+        return err_set(NT5_ERR_FORMAT, "%s: refusing the ETag \"%s\" as a file name", url, meta->etag);
+    return NT5_OK;
+}
+
 /* One file of the snapshot <commit>, as huggingface_hub's hf_hub_download. */
 static nt5_status fetch_file(const hub_env *env, const hub_repo_cache *rc, const hub_request *req, const char *commit,
                              const char *file) {
     if (hub_cache_has_file(rc, commit, file)) return NT5_OK;
-    char qrev[256], qfile[2048], url[4096];
-    quote(commit, "", qrev, sizeof qrev);
-    quote(file, "/", qfile, sizeof qfile);
-    snprintf(url, sizeof url, "%s/%s/resolve/%s/%s", env->endpoint, req->repo_id, qrev, qfile);
+    char url[4096];
     http_meta meta;
-    char what[1200];
-    snprintf(what, sizeof what, "%s/%s", req->repo_id, file);
-    nt5_status st = hub_http_head(env, url, &meta);
+    nt5_status st = head_file(env, req, commit, file, url, sizeof url, &meta);
     if (st != NT5_OK) return st;
-    if (meta.status >= 400) return hub_http_error(meta.status, meta.error_code, what, url);
-    if (!meta.commit[0] || !meta.etag[0])
-        return err_set(NT5_ERR_NETWORK, "%s: the answer has no X-Repo-Commit or ETag (is HF_ENDPOINT a Hub?)", url);
-    if (strchr(meta.etag, '/') || strstr(meta.etag, ".."))
-        return err_set(NT5_ERR_FORMAT, "%s: refusing the ETag \"%s\" as a file name", url, meta.etag);
     if ((st = hub_cache_prepare(rc, commit, file)) != NT5_OK) return st;
     char blob[PATH_CAP];
     hub_cache_blob_path(rc, meta.etag, NULL, blob, sizeof blob);
@@ -208,7 +210,7 @@ static nt5_status check_listing(const cJSON *siblings, const char *repo_id) {
 }
 
 static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, const hub_request *req,
-                               const char *revision, char commit[41]) {
+                               const char *revision, char commit[41], int *partial) {
     cJSON *info = NULL;
     nt5_status st = model_info(env, req, revision, commit, &info);
     if (st != NT5_OK) return st;
@@ -230,8 +232,10 @@ static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, con
             if (listed(siblings, optional[i])) snprintf(files[n++], 256, "%s", optional[i]);
         size_t w = 0;
         while (w < 4 && !listed(siblings, weights[w])) w++;
+        /* an encoder alone needs only part of one big safetensors file */
+        *partial = w == 0 && req->encoder_only && !hub_cache_has_file(rc, commit, weights[0]);
         if (w == 4) st = err_set(NT5_ERR_NOT_FOUND, "%s has no model.safetensors or pytorch_model.bin", req->repo_id);
-        else snprintf(files[n++], 256, "%s", weights[w]);
+        else if (!*partial) snprintf(files[n++], 256, "%s", weights[w]);
         if (w == 1 || w == 3) index = weights[w];
     }
     cJSON_Delete(info);
@@ -240,6 +244,12 @@ static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, con
         int first = n;
         st = shard_names(rc, commit, index, req->encoder_only, files, &n);
         for (int i = first; i < n && st == NT5_OK; i++) st = fetch_file(env, rc, req, commit, files[i]);
+    }
+    if (st == NT5_OK && *partial && !hub_partial_ready(rc, commit)) {
+        char url[4096];
+        http_meta meta;
+        st = head_file(env, req, commit, weights[0], url, sizeof url, &meta);
+        if (st == NT5_OK) st = hub_partial_fetch(env, rc, req, commit, url, &meta);
     }
     if (st == NT5_OK) st = hub_cache_write_ref(rc, revision, commit);
     free(files);
@@ -253,17 +263,28 @@ nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, char *sna
     nt5_status st = hub_cache_open(env, req->repo_id, &rc);
     if (st != NT5_OK) return st;
     char commit[41] = "";
+    int partial = 0;
     if (!env->offline) {
-        st = fetch_online(env, &rc, req, revision, commit);
+        st = fetch_online(env, &rc, req, revision, commit, &partial);
         /* like huggingface_hub: when the Hub cannot be reached, use the cache */
-        if (st == NT5_ERR_NETWORK && hub_cache_resolve(&rc, revision, commit) == NT5_OK &&
-            hub_cache_has_file(&rc, commit, "config.json"))
-            st = NT5_OK;
+        if (st == NT5_ERR_NETWORK) {
+            char why[1024];
+            snprintf(why, sizeof why, "%s", err_message());
+            if (hub_cache_resolve(&rc, revision, commit) == NT5_OK && hub_cache_has_file(&rc, commit, "config.json"))
+                st = NT5_OK;
+            else
+                err_set(st, "%s", why); /* the network error, not the cache miss */
+        }
     } else if ((st = hub_cache_resolve(&rc, revision, commit)) != NT5_OK || !hub_cache_has_file(&rc, commit, "config.json")) {
         st = err_set(NT5_ERR_NOT_FOUND, "%s at revision %s is not in the cache (%s) and HF_HUB_OFFLINE is set",
                      req->repo_id, revision, rc.repo_dir);
     }
-    if (st == NT5_OK) hub_cache_snapshot_path(&rc, commit, NULL, snapshot_dir, capacity);
+    /* offline or after a fallback: an encoder part stands in for a missing whole file */
+    if (st == NT5_OK)
+        partial = req->encoder_only && !hub_cache_has_file(&rc, commit, "model.safetensors") &&
+                  hub_partial_ready(&rc, commit);
+    if (st == NT5_OK && partial) hub_partial_dir(&rc, commit, snapshot_dir, capacity);
+    else if (st == NT5_OK) hub_cache_snapshot_path(&rc, commit, NULL, snapshot_dir, capacity);
     hub_cache_close(&rc);
     return st;
 }

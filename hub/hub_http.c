@@ -300,7 +300,8 @@ static size_t on_download_header(char *buf, size_t size, size_t n, void *ud) {
     if (size * n > 9 && strncmp(buf, "HTTP/", 5) == 0) {
         const char *sp = memchr(buf, ' ', size * n);
         if (sp) d->status = atol(sp + 1);
-        if (d->status == 200 && d->sink->offset > 0) d->restart = 1;
+        if (d->status == 200 && d->sink->range_end >= 0) d->write_failed = EPROTO; /* Range ignored */
+        else if (d->status == 200 && d->sink->offset > 0) d->restart = 1;
     }
     return size * n;
 }
@@ -320,7 +321,16 @@ nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth,
         off_t end = lseek(sink->fd, 0, SEEK_END);
         if (end >= 0) sink->offset = end;
         char range[64];
-        if (sink->offset > 0) {
+        if (sink->range_end >= 0) {
+            long long next = sink->range_start + (sink->offset - sink->base);
+            if (next > sink->range_end) {
+                curl_easy_cleanup(c);
+                curl_slist_free_all(headers);
+                return NT5_OK; /* the range is complete */
+            }
+            snprintf(range, sizeof range, "%lld-%lld", next, sink->range_end);
+            curl_easy_setopt(c, CURLOPT_RANGE, range);
+        } else if (sink->offset > 0) {
             snprintf(range, sizeof range, "%lld-", sink->offset);
             curl_easy_setopt(c, CURLOPT_RANGE, range);
         }
@@ -337,10 +347,16 @@ nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth,
         curl_easy_cleanup(c);
         curl_slist_free_all(headers);
         if (d.cancelled) return err_set(NT5_ERR_CANCELLED, "download of %s cancelled by the progress callback", sink->file);
+        if (d.write_failed == EPROTO)
+            return err_set(NT5_ERR_NETWORK, "%s: the server ignored a byte-range request", sink->file);
         if (d.write_failed) return err_set(NT5_ERR_IO, "cannot write %s: %s", sink->file, strerror(d.write_failed));
         if (status == 416 && sink->total >= 0 && sink->offset == sink->total) return NT5_OK; /* already whole */
         if (rc == CURLE_OK && status >= 400 && !retryable(rc, status)) return hub_http_error(status, NULL, sink->file, url);
-        if (rc == CURLE_OK && status < 400) return NT5_OK;
+        if (rc == CURLE_OK && status < 400 && sink->range_end < 0) return NT5_OK;
+        if (rc == CURLE_OK && status < 400) { /* a range: loop to check it is complete */
+            if (d.written == 0) return err_set(NT5_ERR_NETWORK, "%s: an empty answer to a byte-range request", sink->file);
+            continue;
+        }
         /* dropped or failed: resume where the file ends; progress resets the count */
         if (d.written > 0 && progress_attempts < 1000) {
             progress_attempts++;
@@ -351,4 +367,12 @@ nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth,
                                   : hub_http_error(status, NULL, sink->file, url);
         sleep_backoff(attempt - 1);
     }
+}
+
+int hub_same_host(const char *a, const char *b) {
+    const char *ha = strstr(a, "://"), *hb = strstr(b, "://");
+    if (!ha || !hb) return 0;
+    ha += 3, hb += 3;
+    size_t na = strcspn(ha, "/?"), nb = strcspn(hb, "/?");
+    return na == nb && (size_t)(ha - a) == (size_t)(hb - b) && strncmp(a, b, (size_t)(ha - a) + na) == 0;
 }

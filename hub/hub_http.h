@@ -28,6 +28,10 @@ typedef struct http_sink {
     const char *file;       /* for progress */
     http_progress progress;
     void *user_data;
+    /* a byte range of the remote file instead of all of it: its bytes
+     * [range_start, range_end] (inclusive) are appended after `base`, the
+     * size fd had when the range began; range_end < 0 means the whole file */
+    long long base, range_start, range_end;
 } http_sink;
 
 /* Process-wide libcurl set-up, done once. */
@@ -38,6 +42,9 @@ nt5_status hub_http_get_text(const hub_env *env, const char *url, char **body, s
 /* GET url into sink->fd from sink->offset on, resuming after dropped
  * connections; send_auth 0 drops the token (another host). */
 nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth, http_sink *sink);
+/* Whether two URLs have the same scheme, host and port (the token is only
+ * sent to the Hub's own host). */
+int hub_same_host(const char *a, const char *b);
 /* The Hub's error for an HTTP status; `what` names the repo or file. */
 nt5_status hub_http_error(long status, const char *error_code, const char *what, const char *url);
 

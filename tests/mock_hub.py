@@ -6,7 +6,8 @@ Every directory of DATA_DIR with a config.json is served as the repo
 (X-Repo-Commit, ETag, X-Linked-Etag, X-Linked-Size, X-Error-Code): LFS files
 (*.safetensors, *.bin, *.model) answer the resolve URL with a 302 to a
 separate "CDN" path and are identified by their sha256; other files are
-served directly with their git blob sha1. The CDN honours Range (206).
+served directly with their git blob sha1. The CDN honours Range (206),
+open-ended or bounded.
 
 Faults, for the failure tests: --require-token T (401 without a token, 403
 with another), --drop-after N (the CDN closes the connection after N body
@@ -186,16 +187,18 @@ class Handler(BaseHTTPRequestHandler):
         data = r.read(name)
         if self.hub.args.corrupt:
             data = data[:100] + bytes([data[100] ^ 0xFF]) + data[101:]
-        start, status = 0, 200
-        m = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+        start, last, status = 0, len(data) - 1, 200
+        m = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
         if m:
             start, status = int(m.group(1)), 206
-            if start >= len(data):
+            if m.group(2):
+                last = min(int(m.group(2)), len(data) - 1)
+            if start >= len(data) or start > last:
                 return self.send(416, [("Content-Range", "bytes */%d" % len(data))])
-        body = data[start:]
+        body = data[start:last + 1]
         headers = [("Content-Length", str(len(body))), ("ETag", '"%s"' % sha)]
         if status == 206:
-            headers.append(("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data))))
+            headers.append(("Content-Range", "bytes %d-%d/%d" % (start, last, len(data))))
         self.send_response(status)
         for k, v in headers:
             self.send_header(k, v)

@@ -120,6 +120,33 @@ class Hub(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, local.stdout)
 
+    def test_encoder_only_fetches_under_60_percent(self):
+        hub = self.hub()
+        r = run(["encode", TINY, "Hello world!", "--json"], self.cache, hub.endpoint)  # encode opens encoder-only
+        local = run(["encode", os.path.join(DATA, "t5-v1_1-tiny"), "Hello world!", "--json"], self.cache)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, local.stdout)
+        import json
+        import urllib.request
+        stats = json.loads(urllib.request.urlopen(hub.endpoint + "/_stats").read())
+        path = os.path.join(DATA, "t5-v1_1-tiny", "model.safetensors")
+        with open(path, "rb") as f:
+            sha = hashlib.sha256(f.read()).hexdigest()
+        served, size = stats.get("/cdn/" + sha, 0), os.path.getsize(path)
+        self.assertGreater(served, 0)
+        self.assertLess(served, 0.6 * size, "encoder-only transferred %d of %d bytes" % (served, size))
+        snaps = os.path.join(repo_dir(self.cache), "snapshots")
+        self.assertNotIn("model.safetensors", os.listdir(os.path.join(snaps, os.listdir(snaps)[0])),
+                         "a partial file must never stand in the HF cache as the whole")
+        self.assertNotIn(sha, os.listdir(os.path.join(repo_dir(self.cache), "blobs")))
+        hub.stop()
+        self.hubs.remove(hub)
+        r = run(["encode", TINY, "Hello world!", "--json"], self.cache, HF_HUB_OFFLINE="1")
+        self.assertEqual(r.stdout, local.stdout, r.stderr)
+        hub = self.hub()
+        r = run(["generate", TINY, "Hello world!", "--max-new-tokens", "5"], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 0, r.stderr)  # a full open downloads the whole file
+
     def test_encoder_only_skips_decoder_shards(self):
         hub = self.hub()
         repo = "nt5-test/t5-v1_1-tiny-sharded"
