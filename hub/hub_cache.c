@@ -138,6 +138,19 @@ nt5_status hub_cache_prepare(const hub_repo_cache *rc, const char *commit, const
     return st;
 }
 
+void hub_cache_mark_missing(const hub_repo_cache *rc, const char *commit, const char *file) {
+    char path[PATH_CAP];
+    snprintf(path, sizeof path, "%s/.no_exist/%s/%s", rc->repo_dir, commit, file);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    if (make_dirs(path) == NT5_OK) {
+        *slash = '/';
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd >= 0) close(fd);
+    }
+    err_clear();
+}
+
 nt5_status hub_cache_link(const hub_repo_cache *rc, const char *etag, const char *commit, const char *file) {
     char pointer[PATH_CAP], target[PATH_CAP] = "";
     hub_cache_snapshot_path(rc, commit, file, pointer, sizeof pointer);

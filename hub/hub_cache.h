@@ -24,6 +24,9 @@ void hub_cache_snapshot_path(const hub_repo_cache *rc, const char *commit, const
 int hub_cache_has_file(const hub_repo_cache *rc, const char *commit, const char *file);
 /* refs/<revision> = commit (no newline), atomically; nothing when revision is the commit. */
 nt5_status hub_cache_write_ref(const hub_repo_cache *rc, const char *revision, const char *commit);
+/* .no_exist/<commit>/<file>: an empty marker that the file is missing at
+ * that commit, as huggingface_hub leaves it (best effort). */
+void hub_cache_mark_missing(const hub_repo_cache *rc, const char *commit, const char *file);
 /* Creates blobs/, the snapshot's directory and CACHEDIR.TAG. */
 nt5_status hub_cache_prepare(const hub_repo_cache *rc, const char *commit, const char *file);
 /* snapshots/<commit>/<file> -> ../../blobs/<etag> (relative), replacing what is there. */

@@ -103,8 +103,8 @@ static nt5_status download_blob(const hub_env *env, const hub_repo_cache *rc, co
 }
 
 /* The resolve URL of a file and its metadata (HEAD), checked. */
-static nt5_status head_file(const hub_env *env, const hub_request *req, const char *commit, const char *file,
-                            char *url, size_t url_cap, http_meta *meta) {
+static nt5_status head_file(const hub_env *env, const hub_repo_cache *rc, const hub_request *req, const char *commit,
+                            const char *file, char *url, size_t url_cap, http_meta *meta) {
     char qrev[256], qfile[2048];
     quote(commit, "", qrev, sizeof qrev);
     quote(file, "/", qfile, sizeof qfile);
@@ -113,6 +113,8 @@ static nt5_status head_file(const hub_env *env, const hub_request *req, const ch
     snprintf(what, sizeof what, "%s/%s", req->repo_id, file);
     nt5_status st = hub_http_head(env, url, meta);
     if (st != NT5_OK) return st;
+    if (meta->status == 404 && !strcmp(meta->error_code, "EntryNotFound") && hub_is_commit(meta->commit))
+        hub_cache_mark_missing(rc, meta->commit, file);
     if (meta->status >= 400) return hub_http_error(meta->status, meta->error_code, what, url);
     if (!meta->commit[0] || !meta->etag[0])
         return err_set(NT5_ERR_NETWORK, "%s: the answer has no X-Repo-Commit or ETag (is HF_ENDPOINT a Hub?)", url);
@@ -127,7 +129,7 @@ static nt5_status fetch_file(const hub_env *env, const hub_repo_cache *rc, const
     if (hub_cache_has_file(rc, commit, file)) return NT5_OK;
     char url[4096];
     http_meta meta;
-    nt5_status st = head_file(env, req, commit, file, url, sizeof url, &meta);
+    nt5_status st = head_file(env, rc, req, commit, file, url, sizeof url, &meta);
     if (st != NT5_OK) return st;
     if ((st = hub_cache_prepare(rc, commit, file)) != NT5_OK) return st;
     char blob[PATH_CAP];
@@ -248,7 +250,7 @@ static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, con
     if (st == NT5_OK && *partial && !hub_partial_ready(rc, commit)) {
         char url[4096];
         http_meta meta;
-        st = head_file(env, req, commit, weights[0], url, sizeof url, &meta);
+        st = head_file(env, rc, req, commit, weights[0], url, sizeof url, &meta);
         if (st == NT5_OK) st = hub_partial_fetch(env, rc, req, commit, url, &meta);
     }
     if (st == NT5_OK) st = hub_cache_write_ref(rc, revision, commit);

@@ -1,5 +1,7 @@
 /* Public entry points that reach the Hub: model ids in nt5_model_open and
  * nt5_hub_download. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api_hub.h"
@@ -19,10 +21,28 @@ static nt5_status fetch(const char *id, const nt5_model_options *o, char *dir, s
     return st;
 }
 
+/* "id@commit" from a snapshot directory (.../snapshots/<commit>) or an
+ * encoder part (.../<commit>/encoder). */
+static char *source_of(const char *id, const char *dir) {
+    const char *end = dir + strlen(dir), *base = strrchr(dir, '/');
+    if (base && strcmp(base, "/encoder") == 0) {
+        end = base;
+        while (base > dir && *--base != '/') {
+        }
+    }
+    base = base ? base + 1 : dir;
+    size_t n = strlen(id) + (size_t)(end - base) + 2;
+    char *s = malloc(n);
+    if (s) snprintf(s, n, "%s@%.*s", id, (int)(end - base), base);
+    return s;
+}
+
 nt5_status model_open_id(const char *id, const nt5_model_options *o, nt5_model **out) {
     char dir[4096];
     nt5_status st = fetch(id, o, dir, sizeof dir);
-    return st != NT5_OK ? st : model_open_path(dir, o, out);
+    if (st == NT5_OK) st = model_open_path(dir, o, out);
+    if (st == NT5_OK && !(*out)->source) (*out)->source = source_of(id, dir);
+    return st;
 }
 
 nt5_status hub_download_checked(const char *id, const nt5_model_options *o, char *dir, size_t capacity, size_t *length) {

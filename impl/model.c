@@ -27,6 +27,7 @@ void model_free(nt5_model *m) {
         m->be->ops->destroy(m->be);
     }
     tok_free(m->tok);
+    free(m->source);
     free(m);
 }
 

@@ -15,6 +15,7 @@ struct nt5_model {
     int has_decoder;
     tokenizer *tok;       /* NULL when the model has no tokenizer */
     int max_input_length; /* default max length of inputs */
+    char *source;         /* "org/name@commit" when it came from the Hub (or an nt5 file made so); else NULL */
 };
 
 /* Opens a Hugging Face layout directory or an nt5 file. */

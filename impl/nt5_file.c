@@ -43,7 +43,8 @@ static int add_metadata(cJSON *root, const nt5_model *m) {
              cJSON_AddStringToObject(meta, "weight_dtype", m->w.shared.dtype == NT5_DTYPE_BF16 ? "bf16" : "f32") &&
              cJSON_AddStringToObject(meta, "has_decoder", m->has_decoder ? "1" : "0") &&
              cJSON_AddStringToObject(meta, "tokenizer_extra_ids", extra) &&
-             cJSON_AddStringToObject(meta, "model_max_length", maxlen);
+             cJSON_AddStringToObject(meta, "model_max_length", maxlen) &&
+             (!m->source || cJSON_AddStringToObject(meta, "source", m->source));
     free(cfg_text);
     cJSON_Delete(cfg);
     return ok;
@@ -157,6 +158,8 @@ nt5_status nt5file_read_header(const st_file *f, nt5_model *m) {
     if (st == NT5_OK) st = metadata_int(f, "model_max_length", &max_length);
     if (st == NT5_OK) st = metadata_int(f, "tokenizer_extra_ids", &extra_ids);
     m->max_input_length = max_length > 0 ? max_length : 512;
+    const char *source = st_metadata(f, "source");
+    if (st == NT5_OK && source && !(m->source = strdup(source))) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     const st_tensor *spiece = st_find(f, SPIECE_TENSOR);
     if (st == NT5_OK && spiece) st = tok_open_bytes(spiece->data, spiece->nbytes, extra_ids, m->max_input_length, f->path, &m->tok);
     return st;

@@ -3,7 +3,8 @@
  * the tokenizer, so that nt5_model_open() needs nothing else. Its
  * __metadata__ holds: format "nt5", nt5_format "1" (this file's version,
  * separate from the ABI's), config (config.json text), weight_dtype,
- * has_decoder, tokenizer_extra_ids and model_max_length; the tokenizer's
+ * has_decoder, tokenizer_extra_ids, model_max_length and, for models from
+ * the Hub, source ("org/name@commit"); the tokenizer's
  * sentencepiece model is the U8 tensor "tokenizer.spiece". */
 #ifndef NT5_IMPL_NT5_FILE_H
 #define NT5_IMPL_NT5_FILE_H

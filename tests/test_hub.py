@@ -162,6 +162,17 @@ class Hub(unittest.TestCase):
         r = run(["generate", repo, "Hello world!", "--max-new-tokens", "5"], self.cache, hub.endpoint)
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_converted_file_names_its_source(self):
+        hub = self.hub()
+        out = os.path.join(self.cache, "m.nt5")
+        r = run(["convert", TINY, "-o", out], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            import json
+            meta = json.loads(f.read(n))["__metadata__"]
+        self.assertEqual(meta["source"], TINY + "@" + hashlib.sha1(TINY.encode()).hexdigest())
+
     def test_bin_only_repo(self):
         hub = self.hub()
         r = run(["generate", "nt5-test/bin-only", "Hello world!", "--max-new-tokens", "12", "--json"], self.cache,
@@ -226,6 +237,9 @@ class Hub(unittest.TestCase):
         r = run(["download", "nt5-test/missing-file"], self.cache, hub.endpoint)
         self.assertEqual(r.returncode, 1)
         self.assertIn("model.safetensors not found in the repository", r.stderr)
+        commit = hashlib.sha1(TINY.encode()).hexdigest()  # the mock serves that repo under this name
+        marker = os.path.join(repo_dir(self.cache, "nt5-test/missing-file"), ".no_exist", commit, "model.safetensors")
+        self.assertTrue(os.path.isfile(marker), "huggingface_hub's .no_exist marker")
 
     def test_corruption_and_wrong_etag_store_nothing(self):
         for fault in ("--corrupt", "--wrong-etag"):
