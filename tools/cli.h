@@ -16,6 +16,9 @@ typedef struct cli_args {
 } cli_args;
 
 int args_init(cli_args *a, int argc, char **argv);
+/* args_init, then --help: returns -1 when the command should run, else the
+ * exit code (0 after printing help, 1 without memory), with a freed. */
+int args_begin(cli_args *a, int argc, char **argv, const char *help);
 void args_free(cli_args *a);
 /* Value of "--name VALUE" (or "--name=VALUE"), or NULL. */
 const char *args_value(cli_args *a, const char *name);

@@ -13,6 +13,14 @@ int args_init(cli_args *a, int argc, char **argv) {
 
 void args_free(cli_args *a) { free(a->used); }
 
+int args_begin(cli_args *a, int argc, char **argv, const char *help) {
+    if (args_init(a, argc, argv)) return 1;
+    if (!args_flag(a, "--help")) return -1;
+    fputs(help, stdout);
+    args_free(a);
+    return 0;
+}
+
 const char *args_value(cli_args *a, const char *name) {
     size_t n = strlen(name);
     for (int i = 0; i < a->argc; i++) {

@@ -141,16 +141,13 @@ static int parse_shape(cli_args *a, bench_shape *s) {
 
 int cmd_bench(int argc, char **argv) {
     cli_args a;
-    if (args_init(&a, argc, argv)) return 1;
+    int early = args_begin(&a, argc, argv, help);
+    if (early >= 0) return early;
     int rc = 0;
     char *config = NULL;
     int32_t *ids = NULL;
     size_t *lengths = NULL;
     nt5_model *m = NULL;
-    if (args_flag(&a, "--help")) {
-        fputs(help, stdout);
-        goto done;
-    }
     bench_shape s = {1, 512, 64, 1, 5, 1};
     const char *name = args_value(&a, "--preset"), *config_path = args_value(&a, "--config");
     const char *model_dir = args_value(&a, "--model");

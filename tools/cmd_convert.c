@@ -13,13 +13,10 @@ static const char help[] =
 
 int cmd_convert(int argc, char **argv) {
     cli_args a;
-    if (args_init(&a, argc, argv)) return 1;
+    int early = args_begin(&a, argc, argv, help);
+    if (early >= 0) return early;
     int rc = 0;
     nt5_model *m = NULL;
-    if (args_flag(&a, "--help")) {
-        fputs(help, stdout);
-        goto done;
-    }
     const char *out = args_value(&a, "--output");
     if (!out) out = args_value(&a, "-o");
     const char *to = args_value(&a, "--to");

@@ -43,12 +43,9 @@ static int32_t on_progress(const char *file, uint64_t done, uint64_t total, void
 
 int cmd_download(int argc, char **argv) {
     cli_args a;
-    if (args_init(&a, argc, argv)) return 1;
+    int early = args_begin(&a, argc, argv, help);
+    if (early >= 0) return early;
     int rc = 0;
-    if (args_flag(&a, "--help")) {
-        fputs(help, stdout);
-        goto done;
-    }
     nt5_model_options o;
     nt5_model_options_init(&o, sizeof o);
     o.revision = args_value(&a, "--revision");

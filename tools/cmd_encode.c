@@ -88,15 +88,12 @@ static void summarise(const nt5_embeddings *e, const size_t shape[3], int json) 
 
 int cmd_encode(int argc, char **argv) {
     cli_args a;
-    if (args_init(&a, argc, argv)) return 1;
+    int early = args_begin(&a, argc, argv, help);
+    if (early >= 0) return early;
     int rc = 0;
     nt5_model *m = NULL;
     nt5_embeddings *e = NULL;
     const char **texts = calloc((size_t)argc + 1, sizeof *texts);
-    if (args_flag(&a, "--help")) {
-        fputs(help, stdout);
-        goto done;
-    }
     nt5_encode_options o;
     const char *out = args_value(&a, "--output");
     if (!out) out = args_value(&a, "-o");

@@ -88,15 +88,12 @@ static void print_result(const nt5_generation *g, size_t i, int json, int show_i
 
 int cmd_generate(int argc, char **argv) {
     cli_args a;
-    if (args_init(&a, argc, argv)) return 1;
+    int early = args_begin(&a, argc, argv, help);
+    if (early >= 0) return early;
     int rc = 0;
     nt5_model *m = NULL;
     nt5_generation *g = NULL;
     const char **texts = calloc((size_t)argc + 1, sizeof *texts);
-    if (args_flag(&a, "--help")) {
-        fputs(help, stdout);
-        goto done;
-    }
     nt5_generate_options o;
     int json = args_flag(&a, "--json"), no_stream = args_flag(&a, "--no-stream"), show_ids = args_flag(&a, "--ids");
     if ((rc = parse_options(&a, &o))) goto done;

@@ -8,13 +8,10 @@ static const char help[] =
 
 int cmd_info(int argc, char **argv) {
     cli_args a;
-    if (args_init(&a, argc, argv)) return 1;
+    int early = args_begin(&a, argc, argv, help);
+    if (early >= 0) return early;
     int rc = 0;
     nt5_model *m = NULL;
-    if (args_flag(&a, "--help")) {
-        fputs(help, stdout);
-        goto done;
-    }
     int json = args_flag(&a, "--json");
     const char *path = args_positional(&a);
     if (!path) {

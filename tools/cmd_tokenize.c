@@ -29,14 +29,11 @@ static int decode_ids(cli_args *a, nt5_model *m, int skip_special) {
 
 int cmd_tokenize(int argc, char **argv) {
     cli_args a;
-    if (args_init(&a, argc, argv)) return 1;
+    int early = args_begin(&a, argc, argv, help);
+    if (early >= 0) return early;
     int rc = 0;
     nt5_model *m = NULL;
     int32_t *ids = NULL;
-    if (args_flag(&a, "--help")) {
-        fputs(help, stdout);
-        goto done;
-    }
     int no_eos = args_flag(&a, "--no-eos"), json = args_flag(&a, "--json");
     int decode = args_flag(&a, "--decode"), skip = args_flag(&a, "--skip-special");
     const char *path = args_positional(&a);
