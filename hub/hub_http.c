@@ -143,6 +143,44 @@ static void follow_relative(char *url, size_t cap, const char *location) {
     snprintf(path, cap - (size_t)(path - url), "%.*s%s", (int)loc_len, location, saved_query);
 }
 
+/* What differs between the HEAD and the API requests. */
+typedef struct request_opts {
+    int head;          /* HEAD, no redirects followed, Accept-Encoding: identity */
+    long timeout;      /* seconds */
+    curl_write_callback on_body;
+    void *body;
+} request_opts;
+
+/* One request with the HF headers and nt5's handle options, its response
+ * headers parsed into h. Returns 0, or -1 when no handle could be made. */
+static int request(const hub_env *env, const char *url, const request_opts *o, header_state *h, CURLcode *rc,
+                   long *status) {
+    struct curl_slist *headers = hf_headers(env, 1, o->head);
+    CURL *c = new_handle(url, headers);
+    if (!c) {
+        curl_slist_free_all(headers);
+        return -1;
+    }
+    if (o->head) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    } else {
+        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, o->on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, o->body);
+    }
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, o->timeout);
+    *rc = curl_easy_perform(c);
+    *status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(headers);
+    return 0;
+}
+
 nt5_status hub_http_head(const hub_env *env, const char *url0, http_meta *meta) {
     nt5_status st = hub_http_init();
     if (st != NT5_OK) return st;
@@ -151,21 +189,9 @@ nt5_status hub_http_head(const hub_env *env, const char *url0, http_meta *meta) 
     for (int hops = 0, attempt = 0; hops < 10;) {
         memset(meta, 0, sizeof *meta);
         header_state h = {.meta = meta, .content_length = -1, .linked_size = -1};
-        struct curl_slist *headers = hf_headers(env, 1, 1);
-        CURL *c = new_handle(url, headers);
-        if (!c) {
-            curl_slist_free_all(headers);
-            return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-        }
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-        CURLcode rc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &meta->status);
-        curl_easy_cleanup(c);
-        curl_slist_free_all(headers);
+        request_opts o = {.head = 1, .timeout = 10};
+        CURLcode rc;
+        if (request(env, url, &o, &h, &rc, &meta->status) != 0) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
         if (retryable(rc, meta->status)) {
             if (++attempt >= ATTEMPTS)
                 return rc != CURLE_OK ? err_set(NT5_ERR_NETWORK, "cannot reach %s: %s", url, curl_easy_strerror(rc))
@@ -217,24 +243,10 @@ nt5_status hub_http_get_text(const hub_env *env, const char *url, char **body, s
         text_buf b = {0};
         http_meta meta = {0};
         header_state h = {.meta = &meta};
-        struct curl_slist *headers = hf_headers(env, 1, 0);
-        CURL *c = new_handle(url, headers);
-        if (!c) {
-            curl_slist_free_all(headers);
-            return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-        }
-        curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(c, CURLOPT_MAXREDIRS, 10L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_text);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-        curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-        CURLcode rc = curl_easy_perform(c);
-        long status = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_cleanup(c);
-        curl_slist_free_all(headers);
+        request_opts o = {.head = 0, .timeout = 30, .on_body = on_text, .body = &b};
+        CURLcode rc;
+        long status;
+        if (request(env, url, &o, &h, &rc, &status) != 0) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
         if (b.failed) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory reading %s", url);
         else if (retryable(rc, status) && attempt + 1 < ATTEMPTS) {
             free(b.data);
