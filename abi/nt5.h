@@ -63,14 +63,14 @@ extern "C" {
 /* ---- Versions ------------------------------------------------------------ */
 
 #define NT5_VERSION_MAJOR 0
-#define NT5_VERSION_MINOR 1
+#define NT5_VERSION_MINOR 2
 #define NT5_VERSION_PATCH 0
 #define NT5_VERSION_NUMBER \
     (NT5_VERSION_MAJOR * 10000 + NT5_VERSION_MINOR * 100 + NT5_VERSION_PATCH)
 
 /* Bumped whenever anything is appended to this header. The soname is
  * libnt5.so.1 for the whole life of ABI generation 1. */
-#define NT5_ABI_VERSION 1
+#define NT5_ABI_VERSION 2
 
 /* The ABI version of the loaded library; a program compiled against this
  * header needs nt5_abi_version() >= NT5_ABI_VERSION. */
@@ -190,6 +190,56 @@ NT5_API nt5_status nt5_model_save_hf(const nt5_model *model, const char *dir);
  * revision or file), NT5_ERR_NETWORK, NT5_ERR_UNSUPPORTED (.bin-only repos). */
 NT5_API nt5_status nt5_hub_download(const char *model_id, const nt5_model_options *opts, char *dir,
                                     size_t capacity, size_t *length);
+
+/* ---- Conversion (since NT5_ABI_VERSION 2) ----------------------------------- */
+
+#define NT5_FORMAT_NT5 0 /* one nt5 file, as nt5_model_save writes */
+#define NT5_FORMAT_HF 1  /* a Hugging Face layout directory, as nt5_model_save_hf writes */
+
+typedef struct nt5_convert_options {
+    uint32_t struct_size;
+    int32_t format; /* NT5_FORMAT_*, default NT5_FORMAT_NT5 */
+    /* Storage of the weight matrices: NT5_DTYPE_AUTO (default: bf16
+     * checkpoints stay bf16, others become f32), NT5_DTYPE_F32,
+     * NT5_DTYPE_BF16, or NT5_DTYPE_F16 (nt5 format only): each matrix stored
+     * with a power-of-two scale, plus power-of-two input scales calibrated by
+     * an fp32 run over calibration_texts so that half-precision products
+     * cannot overflow (f16_headroom). Opened on the CPU, f16 weights are
+     * widened to f32. */
+    int32_t dtype;
+    int32_t encoder_only; /* 1: the encoder's weights only. Default 0 */
+    /* 1: multiply each RMSNorm scale into the matrices it feeds, which then
+     * read normalised inputs (the norms become ones): the same function
+     * with a multiply less per norm. Default 0. */
+    int32_t fold_norm_scales;
+    /* F16: the largest calibrated input times this factor must fit in f16
+     * (65504). 0 (default) = 8. */
+    float f16_headroom;
+    /* F16: the prompts of the calibration run; NULL (default) = a built-in
+     * set of 12 (instructions, translation, summary, code, numbers, several
+     * languages). */
+    const char *const *calibration_texts;
+    size_t num_calibration_texts;
+    /* How src is opened: the hub fields (revision, cache_dir, token,
+     * offline, on_progress, which also reports "calibrating" with prompts
+     * done and in all) and num_threads. NULL: defaults. Conversion runs on
+     * the CPU; device and weight_dtype are not used. */
+    const nt5_model_options *source;
+} nt5_convert_options;
+
+NT5_API nt5_status nt5_convert_options_init(nt5_convert_options *opts, uint32_t struct_size);
+
+/* Converts src (a directory, nt5 file or Hub id, as nt5_model_open takes
+ * them) into dst without handing out a model. dst NULL: src must be a Hub
+ * id and the nt5 file is kept in nt5's part of the Hub cache,
+ * <cache>/nt5/models--org--name/<commit>/converted/<name>.nt5, the name made
+ * of the options (dtype, encoder-only, folding, f16 headroom and
+ * calibration texts), and a file already there is reused as it is. The
+ * written path is returned like nt5_hub_download's (path may be NULL when
+ * capacity is 0). Files are written under a temporary name and renamed; an
+ * HF directory must not exist yet. */
+NT5_API nt5_status nt5_convert(const char *src, const char *dst, const nt5_convert_options *opts,
+                               char *path, size_t capacity, size_t *length);
 
 typedef struct nt5_model_info {
     uint32_t struct_size;       /* set by the caller; the library fills that much */

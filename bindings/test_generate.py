@@ -36,7 +36,7 @@ class HeaderModel(unittest.TestCase):
     def test_structs_and_constants(self):
         names = {s[0] for s in self.model.structs}
         self.assertEqual(names, {"nt5_model_options", "nt5_model_info", "nt5_encode_options", "nt5_token_event",
-                                 "nt5_generate_options"})
+                                 "nt5_generate_options", "nt5_convert_options"})
         for name, fields, _ in self.model.structs:
             self.assertEqual(fields[0].name, "struct_size", name)
         self.assertEqual(set(self.model.opaque), {"nt5_model", "nt5_embeddings", "nt5_generation"})

@@ -196,3 +196,21 @@ void hub_cache_unlock(const hub_repo_cache *rc, const char *etag, int fd) {
     flock(fd, LOCK_UN);
     close(fd);
 }
+
+void hub_cache_nt5_dir(const hub_repo_cache *rc, const char *commit, const char *sub, char *dir, size_t cap) {
+    const char *folder = strrchr(rc->repo_dir, '/');
+    snprintf(dir, cap, "%s/nt5/%s/%s/%s", rc->cache_dir, folder ? folder + 1 : rc->repo_dir, commit, sub);
+}
+
+nt5_status hub_cache_mkdirs(const char *path) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p && *p != '/') continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return err_set(NT5_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
+        if (!c) return NT5_OK;
+        *p = c;
+    }
+}

@@ -31,6 +31,11 @@ void hub_cache_mark_missing(const hub_repo_cache *rc, const char *commit, const 
 nt5_status hub_cache_prepare(const hub_repo_cache *rc, const char *commit, const char *file);
 /* snapshots/<commit>/<file> -> ../../blobs/<etag> (relative), replacing what is there. */
 nt5_status hub_cache_link(const hub_repo_cache *rc, const char *etag, const char *commit, const char *file);
+/* nt5's own files of <commit>, beside the huggingface_hub tree:
+ * <cache>/nt5/<repo folder>/<commit>/<sub>. */
+void hub_cache_nt5_dir(const hub_repo_cache *rc, const char *commit, const char *sub, char *dir, size_t cap);
+/* mkdir -p */
+nt5_status hub_cache_mkdirs(const char *path);
 void hub_cache_blob_path(const hub_repo_cache *rc, const char *etag, const char *suffix, char *out, size_t cap);
 
 /* flock on .locks/<repo>/<etag>.lock, with filelock's unlink check. */

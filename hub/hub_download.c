@@ -258,7 +258,8 @@ static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, con
     return st;
 }
 
-nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, char *snapshot_dir, size_t capacity) {
+nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, char *snapshot_dir, size_t capacity,
+                           char commit_out[41]) {
     if (!hub_repo_id_valid(req->repo_id)) return err_set(NT5_ERR_INVALID_ARG, "\"%s\" is not a valid repo id", req->repo_id);
     const char *revision = req->revision && *req->revision ? req->revision : "main";
     hub_repo_cache rc;
@@ -287,6 +288,7 @@ nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, char *sna
                   hub_partial_ready(&rc, commit);
     if (st == NT5_OK && partial) hub_partial_dir(&rc, commit, snapshot_dir, capacity);
     else if (st == NT5_OK) hub_cache_snapshot_path(&rc, commit, NULL, snapshot_dir, capacity);
+    if (st == NT5_OK) memcpy(commit_out, commit, sizeof commit);
     hub_cache_close(&rc);
     return st;
 }

@@ -17,8 +17,10 @@ typedef struct hub_request {
     void *user_data;
 } hub_request;
 
-/* Writes the snapshot directory (<cache>/models--x--y/snapshots/<commit>)
- * holding the model's files. */
-nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, char *snapshot_dir, size_t capacity);
+/* Writes the snapshot directory (<cache>/models--x--y/snapshots/<commit>,
+ * or an encoder part, hub_partial.h) holding the model's files, and the
+ * commit it resolved to. */
+nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, char *snapshot_dir, size_t capacity,
+                           char commit[41]);
 
 #endif

@@ -18,8 +18,7 @@
 #define HEADER_LIMIT (100u << 20)
 
 void hub_partial_dir(const hub_repo_cache *rc, const char *commit, char *dir, size_t cap) {
-    const char *folder = strrchr(rc->repo_dir, '/');
-    snprintf(dir, cap, "%s/nt5/%s/%s/encoder", rc->cache_dir, folder ? folder + 1 : rc->repo_dir, commit);
+    hub_cache_nt5_dir(rc, commit, "encoder", dir, cap);
 }
 
 int hub_partial_ready(const hub_repo_cache *rc, const char *commit) {
@@ -27,19 +26,6 @@ int hub_partial_ready(const hub_repo_cache *rc, const char *commit) {
     hub_partial_dir(rc, commit, dir, sizeof dir);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     return access(path, F_OK) == 0;
-}
-
-static nt5_status mkdirs(const char *path) {
-    char buf[PATH_CAP];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p && *p != '/') continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return err_set(NT5_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
-        if (!c) return NT5_OK;
-        *p = c;
-    }
 }
 
 /* Appends bytes [start, end] of the remote file to fd. */
@@ -135,7 +121,7 @@ nt5_status hub_partial_fetch(const hub_env *env, const hub_repo_cache *rc, const
                              const char *commit, const char *url, const http_meta *meta) {
     char dir[PATH_CAP], tmp[PATH_CAP + 64], final_path[PATH_CAP + 64];
     hub_partial_dir(rc, commit, dir, sizeof dir);
-    nt5_status st = mkdirs(dir);
+    nt5_status st = hub_cache_mkdirs(dir);
     if (st != NT5_OK) return st;
     static const char *const small[] = {"config.json", "spiece.model", "tokenizer_config.json"};
     for (int i = 0; i < 3 && st == NT5_OK; i++) st = copy_small(rc, commit, dir, small[i]);

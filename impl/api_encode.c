@@ -95,6 +95,7 @@ static nt5_status run_encoder(const nt5_model *m, const nt5_encode_options *o, b
     }
     exec_ctx x;
     nt5_status st = m->be->ops->exec_begin(m->be, &x);
+    x.observer = m->observer;
     if (st != NT5_OK) {
         if (e->data != host) free(host);
         return st;

@@ -1,57 +1,74 @@
-/* Public entry points that reach the Hub: model ids in nt5_model_open and
- * nt5_hub_download. */
+/* Public entry points that reach the Hub: model ids in nt5_model_open,
+ * nt5_hub_download and nt5_convert. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api_hub.h"
 #include "error.h"
+#include "hub_cache.h"
 #include "hub_download.h"
 #include "hub_repo.h"
 #include "model.h"
 
-/* Snapshot directory of a Hub model, per the hub fields of o. */
-static nt5_status fetch(const char *id, const nt5_model_options *o, char *dir, size_t cap) {
+/* Snapshot directory (or encoder part) of a Hub model and its commit, per
+ * the hub fields of o. */
+static nt5_status fetch(const hub_env *env, const char *id, const nt5_model_options *o, char *dir, size_t cap,
+                        char commit[41]) {
+    hub_request req = {id, o->revision, o->encoder_only, o->on_progress, o->progress_user_data};
+    return hub_fetch_model(env, &req, dir, cap, commit);
+}
+
+static nt5_status fetch_dir(const char *id, const nt5_model_options *o, char *dir, size_t cap, char commit[41]) {
     hub_env env;
     nt5_status st = hub_env_load(o->cache_dir, o->token, o->offline, &env);
     if (st != NT5_OK) return st;
-    hub_request req = {id, o->revision, o->encoder_only, o->on_progress, o->progress_user_data};
-    st = hub_fetch_model(&env, &req, dir, cap);
+    st = fetch(&env, id, o, dir, cap, commit);
     hub_env_free(&env);
     return st;
 }
 
-/* "id@commit" from a snapshot directory (.../snapshots/<commit>) or an
- * encoder part (.../<commit>/encoder). */
-static char *source_of(const char *id, const char *dir) {
-    const char *end = dir + strlen(dir), *base = strrchr(dir, '/');
-    if (base && strcmp(base, "/encoder") == 0) {
-        end = base;
-        while (base > dir && *--base != '/') {
-        }
+nt5_status model_open_id(const char *id, const nt5_model_options *o, const load_transforms *tf, nt5_model **out) {
+    char dir[4096], commit[41];
+    nt5_status st = fetch_dir(id, o, dir, sizeof dir, commit);
+    if (st == NT5_OK) st = model_open_path(dir, o, tf, out);
+    if (st == NT5_OK && !(*out)->source) {
+        size_t n = strlen(id) + sizeof commit + 1;
+        if (((*out)->source = malloc(n))) snprintf((*out)->source, n, "%s@%s", id, commit);
     }
-    base = base ? base + 1 : dir;
-    size_t n = strlen(id) + (size_t)(end - base) + 2;
-    char *s = malloc(n);
-    if (s) snprintf(s, n, "%s@%.*s", id, (int)(end - base), base);
-    return s;
-}
-
-nt5_status model_open_id(const char *id, const nt5_model_options *o, nt5_model **out) {
-    char dir[4096];
-    nt5_status st = fetch(id, o, dir, sizeof dir);
-    if (st == NT5_OK) st = model_open_path(dir, o, out);
-    if (st == NT5_OK && !(*out)->source) (*out)->source = source_of(id, dir);
     return st;
 }
 
 nt5_status hub_download_checked(const char *id, const nt5_model_options *o, char *dir, size_t capacity, size_t *length) {
-    char snapshot[4096];
-    nt5_status st = fetch(id, o, snapshot, sizeof snapshot);
+    char snapshot[4096], commit[41];
+    nt5_status st = fetch_dir(id, o, snapshot, sizeof snapshot, commit);
     if (st != NT5_OK) return st;
-    size_t n = strlen(snapshot);
+    return copy_path_out(snapshot, dir, capacity, length);
+}
+
+nt5_status hub_converted_path(const char *id, const nt5_model_options *o, const char *name, char *path, size_t cap) {
+    hub_env env;
+    nt5_status st = hub_env_load(o->cache_dir, o->token, o->offline, &env);
+    if (st != NT5_OK) return st;
+    char dir[4096], commit[41];
+    hub_repo_cache rc;
+    st = fetch(&env, id, o, dir, sizeof dir, commit);
+    if (st == NT5_OK) st = hub_cache_open(&env, id, &rc);
+    if (st == NT5_OK) {
+        hub_cache_nt5_dir(&rc, commit, "converted", dir, sizeof dir);
+        hub_cache_close(&rc);
+        st = hub_cache_mkdirs(dir);
+    }
+    if (st == NT5_OK && (size_t)snprintf(path, cap, "%s/%s", dir, name) >= cap)
+        st = err_set(NT5_ERR_INVALID_ARG, "the cache path %s/%s is too long", dir, name);
+    hub_env_free(&env);
+    return st;
+}
+
+nt5_status copy_path_out(const char *path, char *out, size_t capacity, size_t *length) {
+    size_t n = strlen(path);
     if (length) *length = n;
     if (n + 1 > capacity) return err_set(NT5_ERR_BUFFER_TOO_SMALL, "the path needs %zu bytes", n + 1);
-    memcpy(dir, snapshot, n + 1);
+    memcpy(out, path, n + 1);
     return NT5_OK;
 }

@@ -1,11 +1,18 @@
-/* Model ids: opening through the Hub and its cache (see api_hub.c). */
+/* Model ids: opening and converting through the Hub and its cache (see api_hub.c). */
 #ifndef NT5_IMPL_API_HUB_H
 #define NT5_IMPL_API_HUB_H
 
 #include "model.h"
 
-nt5_status model_open_id(const char *id, const nt5_model_options *o, nt5_model **out);
+nt5_status model_open_id(const char *id, const nt5_model_options *o, const load_transforms *tf, nt5_model **out);
 nt5_status hub_download_checked(const char *id, const nt5_model_options *o, char *dir, size_t capacity,
                                 size_t *length);
+/* <cache>/nt5/<repo folder>/<commit>/converted/<name> for the commit the
+ * revision resolves to (the model's files are fetched first); the directory
+ * is created. */
+nt5_status hub_converted_path(const char *id, const nt5_model_options *o, const char *name, char *path, size_t cap);
+/* path -> out (NUL-terminated, at most capacity bytes), its length without
+ * the NUL in *length; NT5_ERR_BUFFER_TOO_SMALL when it does not fit. */
+nt5_status copy_path_out(const char *path, char *out, size_t capacity, size_t *length);
 
 #endif

@@ -19,12 +19,20 @@ typedef struct wmat wmat;
 
 typedef struct backend backend;
 
+/* Sees the input of every matrix product before it runs (the f16
+ * calibration's fp32 run). Only for backends whose buffers are host memory. */
+typedef struct linear_observer {
+    void (*seen)(void *user, const wmat *w, const float *in, size_t ld_in, size_t rows, size_t cols);
+    void *user;
+} linear_observer;
+
 /* Per-call execution state: which backend, the call's scratch and the first
  * error. One per API call, never shared between threads. */
 typedef struct exec_ctx {
     const backend *be;
     nt5_status status;
     void *scratch;       /* backend-owned per-call state */
+    const linear_observer *observer; /* NULL except while calibrating */
 } exec_ctx;
 
 /* Attention over one layer for a batch: out = softmax(q k^T + bias + mask) v,

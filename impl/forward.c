@@ -10,14 +10,21 @@
 
 static size_t inner_of(const t5_config *c) { return (size_t)c->num_heads * (size_t)c->d_kv; }
 
+/* out[M, N] (+)= in[M, K] @ w^T, shown to the observer first */
+static void linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in, const wmat *w, size_t M,
+                   size_t N, size_t K, int accumulate) {
+    if (x->observer && x->status == NT5_OK) x->observer->seen(x->observer->user, w, in, ld_in, M, K);
+    OPS(x)->linear(x, out, ld_out, in, ld_in, w, M, N, K, accumulate);
+}
+
 /* Pre-norm FFN block: h += wo(act(wi(norm(h)))) for `rows` rows. */
 static void ffn_block(exec_ctx *x, const t5_config *c, const float *ln, const wmat *wi, const wmat *wo, float *h,
                       float *n, float *ff, float *act, size_t rows) {
     size_t d = (size_t)c->d_model, F = (size_t)c->d_ff, wide = c->gated ? 2 * F : F;
     OPS(x)->rmsnorm(x, n, h, ln, rows, d, c->eps, 1.0f);
-    OPS(x)->linear(x, ff, wide, n, d, wi, rows, wide, d, 0);
+    linear(x, ff, wide, n, d, wi, rows, wide, d, 0);
     OPS(x)->ffn_activation(x, act, ff, wide, rows, F, c->act, c->gated);
-    OPS(x)->linear(x, h, d, act, F, wo, rows, d, F, 1);
+    linear(x, h, d, act, F, wo, rows, d, F, 1);
 }
 
 void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const int32_t *ids, size_t batch,
@@ -34,7 +41,7 @@ void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const in
     for (int l = 0; l < c->num_layers; l++) {
         const enc_layer *L = &w->enc[l];
         OPS(x)->rmsnorm(x, n, h, L->ln_attn, rows, d, c->eps, 1.0f);
-        OPS(x)->linear(x, qkv, 3 * inner, n, d, &L->qkv, rows, 3 * inner, d, 0);
+        linear(x, qkv, 3 * inner, n, d, &L->qkv, rows, 3 * inner, d, 0);
         attn_args a = {
             .out = attn, .q = qkv, .k = qkv + inner, .v = qkv + 2 * inner,
             .ld_out = inner, .ld_q = 3 * inner, .ld_kv = 3 * inner,
@@ -44,7 +51,7 @@ void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const in
             .num_buckets = c->num_buckets, .max_distance = c->max_distance,
         };
         OPS(x)->attention(x, &a);
-        OPS(x)->linear(x, h, d, attn, inner, &L->o, rows, d, inner, 1);
+        linear(x, h, d, attn, inner, &L->o, rows, d, inner, 1);
         ffn_block(x, c, L->ln_ff, &L->wi, &L->wo, h, n, ff, act, rows);
     }
     OPS(x)->rmsnorm(x, out, h, w->enc_final_ln, rows, d, c->eps, 1.0f);
@@ -75,7 +82,7 @@ nt5_status decoder_init(exec_ctx *x, const t5_config *c, const weights *w, const
         s->self_kv[l] = OPS(x)->alloc(x, s->batch * max_len * 2 * inner);
         s->cross_kv[l] = OPS(x)->alloc(x, enc_rows * 2 * inner);
         /* cross-attention K/V from the encoder output, once per call */
-        OPS(x)->linear(x, s->cross_kv[l], 2 * inner, enc_out, d, &w->dec[l].cross_kv, enc_rows, 2 * inner, d, 0);
+        linear(x, s->cross_kv[l], 2 * inner, enc_out, d, &w->dec[l].cross_kv, enc_rows, 2 * inner, d, 0);
     }
     if (kv_group > 1) s->spare_kv = OPS(x)->alloc(x, s->batch * max_len * 2 * inner);
     s->h = OPS(x)->alloc(x, rows * d);
@@ -103,7 +110,7 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
         const dec_layer *L = &w->dec[l];
         float *cache = s->self_kv[l];
         OPS(x)->rmsnorm(x, s->n, s->h, L->ln_self, rows, d, c->eps, 1.0f);
-        OPS(x)->linear(x, s->qkv, 3 * inner, s->n, d, &L->qkv, rows, 3 * inner, d, 0);
+        linear(x, s->qkv, 3 * inner, s->n, d, &L->qkv, rows, 3 * inner, d, 0);
         for (size_t b = 0; b < s->batch; b++)
             OPS(x)->copy_rows(x, cache + (b * s->max_len + s->pos) * 2 * inner, 2 * inner,
                               s->qkv + b * q_len * 3 * inner + inner, 3 * inner, q_len, 2 * inner);
@@ -117,10 +124,10 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
             .q_offset = s->pos, .causal = 1,
         };
         OPS(x)->attention(x, &self);
-        OPS(x)->linear(x, s->h, d, s->attn, inner, &L->o, rows, d, inner, 1);
+        linear(x, s->h, d, s->attn, inner, &L->o, rows, d, inner, 1);
 
         OPS(x)->rmsnorm(x, s->n, s->h, L->ln_cross, rows, d, c->eps, 1.0f);
-        OPS(x)->linear(x, s->qkv, inner, s->n, d, &L->cross_q, rows, inner, d, 0);
+        linear(x, s->qkv, inner, s->n, d, &L->cross_q, rows, inner, d, 0);
         attn_args cross = {
             .out = s->attn, .q = s->qkv, .k = s->cross_kv[l], .v = s->cross_kv[l] + inner,
             .ld_out = inner, .ld_q = inner, .ld_kv = 2 * inner,
@@ -129,13 +136,13 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
             .kv_valid = s->enc_valid,
         };
         OPS(x)->attention(x, &cross);
-        OPS(x)->linear(x, s->h, d, s->attn, inner, &L->cross_o, rows, d, inner, 1);
+        linear(x, s->h, d, s->attn, inner, &L->cross_o, rows, d, inner, 1);
         ffn_block(x, c, L->ln_ff, &L->wi, &L->wo, s->h, s->n, s->ff, s->act, rows);
     }
     /* tied embeddings: the decoder output is scaled by d_model^-0.5 first */
     float scale = c->tie_word_embeddings ? 1.0f / sqrtf((float)d) : 1.0f;
     OPS(x)->rmsnorm(x, s->n, s->h, w->dec_final_ln, rows, d, c->eps, scale);
-    OPS(x)->linear(x, logits, (size_t)c->vocab_size, s->n, d, &w->lm_head, rows, (size_t)c->vocab_size, d, 0);
+    linear(x, logits, (size_t)c->vocab_size, s->n, d, &w->lm_head, rows, (size_t)c->vocab_size, d, 0);
     s->pos = kv_len;
 }
 

@@ -8,6 +8,7 @@
 nt5_status generate_run(const nt5_model *m, const nt5_generate_options *o, const batch_input *in, gen_sequence *out) {
     exec_ctx x;
     nt5_status st = m->be->ops->exec_begin(m->be, &x);
+    x.observer = m->observer;
     if (st != NT5_OK) return st;
     size_t rows = in->batch * in->len;
     float *enc = m->be->ops->alloc(&x, rows * (size_t)m->cfg.d_model);

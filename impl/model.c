@@ -10,6 +10,7 @@
 #include "error.h"
 #include "json_file.h"
 #include "nt5_file.h"
+#include "weight_fold.h"
 
 /* "auto", "cpu", "cuda", "cuda:N" -> a backend. */
 static nt5_status make_backend(const nt5_model_options *opts, backend **out) {
@@ -31,8 +32,9 @@ void model_free(nt5_model *m) {
     free(m);
 }
 
-/* Common tail of opening: checks, backend, weights from `src`. */
-static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const weight_source *src) {
+/* Common tail of opening: checks, backend, weights from `src` (folded when tf says so). */
+static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const load_transforms *tf,
+                              const weight_source *src) {
     if (m->tok && tok_size(m->tok) > m->cfg.vocab_size)
         return err_set(NT5_ERR_FORMAT, "the tokenizer has %d tokens but the model's vocab_size is %d", tok_size(m->tok),
                        m->cfg.vocab_size);
@@ -44,20 +46,28 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
     m->has_decoder = !opts->encoder_only && m->cfg.num_decoder_layers > 0 && src->has(src->self, "dec.final_ln");
     nt5_status st = make_backend(opts, &m->be);
     if (st != NT5_OK) return st;
-    return weights_load(&m->cfg, m->has_decoder, dtype, src, m->be, &m->w);
+    fold_state fold = {src, &m->cfg};
+    weight_source folded = folding_source(&fold);
+    int fold_now = tf && tf->fold_norms && !m->norms_folded;
+    if (fold_now) m->norms_folded = 1;
+    return weights_load(&m->cfg, m->has_decoder, dtype, fold_now ? &folded : src, m->be, &m->w);
 }
 
-static nt5_status open_file(const char *path, const nt5_model_options *opts, nt5_model **out) {
+static nt5_status open_file(const char *path, const nt5_model_options *opts, const load_transforms *tf,
+                            nt5_model **out) {
     nt5_model *m = calloc(1, sizeof *m);
     if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     st_file *f = NULL;
     nt5_status st = st_open(path, &f);
+    nt5_file_source_state state = {f, NULL};
     if (st == NT5_OK) st = nt5file_read_header(f, m);
+    if (st == NT5_OK) st = nt5_file_source_open(&state);
     if (st == NT5_OK) {
-        weight_source src = nt5_file_source(f);
-        st = finish_open(m, opts, &src);
+        weight_source src = nt5_file_source(&state);
+        st = finish_open(m, opts, tf, &src);
         if (st != NT5_OK) err_wrap(st, "loading %s", path);
     }
+    nt5_file_source_close(&state);
     st_close(f);
     if (st != NT5_OK) {
         model_free(m);
@@ -67,7 +77,8 @@ static nt5_status open_file(const char *path, const nt5_model_options *opts, nt5
     return NT5_OK;
 }
 
-static nt5_status open_dir(const char *dir, const nt5_model_options *opts, nt5_model **out) {
+static nt5_status open_dir(const char *dir, const nt5_model_options *opts, const load_transforms *tf,
+                           nt5_model **out) {
     nt5_model *m = calloc(1, sizeof *m);
     if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     char path[4096];
@@ -86,7 +97,7 @@ static nt5_status open_dir(const char *dir, const nt5_model_options *opts, nt5_m
     if (st == NT5_OK) {
         checkpoint_source_state state = {&ck, &m->cfg};
         weight_source src = checkpoint_source(&state);
-        st = finish_open(m, opts, &src);
+        st = finish_open(m, opts, tf, &src);
         if (st != NT5_OK) err_wrap(st, "loading %s", dir);
     }
     ckpt_close(&ck);
@@ -98,15 +109,16 @@ static nt5_status open_dir(const char *dir, const nt5_model_options *opts, nt5_m
     return NT5_OK;
 }
 
-nt5_status model_open_path(const char *path, const nt5_model_options *opts, nt5_model **out) {
+nt5_status model_open_path(const char *path, const nt5_model_options *opts, const load_transforms *tf,
+                           nt5_model **out) {
     struct stat sb;
     if (stat(path, &sb) != 0)
         return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO,
                        "cannot open model \"%s\": %s (give a directory with config.json and "
                        "model.safetensors, or an nt5 file)",
                        path, strerror(errno));
-    if (S_ISDIR(sb.st_mode)) return open_dir(path, opts, out);
-    if (S_ISREG(sb.st_mode)) return open_file(path, opts, out);
+    if (S_ISDIR(sb.st_mode)) return open_dir(path, opts, tf, out);
+    if (S_ISREG(sb.st_mode)) return open_file(path, opts, tf, out);
     return err_set(NT5_ERR_INVALID_ARG, "\"%s\" is neither a directory nor a file", path);
 }
 
@@ -121,7 +133,7 @@ nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_m
     m->max_input_length = 512;
     random_source_state rs = {seed};
     weight_source src = random_source(&rs);
-    if (st == NT5_OK) st = finish_open(m, opts, &src);
+    if (st == NT5_OK) st = finish_open(m, opts, NULL, &src);
     if (st != NT5_OK) {
         model_free(m);
         return st;

@@ -16,10 +16,18 @@ struct nt5_model {
     tokenizer *tok;       /* NULL when the model has no tokenizer */
     int max_input_length; /* default max length of inputs */
     char *source;         /* "org/name@commit" when it came from the Hub (or an nt5 file made so); else NULL */
+    int norms_folded;     /* RMSNorm scales were multiplied into the matrices (weight_fold.h) */
+    const struct linear_observer *observer; /* calibration only: sees every product's input */
 };
 
-/* Opens a Hugging Face layout directory or an nt5 file. */
-nt5_status model_open_path(const char *path, const nt5_model_options *opts, nt5_model **out);
+/* Changes made to the weights while they load (conversion options). */
+typedef struct load_transforms {
+    int fold_norms; /* weight_fold.h */
+} load_transforms;
+
+/* Opens a Hugging Face layout directory or an nt5 file; tf may be NULL. */
+nt5_status model_open_path(const char *path, const nt5_model_options *opts, const load_transforms *tf,
+                           nt5_model **out);
 /* Builds a model with random weights from config.json text. */
 nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts,
                              nt5_model **out);

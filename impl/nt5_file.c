@@ -2,20 +2,98 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "half.h"
 #include "json_file.h"
 
 #define SPIECE_TENSOR "tokenizer.spiece"
+#define F16_LIMIT 65504.0f
 
-static const char *dtype_name(int32_t dtype) { return dtype == NT5_DTYPE_BF16 ? "BF16" : "F32"; }
+/* One tensor as it is written: which weights, in which dtype and, for F16
+ * matrices, stored = value * 2^-weight_exp. */
+typedef struct out_tensor {
+    const char *name;
+    const weight_tensor *t;
+    int32_t dtype;
+    int weight_exp;
+    float input_absmax; /* calibrated maximum of the product's input; < 0: none */
+} out_tensor;
 
-static size_t tensor_bytes(const weight_tensor *t) {
-    return (size_t)t->rows * (size_t)(t->cols ? t->cols : 1) * (t->dtype == NT5_DTYPE_BF16 ? 2 : 4);
+typedef struct file_plan {
+    out_tensor *tensors;
+    size_t count;
+    const char *weight_dtype; /* metadata: "f32", "bf16" or "f16" */
+} file_plan;
+
+static const char *st_dtype_name(int32_t dtype) {
+    return dtype == NT5_DTYPE_BF16 ? "BF16" : dtype == NT5_DTYPE_F16 ? "F16" : "F32";
+}
+
+static size_t elem_count(const weight_tensor *t) { return (size_t)t->rows * (size_t)(t->cols ? t->cols : 1); }
+
+static size_t out_bytes(const out_tensor *o) { return elem_count(o->t) * (o->dtype == NT5_DTYPE_F32 ? 4 : 2); }
+
+/* The tensor's values as floats in a new host buffer. */
+static float *read_floats(const nt5_model *m, const weight_tensor *t) {
+    size_t n = elem_count(t), stored = n * (t->dtype == NT5_DTYPE_F32 ? 4 : 2);
+    float *f = malloc(n * sizeof *f + 1);
+    void *raw = t->dtype == NT5_DTYPE_F32 ? (void *)f : malloc(stored + 1);
+    if (!f || !raw) {
+        free(f);
+        return NULL;
+    }
+    m->be->ops->read_weight(m->be, raw, t->data, stored);
+    if (raw != f) {
+        half_to_f32(f, raw, n, t->dtype);
+        free(raw);
+    }
+    return f;
+}
+
+/* The exponent that puts the largest magnitude in (2^14, 2^15]: well inside
+ * f16's range, with the most room below for small values. */
+static nt5_status pick_weight_exp(const nt5_model *m, out_tensor *o) {
+    float *f = read_floats(m, o->t);
+    if (!f) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory reading %s", o->name);
+    float amax = 0;
+    for (size_t i = 0, n = elem_count(o->t); i < n; i++) amax = fmaxf(amax, fabsf(f[i]));
+    free(f);
+    if (!isfinite(amax)) return err_set(NT5_ERR_FORMAT, "tensor %s has non-finite values", o->name);
+    int e = 0;
+    if (amax > 0) frexpf(amax, &e); /* amax = frac * 2^e, frac in [0.5, 1) */
+    o->weight_exp = e - 15;
+    return NT5_OK;
+}
+
+/* Every tensor in load order; models with a decoder also get an explicit
+ * lm_head (a tied model's holds the embedding's values). */
+static nt5_status plan_file(const nt5_model *m, const nt5file_layout *lay, file_plan *p) {
+    memset(p, 0, sizeof *p);
+    p->tensors = calloc(m->w.n_tensors + 1, sizeof *p->tensors);
+    if (!p->tensors) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    int32_t dtype = lay->dtype == NT5_DTYPE_AUTO ? m->w.shared.dtype : lay->dtype;
+    p->weight_dtype = dtype == NT5_DTYPE_BF16 ? "bf16" : dtype == NT5_DTYPE_F16 ? "f16" : "f32";
+    int tied_head = m->has_decoder && m->cfg.tie_word_embeddings;
+    nt5_status st = NT5_OK;
+    for (size_t i = 0; st == NT5_OK && i < m->w.n_tensors + (size_t)tied_head; i++) {
+        int head = i == m->w.n_tensors;
+        size_t src = head ? (size_t)m->w.shared.index : i;
+        out_tensor *o = &p->tensors[p->count++];
+        o->t = &m->w.tensors[src];
+        o->name = head ? "lm_head" : o->t->name;
+        o->dtype = o->t->matrix ? dtype : o->t->dtype;
+        o->input_absmax = -1;
+        /* the embedding is gathered, not multiplied: only a tied lm_head has an input */
+        if (lay->input_absmax && o->t->matrix && strcmp(o->name, "shared") != 0) o->input_absmax = lay->input_absmax[src];
+        if (o->dtype == NT5_DTYPE_F16) st = pick_weight_exp(m, o);
+    }
+    return st;
 }
 
 static int add_entry(cJSON *root, const char *name, const char *dtype, const int64_t *shape, int ndim, size_t begin,
@@ -30,36 +108,70 @@ static int add_entry(cJSON *root, const char *name, const char *dtype, const int
            cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)end));
 }
 
-static int add_metadata(cJSON *root, const nt5_model *m) {
+/* The smallest exponent >= 0 that keeps the calibrated maximum times the
+ * headroom within f16's range once divided by 2^exp. */
+static int input_exp(float absmax, float headroom) {
+    int e = 0;
+    while (e < 64 && ldexpf(absmax * headroom, -e) > F16_LIMIT) e++;
+    return e;
+}
+
+/* f16_scales: {"<matrix>": {"weight_exp", "input_exp", "input_absmax"}} */
+static char *f16_scales_json(const file_plan *p, float headroom) {
+    cJSON *root = cJSON_CreateObject();
+    int ok = root != NULL;
+    for (size_t i = 0; ok && i < p->count; i++) {
+        const out_tensor *o = &p->tensors[i];
+        if (o->dtype != NT5_DTYPE_F16) continue;
+        cJSON *e = cJSON_AddObjectToObject(root, o->name);
+        ok = e && cJSON_AddNumberToObject(e, "weight_exp", o->weight_exp);
+        if (ok && o->input_absmax >= 0)
+            ok = cJSON_AddNumberToObject(e, "input_exp", input_exp(o->input_absmax, headroom)) &&
+                 cJSON_AddNumberToObject(e, "input_absmax", o->input_absmax);
+    }
+    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    return text;
+}
+
+static int add_metadata(cJSON *root, const nt5_model *m, const file_plan *p, const nt5file_layout *lay) {
     cJSON *meta = cJSON_AddObjectToObject(root, "__metadata__");
     cJSON *cfg = config_to_json(&m->cfg);
     char *cfg_text = cfg ? cJSON_PrintUnformatted(cfg) : NULL;
-    char extra[16], maxlen[16];
+    int f16 = strcmp(p->weight_dtype, "f16") == 0;
+    float headroom = lay->headroom > 0 ? lay->headroom : NT5_FILE_DEFAULT_HEADROOM;
+    char *scales = f16 ? f16_scales_json(p, headroom) : NULL;
+    char extra[16], maxlen[16], room[32];
     snprintf(extra, sizeof extra, "%d", m->tok ? tok_extra_ids(m->tok) : 0);
     snprintf(maxlen, sizeof maxlen, "%d", m->max_input_length);
-    int ok = meta && cfg_text && cJSON_AddStringToObject(meta, "format", "nt5") &&
+    snprintf(room, sizeof room, "%g", headroom);
+    int ok = meta && cfg_text && (!f16 || scales) && cJSON_AddStringToObject(meta, "format", "nt5") &&
              cJSON_AddStringToObject(meta, "nt5_format", NT5_FILE_FORMAT_VERSION) &&
              cJSON_AddStringToObject(meta, "config", cfg_text) &&
-             cJSON_AddStringToObject(meta, "weight_dtype", m->w.shared.dtype == NT5_DTYPE_BF16 ? "bf16" : "f32") &&
+             cJSON_AddStringToObject(meta, "weight_dtype", p->weight_dtype) &&
              cJSON_AddStringToObject(meta, "has_decoder", m->has_decoder ? "1" : "0") &&
+             cJSON_AddStringToObject(meta, "norm_scales_folded", m->norms_folded ? "1" : "0") &&
              cJSON_AddStringToObject(meta, "tokenizer_extra_ids", extra) &&
              cJSON_AddStringToObject(meta, "model_max_length", maxlen) &&
-             (!m->source || cJSON_AddStringToObject(meta, "source", m->source));
+             (!m->source || cJSON_AddStringToObject(meta, "source", m->source)) &&
+             (!f16 || (cJSON_AddStringToObject(meta, "f16_scales", scales) &&
+                       cJSON_AddStringToObject(meta, "f16_headroom", room)));
+    free(scales);
     free(cfg_text);
     cJSON_Delete(cfg);
     return ok;
 }
 
-/* The header: metadata, every tensor in load order, then the tokenizer. */
-static char *build_header(const nt5_model *m, size_t *header_len) {
+/* The header: metadata, every planned tensor, then the tokenizer. */
+static char *build_header(const nt5_model *m, const file_plan *p, const nt5file_layout *lay, size_t *header_len) {
     cJSON *root = cJSON_CreateObject();
-    int ok = root && add_metadata(root, m);
+    int ok = root && add_metadata(root, m, p, lay);
     size_t at = 0;
-    for (size_t i = 0; ok && i < m->w.n_tensors; i++) {
-        const weight_tensor *t = &m->w.tensors[i];
-        int64_t shape[2] = {t->rows, t->cols};
-        ok = add_entry(root, t->name, dtype_name(t->dtype), shape, t->cols ? 2 : 1, at, at + tensor_bytes(t));
-        at += tensor_bytes(t);
+    for (size_t i = 0; ok && i < p->count; i++) {
+        const out_tensor *o = &p->tensors[i];
+        int64_t shape[2] = {o->t->rows, o->t->cols};
+        ok = add_entry(root, o->name, st_dtype_name(o->dtype), shape, o->t->cols ? 2 : 1, at, at + out_bytes(o));
+        at += out_bytes(o);
     }
     if (ok && m->tok) {
         size_t n;
@@ -84,19 +196,33 @@ static char *build_header(const nt5_model *m, size_t *header_len) {
 
 static int write_all(FILE *f, const void *data, size_t n) { return fwrite(data, 1, n, f) == n; }
 
-static int write_body(FILE *f, const nt5_model *m, const char *header, size_t header_len) {
+/* One tensor's bytes: as stored when the dtype is unchanged, else converted
+ * (and for F16 divided by 2^weight_exp, which is exact). */
+static int write_tensor(FILE *f, const nt5_model *m, const out_tensor *o) {
+    size_t n = elem_count(o->t);
+    if (o->dtype == o->t->dtype) {
+        void *host = malloc(out_bytes(o) + 1);
+        if (!host) return 0;
+        m->be->ops->read_weight(m->be, host, o->t->data, out_bytes(o));
+        int ok = write_all(f, host, out_bytes(o));
+        free(host);
+        return ok;
+    }
+    float *v = read_floats(m, o->t);
+    if (!v) return 0;
+    if (o->dtype == NT5_DTYPE_F16)
+        for (size_t i = 0; i < n; i++) v[i] = ldexpf(v[i], -o->weight_exp);
+    half_from_f32(v, v, n, o->dtype); /* in place: the 16-bit copy is half the size */
+    int ok = write_all(f, v, out_bytes(o));
+    free(v);
+    return ok;
+}
+
+static int write_body(FILE *f, const nt5_model *m, const file_plan *p, const char *header, size_t header_len) {
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)header_len >> (8 * i));
     int ok = write_all(f, len8, 8) && write_all(f, header, header_len);
-    for (size_t i = 0; ok && i < m->w.n_tensors; i++) {
-        const weight_tensor *t = &m->w.tensors[i];
-        size_t bytes = tensor_bytes(t);
-        void *host = malloc(bytes ? bytes : 1);
-        if (!host) return 0;
-        m->be->ops->read_weight(m->be, host, t->data, bytes);
-        ok = write_all(f, host, bytes);
-        free(host);
-    }
+    for (size_t i = 0; ok && i < p->count; i++) ok = write_tensor(f, m, &p->tensors[i]);
     if (ok && m->tok) {
         size_t n;
         const void *spiece = tok_spiece_bytes(m->tok, &n);
@@ -105,30 +231,42 @@ static int write_body(FILE *f, const nt5_model *m, const char *header, size_t he
     return ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
 }
 
-nt5_status nt5file_save(const nt5_model *m, const char *path) {
+nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_layout *lay) {
+    if (lay->dtype != NT5_DTYPE_AUTO && lay->dtype != NT5_DTYPE_F32 && lay->dtype != NT5_DTYPE_BF16 &&
+        lay->dtype != NT5_DTYPE_F16)
+        return err_set(NT5_ERR_INVALID_ARG, "weight dtype %d is not one of F32, BF16, F16", lay->dtype);
+    file_plan p;
+    nt5_status st = plan_file(m, lay, &p);
     size_t header_len = 0;
-    char *header = build_header(m, &header_len);
-    if (!header) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory building the nt5 file header");
+    char *header = st == NT5_OK ? build_header(m, &p, lay, &header_len) : NULL;
+    if (st == NT5_OK && !header) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory building the nt5 file header");
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%.4000s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
+    int fd = st == NT5_OK ? mkstemp(tmp) : -1;
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!f) {
+    if (st == NT5_OK && !f) {
         int e = errno;
         if (fd >= 0) close(fd), unlink(tmp);
-        free(header);
-        return err_set(NT5_ERR_IO, "cannot create a file beside %s: %s", path, strerror(e));
+        st = err_set(NT5_ERR_IO, "cannot create a file beside %s: %s", path, strerror(e));
     }
-    int ok = write_body(f, m, header, header_len);
-    int e = errno;
-    ok = fclose(f) == 0 && ok;
+    if (f) {
+        int ok = write_body(f, m, &p, header, header_len);
+        int e = errno;
+        ok = fclose(f) == 0 && ok;
+        if (!ok || rename(tmp, path) != 0) {
+            if (ok) e = errno;
+            unlink(tmp);
+            st = err_set(NT5_ERR_IO, "cannot write %s: %s", path, strerror(e));
+        }
+    }
     free(header);
-    if (!ok || rename(tmp, path) != 0) {
-        if (ok) e = errno;
-        unlink(tmp);
-        return err_set(NT5_ERR_IO, "cannot write %s: %s", path, strerror(e));
-    }
-    return NT5_OK;
+    free(p.tensors);
+    return st;
+}
+
+nt5_status nt5file_save(const nt5_model *m, const char *path) {
+    nt5file_layout lay = {.dtype = NT5_DTYPE_AUTO};
+    return nt5file_write(m, path, &lay);
 }
 
 static nt5_status metadata_int(const st_file *f, const char *key, int *out) {
@@ -158,6 +296,8 @@ nt5_status nt5file_read_header(const st_file *f, nt5_model *m) {
     if (st == NT5_OK) st = metadata_int(f, "model_max_length", &max_length);
     if (st == NT5_OK) st = metadata_int(f, "tokenizer_extra_ids", &extra_ids);
     m->max_input_length = max_length > 0 ? max_length : 512;
+    const char *folded = st_metadata(f, "norm_scales_folded");
+    m->norms_folded = folded && strcmp(folded, "1") == 0;
     const char *source = st_metadata(f, "source");
     if (st == NT5_OK && source && !(m->source = strdup(source))) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     const st_tensor *spiece = st_find(f, SPIECE_TENSOR);

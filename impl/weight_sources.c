@@ -1,5 +1,6 @@
 /* Weight sources: a Hugging Face checkpoint (tensors fused as nt5 stores
  * them), an nt5 file, or seeded random values. */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "checkpoint.h"
 #include "error.h"
 #include "half.h"
+#include "json_file.h"
 #include "weight_names.h"
 #include "weights.h"
 
@@ -94,18 +96,54 @@ weight_source checkpoint_source(checkpoint_source_state *state) {
 
 /* ---- nt5 files ---- */
 
-static int nt5_file_has(void *self, const char *nt5_name) { return st_find(self, nt5_name) != NULL; }
-
-static int32_t nt5_file_stored_dtype(void *self) { return dtype_of(st_find(self, "shared")); }
-
-static nt5_status nt5_file_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
-    const st_tensor *t = st_find(self, nt5_name);
-    if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the nt5 file", nt5_name);
-    return read_tensor(t, nt5_name, rows, cols, dst);
+nt5_status nt5_file_source_open(nt5_file_source_state *s) {
+    const char *text = st_metadata(s->file, "f16_scales");
+    s->scales = NULL;
+    if (!text) return NT5_OK;
+    return json_parse_object(text, strlen(text), s->file->path, &s->scales);
 }
 
-weight_source nt5_file_source(struct st_file *file) {
-    return (weight_source){.self = file, .has = nt5_file_has, .stored_dtype = nt5_file_stored_dtype, .fill = nt5_file_fill};
+void nt5_file_source_close(nt5_file_source_state *s) {
+    cJSON_Delete(s->scales);
+    s->scales = NULL;
+}
+
+static int nt5_file_has(void *self, const char *nt5_name) {
+    const nt5_file_source_state *s = self;
+    return st_find(s->file, nt5_name) != NULL;
+}
+
+static int32_t nt5_file_stored_dtype(void *self) {
+    const nt5_file_source_state *s = self;
+    return dtype_of(st_find(s->file, "shared"));
+}
+
+/* stored = value * 2^-weight_exp for F16 matrices with an entry in f16_scales */
+static nt5_status f16_weight_exp(const nt5_file_source_state *s, const char *name, int *exp) {
+    const cJSON *entry = cJSON_GetObjectItemCaseSensitive(s->scales, name);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(entry, "weight_exp");
+    *exp = 0;
+    if (!entry) return NT5_OK;
+    if (!cJSON_IsNumber(e) || e->valuedouble != (int)e->valuedouble || e->valuedouble < -64 || e->valuedouble > 64)
+        return err_set(NT5_ERR_FORMAT, "%s: f16_scales[\"%s\"] has no valid weight_exp", s->file->path, name);
+    *exp = (int)e->valuedouble;
+    return NT5_OK;
+}
+
+static nt5_status nt5_file_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
+    const nt5_file_source_state *s = self;
+    const st_tensor *t = st_find(s->file, nt5_name);
+    if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the nt5 file", nt5_name);
+    nt5_status st = read_tensor(t, nt5_name, rows, cols, dst);
+    int exp = 0;
+    if (st == NT5_OK && t->dtype == ST_F16) st = f16_weight_exp(s, nt5_name, &exp);
+    size_t n = (size_t)rows * (size_t)(cols ? cols : 1);
+    for (size_t i = 0; exp && i < n; i++) dst[i] = ldexpf(dst[i], exp);
+    return st;
+}
+
+weight_source nt5_file_source(nt5_file_source_state *state) {
+    return (weight_source){.self = state, .has = nt5_file_has, .stored_dtype = nt5_file_stored_dtype, .fill = nt5_file_fill};
 }
 
 /* ---- random weights ---- */

@@ -49,6 +49,7 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
     t->dtype = dtype;
     t->rows = rows;
     t->cols = cols;
+    t->matrix = 0;
     return dev;
 }
 
@@ -62,7 +63,10 @@ static const float *load_f32(loader *L, const char *fmt, int block, int64_t rows
 static wmat load_matrix(loader *L, const char *fmt, int block, int64_t rows, int64_t cols) {
     char name[64];
     snprintf(name, sizeof name, fmt, block);
-    return (wmat){load_tensor(L, name, rows, cols, L->matrix_dtype), L->matrix_dtype};
+    const void *data = load_tensor(L, name, rows, cols, L->matrix_dtype);
+    if (!data) return (wmat){NULL, L->matrix_dtype, -1};
+    L->w->tensors[L->w->n_tensors - 1].matrix = 1;
+    return (wmat){data, L->matrix_dtype, (int32_t)L->w->n_tensors - 1};
 }
 
 /* The position-bias table: layer 0 owns it, except in UMT5 where every layer does. */

@@ -14,6 +14,7 @@
 typedef struct wmat {
     const void *data;
     int32_t dtype;
+    int32_t index; /* its entry in weights.tensors */
 } wmat;
 
 typedef struct enc_layer {
@@ -43,6 +44,7 @@ typedef struct weight_tensor {
     void *data;     /* backend memory */
     int32_t dtype;  /* NT5_DTYPE_* */
     int64_t rows, cols; /* cols == 0: a vector */
+    int matrix;         /* a product's weights (not a norm scale or bias table) */
 } weight_tensor;
 
 typedef struct weights {
@@ -83,8 +85,16 @@ typedef struct checkpoint_source_state {
 } checkpoint_source_state;
 /* a Hugging Face checkpoint: nt5 tensors assembled from (fused) HF tensors */
 weight_source checkpoint_source(checkpoint_source_state *state);
-/* an nt5 file: tensors stored under their nt5 names */
-weight_source nt5_file_source(struct st_file *file);
+/* an nt5 file: tensors stored under their nt5 names; F16 matrices are
+ * scaled back by their power-of-two exponents (nt5_file.h) */
+struct cJSON;
+typedef struct nt5_file_source_state {
+    struct st_file *file;
+    struct cJSON *scales; /* the "f16_scales" metadata, parsed; NULL if none */
+} nt5_file_source_state;
+nt5_status nt5_file_source_open(nt5_file_source_state *state);
+void nt5_file_source_close(nt5_file_source_state *state);
+weight_source nt5_file_source(nt5_file_source_state *state);
 typedef struct random_source_state {
     uint64_t seed;
 } random_source_state;

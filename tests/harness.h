@@ -62,6 +62,12 @@ int32_t *json_int_array(const cJSON *array, size_t *n);
 double rel_l2(const float *a, const float *b, size_t n);
 double max_abs_diff(const float *a, const float *b, size_t n);
 
+/* harness_models.c (tests of internals): a copy of the model directory
+ * `model` (F32 model.safetensors, config and tokenizer files) in the new
+ * directory `dir`, its weights stored as `dtype` and multiplied by
+ * scale(tensor name) when scale is not NULL. 0 on success. */
+int make_model_copy(const char *model, const char *dir, int dtype, float (*scale)(const char *name));
+
 /* Opens a model with default options (CPU) or returns NULL with a failed check. */
 nt5_model *open_model_or_fail(const char *dir);
 

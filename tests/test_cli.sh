@@ -82,7 +82,7 @@ check generate-sample '"index": 1' "$nt5" generate "$model" "a" "b" --sample --t
 check_fails generate-bad-beams "num-beams" "$nt5" generate "$model" "a" --num-beams 0
 check_fails generate-beam-sample "beam sampling" "$nt5" generate "$model" "a" --num-beams 2 --sample
 
-check convert "" "$nt5" convert "$model" -o "$tmp/m.nt5" --weight-dtype bf16
+check convert "" "$nt5" convert "$model" -o "$tmp/m.nt5" --dtype bf16
 check convert-open '"weight_dtype": "bf16"' "$nt5" bench --model "$tmp/m.nt5" --seq-len 8 --new-tokens 2 --repeat 1 --json
 check convert-info "tokenizer_size                   900" "$nt5" info "$tmp/m.nt5"
 check_fails convert-to-what "must be nt5 or hf" "$nt5" convert "$model" -o "$tmp/x" --to onnx

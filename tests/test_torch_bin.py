@@ -76,21 +76,21 @@ class TorchBin(unittest.TestCase):
             shutil.copy(os.path.join(DATA, model, "config.json"), d)
             self.same_outputs(d, os.path.join(DATA, model))
             converted = os.path.join(self.tmp, model + ".nt5")
-            r = nt5("convert", d, "-o", converted, "--weight-dtype", "f32")
+            r = nt5("convert", d, "-o", converted, "--dtype", "f32")
             self.assertEqual(r.returncode, 0, r.stderr)
             self.same_outputs(converted, os.path.join(DATA, model))
             # the same nt5 file, byte for byte, as from the safetensors: every tensor bit-identical
             from_st = os.path.join(self.tmp, model + "-st.nt5")
-            self.assertEqual(nt5("convert", os.path.join(DATA, model), "-o", from_st, "--weight-dtype", "f32").returncode, 0)
+            self.assertEqual(nt5("convert", os.path.join(DATA, model), "-o", from_st, "--dtype", "f32").returncode, 0)
             with open(converted, "rb") as a, open(from_st, "rb") as b:
                 self.assertEqual(a.read(), b.read(), model)
             # .bin -> Hugging Face safetensors directory -> the same model again
             hf_dir = os.path.join(self.tmp, model + "-hf")
-            r = nt5("convert", d, "-o", hf_dir, "--to", "hf", "--weight-dtype", "f32")
+            r = nt5("convert", d, "-o", hf_dir, "--to", "hf", "--dtype", "f32")
             self.assertEqual(r.returncode, 0, r.stderr)
             self.assertTrue(os.path.exists(os.path.join(hf_dir, "model.safetensors")))
             again = os.path.join(self.tmp, model + "-hf.nt5")
-            self.assertEqual(nt5("convert", hf_dir, "-o", again, "--weight-dtype", "f32").returncode, 0)
+            self.assertEqual(nt5("convert", hf_dir, "-o", again, "--dtype", "f32").returncode, 0)
             with open(again, "rb") as a, open(from_st, "rb") as b:
                 self.assertEqual(a.read(), b.read(), model + " through the hf layout")
             self.assertEqual(nt5("convert", d, "-o", hf_dir, "--to", "hf").returncode, 1, "an existing directory")

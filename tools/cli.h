@@ -32,12 +32,26 @@ int args_finish(cli_args *a, const char *command);
 int parse_int(const char *text, const char *name, long min, long max, long *out);
 int parse_float(const char *text, const char *name, double *out);
 
-/* "auto", "f32" or "bf16" for --weight-dtype; 0 on success. */
-int parse_weight_dtype(const char *text, int32_t *out);
+/* "auto", "f32", "bf16" (and with allow_f16 "f16") for the option `name`; 0 on success. */
+int parse_dtype(const char *text, const char *name, int allow_f16, int32_t *out);
 /* Prints "nt5: what: <library message>" and returns 1. */
 int report(const char *what, nt5_status st);
-/* Opens a model (directory, nt5 file or Hub id) with --device / --threads /
- * --encoder-only / --weight-dtype / --revision / --cache-dir / --offline. */
+/* The progress line on a terminal (quiet when stderr is not one or
+ * HF_HUB_DISABLE_PROGRESS_BARS is set). */
+typedef struct progress_bar {
+    char what[256];
+    double start;
+} progress_bar;
+/* Sets o's callback to draw on p, when drawing is wanted. */
+void progress_attach(nt5_model_options *o, progress_bar *p);
+/* Ends the line drawn, if any. */
+void progress_end(progress_bar *p);
+
+/* Model options from --threads / --encoder-only / --revision / --cache-dir /
+ * --offline; returns 0 or the exit code. */
+int model_options_from_args(cli_args *a, int encoder_only, nt5_model_options *o);
+/* Opens a model (directory, nt5 file or Hub id) with those options and
+ * --device / --weight-dtype, drawing download progress. */
 int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out);
 /* Reads "MODEL_DIR TEXT [TEXT ...]" (after the options), opens the model
  * and checks nothing is left over. *texts must hold argc entries. Returns 0

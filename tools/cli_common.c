@@ -91,12 +91,13 @@ int parse_float(const char *text, const char *name, double *out) {
     return 0;
 }
 
-int parse_weight_dtype(const char *text, int32_t *out) {
+int parse_dtype(const char *text, const char *name, int allow_f16, int32_t *out) {
     if (strcmp(text, "f32") == 0) *out = NT5_DTYPE_F32;
     else if (strcmp(text, "bf16") == 0) *out = NT5_DTYPE_BF16;
     else if (strcmp(text, "auto") == 0) *out = NT5_DTYPE_AUTO;
+    else if (allow_f16 && strcmp(text, "f16") == 0) *out = NT5_DTYPE_F16;
     else {
-        fprintf(stderr, "nt5: --weight-dtype must be auto, f32 or bf16, not \"%s\"\n", text);
+        fprintf(stderr, "nt5: %s must be auto, f32%s or bf16, not \"%s\"\n", name, allow_f16 ? ", f16" : "", text);
         return 1;
     }
     return 0;
@@ -107,21 +108,30 @@ int report(const char *what, nt5_status st) {
     return 1;
 }
 
-int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out) {
-    nt5_model_options o;
-    nt5_model_options_init(&o, sizeof o);
-    o.device = args_value(a, "--device");
+int model_options_from_args(cli_args *a, int encoder_only, nt5_model_options *o) {
+    nt5_model_options_init(o, sizeof *o);
     const char *threads = args_value(a, "--threads");
     long t = 0;
-    if (threads && parse_int(threads, "--threads", 0, 4096, &t)) return 1;
-    o.num_threads = (int32_t)t;
-    o.encoder_only = encoder_only || args_flag(a, "--encoder-only");
-    o.revision = args_value(a, "--revision");
-    o.cache_dir = args_value(a, "--cache-dir");
-    o.offline = args_flag(a, "--offline");
+    if (threads && parse_int(threads, "--threads", 0, 4096, &t)) return 2;
+    o->num_threads = (int32_t)t;
+    o->encoder_only = encoder_only || args_flag(a, "--encoder-only");
+    o->revision = args_value(a, "--revision");
+    o->cache_dir = args_value(a, "--cache-dir");
+    o->offline = args_flag(a, "--offline");
+    return 0;
+}
+
+int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out) {
+    nt5_model_options o;
+    int rc = model_options_from_args(a, encoder_only, &o);
+    if (rc) return rc;
+    o.device = args_value(a, "--device");
     const char *wd = args_value(a, "--weight-dtype");
-    if (wd && parse_weight_dtype(wd, &o.weight_dtype)) return 2;
+    if (wd && parse_dtype(wd, "--weight-dtype", 0, &o.weight_dtype)) return 2;
+    progress_bar bar;
+    progress_attach(&o, &bar);
     nt5_status st = nt5_model_open(path, &o, out);
+    progress_end(&bar);
     return st == NT5_OK ? 0 : report(path, st);
 }
 

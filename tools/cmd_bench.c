@@ -171,7 +171,7 @@ int cmd_bench(int argc, char **argv) {
     }
     o.num_threads = (int32_t)th;
     o.encoder_only = encode_only;
-    if (weight_dtype && parse_weight_dtype(weight_dtype, &o.weight_dtype)) {
+    if (weight_dtype && parse_dtype(weight_dtype, "--weight-dtype", 0, &o.weight_dtype)) {
         rc = 2;
         goto done;
     }

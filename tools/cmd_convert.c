@@ -1,42 +1,109 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
 static const char help[] =
-    "usage: nt5 convert MODEL -o OUT [--to nt5|hf] [--weight-dtype auto|f32|bf16] [--encoder-only]\n"
+    "usage: nt5 convert MODEL [-o OUT] [--to nt5|hf] [--dtype auto|f32|bf16|f16] [--encoder-only]\n"
+    "                   [--fold-norms] [--calibration FILE] [--headroom X]\n"
     "Writes MODEL (a directory, nt5 file or Hub id; safetensors or PyTorch .bin weights) as\n"
     "  --to nt5 (default): one nt5 file OUT: weights in nt5's fused layout, the normalised\n"
     "                      config and the tokenizer; nt5 opens it like a directory;\n"
     "  --to hf:            a new Hugging Face layout directory OUT: model.safetensors,\n"
     "                      config.json, tokenizer files, README.md.\n"
+    "Without -o, MODEL must be a Hub id: the nt5 file is kept in the Hub cache under the\n"
+    "model's commit (<cache>/nt5/models--org--name/<commit>/converted/), reused when the same\n"
+    "options were converted before, and its path is printed.\n"
+    "  --dtype        weight matrices: auto (bf16 checkpoints stay bf16, others f32), f32, bf16,\n"
+    "                 or f16 (nt5 only): power-of-two weight scales plus input scales from an\n"
+    "                 fp32 calibration run, so that half-precision products cannot overflow\n"
+    "  --fold-norms   multiply the RMSNorm scales into the matrices they feed\n"
+    "  --calibration  f16: a file of prompts, one per line (default: 12 built in)\n"
+    "  --headroom     f16: factor kept between calibrated maxima and 65504 (default 8)\n"
+    "  --encoder-only, --revision, --cache-dir, --offline, --threads as for the other commands.\n"
     "Output is written under a temporary name and renamed.\n";
+
+/* One prompt per non-empty line of path; *lines owns the text. */
+static int read_prompts(const char *path, char **text, const char ***lines, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    size_t cap = 0, len = 0;
+    *text = NULL;
+    for (int c; (c = fgetc(f)) != EOF;) {
+        if (len + 2 > cap) {
+            char *grown = realloc(*text, cap = cap * 2 + 4096);
+            if (!grown) break;
+            *text = grown;
+        }
+        (*text)[len++] = (char)c;
+    }
+    fclose(f);
+    if (!*text || len + 1 > cap) {
+        fprintf(stderr, "nt5: %s is empty or too big to read\n", path);
+        return 1;
+    }
+    (*text)[len] = '\0';
+    *lines = calloc(len / 2 + 2, sizeof **lines);
+    *n = 0;
+    for (char *line = strtok(*text, "\n"); *lines && line; line = strtok(NULL, "\n"))
+        if (line[strspn(line, " \t\r")]) (*lines)[(*n)++] = line;
+    if (*n == 0) fprintf(stderr, "nt5: %s has no prompts\n", path);
+    return *n == 0;
+}
 
 int cmd_convert(int argc, char **argv) {
     cli_args a;
     int early = args_begin(&a, argc, argv, help);
     if (early >= 0) return early;
     int rc = 0;
-    nt5_model *m = NULL;
+    char *prompt_text = NULL;
+    const char **prompts = NULL;
+    nt5_convert_options co;
+    nt5_convert_options_init(&co, sizeof co);
+    nt5_model_options mo;
     const char *out = args_value(&a, "--output");
     if (!out) out = args_value(&a, "-o");
-    const char *to = args_value(&a, "--to");
+    const char *to = args_value(&a, "--to"), *dtype = args_value(&a, "--dtype");
+    const char *calibration = args_value(&a, "--calibration"), *headroom = args_value(&a, "--headroom");
     const char *path = args_positional(&a);
-    if (!path || !out) {
+    co.fold_norm_scales = args_flag(&a, "--fold-norms");
+    if ((rc = model_options_from_args(&a, 0, &mo))) goto done;
+    co.encoder_only = mo.encoder_only;
+    co.source = &mo;
+    if (!path) {
         fputs(help, stderr);
         rc = 2;
         goto done;
     }
-    int hf = to && strcmp(to, "hf") == 0;
-    if (to && !hf && strcmp(to, "nt5") != 0) {
+    co.format = to && strcmp(to, "hf") == 0 ? NT5_FORMAT_HF : NT5_FORMAT_NT5;
+    if (to && co.format != NT5_FORMAT_HF && strcmp(to, "nt5") != 0) {
         fprintf(stderr, "nt5 convert: --to must be nt5 or hf, not \"%s\"\n", to);
         rc = 2;
         goto done;
     }
-    if ((rc = open_model(&a, path, 0, &m)) || (rc = args_finish(&a, "convert"))) goto done;
-    nt5_status st = hf ? nt5_model_save_hf(m, out) : nt5_model_save(m, out);
+    double room = 0;
+    if ((dtype && parse_dtype(dtype, "--dtype", 1, &co.dtype)) || (headroom && parse_float(headroom, "--headroom", &room))) {
+        rc = 2;
+        goto done;
+    }
+    co.f16_headroom = (float)room;
+    if (calibration && (rc = read_prompts(calibration, &prompt_text, &prompts, &co.num_calibration_texts))) goto done;
+    co.calibration_texts = prompts;
+    if ((rc = args_finish(&a, "convert"))) goto done;
+    progress_bar bar;
+    progress_attach(&mo, &bar);
+    char written[4096];
+    size_t len;
+    nt5_status st = nt5_convert(path, out, &co, written, sizeof written, &len);
+    progress_end(&bar);
     if (st != NT5_OK) rc = report("convert", st);
+    else if (!out) printf("%s\n", written);
 done:
-    nt5_model_free(m);
+    free(prompts);
+    free(prompt_text);
     args_free(&a);
     return rc;
 }

@@ -11,13 +11,13 @@ import "C"
 const VersionMajor = 0
 
 // VersionMinor is NT5_VERSION_MINOR.
-const VersionMinor = 1
+const VersionMinor = 2
 
 // VersionPatch is NT5_VERSION_PATCH.
 const VersionPatch = 0
 
 // AbiVersion is NT5_ABI_VERSION.
-const AbiVersion = 1
+const AbiVersion = 2
 
 // Ok is NT5_OK.
 const Ok = 0
@@ -90,6 +90,12 @@ const ModelMt5 = 2
 
 // ModelUmt5 is NT5_MODEL_UMT5: model_type "umt5": position bias in every layer
 const ModelUmt5 = 3
+
+// FormatNt5 is NT5_FORMAT_NT5: one nt5 file, as nt5_model_save writes
+const FormatNt5 = 0
+
+// FormatHf is NT5_FORMAT_HF: a Hugging Face layout directory, as nt5_model_save_hf writes
+const FormatHf = 1
 
 // TokenizeNoEos is NT5_TOKENIZE_NO_EOS.
 const TokenizeNoEos = 1

@@ -39,6 +39,18 @@ nt5_status nt5go_hub_download(const char *model_id, const nt5_model_options *opt
     return st;
 }
 
+nt5_status nt5go_convert_options_init(nt5_convert_options *opts, uint32_t struct_size, char *err, size_t err_cap) {
+    nt5_status st = nt5_convert_options_init(opts, struct_size);
+    if (st != NT5_OK) nt5go_copy_error(err, err_cap);
+    return st;
+}
+
+nt5_status nt5go_convert(const char *src, const char *dst, const nt5_convert_options *opts, char *path, size_t capacity, size_t *length, char *err, size_t err_cap) {
+    nt5_status st = nt5_convert(src, dst, opts, path, capacity, length);
+    if (st != NT5_OK) nt5go_copy_error(err, err_cap);
+    return st;
+}
+
 nt5_status nt5go_model_get_info(const nt5_model *model, nt5_model_info *info, char *err, size_t err_cap) {
     nt5_status st = nt5_model_get_info(model, info);
     if (st != NT5_OK) nt5go_copy_error(err, err_cap);

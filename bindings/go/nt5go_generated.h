@@ -18,6 +18,8 @@ nt5_status nt5go_model_open(const char *path, const nt5_model_options *opts, nt5
 nt5_status nt5go_model_save(const nt5_model *model, const char *path, char *err, size_t err_cap);
 nt5_status nt5go_model_save_hf(const nt5_model *model, const char *dir, char *err, size_t err_cap);
 nt5_status nt5go_hub_download(const char *model_id, const nt5_model_options *opts, char *dir, size_t capacity, size_t *length, char *err, size_t err_cap);
+nt5_status nt5go_convert_options_init(nt5_convert_options *opts, uint32_t struct_size, char *err, size_t err_cap);
+nt5_status nt5go_convert(const char *src, const char *dst, const nt5_convert_options *opts, char *path, size_t capacity, size_t *length, char *err, size_t err_cap);
 nt5_status nt5go_model_get_info(const nt5_model *model, nt5_model_info *info, char *err, size_t err_cap);
 nt5_status nt5go_tokenize(const nt5_model *model, const char *text, int32_t flags, int32_t *ids, size_t capacity, size_t *n_ids, char *err, size_t err_cap);
 nt5_status nt5go_detokenize(const nt5_model *model, const int32_t *ids, size_t n_ids, int32_t flags, char *text, size_t capacity, size_t *text_len, char *err, size_t err_cap);

@@ -7,9 +7,9 @@ const libnt5 = get(ENV, "NT5_LIBRARY", "libnt5.so.1")
 const nt5_status = Int32
 
 const NT5_VERSION_MAJOR = 0
-const NT5_VERSION_MINOR = 1
+const NT5_VERSION_MINOR = 2
 const NT5_VERSION_PATCH = 0
-const NT5_ABI_VERSION = 1
+const NT5_ABI_VERSION = 2
 const NT5_OK = 0
 const NT5_ERR_INVALID_ARG = -1  # NULL, out of range, bad option struct
 const NT5_ERR_IO = -2  # a file could not be opened or read
@@ -34,6 +34,8 @@ const NT5_DEVICE_CUDA = 2
 const NT5_MODEL_T5 = 1  # T5 v1.0, v1.1, flan-t5, Pile-T5 (model_type "t5")
 const NT5_MODEL_MT5 = 2  # model_type "mt5"
 const NT5_MODEL_UMT5 = 3  # model_type "umt5": position bias in every layer
+const NT5_FORMAT_NT5 = 0  # one nt5 file, as nt5_model_save writes
+const NT5_FORMAT_HF = 1  # a Hugging Face layout directory, as nt5_model_save_hf writes
 const NT5_TOKENIZE_NO_EOS = 1
 const NT5_DETOKENIZE_SKIP_SPECIAL = 1
 const NT5_DETOKENIZE_NO_CLEANUP = 2
@@ -74,6 +76,18 @@ struct nt5_model_options
     offline::Int32
     on_progress::nt5_progress_callback
     progress_user_data::Ptr{Cvoid}
+end
+
+struct nt5_convert_options
+    struct_size::UInt32
+    format::Int32
+    dtype::Int32
+    encoder_only::Int32
+    fold_norm_scales::Int32
+    f16_headroom::Cfloat
+    calibration_texts::Ptr{Ptr{Cchar}}
+    num_calibration_texts::Csize_t
+    source::Ptr{nt5_model_options}
 end
 
 struct nt5_model_info
@@ -230,6 +244,25 @@ revision or file), NT5_ERR_NETWORK, NT5_ERR_UNSUPPORTED (.bin-only repos).
 """
 function nt5_hub_download(model_id, opts, dir, capacity, length)
     @ccall libnt5.nt5_hub_download(model_id::Cstring, opts::Ptr{nt5_model_options}, dir::Ptr{Cchar}, capacity::Csize_t, length::Ptr{Csize_t})::nt5_status
+end
+
+function nt5_convert_options_init(opts, struct_size)
+    @ccall libnt5.nt5_convert_options_init(opts::Ptr{nt5_convert_options}, struct_size::UInt32)::nt5_status
+end
+
+"""
+Converts src (a directory, nt5 file or Hub id, as nt5_model_open takes
+them) into dst without handing out a model. dst NULL: src must be a Hub
+id and the nt5 file is kept in nt5's part of the Hub cache,
+<cache>/nt5/models--org--name/<commit>/converted/<name>.nt5, the name made
+of the options (dtype, encoder-only, folding, f16 headroom and
+calibration texts), and a file already there is reused as it is. The
+written path is returned like nt5_hub_download's (path may be NULL when
+capacity is 0). Files are written under a temporary name and renamed; an
+HF directory must not exist yet.
+"""
+function nt5_convert(src, dst, opts, path, capacity, length)
+    @ccall libnt5.nt5_convert(src::Cstring, dst::Cstring, opts::Ptr{nt5_convert_options}, path::Ptr{Cchar}, capacity::Csize_t, length::Ptr{Csize_t})::nt5_status
 end
 
 function nt5_model_get_info(model, info)

@@ -6,9 +6,9 @@ use std::os::raw::{c_char, c_int, c_void};
 pub type nt5_status = i32;
 
 pub const NT5_VERSION_MAJOR: i32 = 0;
-pub const NT5_VERSION_MINOR: i32 = 1;
+pub const NT5_VERSION_MINOR: i32 = 2;
 pub const NT5_VERSION_PATCH: i32 = 0;
-pub const NT5_ABI_VERSION: i32 = 1;
+pub const NT5_ABI_VERSION: i32 = 2;
 pub const NT5_OK: i32 = 0;
 /// NULL, out of range, bad option struct
 pub const NT5_ERR_INVALID_ARG: i32 = -1;
@@ -49,6 +49,10 @@ pub const NT5_MODEL_T5: i32 = 1;
 pub const NT5_MODEL_MT5: i32 = 2;
 /// model_type "umt5": position bias in every layer
 pub const NT5_MODEL_UMT5: i32 = 3;
+/// one nt5 file, as nt5_model_save writes
+pub const NT5_FORMAT_NT5: i32 = 0;
+/// a Hugging Face layout directory, as nt5_model_save_hf writes
+pub const NT5_FORMAT_HF: i32 = 1;
 pub const NT5_TOKENIZE_NO_EOS: i32 = 1;
 pub const NT5_DETOKENIZE_SKIP_SPECIAL: i32 = 1;
 pub const NT5_DETOKENIZE_NO_CLEANUP: i32 = 2;
@@ -108,6 +112,20 @@ pub struct nt5_model_options {
     pub offline: i32,
     pub on_progress: nt5_progress_callback,
     pub progress_user_data: *mut c_void,
+}
+
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct nt5_convert_options {
+    pub struct_size: u32,
+    pub format: i32,
+    pub dtype: i32,
+    pub encoder_only: i32,
+    pub fold_norm_scales: i32,
+    pub f16_headroom: f32,
+    pub calibration_texts: *const *const c_char,
+    pub num_calibration_texts: usize,
+    pub source: *const nt5_model_options,
 }
 
 #[repr(C)]
@@ -230,6 +248,17 @@ extern "C" {
     /// fit). Errors: NT5_ERR_AUTH (401/403: set HF_TOKEN), NT5_ERR_NOT_FOUND (repo,
     /// revision or file), NT5_ERR_NETWORK, NT5_ERR_UNSUPPORTED (.bin-only repos).
     pub fn nt5_hub_download(model_id: *const c_char, opts: *const nt5_model_options, dir: *mut c_char, capacity: usize, length: *mut usize) -> nt5_status;
+    pub fn nt5_convert_options_init(opts: *mut nt5_convert_options, struct_size: u32) -> nt5_status;
+    /// Converts src (a directory, nt5 file or Hub id, as nt5_model_open takes
+    /// them) into dst without handing out a model. dst NULL: src must be a Hub
+    /// id and the nt5 file is kept in nt5's part of the Hub cache,
+    /// <cache>/nt5/models--org--name/<commit>/converted/<name>.nt5, the name made
+    /// of the options (dtype, encoder-only, folding, f16 headroom and
+    /// calibration texts), and a file already there is reused as it is. The
+    /// written path is returned like nt5_hub_download's (path may be NULL when
+    /// capacity is 0). Files are written under a temporary name and renamed; an
+    /// HF directory must not exist yet.
+    pub fn nt5_convert(src: *const c_char, dst: *const c_char, opts: *const nt5_convert_options, path: *mut c_char, capacity: usize, length: *mut usize) -> nt5_status;
     pub fn nt5_model_get_info(model: *const nt5_model, info: *mut nt5_model_info) -> nt5_status;
     pub fn nt5_tokenize(model: *const nt5_model, text: *const c_char, flags: i32, ids: *mut i32, capacity: usize, n_ids: *mut usize) -> nt5_status;
     pub fn nt5_detokenize(model: *const nt5_model, ids: *const i32, n_ids: usize, flags: i32, text: *mut c_char, capacity: usize, text_len: *mut usize) -> nt5_status;
