@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "file_mode.h"
 #include "weight_names.h"
 
 /* One tensor of the HF state dict: a slice of rows of an nt5 tensor. */
@@ -164,6 +165,7 @@ nt5_status hf_layout_save(const nt5_model *m, const char *dir) {
     if (st == NT5_OK) st = write_config(m, path);
     if (st == NT5_OK) st = write_tokenizer(m, tmp);
     if (st == NT5_OK) st = write_card(m, tmp);
+    if (st == NT5_OK) chmod(tmp, file_mode_for(0777));
     if (st == NT5_OK && rename(tmp, dir) != 0) st = err_set(NT5_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
     if (st != NT5_OK) {
         static const char *const files[] = {"model.safetensors", "config.json", "spiece.model", "tokenizer_config.json",

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "file_mode.h"
 #include "hub_cache.h"
 #include "hub_partial.h"
 #include "hub_repo.h"
@@ -95,9 +96,7 @@ static nt5_status download_blob(const hub_env *env, const hub_repo_cache *rc, co
         }
         if (st != NT5_OK) return st;
     }
-    mode_t mask = umask(0);
-    umask(mask);
-    chmod(part, 0666 & ~mask);
+    chmod(part, file_mode_for(0666));
     if (rename(part, blob) != 0) return err_set(NT5_ERR_IO, "cannot rename %s: %s", part, strerror(errno));
     return NT5_OK;
 }

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "file_mode.h"
 #include "half.h"
 #include "json_file.h"
 
@@ -243,6 +245,7 @@ nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_lay
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%.4000s.tmp.XXXXXX", path);
     int fd = st == NT5_OK ? mkstemp(tmp) : -1;
+    if (fd >= 0) fchmod(fd, file_mode_for(0666));
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (st == NT5_OK && !f) {
         int e = errno;

@@ -16,8 +16,8 @@ absolute file offset, in order), --corrupt (one flipped byte in CDN bodies),
 --wrong-etag (X-Linked-Etag of other bytes), --stall S (the CDN sleeps S
 seconds mid-body once). The repo "nt5-test/hostile" lists "../evil" and
 "/etc/passwd"; "nt5-test/missing-file" lists a model.safetensors that its
-resolve URL does not have; "nt5-test/bin-only" is t5-v1_0-tiny without its
-safetensors (PyTorch .bin weights only). GET /_stats returns bytes served per path.
+resolve URL does not have; "nt5-test/bin-only" is t5-v1_0-tiny (when
+DATA_DIR has it) without its safetensors (PyTorch .bin weights only). GET /_stats returns bytes served per path.
 
 usage: mock_hub.py DATA_DIR --port-file FILE [options]
 """
@@ -60,11 +60,12 @@ class Hub:
             if os.path.isfile(os.path.join(d, "config.json")):
                 r = Repo(name, d)
                 self.repos[r.id] = r
-        bin_only = Repo("t5-v1_0-tiny", os.path.join(args.data, "t5-v1_0-tiny"))
-        bin_only.id = ORG + "/bin-only"
-        bin_only.commit = hashlib.sha1(bin_only.id.encode()).hexdigest()
-        bin_only.files = [f for f in bin_only.files if f != "model.safetensors"]
-        self.repos[bin_only.id] = bin_only
+        if ORG + "/t5-v1_0-tiny" in self.repos:
+            bin_only = Repo("t5-v1_0-tiny", os.path.join(args.data, "t5-v1_0-tiny"))
+            bin_only.id = ORG + "/bin-only"
+            bin_only.commit = hashlib.sha1(bin_only.id.encode()).hexdigest()
+            bin_only.files = [f for f in bin_only.files if f != "model.safetensors"]
+            self.repos[bin_only.id] = bin_only
         self.lock = threading.Lock()
         self.bytes_served = {}
         self.drops_left = args.drop_count

@@ -86,6 +86,16 @@ check convert "" "$nt5" convert "$model" -o "$tmp/m.nt5" --dtype bf16
 check convert-open '"weight_dtype": "bf16"' "$nt5" bench --model "$tmp/m.nt5" --seq-len 8 --new-tokens 2 --repeat 1 --json
 check convert-info "tokenizer_size                   900" "$nt5" info "$tmp/m.nt5"
 check_fails convert-to-what "must be nt5 or hf" "$nt5" convert "$model" -o "$tmp/x" --to onnx
+printf 'Hello world!\n\ntranslate English to German: good morning\n' >"$tmp/prompts.txt"
+check convert-f16 "" "$nt5" convert "$model" -o "$tmp/h.nt5" --dtype f16 --fold-norms --calibration "$tmp/prompts.txt" \
+    --headroom 4
+check convert-f16-open '"text"' "$nt5" generate "$tmp/h.nt5" "good morning" --max-new-tokens 4 --json
+check_fails convert-f16-hf "only the nt5 format" "$nt5" convert "$model" -o "$tmp/hf16" --to hf --dtype f16
+check_fails convert-bad-dtype "--dtype must be auto, f32, f16 or bf16" "$nt5" convert "$model" -o "$tmp/y" --dtype f8
+printf '\n  \n' >"$tmp/blank.txt"
+check_fails convert-no-prompts "no prompts" "$nt5" convert "$model" -o "$tmp/y" --dtype f16 --calibration "$tmp/blank.txt"
+check_fails convert-empty-prompts "is empty" "$nt5" convert "$model" -o "$tmp/y" --dtype f16 --calibration /dev/null
+check_fails convert-local-to-cache "Hub model id" "$nt5" convert "$model"
 
 printf '{"model_type": "t5", "d_model": 32, "d_kv": 8, "d_ff": 64, "num_heads": 4, "num_layers": 2, "vocab_size": 128, "feed_forward_proj": "gated-gelu"}' >"$tmp/config.json"
 check bench '"decode_ms_per_token"' "$nt5" bench --config "$tmp/config.json" --seq-len 16 --new-tokens 4 \

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "half.h"
@@ -203,6 +204,11 @@ static void test_model(const char *name, int tied) {
 
     CHECK_STATUS(convert(dir, f32, NT5_FORMAT_NT5, NT5_DTYPE_F32, 0), NT5_OK);
     check_f32_file(name, f32, tied);
+    mode_t mask = umask(022);
+    umask(mask);
+    struct stat sb;
+    CHECK(stat(f32, &sb) == 0 && (sb.st_mode & 0777) == (0666 & ~mask), "%s: the file has the umask's mode (%o)", name,
+          (unsigned)(sb.st_mode & 0777));
     same_outputs(name, dir, f32, 0, 1);
 
     CHECK_STATUS(convert(dir, folded, NT5_FORMAT_NT5, NT5_DTYPE_F32, 1), NT5_OK);

@@ -21,10 +21,10 @@ TINY = "nt5-test/t5-v1_1-tiny"
 
 
 class MockHub:
-    def __init__(self, *options):
+    def __init__(self, *options, data=DATA):
         self.dir = tempfile.mkdtemp(prefix="nt5-hub-")
         port_file = os.path.join(self.dir, "port")
-        self.proc = subprocess.Popen([sys.executable, MOCK, DATA, "--port-file", port_file, "--lifetime", "300",
+        self.proc = subprocess.Popen([sys.executable, MOCK, data, "--port-file", port_file, "--lifetime", "300",
                                       *options])
         for _ in range(200):
             if os.path.exists(port_file):
@@ -63,8 +63,8 @@ class Hub(unittest.TestCase):
             h.stop()
         shutil.rmtree(self.cache, ignore_errors=True)
 
-    def hub(self, *options):
-        h = MockHub(*options)
+    def hub(self, *options, data=DATA):
+        h = MockHub(*options, data=data)
         self.hubs.append(h)
         return h
 
@@ -172,6 +172,78 @@ class Hub(unittest.TestCase):
             import json
             meta = json.loads(f.read(n))["__metadata__"]
         self.assertEqual(meta["source"], TINY + "@" + hashlib.sha1(TINY.encode()).hexdigest())
+
+    def test_converted_files_are_cached_by_commit_dtype_and_options(self):
+        hub = self.hub()
+        commit = hashlib.sha1(TINY.encode()).hexdigest()
+        where = os.path.join(self.cache, "nt5", "models--" + TINY.replace("/", "--"), commit, "converted")
+        paths = {}
+        for args, name in ((["--dtype", "f16"], "f16-h8-cdefault.nt5"),
+                           (["--dtype", "bf16", "--fold-norms"], "bf16-folded.nt5"),
+                           (["--dtype", "f32", "--encoder-only"], "f32-encoder.nt5"),
+                           ([], "auto.nt5")):
+            r = run(["convert", TINY, *args], self.cache, hub.endpoint)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            paths[name] = r.stdout.strip()
+            self.assertEqual(paths[name], os.path.join(where, name))
+        self.assertEqual(sorted(os.listdir(where)), sorted(paths), "one file per set of options, no temporary files")
+        # a custom prompt set is a different file, named by its hash
+        prompts = os.path.join(self.cache, "prompts.txt")
+        with open(prompts, "w") as f:
+            f.write("Hello world!\n\ntranslate English to German: good morning\n")
+        r = run(["convert", TINY, "--dtype", "f16", "--calibration", prompts, "--headroom", "2"], self.cache,
+                hub.endpoint)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(os.path.basename(r.stdout.strip()), r"^f16-h2-c[0-9a-f]{16}\.nt5$")
+        # reused as it is, without the server
+        f16 = paths["f16-h8-cdefault.nt5"]
+        before = os.stat(f16)
+        hub.stop()
+        self.hubs.remove(hub)
+        for env in ({}, {"HF_HUB_OFFLINE": "1"}):
+            r = run(["convert", TINY, "--dtype", "f16"], self.cache, **env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout.strip(), f16)
+        after = os.stat(f16)
+        self.assertEqual((before.st_ino, before.st_mtime_ns), (after.st_ino, after.st_mtime_ns), "not rewritten")
+        # the cached files open like the local model
+        local = os.path.join(DATA, "t5-v1_1-tiny")
+        args = ["generate", "{m}", "Hello world!", "--max-new-tokens", "12", "--json"]
+        want = run([a.format(m=local) for a in args], self.cache).stdout
+        got = run([a.format(m=paths["auto.nt5"]) for a in args], self.cache)
+        self.assertEqual(got.returncode, 0, got.stderr)
+        self.assertEqual(got.stdout, want)
+        r = run(["convert", TINY, "--to", "hf"], self.cache)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("Hub cache", r.stderr)
+
+    def test_sharded_bin_repo(self):
+        """A repo with only sharded .bin weights (made here by torch_writer):
+        opened by id like the local safetensors; encoder-only takes shard 1."""
+        sys.path.insert(0, os.path.dirname(MOCK))
+        import torch_writer
+        root = os.path.join(self.cache, "repos")
+        d = os.path.join(root, "sharded-bin")
+        os.makedirs(d)
+        for f in ("config.json", "spiece.model", "tokenizer_config.json"):
+            shutil.copy(os.path.join(DATA, "t5-v1_1-tiny", f), d)
+        tensors = torch_writer.read_safetensors(os.path.join(DATA, "t5-v1_1-tiny", "model.safetensors"))
+        torch_writer.write_sharded(d, tensors, lambda n: 2 if n.startswith(("decoder.", "lm_head.")) else 1)
+        hub = self.hub(data=root)
+        repo = "nt5-test/sharded-bin"
+        snap = os.path.join(repo_dir(self.cache, repo), "snapshots", hashlib.sha1(repo.encode()).hexdigest())
+        r = run(["encode", repo, "Hello world!", "--json"], self.cache, hub.endpoint)
+        local = run(["encode", os.path.join(DATA, "t5-v1_1-tiny"), "Hello world!", "--json"], self.cache)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, local.stdout)
+        self.assertEqual(sorted(f for f in os.listdir(snap) if ".bin" in f),
+                         ["pytorch_model-00001-of-00002.bin", "pytorch_model.bin.index.json"])
+        args = ["generate", "{m}", "Hello world!", "--max-new-tokens", "12", "--json"]
+        r = run([a.format(m=repo) for a in args], self.cache, hub.endpoint)
+        local = run([a.format(m=os.path.join(DATA, "t5-v1_1-tiny")) for a in args], self.cache)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, local.stdout)
+        self.assertIn("pytorch_model-00002-of-00002.bin", os.listdir(snap))
 
     def test_bin_only_repo(self):
         hub = self.hub()
