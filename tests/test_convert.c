@@ -193,6 +193,45 @@ static int input_exp_of(const cJSON *scales, const char *matrix) {
     return cJSON_IsNumber(v) ? v->valueint : -1;
 }
 
+/* A copy of the nt5 file `from` whose f16_scales metadata is `scales`. */
+static void write_with_scales(const char *from, const char *to, const char *scales) {
+    size_t len;
+    char *bytes = read_file(from, &len);
+    uint64_t hl = 0;
+    if (!bytes || len < 8) return;
+    memcpy(&hl, bytes, 8);
+    cJSON *header = cJSON_ParseWithLength(bytes + 8, (size_t)hl);
+    cJSON *meta = cJSON_GetObjectItemCaseSensitive(header, "__metadata__");
+    cJSON_ReplaceItemInObjectCaseSensitive(meta, "f16_scales", cJSON_CreateString(scales));
+    char *text = cJSON_PrintUnformatted(header);
+    size_t n = strlen(text), padded = (n + 7) / 8 * 8;
+    FILE *f = fopen(to, "wb");
+    uint64_t plen = padded;
+    fwrite(&plen, 8, 1, f);
+    fwrite(text, 1, n, f);
+    for (size_t i = n; i < padded; i++) fputc(' ', f);
+    fwrite(bytes + 8 + hl, 1, len - 8 - (size_t)hl, f);
+    fclose(f);
+    free(text);
+    cJSON_Delete(header);
+    free(bytes);
+}
+
+/* Broken f16_scales are refused with the file and tensor named. */
+static void test_bad_scales(const char *f16_file) {
+    static const char *const bad[] = {"not json", "{\"enc.0.qkv\": {\"weight_exp\": 1000}}",
+                                      "{\"enc.0.qkv\": {\"weight_exp\": \"-3\"}}", "{\"enc.0.qkv\": {\"weight_exp\": 0.5}}"};
+    char path[1200];
+    snprintf(path, sizeof path, "%s/bad-scales.nt5", tmp_dir);
+    for (int i = 0; i < 4; i++) {
+        write_with_scales(f16_file, path, bad[i]);
+        nt5_model *m = NULL;
+        CHECK_STATUS(nt5_model_open(path, NULL, &m), NT5_ERR_FORMAT);
+        CHECK(!m && strstr(nt5_last_error(), "bad-scales.nt5"), "bad f16_scales %d: %s", i, nt5_last_error());
+        nt5_model_free(m);
+    }
+}
+
 static void test_model(const char *name, int tied) {
     char f32[1200], folded[1200], again[1200], f16[1200], hf[1200];
     snprintf(f32, sizeof f32, "%s/%s-f32.nt5", tmp_dir, name);
@@ -225,6 +264,7 @@ static void test_model(const char *name, int tied) {
     CHECK_STATUS(convert(dir, f16, NT5_FORMAT_NT5, NT5_DTYPE_F16, 0), NT5_OK);
     cJSON_Delete(check_f16_file(name, f16, 8.0));
     same_outputs("f16", dir, f16, 2e-3, 0);
+    test_bad_scales(f16);
     nt5_model *m = open_model_or_fail(f16);
     nt5_model_info info = {.struct_size = sizeof info};
     if (m) CHECK(nt5_model_get_info(m, &info) == NT5_OK && info.weight_dtype == NT5_DTYPE_F32,

@@ -245,6 +245,40 @@ class Hub(unittest.TestCase):
         self.assertEqual(r.stdout, local.stdout)
         self.assertIn("pytorch_model-00002-of-00002.bin", os.listdir(snap))
 
+    def run_on_terminal(self, args, endpoint, **env_extra):
+        """stderr on a pseudo-terminal, as a person would see it."""
+        import pty
+        master, slave = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
+        env.update(HF_HUB_CACHE=self.cache, HF_HOME=os.path.join(self.cache, "home"), HF_ENDPOINT=endpoint)
+        env.update(env_extra)
+        p = subprocess.run([NT5, *args], stdout=subprocess.PIPE, stderr=slave, env=env, timeout=120)
+        os.close(slave)
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        os.close(master)
+        return p.returncode, out.decode(errors="replace")
+
+    def test_progress_bars_on_a_terminal(self):
+        hub = self.hub()
+        rc, screen = self.run_on_terminal(["download", TINY], hub.endpoint)
+        self.assertEqual(rc, 0, screen)
+        self.assertRegex(screen, r"model\.safetensors: +100\.0% [0-9.]+/[0-9.]+ MB [0-9.]+ MB/s ETA 0s")
+        rc, screen = self.run_on_terminal(["convert", TINY, "--dtype", "f16"], hub.endpoint)
+        self.assertEqual(rc, 0, screen)
+        self.assertIn("calibrating: 12/12 prompts", screen)
+        shutil.rmtree(repo_dir(self.cache))
+        rc, screen = self.run_on_terminal(["download", TINY], hub.endpoint, HF_HUB_DISABLE_PROGRESS_BARS="1")
+        self.assertEqual(rc, 0, screen)
+        self.assertEqual(screen, "", "HF_HUB_DISABLE_PROGRESS_BARS silences the bar")
+
     def test_bin_only_repo(self):
         hub = self.hub()
         r = run(["generate", "nt5-test/bin-only", "Hello world!", "--max-new-tokens", "12", "--json"], self.cache,
