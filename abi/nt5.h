@@ -140,7 +140,9 @@ typedef struct nt5_model_options {
     /* Storage of the weight matrices: NT5_DTYPE_F32, or NT5_DTYPE_BF16,
      * which halves their memory and speeds up decoding. NT5_DTYPE_AUTO
      * (default) keeps bf16 checkpoints in bf16 (lossless) and stores the
-     * others in f32. The CPU computes in fp32 either way. */
+     * others in f32 on the CPU, in bf16 on a GPU. The CPU computes in fp32
+     * either way; the GPU in the weights' dtype with fp32 accumulation and an
+     * fp32 residual stream (compute_dtype in nt5_model_info). */
     int32_t weight_dtype;
     /* Hub models (nt5_model_open with a model id such as "google/flan-t5-base"): */
     const char *revision;   /* branch, tag or commit; NULL = "main" */

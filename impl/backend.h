@@ -56,7 +56,10 @@ typedef struct attn_args {
 typedef struct backend_ops {
     const char *name;
     int device; /* NT5_DEVICE_* */
+    /* 1: products run in the weights' dtype (fp32 accumulation); 0: always fp32 */
+    int computes_in_weight_dtype;
     void (*destroy)(backend *be);
+    int (*threads)(const backend *be); /* CPU worker threads per call; 0 for a GPU */
     /* Weights: takes ownership of a malloc'ed host buffer of `bytes` and
      * returns the backend copy (the CPU keeps the buffer itself). NULL on
      * failure (the host buffer is then freed). */
@@ -99,7 +102,12 @@ struct backend {
 
 /* CPU backend with `threads` worker threads (0: all online cores). */
 nt5_status cpu_backend_create(int threads, backend **out);
-int cpu_backend_threads(const backend *be);
+/* The CUDA backend on GPU `device`, from the module libnt5-cuda.so
+ * (impl/cuda_loader.c); NT5_ERR_NO_DEVICE with the reason when there is
+ * none to be had. */
+nt5_status cuda_backend_create(int device, backend **out);
+/* Whether this machine has an NVIDIA driver (cheap; loads nothing). */
+int cuda_driver_present(void);
 
 static inline nt5_status exec_status(const exec_ctx *x) { return x->status; }
 

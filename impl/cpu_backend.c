@@ -66,10 +66,14 @@ static void cpu_gather_blocks(exec_ctx *x, float *dst, const float *src, const i
         memcpy(dst + b * stride, src + (size_t)index[b] * stride, block_elems * sizeof(float));
 }
 
+static int cpu_threads(const backend *be) { return pool_threads(((const cpu_backend *)be)->pool); }
+
 static const backend_ops cpu_ops = {
     .name = "cpu",
     .device = NT5_DEVICE_CPU,
+    .computes_in_weight_dtype = 0,
     .destroy = cpu_destroy,
+    .threads = cpu_threads,
     .adopt_weight = cpu_adopt_weight,
     .free_weight = cpu_free_weight,
     .read_weight = cpu_read_weight,
@@ -107,5 +111,3 @@ nt5_status cpu_backend_create(int threads, backend **out) {
     *out = &c->base;
     return NT5_OK;
 }
-
-int cpu_backend_threads(const backend *be) { return pool_threads(((const cpu_backend *)be)->pool); }

@@ -12,12 +12,21 @@
 #include "nt5_file.h"
 #include "weight_fold.h"
 
-/* "auto", "cpu", "cuda", "cuda:N" -> a backend. */
+/* "auto", "cpu", "cuda", "cuda:N" -> a backend. auto takes GPU 0 when the
+ * machine has a driver and the CUDA backend starts, else the CPU. */
 static nt5_status make_backend(const nt5_model_options *opts, backend **out) {
     const char *dev = opts->device ? opts->device : "auto";
-    if (strcmp(dev, "auto") == 0 || strcmp(dev, "cpu") == 0) return cpu_backend_create(opts->num_threads, out);
-    if (strcmp(dev, "cuda") == 0 || strncmp(dev, "cuda:", 5) == 0)
-        return err_set(NT5_ERR_NO_DEVICE, "device \"%s\": this build of libnt5 has no CUDA backend", dev);
+    if (strcmp(dev, "cpu") == 0) return cpu_backend_create(opts->num_threads, out);
+    if (strcmp(dev, "auto") == 0) {
+        if (cuda_driver_present() && cuda_backend_create(0, out) == NT5_OK) return NT5_OK;
+        return cpu_backend_create(opts->num_threads, out);
+    }
+    char *end = NULL;
+    long n = strncmp(dev, "cuda:", 5) == 0 ? strtol(dev + 5, &end, 10) : 0;
+    if (strcmp(dev, "cuda") == 0 || (end && end != dev + 5 && !*end && n >= 0 && n < 1024)) {
+        nt5_status st = cuda_backend_create((int)n, out);
+        return st == NT5_OK ? st : err_wrap(st, "device \"%s\"", dev);
+    }
     return err_set(NT5_ERR_INVALID_ARG, "device \"%s\" is not one of auto, cpu, cuda, cuda:N", dev);
 }
 
@@ -39,13 +48,17 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
         return err_set(NT5_ERR_FORMAT, "the tokenizer has %d tokens but the model's vocab_size is %d", tok_size(m->tok),
                        m->cfg.vocab_size);
     if (opts->num_threads < 0) return err_set(NT5_ERR_INVALID_ARG, "num_threads must be >= 0");
-    int32_t dtype = opts->weight_dtype == NT5_DTYPE_AUTO ? src->stored_dtype(src->self) : opts->weight_dtype;
-    if (dtype != NT5_DTYPE_F32 && dtype != NT5_DTYPE_BF16)
+    int32_t dtype = opts->weight_dtype;
+    if (dtype != NT5_DTYPE_AUTO && dtype != NT5_DTYPE_F32 && dtype != NT5_DTYPE_BF16)
         return err_set(dtype == NT5_DTYPE_F16 ? NT5_ERR_UNSUPPORTED : NT5_ERR_INVALID_ARG,
-                       "weight_dtype %d: the CPU backend stores weights as NT5_DTYPE_F32 or NT5_DTYPE_BF16", dtype);
+                       "weight_dtype %d: weights are stored as NT5_DTYPE_F32 or NT5_DTYPE_BF16 (f16 files are "
+                       "widened)", dtype);
     m->has_decoder = !opts->encoder_only && m->cfg.num_decoder_layers > 0 && src->has(src->self, "dec.final_ln");
     nt5_status st = make_backend(opts, &m->be);
     if (st != NT5_OK) return st;
+    /* auto: bf16 checkpoints stay bf16; others are f32 on the CPU and bf16 on a GPU */
+    if (dtype == NT5_DTYPE_AUTO)
+        dtype = m->be->ops->computes_in_weight_dtype ? NT5_DTYPE_BF16 : src->stored_dtype(src->self);
     fold_state fold = {src, &m->cfg};
     weight_source folded = folding_source(&fold);
     int fold_now = tf && tf->fold_norms && !m->norms_folded;

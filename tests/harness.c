@@ -65,7 +65,10 @@ double max_abs_diff(const float *a, const float *b, size_t n) {
 
 nt5_model *open_model_or_fail(const char *dir) {
     nt5_model *m = NULL;
-    nt5_status st = nt5_model_open(dir, NULL, &m);
+    nt5_model_options o;
+    nt5_model_options_init(&o, sizeof o);
+    o.device = "cpu";
+    nt5_status st = nt5_model_open(dir, &o, &m);
     CHECK(st == NT5_OK, "opening %s: %s (%s)", dir, nt5_status_name(st), nt5_last_error());
     return m;
 }

@@ -68,7 +68,7 @@ double max_abs_diff(const float *a, const float *b, size_t n);
  * scale(tensor name) when scale is not NULL. 0 on success. */
 int make_model_copy(const char *model, const char *dir, int dtype, float (*scale)(const char *name));
 
-/* Opens a model with default options (CPU) or returns NULL with a failed check. */
+/* Opens a model on the CPU with default options or returns NULL with a failed check. */
 nt5_model *open_model_or_fail(const char *dir);
 
 #endif

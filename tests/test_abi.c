@@ -113,7 +113,9 @@ static void check_null_args(nt5_model *m) {
     CHECK(strstr(nt5_last_error(), "no-such-model") != NULL, "message names the path: %s", nt5_last_error());
     mo.device = "tpu";
     CHECK_FAILS(nt5_model_open(data_path("t5-v1_1-tiny"), &mo, &out), NT5_ERR_INVALID_ARG);
-    mo.device = "cuda:0";
+    mo.device = "cuda:100000";
+    CHECK_FAILS(nt5_model_open(data_path("t5-v1_1-tiny"), &mo, &out), NT5_ERR_INVALID_ARG);
+    mo.device = "cuda:1023"; /* no machine has that many GPUs */
     CHECK_FAILS(nt5_model_open(data_path("t5-v1_1-tiny"), &mo, &out), NT5_ERR_NO_DEVICE);
     mo.device = NULL;
     mo.num_threads = -3;

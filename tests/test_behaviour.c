@@ -287,6 +287,7 @@ static void check_generate_options(nt5_model *m) {
 static void check_encoder_only(void) {
     nt5_model_options mo;
     nt5_model_options_init(&mo, sizeof mo);
+    mo.device = "cpu";
     mo.encoder_only = 1;
     mo.num_threads = 1;
     nt5_model *m = NULL;
@@ -308,6 +309,7 @@ static void check_encoder_only(void) {
 static void check_bf16_weights(nt5_model *f32_model) {
     nt5_model_options mo;
     nt5_model_options_init(&mo, sizeof mo);
+    mo.device = "cpu";
     mo.weight_dtype = NT5_DTYPE_BF16;
     nt5_model *m = NULL;
     CHECK_STATUS(nt5_model_open(data_path("t5-v1_1-tiny"), &mo, &m), NT5_OK);

@@ -49,6 +49,7 @@ static int same_generation(const nt5_generation *a, const nt5_generation *b) {
 static nt5_model *open_with(const char *path, int32_t weight_dtype, int encoder_only) {
     nt5_model_options o;
     nt5_model_options_init(&o, sizeof o);
+    o.device = "cpu";
     o.weight_dtype = weight_dtype;
     o.encoder_only = encoder_only;
     nt5_model *m = NULL;

@@ -14,6 +14,7 @@ static char tmp_root[1024];
 static nt5_embeddings *encode_with(const char *dir, int32_t weight_dtype, int32_t *stored) {
     nt5_model_options o;
     nt5_model_options_init(&o, sizeof o);
+    o.device = "cpu";
     o.weight_dtype = weight_dtype;
     nt5_model *m = NULL;
     CHECK_STATUS(nt5_model_open(dir, &o, &m), NT5_OK);

@@ -1,0 +1,118 @@
+// T5 attention on the GPU, flash style: one warp per query row walks the
+// attended keys 32 at a time (a key per lane for the scores, an output
+// dimension per lane for p v) with an online softmax, so no [heads, L, L]
+// score or bias tensor exists. No 1/sqrt(d) scaling (T5); the relative
+// position bias comes from the [num_buckets, heads] table through the same
+// bucket function as impl/position_bias.c; padded keys (>= kv_valid) and,
+// causally, later keys are skipped.
+#include <math.h>
+
+#include "cuda_ops.h"
+
+namespace {
+
+constexpr int WARPS = 4;
+constexpr int MAX_DKV = 256;
+
+// impl/position_bias.c in float32, truncating toward zero
+__device__ int position_bucket(long long rel, int bidirectional, int num_buckets, float log_ratio) {
+    int bucket = 0;
+    long long n;
+    if (bidirectional) {
+        num_buckets /= 2;
+        if (rel > 0) bucket += num_buckets;
+        n = rel < 0 ? -rel : rel;
+    } else {
+        n = rel < 0 ? -rel : 0;
+    }
+    int max_exact = num_buckets / 2;
+    if (n < max_exact) return bucket + (int)n;
+    float ratio = logf((float)n / (float)max_exact) / log_ratio;
+    long long large = max_exact + (long long)(ratio * (float)(num_buckets - max_exact));
+    if (large > num_buckets - 1) large = num_buckets - 1;
+    return bucket + (int)large;
+}
+
+template <int PER_LANE>  // output dimensions per lane: d_kv <= 32 * PER_LANE
+__global__ void __launch_bounds__(WARPS * 32) attention_kernel(cuda_attention_args args) {
+    const attn_args &a = args.a;
+    __shared__ float q_smem[WARPS][MAX_DKV];
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    size_t g = (size_t)blockIdx.x * WARPS + warp;
+    if (g >= a.batch * a.heads * a.q_len) return;
+    size_t i = g % a.q_len, bh = g / a.q_len, h = bh % a.heads, b = bh / a.heads;
+    size_t kvb = b / a.kv_group, d = a.d_kv;
+    size_t nk = args.kv_valid ? (size_t)args.kv_valid[kvb] : a.kv_len;
+    if (nk > a.kv_len) nk = a.kv_len;
+    long long pos = (long long)(a.q_offset + i);
+    size_t n_att = a.causal && (size_t)pos + 1 < nk ? (size_t)pos + 1 : nk;
+
+    const float *q = a.q + (b * a.q_len + i) * a.ld_q + h * d;
+    const float *k = a.k + kvb * a.kv_rows * a.ld_kv + h * d;
+    const float *v = a.v + kvb * a.kv_rows * a.ld_kv + h * d;
+    float *out = a.out + (b * a.q_len + i) * a.ld_out + h * d;
+    float *qs = q_smem[warp];
+    for (size_t t = lane; t < d; t += 32) qs[t] = q[t];
+    __syncwarp();
+
+    float m = -INFINITY, sum = 0, acc[PER_LANE];
+    for (int r = 0; r < PER_LANE; r++) acc[r] = 0;
+    for (size_t j0 = 0; j0 < n_att; j0 += 32) {
+        size_t j = j0 + lane;
+        float s = -INFINITY;
+        if (j < n_att) {
+            const float *kj = k + j * a.ld_kv;
+            float dot = 0;
+            for (size_t t = 0; t < d; t++) dot += qs[t] * kj[t];
+            if (a.bias_table) {
+                int bucket = position_bucket((long long)j - pos, a.bidirectional, a.num_buckets, args.log_ratio);
+                dot += a.bias_table[(size_t)bucket * a.heads + h];
+            }
+            s = dot;
+        }
+        float chunk_max = s;
+        for (int o = 16; o > 0; o >>= 1) chunk_max = fmaxf(chunk_max, __shfl_xor_sync(0xffffffffu, chunk_max, o));
+        float m_new = fmaxf(m, chunk_max);  // finite: the chunk has at least one key
+        float correction = expf(m - m_new);
+        float p = j < n_att ? expf(s - m_new) : 0.0f;
+        float chunk_sum = p;
+        for (int o = 16; o > 0; o >>= 1) chunk_sum += __shfl_xor_sync(0xffffffffu, chunk_sum, o);
+        sum = sum * correction + chunk_sum;
+        for (int r = 0; r < PER_LANE; r++) acc[r] *= correction;
+        size_t keys = n_att - j0 < 32 ? n_att - j0 : 32;
+        for (size_t t = 0; t < keys; t++) {
+            float pt = __shfl_sync(0xffffffffu, p, (int)t);
+            const float *vt = v + (j0 + t) * a.ld_kv;
+            for (int r = 0; r < PER_LANE; r++) {
+                size_t c = lane + 32 * (size_t)r;
+                if (c < d) acc[r] += pt * vt[c];
+            }
+        }
+        m = m_new;
+    }
+    float inv = n_att ? 1.0f / sum : 0.0f;  // no attended key: zeros, as the CPU's empty product
+    for (int r = 0; r < PER_LANE; r++) {
+        size_t c = lane + 32 * (size_t)r;
+        if (c < d) out[c] = acc[r] * inv;
+    }
+}
+
+template <int PER_LANE>
+cudaError_t launch(const cuda_attention_args *args, cudaStream_t stream) {
+    size_t rows = args->a.batch * args->a.heads * args->a.q_len;
+    if (rows == 0) return cudaSuccess;
+    unsigned blocks = (unsigned)((rows + WARPS - 1) / WARPS);
+    attention_kernel<PER_LANE><<<blocks, WARPS * 32, 0, stream>>>(*args);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
+extern "C" cudaError_t nt5_cuda_attention(const cuda_attention_args *args, cudaStream_t stream) {
+    size_t d = args->a.d_kv;
+    if (d <= 32) return launch<1>(args, stream);
+    if (d <= 64) return launch<2>(args, stream);
+    if (d <= 128) return launch<4>(args, stream);
+    if (d <= MAX_DKV) return launch<8>(args, stream);
+    return cudaErrorInvalidValue;
+}

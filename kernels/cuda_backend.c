@@ -1,0 +1,435 @@
+/* The CUDA backend (libnt5-cuda.so): backend.h's ops on one GPU. Weights
+ * live in device memory; each API call takes a session (a stream, a
+ * cuBLASLt workspace and small scratch buffers) from the backend's pool, so
+ * threads sharing a model never share a stream. Buffers come from the
+ * device's stream-ordered memory pool, which keeps freed memory for reuse.
+ * Products go through cuBLASLt: f32 weights in fp32 (no TF32), bf16 weights
+ * with the input cast to bf16 and fp32 accumulation and output, so the
+ * residual stream stays fp32. Errors end the call with NT5_ERR_DEVICE or
+ * NT5_ERR_OUT_OF_MEMORY and leave the model usable. */
+#include <cublasLt.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cuda_module.h"
+#include "cuda_ops.h"
+#include "weights.h"
+
+#define WORKSPACE_BYTES ((size_t)32 << 20)
+#define PLAN_CACHE 128
+
+/* Per-call state: reused by later calls once returned to the pool. */
+typedef struct cuda_session {
+    cudaStream_t stream;
+    void *workspace;            /* [WORKSPACE_BYTES] for cuBLASLt */
+    uint16_t *bf16_in;          /* [bf16_cap] a product's input cast to bf16 */
+    size_t bf16_cap;
+    int32_t *ints;              /* [ints_cap] ids or kv_valid uploaded for a kernel */
+    size_t ints_cap;
+    struct cuda_session *next;
+} cuda_session;
+
+/* A cached cuBLASLt product: descriptors and the heuristic's algorithm for one shape. */
+typedef struct lt_plan {
+    size_t M, N, K, ld_in, ld_out;
+    int32_t dtype;
+    int accumulate, used;
+    cublasLtMatmulDesc_t op;
+    cublasLtMatrixLayout_t a, b, c;
+    cublasLtMatmulAlgo_t algo;
+} lt_plan;
+
+typedef struct cuda_backend {
+    backend base;
+    const cuda_host *host;
+    int device;
+    cublasLtHandle_t lt;
+    pthread_mutex_t lock;   /* the session pool and the plan cache */
+    cuda_session *idle;
+    lt_plan plans[PLAN_CACHE];
+    size_t next_plan;
+} cuda_backend;
+
+static cuda_backend *cb_of(const backend *be) { return (cuda_backend *)be; }
+static cuda_session *session_of(exec_ctx *x) { return x->scratch; }
+static const cuda_host *host_of(const exec_ctx *x) { return cb_of(x->be)->host; }
+
+/* Records the first failure of a call; later ops on it do nothing. */
+static int failed(exec_ctx *x, cudaError_t e, const char *what) {
+    if (e == cudaSuccess) return x->status != NT5_OK;
+    if (x->status == NT5_OK)
+        x->status = host_of(x)->set_error(e == cudaErrorMemoryAllocation ? NT5_ERR_OUT_OF_MEMORY : NT5_ERR_DEVICE,
+                                          "CUDA %s: %s (%s)", what, cudaGetErrorString(e), cudaGetErrorName(e));
+    cudaGetLastError(); /* clear a non-sticky error so the model stays usable */
+    return 1;
+}
+
+static int lt_failed(exec_ctx *x, cublasStatus_t s, const char *what) {
+    if (s == CUBLAS_STATUS_SUCCESS) return x->status != NT5_OK;
+    if (x->status == NT5_OK)
+        x->status = host_of(x)->set_error(s == CUBLAS_STATUS_ALLOC_FAILED ? NT5_ERR_OUT_OF_MEMORY : NT5_ERR_DEVICE,
+                                          "cuBLASLt %s: status %d", what, (int)s);
+    return 1;
+}
+
+/* ---- weights ---- */
+
+static void *cuda_adopt_weight(backend *be, void *host, size_t bytes) {
+    void *dev = NULL;
+    cudaSetDevice(cb_of(be)->device);
+    if (cudaMalloc(&dev, bytes ? bytes : 1) != cudaSuccess ||
+        cudaMemcpy(dev, host, bytes, cudaMemcpyHostToDevice) != cudaSuccess) {
+        cudaGetLastError();
+        cudaFree(dev);
+        dev = NULL;
+    }
+    free(host);
+    return dev;
+}
+
+static void cuda_free_weight(backend *be, void *w) {
+    cudaSetDevice(cb_of(be)->device);
+    cudaFree(w);
+}
+
+static void cuda_read_weight(const backend *be, void *host, const void *w, size_t bytes) {
+    cudaSetDevice(cb_of(be)->device);
+    cudaMemcpy(host, w, bytes, cudaMemcpyDeviceToHost);
+}
+
+/* ---- sessions ---- */
+
+static void session_free(cuda_session *s) {
+    if (!s) return;
+    cudaFree(s->workspace);
+    cudaFree(s->bf16_in);
+    cudaFree(s->ints);
+    if (s->stream) cudaStreamDestroy(s->stream);
+    free(s);
+}
+
+static nt5_status cuda_exec_begin(const backend *be, exec_ctx *x) {
+    cuda_backend *cb = cb_of(be);
+    memset(x, 0, sizeof *x);
+    x->be = be;
+    cudaError_t e = cudaSetDevice(cb->device);
+    pthread_mutex_lock(&cb->lock);
+    cuda_session *s = cb->idle;
+    if (s) cb->idle = s->next;
+    pthread_mutex_unlock(&cb->lock);
+    if (!s && e == cudaSuccess) {
+        s = calloc(1, sizeof *s);
+        if (!s) return cb->host->set_error(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+        e = cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking);
+        if (e == cudaSuccess) e = cudaMalloc(&s->workspace, WORKSPACE_BYTES);
+        if (e != cudaSuccess) {
+            session_free(s);
+            s = NULL;
+        }
+    }
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return cb->host->set_error(e == cudaErrorMemoryAllocation ? NT5_ERR_OUT_OF_MEMORY : NT5_ERR_DEVICE,
+                                   "CUDA: cannot start a call on device %d: %s", cb->device, cudaGetErrorString(e));
+    }
+    x->scratch = s;
+    return NT5_OK;
+}
+
+static nt5_status cuda_exec_end(exec_ctx *x) {
+    cuda_backend *cb = cb_of(x->be);
+    cuda_session *s = session_of(x);
+    failed(x, cudaStreamSynchronize(s->stream), "call");
+    pthread_mutex_lock(&cb->lock);
+    s->next = cb->idle;
+    cb->idle = s;
+    pthread_mutex_unlock(&cb->lock);
+    x->scratch = NULL;
+    return x->status;
+}
+
+/* A session buffer of at least `bytes`, grown on the call's stream. */
+static void *grow(exec_ctx *x, void **buf, size_t *cap, size_t bytes) {
+    if (*cap >= bytes) return *buf;
+    cuda_session *s = session_of(x);
+    if (*buf) cudaFreeAsync(*buf, s->stream);
+    *buf = NULL;
+    *cap = 0;
+    if (failed(x, cudaMallocAsync(buf, bytes, s->stream), "allocating scratch")) return NULL;
+    *cap = bytes;
+    return *buf;
+}
+
+/* Host ints copied into the session's device buffer. */
+static const int32_t *upload_ints(exec_ctx *x, const int32_t *host, size_t n) {
+    cuda_session *s = session_of(x);
+    int32_t *dev = grow(x, (void **)&s->ints, &s->ints_cap, n * sizeof *host);
+    if (!dev || failed(x, cudaMemcpyAsync(dev, host, n * sizeof *host, cudaMemcpyHostToDevice, s->stream), "upload"))
+        return NULL;
+    return dev;
+}
+
+static float *cuda_alloc(exec_ctx *x, size_t n) {
+    void *p = NULL;
+    if (x->status != NT5_OK || n == 0) return NULL;
+    if (failed(x, cudaMallocAsync(&p, n * sizeof(float), session_of(x)->stream), "allocating a buffer")) return NULL;
+    return p;
+}
+
+static void cuda_release(exec_ctx *x, float *p) {
+    if (p) cudaFreeAsync(p, session_of(x)->stream);
+}
+
+static void cuda_upload(exec_ctx *x, float *dst, const float *src, size_t n) {
+    if (x->status == NT5_OK)
+        failed(x, cudaMemcpyAsync(dst, src, n * sizeof *src, cudaMemcpyHostToDevice, session_of(x)->stream), "upload");
+}
+
+/* synchronous: the caller reads dst next */
+static void cuda_download(exec_ctx *x, float *dst, const float *src, size_t n) {
+    cuda_session *s = session_of(x);
+    if (x->status != NT5_OK) return;
+    if (!failed(x, cudaMemcpyAsync(dst, src, n * sizeof *src, cudaMemcpyDeviceToHost, s->stream), "download"))
+        failed(x, cudaStreamSynchronize(s->stream), "download");
+}
+
+/* ---- ops ---- */
+
+static void cuda_embed(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d) {
+    if (x->status != NT5_OK) return;
+    const int32_t *dev_ids = upload_ints(x, ids, n);
+    if (dev_ids) failed(x, nt5_cuda_embed(out, table->data, table->dtype, dev_ids, n, d, session_of(x)->stream), "embed");
+}
+
+static void cuda_rmsnorm(exec_ctx *x, float *out, const float *in, const float *w, size_t rows, size_t d, float eps,
+                         float scale) {
+    if (x->status == NT5_OK)
+        failed(x, nt5_cuda_rmsnorm(out, in, w, rows, d, eps, scale, session_of(x)->stream), "rmsnorm");
+}
+
+static void cuda_ffn_activation(exec_ctx *x, float *out, const float *in, size_t ld_in, size_t M, size_t F,
+                                activation act, int gated) {
+    if (x->status == NT5_OK)
+        failed(x, nt5_cuda_ffn_activation(out, in, ld_in, M, F, act, gated, session_of(x)->stream), "activation");
+}
+
+static void cuda_attention(exec_ctx *x, const attn_args *a) {
+    if (x->status != NT5_OK) return;
+    cuda_attention_args args = {.a = *a};
+    if (a->kv_valid) {
+        size_t kv_batch = (a->batch + a->kv_group - 1) / a->kv_group;
+        int32_t *valid = malloc(kv_batch * sizeof *valid);
+        if (!valid) {
+            x->status = host_of(x)->set_error(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+            return;
+        }
+        for (size_t b = 0; b < kv_batch; b++) valid[b] = (int32_t)a->kv_valid[b];
+        args.kv_valid = upload_ints(x, valid, kv_batch);
+        free(valid);
+        if (!args.kv_valid) return;
+    }
+    int max_exact = (a->bidirectional ? a->num_buckets / 2 : a->num_buckets) / 2;
+    args.log_ratio = max_exact > 0 ? (float)log((double)a->max_distance / max_exact) : 1.0f;
+    failed(x, nt5_cuda_attention(&args, session_of(x)->stream), "attention");
+}
+
+static void cuda_copy_rows(exec_ctx *x, float *dst, size_t ld_dst, const float *src, size_t ld_src, size_t rows,
+                           size_t cols) {
+    if (x->status != NT5_OK || rows == 0) return;
+    failed(x,
+           cudaMemcpy2DAsync(dst, ld_dst * sizeof(float), src, ld_src * sizeof(float), cols * sizeof(float), rows,
+                             cudaMemcpyDeviceToDevice, session_of(x)->stream),
+           "copy");
+}
+
+static void cuda_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index, size_t count,
+                               size_t block_elems, size_t stride) {
+    for (size_t b = 0; b < count && x->status == NT5_OK; b++)
+        failed(x,
+               cudaMemcpyAsync(dst + b * stride, src + (size_t)index[b] * stride, block_elems * sizeof(float),
+                               cudaMemcpyDeviceToDevice, session_of(x)->stream),
+               "gather");
+}
+
+/* ---- products through cuBLASLt ----
+ * out[M, N] row-major is column-major out^T [N, M] = W (column-major [K, N],
+ * transposed) times in^T (column-major [K, M]). */
+
+static void plan_destroy(lt_plan *p) {
+    if (!p->used) return;
+    cublasLtMatrixLayoutDestroy(p->a);
+    cublasLtMatrixLayoutDestroy(p->b);
+    cublasLtMatrixLayoutDestroy(p->c);
+    cublasLtMatmulDescDestroy(p->op);
+    p->used = 0;
+}
+
+static cublasStatus_t plan_build(cuda_backend *cb, lt_plan *p) {
+    cudaDataType_t ab = p->dtype == NT5_DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    size_t ld_b = p->dtype == NT5_DTYPE_BF16 ? p->K : p->ld_in;
+    cublasStatus_t s = cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F);
+    if (s != CUBLAS_STATUS_SUCCESS) return s;
+    p->used = 1;
+    p->a = p->b = p->c = NULL;
+    if ((s = cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta)) ||
+        (s = cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb)) ||
+        (s = cublasLtMatrixLayoutCreate(&p->a, ab, p->K, p->N, (int64_t)p->K)) ||
+        (s = cublasLtMatrixLayoutCreate(&p->b, ab, p->K, p->M, (int64_t)ld_b)) ||
+        (s = cublasLtMatrixLayoutCreate(&p->c, CUDA_R_32F, p->N, p->M, (int64_t)p->ld_out)))
+        return s;
+    cublasLtMatmulPreference_t pref = NULL;
+    size_t ws = WORKSPACE_BYTES;
+    cublasLtMatmulHeuristicResult_t result;
+    int found = 0;
+    s = cublasLtMatmulPreferenceCreate(&pref);
+    if (!s) s = cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws);
+    if (!s) s = cublasLtMatmulAlgoGetHeuristic(cb->lt, p->op, p->a, p->b, p->c, p->c, pref, 1, &result, &found);
+    if (pref) cublasLtMatmulPreferenceDestroy(pref);
+    if (!s && found == 0) s = CUBLAS_STATUS_NOT_SUPPORTED;
+    if (!s) p->algo = result.algo;
+    return s;
+}
+
+/* The cached plan for this shape (built on first use); the lock is held. */
+static cublasStatus_t plan_for(cuda_backend *cb, const lt_plan *key, lt_plan **out) {
+    for (size_t i = 0; i < PLAN_CACHE; i++) {
+        lt_plan *p = &cb->plans[i];
+        if (p->used && p->M == key->M && p->N == key->N && p->K == key->K && p->ld_in == key->ld_in &&
+            p->ld_out == key->ld_out && p->dtype == key->dtype && p->accumulate == key->accumulate) {
+            *out = p;
+            return CUBLAS_STATUS_SUCCESS;
+        }
+    }
+    lt_plan *slot = &cb->plans[cb->next_plan++ % PLAN_CACHE];
+    plan_destroy(slot);
+    *slot = *key;
+    cublasStatus_t s = plan_build(cb, slot);
+    if (s != CUBLAS_STATUS_SUCCESS) plan_destroy(slot);
+    *out = slot;
+    return s;
+}
+
+static void cuda_linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in, const wmat *w, size_t M,
+                        size_t N, size_t K, int accumulate) {
+    if (x->status != NT5_OK || M == 0) return;
+    cuda_backend *cb = cb_of(x->be);
+    cuda_session *s = session_of(x);
+    const void *b = in;
+    if (w->dtype == NT5_DTYPE_BF16) {
+        uint16_t *cast = grow(x, (void **)&s->bf16_in, &s->bf16_cap, M * K * sizeof(uint16_t));
+        if (!cast || failed(x, nt5_cuda_to_bf16(cast, in, ld_in, M, K, s->stream), "cast to bf16")) return;
+        b = cast;
+    }
+    lt_plan key = {.M = M, .N = N, .K = K, .ld_in = ld_in, .ld_out = ld_out, .dtype = w->dtype,
+                   .accumulate = accumulate};
+    float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    /* under the lock: another thread may replace a cached plan once the call is queued */
+    pthread_mutex_lock(&cb->lock);
+    lt_plan *plan = NULL;
+    cublasStatus_t st = plan_for(cb, &key, &plan);
+    if (st == CUBLAS_STATUS_SUCCESS)
+        st = cublasLtMatmul(cb->lt, plan->op, &alpha, w->data, plan->a, b, plan->b, &beta, out, plan->c, out, plan->c,
+                            &plan->algo, s->workspace, WORKSPACE_BYTES, s->stream);
+    pthread_mutex_unlock(&cb->lock);
+    lt_failed(x, st, "matmul");
+}
+
+/* ---- the backend ---- */
+
+static void cuda_destroy(backend *be) {
+    cuda_backend *cb = cb_of(be);
+    cudaSetDevice(cb->device);
+    while (cb->idle) {
+        cuda_session *s = cb->idle;
+        cb->idle = s->next;
+        session_free(s);
+    }
+    for (size_t i = 0; i < PLAN_CACHE; i++) plan_destroy(&cb->plans[i]);
+    cublasLtDestroy(cb->lt);
+    pthread_mutex_destroy(&cb->lock);
+    free(cb);
+}
+
+static int cuda_threads(const backend *be) {
+    (void)be;
+    return 0;
+}
+
+static const backend_ops cuda_ops = {
+    .name = "cuda",
+    .device = NT5_DEVICE_CUDA,
+    .computes_in_weight_dtype = 1,
+    .destroy = cuda_destroy,
+    .threads = cuda_threads,
+    .adopt_weight = cuda_adopt_weight,
+    .free_weight = cuda_free_weight,
+    .read_weight = cuda_read_weight,
+    .exec_begin = cuda_exec_begin,
+    .exec_end = cuda_exec_end,
+    .alloc = cuda_alloc,
+    .release = cuda_release,
+    .upload = cuda_upload,
+    .download = cuda_download,
+    .embed = cuda_embed,
+    .rmsnorm = cuda_rmsnorm,
+    .linear = cuda_linear,
+    .ffn_activation = cuda_ffn_activation,
+    .attention = cuda_attention,
+    .copy_rows = cuda_copy_rows,
+    .gather_blocks = cuda_gather_blocks,
+};
+
+/* Checks the device and keeps freed pool memory for reuse. */
+static nt5_status check_device(const cuda_host *host, int device) {
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return host->set_error(NT5_ERR_NO_DEVICE, "no usable CUDA device: %s (%s)", cudaGetErrorString(e),
+                               cudaGetErrorName(e));
+    }
+    if (device < 0 || device >= count)
+        return host->set_error(NT5_ERR_NO_DEVICE, "cuda:%d: this machine has %d CUDA device%s", device, count,
+                               count == 1 ? "" : "s");
+    struct cudaDeviceProp prop;
+    if ((e = cudaGetDeviceProperties(&prop, device)) != cudaSuccess)
+        return host->set_error(NT5_ERR_NO_DEVICE, "cuda:%d: %s", device, cudaGetErrorString(e));
+    if (prop.major < 8)
+        return host->set_error(NT5_ERR_NO_DEVICE, "cuda:%d (%s) has compute capability %d.%d; nt5's CUDA backend "
+                               "needs 8.0 or newer", device, prop.name, prop.major, prop.minor);
+    if ((e = cudaSetDevice(device)) != cudaSuccess)
+        return host->set_error(NT5_ERR_NO_DEVICE, "cuda:%d: %s", device, cudaGetErrorString(e));
+    cudaMemPool_t pool;
+    uint64_t keep = UINT64_MAX;
+    if (cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess)
+        cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+    return NT5_OK;
+}
+
+__attribute__((visibility("default"))) nt5_status nt5_cuda_module_create(int api, const cuda_host *host, int device,
+                                                                         backend **out) {
+    *out = NULL;
+    if (api != NT5_CUDA_MODULE_API)
+        return host->set_error(NT5_ERR_UNSUPPORTED, "libnt5-cuda.so speaks module API %d, libnt5 %d: install matching "
+                               "versions", NT5_CUDA_MODULE_API, api);
+    nt5_status st = check_device(host, device);
+    if (st != NT5_OK) return st;
+    cuda_backend *cb = calloc(1, sizeof *cb);
+    if (!cb) return host->set_error(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    cb->base.ops = &cuda_ops;
+    cb->host = host;
+    cb->device = device;
+    pthread_mutex_init(&cb->lock, NULL);
+    cublasStatus_t s = cublasLtCreate(&cb->lt);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        pthread_mutex_destroy(&cb->lock);
+        free(cb);
+        return host->set_error(NT5_ERR_DEVICE, "cuBLASLt could not start (status %d)", (int)s);
+    }
+    *out = &cb->base;
+    return NT5_OK;
+}

@@ -1,0 +1,44 @@
+/* The CUDA module's kernel launchers (the .cu files), callable from C. Each
+ * queues its work on `stream` and returns the launch's cudaError_t (0 when
+ * queued). Buffers are device memory; shapes are in the comments. */
+#ifndef NT5_KERNELS_CUDA_OPS_H
+#define NT5_KERNELS_CUDA_OPS_H
+
+#include <cuda_runtime_api.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* out[i, :] = table[ids[i], :] : out [n, d] f32; table [vocab, d] in table_dtype (F32 or BF16) */
+cudaError_t nt5_cuda_embed(float *out, const void *table, int32_t table_dtype, const int32_t *ids, size_t n, size_t d,
+                           cudaStream_t stream);
+/* out = in * rsqrt(mean(in^2) + eps) * w * scale : [rows, d] */
+cudaError_t nt5_cuda_rmsnorm(float *out, const float *in, const float *w, size_t rows, size_t d, float eps,
+                             float scale, cudaStream_t stream);
+/* out[M, F] = act(in[:, :F]) (* in[:, F:2F] when gated); in row stride ld_in */
+cudaError_t nt5_cuda_ffn_activation(float *out, const float *in, size_t ld_in, size_t M, size_t F, activation act,
+                                    int gated, cudaStream_t stream);
+/* out[rows, cols] (dense) = bf16(in rows, stride ld_in), rounded to nearest even */
+cudaError_t nt5_cuda_to_bf16(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols,
+                             cudaStream_t stream);
+
+/* T5 attention (backend.h attn_args, with device pointers): one warp per
+ * query row, 32 keys at a time with an online softmax; the relative-position
+ * bias is computed in the kernel from the [num_buckets, heads] table. */
+typedef struct cuda_attention_args {
+    attn_args a;              /* a.kv_valid is not read: see kv_valid */
+    const int32_t *kv_valid;  /* device [kv_batch] attended keys per kv batch, or NULL */
+    float log_ratio;          /* log(max_distance / max_exact) of position_bias.c */
+} cuda_attention_args;
+cudaError_t nt5_cuda_attention(const cuda_attention_args *args, cudaStream_t stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,110 @@
+// Row-wise kernels of the CUDA backend: embedding gather, RMSNorm, gated
+// activations and the f32 -> bf16 cast of product inputs. fp32 arithmetic,
+// the same formulas as the CPU backend (impl/cpu_rows.c, fast_math.h).
+#include <cuda_bf16.h>
+
+#include "cuda_ops.h"
+
+namespace {
+
+__device__ float bf16_bits_to_float(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
+
+__global__ void embed_kernel(float *out, const void *table, int32_t dtype, const int32_t *ids, size_t d) {
+    size_t row = blockIdx.x;
+    size_t src = (size_t)ids[row] * d;
+    for (size_t i = threadIdx.x; i < d; i += blockDim.x) {
+        float v = dtype == NT5_DTYPE_BF16 ? bf16_bits_to_float(((const uint16_t *)table)[src + i])
+                                          : ((const float *)table)[src + i];
+        out[row * d + i] = v;
+    }
+}
+
+// sum over the block; every thread gets the total
+__device__ float block_sum(float v) {
+    __shared__ float part[32];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    int warps = (blockDim.x + 31) / 32;
+    v = lane < warps ? part[lane] : 0.0f;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __syncthreads();
+    return v;
+}
+
+__global__ void rmsnorm_kernel(float *out, const float *in, const float *w, size_t d, float eps, float scale) {
+    const float *x = in + blockIdx.x * d;
+    float *y = out + blockIdx.x * d;
+    float ss = 0;
+    for (size_t i = threadIdx.x; i < d; i += blockDim.x) ss += x[i] * x[i];
+    ss = block_sum(ss);
+    float inv = 1.0f / sqrtf(ss / (float)d + eps);
+    for (size_t i = threadIdx.x; i < d; i += blockDim.x) y[i] = w[i] * (x[i] * inv) * scale;
+}
+
+__device__ float activate(float v, activation act) {
+    switch (act) {
+    case ACT_RELU: return v > 0 ? v : 0;
+    case ACT_GELU: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    case ACT_GELU_TANH: {
+        float u = 0.7978845608028654f * (v + 0.044715f * v * v * v);
+        return v / (1.0f + expf(-2.0f * u));
+    }
+    case ACT_SILU: return v / (1.0f + expf(-v));
+    }
+    return v;
+}
+
+__global__ void ffn_activation_kernel(float *out, const float *in, size_t ld_in, size_t M, size_t F, activation act,
+                                      int gated) {
+    for (size_t t = blockIdx.x * (size_t)blockDim.x + threadIdx.x; t < M * F; t += (size_t)gridDim.x * blockDim.x) {
+        size_t r = t / F, i = t % F;
+        const float *x = in + r * ld_in;
+        float y = activate(x[i], act);
+        out[t] = gated ? y * x[F + i] : y;
+    }
+}
+
+__global__ void to_bf16_kernel(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols) {
+    for (size_t t = blockIdx.x * (size_t)blockDim.x + threadIdx.x; t < rows * cols;
+         t += (size_t)gridDim.x * blockDim.x) {
+        __nv_bfloat16 h = __float2bfloat16_rn(in[(t / cols) * ld_in + t % cols]);
+        out[t] = *reinterpret_cast<uint16_t *>(&h);
+    }
+}
+
+unsigned grid_for(size_t n, unsigned block) {
+    size_t g = (n + block - 1) / block;
+    return g > 65535u * 16u ? 65535u * 16u : (unsigned)(g ? g : 1);
+}
+
+}  // namespace
+
+extern "C" cudaError_t nt5_cuda_embed(float *out, const void *table, int32_t table_dtype, const int32_t *ids, size_t n,
+                                      size_t d, cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    embed_kernel<<<(unsigned)n, 256, 0, stream>>>(out, table, table_dtype, ids, d);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t nt5_cuda_rmsnorm(float *out, const float *in, const float *w, size_t rows, size_t d, float eps,
+                                        float scale, cudaStream_t stream) {
+    if (rows == 0) return cudaSuccess;
+    rmsnorm_kernel<<<(unsigned)rows, 256, 0, stream>>>(out, in, w, d, eps, scale);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t nt5_cuda_ffn_activation(float *out, const float *in, size_t ld_in, size_t M, size_t F,
+                                               activation act, int gated, cudaStream_t stream) {
+    if (M * F == 0) return cudaSuccess;
+    ffn_activation_kernel<<<grid_for(M * F, 256), 256, 0, stream>>>(out, in, ld_in, M, F, act, gated);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t nt5_cuda_to_bf16(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols,
+                                        cudaStream_t stream) {
+    if (rows * cols == 0) return cudaSuccess;
+    to_bf16_kernel<<<grid_for(rows * cols, 256), 256, 0, stream>>>(out, in, ld_in, rows, cols);
+    return cudaGetLastError();
+}

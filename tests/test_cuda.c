@@ -1,0 +1,263 @@
+/* The CUDA backend against the CPU backend (which matches the Hugging Face
+ * fixtures): every fixture in fp32 (hidden states within 1e-5 relative,
+ * greedy and beam ids identical) and bf16 (within 1e-2, greedy ids
+ * identical); random models of real shapes (t5-v1_1-base, umt5-small) at
+ * several batch sizes and lengths, some not multiples of any tile, masked
+ * and not; threads
+ * sharing one model; a failed call leaves the model usable.
+ *
+ * usage: test_cuda [fallback]
+ * Without a usable GPU the suite exits 77 (skipped) saying why. "fallback"
+ * checks instead what every machine must do: without a GPU, device "cuda"
+ * fails with NT5_ERR_NO_DEVICE and a reason while "auto" runs on the CPU;
+ * with one, "auto" picks it. */
+#define NT5_EXPERIMENTAL
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "nt5_experimental.h"
+
+static const char *const prompts[] = {
+    "Hello world!",
+    "translate English to German: The house is wonderful.",
+    "The encoder reads the whole input sentence, and the decoder writes the output one token at a time.",
+};
+#define N_PROMPTS 3
+
+static nt5_model *open_on(const char *path, const char *device, int32_t weight_dtype) {
+    nt5_model_options o;
+    nt5_model_options_init(&o, sizeof o);
+    o.device = device;
+    o.weight_dtype = weight_dtype;
+    nt5_model *m = NULL;
+    CHECK_STATUS(nt5_model_open(path, &o, &m), NT5_OK);
+    return m;
+}
+
+static nt5_embeddings *encode(nt5_model *m, const char *const *texts, size_t n) {
+    nt5_embeddings *e = NULL;
+    if (m) CHECK_STATUS(nt5_encode_texts(m, texts, n, NULL, &e), NT5_OK);
+    return e;
+}
+
+static double compare(const nt5_embeddings *a, const nt5_embeddings *b) {
+    size_t ba, sa, da, bb, sb, db;
+    if (!a || !b || nt5_embeddings_shape(a, &ba, &sa, &da) || nt5_embeddings_shape(b, &bb, &sb, &db) || ba != bb ||
+        sa != sb || da != db)
+        return INFINITY;
+    return rel_l2(nt5_embeddings_data(b), nt5_embeddings_data(a), ba * sa * da);
+}
+
+static nt5_generation *generate(nt5_model *m, int beams) {
+    nt5_generate_options o;
+    nt5_generate_options_init(&o, sizeof o);
+    o.max_new_tokens = 16;
+    o.num_beams = beams;
+    o.num_return_sequences = beams;
+    nt5_generation *g = NULL;
+    if (m) CHECK_STATUS(nt5_generate_texts(m, prompts, N_PROMPTS, &o, &g), NT5_OK);
+    return g;
+}
+
+static int same_ids(const nt5_generation *a, const nt5_generation *b) {
+    if (!a || !b || nt5_generation_count(a) != nt5_generation_count(b)) return 0;
+    for (size_t i = 0; i < nt5_generation_count(a); i++) {
+        const int32_t *x, *y;
+        size_t n, k;
+        nt5_generation_get(a, i, &x, &n, NULL, NULL);
+        nt5_generation_get(b, i, &y, &k, NULL, NULL);
+        if (n != k || memcmp(x, y, n * sizeof *x) != 0) return 0;
+    }
+    return 1;
+}
+
+/* One fixture: CPU fp32 against CUDA fp32 and bf16. */
+static void check_fixture(const char *name) {
+    const char *dir = data_path(name);
+    nt5_model *cpu = open_on(dir, "cpu", NT5_DTYPE_F32);
+    nt5_model *f32 = open_on(dir, "cuda", NT5_DTYPE_F32);
+    nt5_model *bf16 = open_on(dir, "cuda", NT5_DTYPE_BF16);
+    nt5_model_info info = {.struct_size = sizeof info};
+    if (f32) CHECK(nt5_model_get_info(f32, &info) == NT5_OK && info.device == NT5_DEVICE_CUDA &&
+                       info.compute_dtype == NT5_DTYPE_F32, "%s: info of the fp32 CUDA model", name);
+    if (bf16) CHECK(nt5_model_get_info(bf16, &info) == NT5_OK && info.compute_dtype == NT5_DTYPE_BF16,
+                    "%s: a bf16 CUDA model computes in bf16", name);
+    nt5_embeddings *e_cpu = encode(cpu, prompts, N_PROMPTS), *e_f32 = encode(f32, prompts, N_PROMPTS),
+                   *e_bf16 = encode(bf16, prompts, N_PROMPTS);
+    double err32 = compare(e_cpu, e_f32), err16 = compare(e_cpu, e_bf16);
+    CHECK(err32 <= 1e-5, "%s: fp32 hidden states %.3g from the CPU's", name, err32);
+    CHECK(err16 <= 1e-2, "%s: bf16 hidden states %.3g from the CPU's", name, err16);
+    printf("%s: hidden states relative L2 fp32 %.2e, bf16 %.2e\n", name, err32, err16);
+    for (int beams = 1; beams <= 4; beams += 3) {
+        nt5_generation *a = generate(cpu, beams), *b = generate(f32, beams);
+        CHECK(same_ids(a, b), "%s: fp32 %s ids differ from the CPU's", name, beams > 1 ? "beam" : "greedy");
+        nt5_generation_free(b);
+        if (beams == 1) {
+            b = generate(bf16, 1);
+            CHECK(same_ids(a, b), "%s: bf16 greedy ids differ from the CPU's", name);
+            nt5_generation_free(b);
+        }
+        nt5_generation_free(a);
+    }
+    nt5_embeddings_free(e_cpu);
+    nt5_embeddings_free(e_f32);
+    nt5_embeddings_free(e_bf16);
+    nt5_model_free(cpu);
+    nt5_model_free(f32);
+    nt5_model_free(bf16);
+}
+
+static const char t5_v1_1_base[] =
+    "{\"model_type\": \"t5\", \"d_model\": 768, \"d_kv\": 64, \"d_ff\": 2048, \"num_heads\": 12, \"num_layers\": 12, "
+    "\"num_decoder_layers\": 12, \"vocab_size\": 32128, \"feed_forward_proj\": \"gated-gelu\", "
+    "\"tie_word_embeddings\": false}";
+static const char umt5_small[] =
+    "{\"model_type\": \"umt5\", \"d_model\": 512, \"d_kv\": 64, \"d_ff\": 1024, \"num_heads\": 6, \"num_layers\": 8, "
+    "\"num_decoder_layers\": 8, \"vocab_size\": 256384, \"feed_forward_proj\": \"gated-gelu\", "
+    "\"tie_word_embeddings\": false}";
+
+static nt5_model *open_random(const char *config, const char *device) {
+    nt5_model_options o;
+    nt5_model_options_init(&o, sizeof o);
+    o.device = device;
+    o.weight_dtype = NT5_DTYPE_F32;
+    nt5_model *m = NULL;
+    CHECK_STATUS(nt5_model_open_random(config, 7, &o, &m), NT5_OK);
+    return m;
+}
+
+/* ids of `batch` rows laid out one after another, the rows' lengths
+ * descending from len, each ending with </s> */
+static int32_t *random_ids(size_t batch, size_t len, size_t *lengths) {
+    int32_t *ids = malloc(batch * len * sizeof *ids), *at = ids;
+    uint32_t state = 12345;
+    for (size_t b = 0; b < batch; b++) {
+        lengths[b] = len > b * 5 ? len - b * 5 : 1;
+        for (size_t t = 0; t < lengths[b]; t++) {
+            state = state * 1664525u + 1013904223u;
+            *at++ = t + 1 == lengths[b] ? 1 : (int32_t)(2 + (state >> 8) % 30000);
+        }
+    }
+    return ids;
+}
+
+static void check_random_shapes(const char *name, const char *config) {
+    nt5_model *cpu = open_random(config, "cpu"), *gpu = open_random(config, "cuda");
+    static const size_t batches[] = {1, 3, 8}, lens[] = {1, 7, 77, 128, 300};
+    for (size_t bi = 0; cpu && gpu && bi < 3; bi++) {
+        for (size_t li = 0; li < 5; li++) {
+            size_t batch = batches[bi], len = lens[li], lengths[8];
+            int32_t *ids = random_ids(batch, len, lengths);
+            nt5_encode_options o;
+            nt5_encode_options_init(&o, sizeof o);
+            o.padding = NT5_PADDING_LONGEST;
+            o.attention = bi == 1 ? NT5_ATTEND_ALL : NT5_ATTEND_MASKED;
+            nt5_embeddings *a = NULL, *b = NULL;
+            CHECK_STATUS(nt5_encode_ids(cpu, ids, lengths, batch, &o, &a), NT5_OK);
+            CHECK_STATUS(nt5_encode_ids(gpu, ids, lengths, batch, &o, &b), NT5_OK);
+            double err = compare(a, b);
+            CHECK(err <= 1e-5, "%s batch %zu x %zu: CUDA %.3g from the CPU", name, batch, len, err);
+            printf("%s batch %zu x %zu: relative L2 %.2e\n", name, batch, len, err);
+            nt5_embeddings_free(a);
+            nt5_embeddings_free(b);
+            free(ids);
+        }
+    }
+    nt5_model_free(cpu);
+    nt5_model_free(gpu);
+}
+
+typedef struct thread_job {
+    nt5_model *m;
+    const nt5_embeddings *want;
+    int mismatches;
+} thread_job;
+
+static void *encode_many(void *arg) {
+    thread_job *j = arg;
+    for (int round = 0; round < 8; round++) {
+        nt5_embeddings *e = encode(j->m, prompts, N_PROMPTS);
+        j->mismatches += !(compare(j->want, e) == 0);
+        nt5_embeddings_free(e);
+    }
+    return NULL;
+}
+
+/* Threads share one model: every call gets its own stream and scratch. */
+static void check_threads(void) {
+    nt5_model *m = open_on(data_path("t5-v1_1-tiny"), "cuda", NT5_DTYPE_F32);
+    nt5_embeddings *want = encode(m, prompts, N_PROMPTS);
+    thread_job jobs[4];
+    pthread_t t[4];
+    for (int i = 0; m && want && i < 4; i++) {
+        jobs[i] = (thread_job){m, want, 0};
+        pthread_create(&t[i], NULL, encode_many, &jobs[i]);
+    }
+    for (int i = 0; m && want && i < 4; i++) {
+        pthread_join(t[i], NULL);
+        CHECK(jobs[i].mismatches == 0, "thread %d: %d results differ", i, jobs[i].mismatches);
+    }
+    /* a failed call (input too long, truncation off) leaves the model usable */
+    nt5_encode_options o;
+    nt5_encode_options_init(&o, sizeof o);
+    o.truncation = 0;
+    o.max_length = 4;
+    nt5_embeddings *e = NULL;
+    if (m) CHECK_STATUS(nt5_encode_texts(m, prompts + 2, 1, &o, &e), NT5_ERR_TOO_LONG);
+    e = encode(m, prompts, N_PROMPTS);
+    CHECK(compare(want, e) == 0, "the model works after a failed call");
+    nt5_embeddings_free(e);
+    nt5_embeddings_free(want);
+    nt5_model_free(m);
+}
+
+/* What every machine must do, GPU or not. */
+static int check_fallback(void) {
+    nt5_model_options o;
+    nt5_model_options_init(&o, sizeof o);
+    o.device = "cuda";
+    nt5_model *m = NULL;
+    nt5_status st = nt5_model_open(data_path("t5-v1_1-tiny"), &o, &m);
+    int gpu = st == NT5_OK;
+    if (!gpu) {
+        CHECK(st == NT5_ERR_NO_DEVICE && strlen(nt5_last_error()) > 20, "device cuda without a GPU: %s: %s",
+              nt5_status_name(st), nt5_last_error());
+        printf("device \"cuda\" here: %s\n", nt5_last_error());
+    }
+    nt5_model_free(m);
+    o.device = "auto";
+    m = NULL;
+    CHECK_STATUS(nt5_model_open(data_path("t5-v1_1-tiny"), &o, &m), NT5_OK);
+    nt5_model_info info = {.struct_size = sizeof info};
+    if (m) CHECK(nt5_model_get_info(m, &info) == NT5_OK && info.device == (gpu ? NT5_DEVICE_CUDA : NT5_DEVICE_CPU),
+                 "auto runs on the %s", gpu ? "GPU" : "CPU");
+    nt5_embeddings *e = encode(m, prompts, 1);
+    CHECK(e != NULL, "auto encodes");
+    nt5_embeddings_free(e);
+    nt5_model_free(m);
+    return harness_finish("cuda-fallback");
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "fallback") == 0) return check_fallback();
+    nt5_model_options o;
+    nt5_model_options_init(&o, sizeof o);
+    o.device = "cuda";
+    nt5_model *probe = NULL;
+    nt5_status st = nt5_model_open(data_path("t5-v1_1-tiny"), &o, &probe);
+    if (st != NT5_OK) {
+        printf("SKIP: no usable GPU: %s (%s)\n", nt5_last_error(), nt5_status_name(st));
+        return SKIP_EXIT;
+    }
+    nt5_model_free(probe);
+    static const char *const fixtures[] = {"t5-v1_0-tiny", "t5-v1_1-tiny", "mt5-tiny", "umt5-tiny"};
+    for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) check_fixture(fixtures[i]);
+    check_random_shapes("t5-v1_1-base", t5_v1_1_base);
+    check_random_shapes("umt5-small", umt5_small);
+    check_threads();
+    return harness_finish("cuda");
+}
