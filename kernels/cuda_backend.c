@@ -104,36 +104,41 @@ static void cuda_read_weight(const backend *be, void *host, const void *w, size_
 
 static void session_free(cuda_session *s) {
     if (!s) return;
+    if (s->stream) {
+        if (s->bf16_in) cudaFreeAsync(s->bf16_in, s->stream);
+        if (s->ints) cudaFreeAsync(s->ints, s->stream);
+        cudaStreamSynchronize(s->stream);
+        cudaStreamDestroy(s->stream);
+    }
     cudaFree(s->workspace);
-    cudaFree(s->bf16_in);
-    cudaFree(s->ints);
-    if (s->stream) cudaStreamDestroy(s->stream);
     free(s);
 }
 
+static nt5_status device_error(const cuda_backend *cb, cudaError_t e) {
+    cudaGetLastError();
+    return cb->host->set_error(e == cudaErrorMemoryAllocation ? NT5_ERR_OUT_OF_MEMORY : NT5_ERR_DEVICE,
+                               "CUDA: cannot start a call on device %d: %s", cb->device, cudaGetErrorString(e));
+}
+
+/* A session from the pool, or a new one. */
 static nt5_status cuda_exec_begin(const backend *be, exec_ctx *x) {
     cuda_backend *cb = cb_of(be);
     memset(x, 0, sizeof *x);
     x->be = be;
-    cudaError_t e = cudaSetDevice(cb->device);
+    cudaError_t e = cudaSetDevice(cb->device); /* the device is per thread */
+    if (e != cudaSuccess) return device_error(cb, e);
     pthread_mutex_lock(&cb->lock);
     cuda_session *s = cb->idle;
     if (s) cb->idle = s->next;
     pthread_mutex_unlock(&cb->lock);
-    if (!s && e == cudaSuccess) {
-        s = calloc(1, sizeof *s);
-        if (!s) return cb->host->set_error(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    if (!s) {
+        if (!(s = calloc(1, sizeof *s))) return cb->host->set_error(NT5_ERR_OUT_OF_MEMORY, "out of memory");
         e = cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking);
         if (e == cudaSuccess) e = cudaMalloc(&s->workspace, WORKSPACE_BYTES);
         if (e != cudaSuccess) {
             session_free(s);
-            s = NULL;
+            return device_error(cb, e);
         }
-    }
-    if (e != cudaSuccess) {
-        cudaGetLastError();
-        return cb->host->set_error(e == cudaErrorMemoryAllocation ? NT5_ERR_OUT_OF_MEMORY : NT5_ERR_DEVICE,
-                                   "CUDA: cannot start a call on device %d: %s", cb->device, cudaGetErrorString(e));
     }
     x->scratch = s;
     return NT5_OK;

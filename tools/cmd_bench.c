@@ -11,7 +11,7 @@
 static const char help[] =
     "usage: nt5 bench [--preset NAME | --config CONFIG.json | --model DIR] [options]\n"
     "Builds a model with random weights (or opens DIR) and times the encoder and\n"
-    "greedy/beam decoding. Inputs are token ids 3 + (i * 7919) %% 30000 %% (vocab - 3), </s> last.\n"
+    "greedy/beam decoding. Inputs are token ids 3 + (i * 7919) % 30000 % (vocab - 3), </s> last.\n"
     "  --preset NAME      t5-v1_1-small (default), t5-v1_1-base, t5-v1_1-large, t5-v1_1-xl,\n"
     "                     t5-v1_1-xxl, flan-t5-small, flan-t5-base, flan-t5-large, flan-t5-xl,\n"
     "                     flan-t5-xxl, t5-small, t5-base, mt5-small, mt5-base, umt5-small, umt5-xxl\n"
