@@ -315,3 +315,73 @@ func (m *Model) Generate(texts []string, opts GenerateOptions, onToken func(Toke
 	}
 	return result, nil
 }
+
+// ConvertOptions are nt5_convert's options; start from DefaultConvertOptions.
+type ConvertOptions struct {
+	Format           int     // FormatNt5 (default) or FormatHf
+	DType            int     // DtypeAuto (default), DtypeF32, DtypeBf16 or DtypeF16 (nt5 files)
+	EncoderOnly      bool    // only the encoder's weights
+	FoldNormScales   bool    // multiply the RMSNorm scales into the matrices they feed
+	F16Headroom      float32 // f16: factor kept below 65504; 0 = 8
+	CalibrationTexts []string
+	Threads          int // CPU threads for the conversion; 0 = all cores
+}
+
+// DefaultConvertOptions are the library's defaults.
+func DefaultConvertOptions() ConvertOptions {
+	return ConvertOptions{Format: FormatNt5, DType: DtypeAuto}
+}
+
+// Convert writes src (a directory, nt5 file or Hub id) as dst without
+// opening a model for the caller; dst "" keeps an nt5 file in the Hub cache
+// (src must then be a Hub id). It returns the written path.
+func Convert(src, dst string, opts ConvertOptions) (string, error) {
+	var o C.nt5_convert_options
+	var source C.nt5_model_options
+	if err := call(func(e *C.char, n C.size_t) C.nt5_status {
+		if st := C.nt5go_model_options_init(&source, C.uint32_t(unsafe.Sizeof(source)), e, n); st != C.NT5_OK {
+			return st
+		}
+		return C.nt5go_convert_options_init(&o, C.uint32_t(unsafe.Sizeof(o)), e, n)
+	}); err != nil {
+		return "", err
+	}
+	source.num_threads = C.int32_t(opts.Threads)
+	o.format = C.int32_t(opts.Format)
+	o.dtype = C.int32_t(opts.DType)
+	if opts.EncoderOnly {
+		o.encoder_only = 1
+	}
+	if opts.FoldNormScales {
+		o.fold_norm_scales = 1
+	}
+	o.f16_headroom = C.float(opts.F16Headroom)
+	texts, freeTexts := cStrings(opts.CalibrationTexts)
+	defer freeTexts()
+	if len(opts.CalibrationTexts) > 0 {
+		o.calibration_texts = texts
+		o.num_calibration_texts = C.size_t(len(opts.CalibrationTexts))
+	}
+	// C memory: cgo forbids Go pointers to Go pointers
+	sourceC := (*C.nt5_model_options)(C.malloc(C.size_t(unsafe.Sizeof(source))))
+	defer C.free(unsafe.Pointer(sourceC))
+	*sourceC = source
+	o.source = sourceC
+	csrc := C.CString(src)
+	defer C.free(unsafe.Pointer(csrc))
+	var cdst *C.char
+	if dst != "" {
+		cdst = C.CString(dst)
+		defer C.free(unsafe.Pointer(cdst))
+	}
+	const capacity = 4096
+	path := (*C.char)(C.malloc(capacity))
+	defer C.free(unsafe.Pointer(path))
+	var length C.size_t
+	if err := call(func(e *C.char, n C.size_t) C.nt5_status {
+		return C.nt5go_convert(csrc, cdst, &o, path, capacity, &length, e, n)
+	}); err != nil {
+		return "", err
+	}
+	return C.GoString(path), nil
+}

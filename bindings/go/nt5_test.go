@@ -187,3 +187,51 @@ func TestGoroutinesShareOneModel(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestConvertToF16AndHuggingFaceLayout(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dataDir(), "t5-v1_1-tiny")
+	opts := DefaultConvertOptions()
+	opts.DType = DtypeF16
+	opts.CalibrationTexts = []string{"Hello world!", "translate English to German: good morning"}
+	opts.Threads = 2
+	f16 := filepath.Join(dir, "tiny-f16.nt5")
+	written, err := Convert(src, f16, opts)
+	if err != nil || written != f16 {
+		t.Fatalf("convert: %q, %v", written, err)
+	}
+	m := open(t)
+	defer m.Close()
+	h, err := Open(f16, WithThreads(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	want, err1 := m.Encode([]string{"Hello world!"}, EncodeOptions{})
+	got, err2 := h.Encode([]string{"Hello world!"}, EncodeOptions{})
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	var num, den float64
+	for i := range want.Data {
+		d := float64(got.Data[i] - want.Data[i])
+		num += d * d
+		den += float64(want.Data[i]) * float64(want.Data[i])
+	}
+	if rel := math.Sqrt(num / den); rel > 2e-3 {
+		t.Errorf("f16 file: relative L2 %g", rel)
+	}
+	hf := DefaultConvertOptions()
+	hf.Format = FormatHf
+	if _, err := Convert(src, filepath.Join(dir, "hf"), hf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "hf", "model.safetensors")); err != nil {
+		t.Error(err)
+	}
+	hf.DType = DtypeF16
+	var e *Error
+	if _, err := Convert(src, filepath.Join(dir, "hf2"), hf); !errors.As(err, &e) || e.Status != ErrUnsupported {
+		t.Errorf("f16 in HF layout: %v", err)
+	}
+}

@@ -7,7 +7,7 @@ module NT5
 include("LibNT5.jl")
 using .LibNT5
 
-export Model, NT5Error, encode, generate, tokenize
+export Model, NT5Error, convert_model, encode, generate, tokenize
 
 struct NT5Error <: Exception
     status::Int32
@@ -112,6 +112,35 @@ function generate(m::Model, texts::Vector{String}; max_new_tokens::Integer=64, n
     finally
         LibNT5.nt5_generation_free(out[])
     end
+end
+
+"""
+    convert_model(src, dst=nothing; format=:nt5, dtype=NT5_DTYPE_AUTO, encoder_only=false,
+                  fold_norm_scales=false, f16_headroom=0, calibration_texts=String[])
+
+Converts `src` (a directory, nt5 file or Hub id) into `dst`: an nt5 file, or with
+`format=:hf` a new Hugging Face directory; `dst === nothing` keeps an nt5 file in the
+Hub cache (`src` must be a Hub id). `dtype` NT5_DTYPE_F16 stores calibrated
+power-of-two scales. Returns the written path.
+"""
+function convert_model(src::AbstractString, dst::Union{Nothing,AbstractString}=nothing; format::Symbol=:nt5,
+                       dtype::Integer=LibNT5.NT5_DTYPE_AUTO, encoder_only::Bool=false,
+                       fold_norm_scales::Bool=false, f16_headroom::Real=0,
+                       calibration_texts::Vector{String}=String[])
+    opts = Ref{LibNT5.nt5_convert_options}()
+    check(LibNT5.nt5_convert_options_init(opts, sizeof(LibNT5.nt5_convert_options)))
+    texts = [Base.unsafe_convert(Ptr{Cchar}, Base.cconvert(Cstring, t)) for t in calibration_texts]
+    buf = Vector{UInt8}(undef, 4096)
+    len = Ref{Csize_t}(0)
+    GC.@preserve calibration_texts texts dst begin
+        opts[] = with_fields(opts[]; format=(format === :hf ? LibNT5.NT5_FORMAT_HF : LibNT5.NT5_FORMAT_NT5),
+                             dtype=dtype, encoder_only=Int32(encoder_only),
+                             fold_norm_scales=Int32(fold_norm_scales), f16_headroom=f16_headroom,
+                             calibration_texts=(isempty(texts) ? Ptr{Ptr{Cchar}}(C_NULL) : pointer(texts)),
+                             num_calibration_texts=length(texts))
+        check(LibNT5.nt5_convert(src, dst === nothing ? Cstring(C_NULL) : dst, opts, buf, length(buf), len))
+    end
+    return String(buf[1:len[]])
 end
 
 end # module

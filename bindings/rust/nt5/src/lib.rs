@@ -315,6 +315,68 @@ impl Model {
     }
 }
 
+/// What [`convert`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// One nt5 file.
+    #[default]
+    Nt5,
+    /// A new Hugging Face layout directory (model.safetensors, config, tokenizer).
+    HuggingFace,
+}
+
+/// Conversion options; `Default` is the library's defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ConvertOptions {
+    pub format: Format,
+    /// None: auto (bf16 checkpoints stay bf16, others f32); else `sys::NT5_DTYPE_F32`,
+    /// `NT5_DTYPE_BF16` or `NT5_DTYPE_F16` (calibrated power-of-two scales, nt5 files only).
+    pub dtype: Option<i32>,
+    pub encoder_only: bool,
+    /// Multiply the RMSNorm scales into the matrices they feed.
+    pub fold_norm_scales: bool,
+    /// f16: factor kept between calibrated maxima and 65504; 0 = 8.
+    pub f16_headroom: f32,
+    /// f16: calibration prompts; empty = the built-in set.
+    pub calibration_texts: Vec<String>,
+    /// CPU threads for the conversion; 0 = all cores.
+    pub num_threads: i32,
+}
+
+/// Converts `src` (directory, nt5 file or Hub id) into `dst` without opening
+/// a model for the caller; `dst` None keeps an nt5 file in the Hub cache
+/// (`src` must then be a Hub id). Returns the written path.
+pub fn convert(src: &str, dst: Option<&str>, options: &ConvertOptions) -> Result<String> {
+    let src = c_string(src)?;
+    let dst = dst.map(c_string).transpose()?;
+    let texts: Vec<CString> = options.calibration_texts.iter().map(|t| c_string(t)).collect::<Result<_>>()?;
+    let text_ptrs: Vec<*const c_char> = texts.iter().map(|t| t.as_ptr()).collect();
+    let mut source: sys::nt5_model_options = unsafe { std::mem::zeroed() };
+    check(unsafe { sys::nt5_model_options_init(&mut source, std::mem::size_of_val(&source) as u32) })?;
+    source.num_threads = options.num_threads;
+    let mut o: sys::nt5_convert_options = unsafe { std::mem::zeroed() };
+    check(unsafe { sys::nt5_convert_options_init(&mut o, std::mem::size_of_val(&o) as u32) })?;
+    o.format = match options.format {
+        Format::Nt5 => sys::NT5_FORMAT_NT5,
+        Format::HuggingFace => sys::NT5_FORMAT_HF,
+    };
+    o.dtype = options.dtype.unwrap_or(sys::NT5_DTYPE_AUTO);
+    o.encoder_only = options.encoder_only as i32;
+    o.fold_norm_scales = options.fold_norm_scales as i32;
+    o.f16_headroom = options.f16_headroom;
+    if !text_ptrs.is_empty() {
+        o.calibration_texts = text_ptrs.as_ptr();
+        o.num_calibration_texts = text_ptrs.len();
+    }
+    o.source = &source;
+    let dst_ptr = dst.as_ref().map_or(ptr::null(), |d| d.as_ptr());
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0usize;
+    check(unsafe { sys::nt5_convert(src.as_ptr(), dst_ptr, &o, buf.as_mut_ptr() as *mut c_char, buf.len(), &mut len) })?;
+    buf.truncate(len);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
 /// The release string of the loaded library.
 pub fn version() -> String {
     unsafe { CStr::from_ptr(sys::nt5_version()) }.to_string_lossy().into_owned()

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread;
 
-use nt5::{EncodeOptions, GenerateOptions, Model};
+use nt5::{ConvertOptions, EncodeOptions, Format, GenerateOptions, Model};
 
 fn data_dir() -> PathBuf {
     match std::env::var("NT5_TEST_DATA") {
@@ -114,4 +114,33 @@ fn threads_share_one_model() {
     for h in handles {
         assert_eq!(h.join().unwrap().data, want.data);
     }
+}
+
+#[test]
+fn convert_to_f16_and_hugging_face_layout() {
+    let dir = std::env::temp_dir().join(format!("nt5-rust-convert-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f16 = dir.join("tiny-f16.nt5").to_string_lossy().into_owned();
+    let options = ConvertOptions {
+        dtype: Some(nt5_sys::NT5_DTYPE_F16),
+        calibration_texts: vec!["Hello world!".into(), "translate English to German: good morning".into()],
+        ..Default::default()
+    };
+    assert_eq!(nt5::convert(&model_dir(), Some(&f16), &options).expect("convert"), f16);
+    let want = Model::open(&model_dir()).unwrap().encode(&["Hello world!"], &EncodeOptions::default()).unwrap();
+    let got = Model::open(&f16).unwrap().encode(&["Hello world!"], &EncodeOptions::default()).unwrap();
+    let (mut num, mut den) = (0f64, 0f64);
+    for (a, b) in got.data.iter().zip(want.data.iter()) {
+        num += ((a - b) as f64).powi(2);
+        den += (*b as f64).powi(2);
+    }
+    assert!((num / den).sqrt() < 2e-3, "f16 file: relative L2 {}", (num / den).sqrt());
+    let hf = dir.join("tiny-hf").to_string_lossy().into_owned();
+    let hf_options = ConvertOptions { format: Format::HuggingFace, ..Default::default() };
+    nt5::convert(&model_dir(), Some(&hf), &hf_options).expect("convert to HF layout");
+    assert!(dir.join("tiny-hf/model.safetensors").exists());
+    let err = nt5::convert(&model_dir(), Some(&hf), &ConvertOptions { dtype: Some(nt5_sys::NT5_DTYPE_F16), ..hf_options })
+        .expect_err("f16 in HF layout");
+    assert_eq!(err.status_name(), "NT5_ERR_UNSUPPORTED");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
