@@ -2,36 +2,18 @@
 // attended keys 32 at a time (a key per lane for the scores, an output
 // dimension per lane for p v) with an online softmax, so no [heads, L, L]
 // score or bias tensor exists. No 1/sqrt(d) scaling (T5); the relative
-// position bias comes from the [num_buckets, heads] table through the same
-// bucket function as impl/position_bias.c; padded keys (>= kv_valid) and,
+// position bias comes from the [num_buckets, heads] table through the
+// bucket function the CPU uses (impl/position_bias.h); padded keys (>= kv_valid) and,
 // causally, later keys are skipped.
 #include <math.h>
 
 #include "cuda_ops.h"
+#include "position_bias.h"
 
 namespace {
 
 constexpr int WARPS = 4;
 constexpr int MAX_DKV = 256;
-
-// impl/position_bias.c in float32, truncating toward zero
-__device__ int position_bucket(long long rel, int bidirectional, int num_buckets, float log_ratio) {
-    int bucket = 0;
-    long long n;
-    if (bidirectional) {
-        num_buckets /= 2;
-        if (rel > 0) bucket += num_buckets;
-        n = rel < 0 ? -rel : rel;
-    } else {
-        n = rel < 0 ? -rel : 0;
-    }
-    int max_exact = num_buckets / 2;
-    if (n < max_exact) return bucket + (int)n;
-    float ratio = logf((float)n / (float)max_exact) / log_ratio;
-    long long large = max_exact + (long long)(ratio * (float)(num_buckets - max_exact));
-    if (large > num_buckets - 1) large = num_buckets - 1;
-    return bucket + (int)large;
-}
 
 template <int PER_LANE>  // output dimensions per lane: d_kv <= 32 * PER_LANE
 __global__ void __launch_bounds__(WARPS * 32) attention_kernel(cuda_attention_args args) {
@@ -65,7 +47,7 @@ __global__ void __launch_bounds__(WARPS * 32) attention_kernel(cuda_attention_ar
             float dot = 0;
             for (size_t t = 0; t < d; t++) dot += qs[t] * kj[t];
             if (a.bias_table) {
-                int bucket = position_bucket((long long)j - pos, a.bidirectional, a.num_buckets, args.log_ratio);
+                int bucket = position_bucket_with((long long)j - pos, a.bidirectional, a.num_buckets, args.log_ratio);
                 dot += a.bias_table[(size_t)bucket * a.heads + h];
             }
             s = dot;

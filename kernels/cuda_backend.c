@@ -16,6 +16,7 @@
 
 #include "cuda_module.h"
 #include "cuda_ops.h"
+#include "position_bias.h"
 #include "weights.h"
 
 #define WORKSPACE_BYTES ((size_t)32 << 20)
@@ -236,8 +237,7 @@ static void cuda_attention(exec_ctx *x, const attn_args *a) {
         free(valid);
         if (!args.kv_valid) return;
     }
-    int max_exact = (a->bidirectional ? a->num_buckets / 2 : a->num_buckets) / 2;
-    args.log_ratio = max_exact > 0 ? (float)log((double)a->max_distance / max_exact) : 1.0f;
+    args.log_ratio = position_log_ratio(a->bidirectional, a->num_buckets, a->max_distance);
     failed(x, nt5_cuda_attention(&args, session_of(x)->stream), "attention");
 }
 

@@ -33,7 +33,7 @@ cudaError_t nt5_cuda_to_bf16(uint16_t *out, const float *in, size_t ld_in, size_
 typedef struct cuda_attention_args {
     attn_args a;              /* a.kv_valid is not read: see kv_valid */
     const int32_t *kv_valid;  /* device [kv_batch] attended keys per kv batch, or NULL */
-    float log_ratio;          /* log(max_distance / max_exact) of position_bias.c */
+    float log_ratio;          /* position_log_ratio() of the bucket settings */
 } cuda_attention_args;
 cudaError_t nt5_cuda_attention(const cuda_attention_args *args, cudaStream_t stream);
 

@@ -134,6 +134,14 @@ func (m *Model) handle() (*C.nt5_model, error) {
 	return m.ptr, nil
 }
 
+// cBool is a C flag: 1 for true.
+func cBool(b bool) C.int32_t {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // cStrings copies texts to C; free releases them.
 func cStrings(texts []string) (arr **C.char, free func()) {
 	n := len(texts)
@@ -184,15 +192,11 @@ func (m *Model) Encode(texts []string, opts EncodeOptions) (*Embeddings, error) 
 		o.padding = C.NT5_PADDING_MAX_LENGTH
 	}
 	o.max_length = C.int32_t(opts.MaxLength)
-	if opts.NoTruncation {
-		o.truncation = 0
-	}
+	o.truncation = cBool(!opts.NoTruncation)
 	if opts.NoMask {
 		o.attention = C.NT5_ATTEND_ALL
 	}
-	if opts.ZeroPadding {
-		o.zero_padding = 1
-	}
+	o.zero_padding = cBool(opts.ZeroPadding)
 	arr, free := cStrings(texts)
 	defer free()
 	var out *C.nt5_embeddings
@@ -266,12 +270,8 @@ func (m *Model) Generate(texts []string, opts GenerateOptions, onToken func(Toke
 	o.num_beams = C.int32_t(opts.NumBeams)
 	o.num_return_sequences = C.int32_t(opts.NumReturnSequences)
 	o.length_penalty = C.float(opts.LengthPenalty)
-	if opts.EarlyStopping {
-		o.early_stopping = 1
-	}
-	if opts.Sample {
-		o.do_sample = 1
-	}
+	o.early_stopping = cBool(opts.EarlyStopping)
+	o.do_sample = cBool(opts.Sample)
 	o.temperature = C.float(opts.Temperature)
 	o.top_k = C.int32_t(opts.TopK)
 	o.top_p = C.float(opts.TopP)
@@ -279,9 +279,7 @@ func (m *Model) Generate(texts []string, opts GenerateOptions, onToken func(Toke
 	o.repetition_penalty = C.float(opts.RepetitionPenalty)
 	o.no_repeat_ngram_size = C.int32_t(opts.NoRepeatNgramSize)
 	o.max_input_length = C.int32_t(opts.MaxInputLength)
-	if opts.NoTruncation {
-		o.truncation = 0
-	}
+	o.truncation = cBool(!opts.NoTruncation)
 	if onToken != nil {
 		h := cgo.NewHandle(&streamState{fn: onToken})
 		defer h.Delete()
@@ -349,12 +347,8 @@ func Convert(src, dst string, opts ConvertOptions) (string, error) {
 	source.num_threads = C.int32_t(opts.Threads)
 	o.format = C.int32_t(opts.Format)
 	o.dtype = C.int32_t(opts.DType)
-	if opts.EncoderOnly {
-		o.encoder_only = 1
-	}
-	if opts.FoldNormScales {
-		o.fold_norm_scales = 1
-	}
+	o.encoder_only = cBool(opts.EncoderOnly)
+	o.fold_norm_scales = cBool(opts.FoldNormScales)
 	o.f16_headroom = C.float(opts.F16Headroom)
 	texts, freeTexts := cStrings(opts.CalibrationTexts)
 	defer freeTexts()
