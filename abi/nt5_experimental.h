@@ -25,6 +25,23 @@ extern "C" {
 NT5_API nt5_status nt5_model_open_random(const char *config_json, uint64_t seed,
                                          const nt5_model_options *opts, nt5_model **out);
 
+/* Runs texts through the model on the CPU (each encoded and, with a
+ * decoder, decoded greedily for up to 32 tokens) and reports every matrix
+ * product's input range as JSON:
+ *   {"emulate_f16": bool, "products": [{"matrix": "enc.0.qkv",
+ *    "input_absmax": x, "non_finite": bool, "input_exp": a}, ...],
+ *    "first_non_finite": "enc.0.wo" or null}
+ * with the products in forward order (input_exp only for f16 files). With
+ * NT5_DIAGNOSE_EMULATE_F16 (f16 nt5 files) each product's input is first
+ * rounded to f16 after dividing by 2^input_exp, as the half-precision GPU
+ * path computes it, so an input scale too small shows as the first
+ * non-finite product. The report goes into json like nt5_detokenize's text
+ * (NT5_ERR_BUFFER_TOO_SMALL with *length set when it does not fit; the run
+ * is then repeated by the next call). */
+#define NT5_DIAGNOSE_EMULATE_F16 1
+NT5_API nt5_status nt5_model_diagnose(const nt5_model *model, const char *const *texts, size_t count,
+                                      int32_t flags, char *json, size_t capacity, size_t *length);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,7 @@
 #include "model.h"
 #include "nt5_file.h"
 #include "options.h"
+#include "text_out.h"
 
 static const nt5_convert_options convert_defaults = {
     .struct_size = sizeof(nt5_convert_options),
@@ -121,7 +122,7 @@ static nt5_status convert_run(const char *src, const char *dst, const nt5_conver
 
 /* The written path for the caller, when a buffer was given. */
 static nt5_status give_path(const char *written, char *path, size_t capacity, size_t *length) {
-    if (path) return copy_path_out(written, path, capacity, length);
+    if (path) return text_out(written, path, capacity, length);
     if (length) *length = strlen(written);
     return NT5_OK;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "call_hooks.h"
 #include "error.h"
 #include "forward.h"
 #include "half.h"
@@ -95,7 +96,7 @@ static nt5_status run_encoder(const nt5_model *m, const nt5_encode_options *o, b
     }
     exec_ctx x;
     nt5_status st = m->be->ops->exec_begin(m->be, &x);
-    x.observer = m->observer;
+    call_hooks_apply(&x);
     if (st != NT5_OK) {
         if (e->data != host) free(host);
         return st;

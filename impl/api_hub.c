@@ -10,6 +10,7 @@
 #include "hub_download.h"
 #include "hub_repo.h"
 #include "model.h"
+#include "text_out.h"
 
 /* Snapshot directory (or encoder part) of a Hub model and its commit, per
  * the hub fields of o. */
@@ -43,7 +44,7 @@ nt5_status hub_download_checked(const char *id, const nt5_model_options *o, char
     char snapshot[4096], commit[41];
     nt5_status st = fetch_dir(id, o, snapshot, sizeof snapshot, commit);
     if (st != NT5_OK) return st;
-    return copy_path_out(snapshot, dir, capacity, length);
+    return text_out(snapshot, dir, capacity, length);
 }
 
 nt5_status hub_converted_path(const char *id, const nt5_model_options *o, const char *name, char *path, size_t cap) {
@@ -63,12 +64,4 @@ nt5_status hub_converted_path(const char *id, const nt5_model_options *o, const 
         st = err_set(NT5_ERR_INVALID_ARG, "the cache path %s/%s is too long", dir, name);
     hub_env_free(&env);
     return st;
-}
-
-nt5_status copy_path_out(const char *path, char *out, size_t capacity, size_t *length) {
-    size_t n = strlen(path);
-    if (length) *length = n;
-    if (n + 1 > capacity) return err_set(NT5_ERR_BUFFER_TOO_SMALL, "the path needs %zu bytes", n + 1);
-    memcpy(out, path, n + 1);
-    return NT5_OK;
 }

@@ -11,8 +11,5 @@ nt5_status hub_download_checked(const char *id, const nt5_model_options *o, char
  * revision resolves to (the model's files are fetched first); the directory
  * is created. */
 nt5_status hub_converted_path(const char *id, const nt5_model_options *o, const char *name, char *path, size_t cap);
-/* path -> out (NUL-terminated, at most capacity bytes), its length without
- * the NUL in *length; NT5_ERR_BUFFER_TOO_SMALL when it does not fit. */
-nt5_status copy_path_out(const char *path, char *out, size_t capacity, size_t *length);
 
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "text_out.h"
 #include "model.h"
 
 static nt5_status need_tokenizer(const nt5_model *model) {
@@ -41,11 +42,7 @@ nt5_status nt5_detokenize(const nt5_model *model, const int32_t *ids, size_t n_i
     size_t len;
     st = tok_decode(model->tok, ids, n_ids, flags, model->cfg.vocab_size, &tmp, &len);
     if (st != NT5_OK) return st;
-    *text_len = len;
-    if (len + 1 > capacity)
-        st = err_set(NT5_ERR_BUFFER_TOO_SMALL, "%zu bytes of text (and a NUL) do not fit in %zu", len, capacity);
-    else
-        memcpy(text, tmp, len + 1);
+    st = text_out(tmp, text, capacity, text_len);
     free(tmp);
     return st;
 }

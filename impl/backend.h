@@ -32,7 +32,8 @@ typedef struct exec_ctx {
     const backend *be;
     nt5_status status;
     void *scratch;       /* backend-owned per-call state */
-    const linear_observer *observer; /* NULL except while calibrating */
+    const linear_observer *observer; /* call_hooks.h; NULL in ordinary calls */
+    const int32_t *f16_input_exp;    /* call_hooks.h; NULL in ordinary calls */
 } exec_ctx;
 
 /* Attention over one layer for a batch: out = softmax(q k^T + bias + mask) v,

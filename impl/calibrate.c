@@ -55,30 +55,37 @@ static nt5_status run_prompt(const nt5_model *m, const char *text) {
     return st;
 }
 
-nt5_status calibrate(nt5_model *m, const char *const *texts, size_t count, nt5_progress_callback progress,
+nt5_status probe_run(const nt5_model *m, const char *const *texts, size_t count, const call_hooks *hooks,
+                     const char *what, nt5_progress_callback progress, void *user_data) {
+    if (!m->tok)
+        return err_set(NT5_ERR_UNSUPPORTED, "%s runs the model on text, and this model has no tokenizer (spiece.model)",
+                       what);
+    if (m->be->ops->device != NT5_DEVICE_CPU) return err_set(NT5_ERR_UNSUPPORTED, "%s runs on the CPU", what);
+    if (count == 0) return err_set(NT5_ERR_INVALID_ARG, "no texts for %s", what);
+    nt5_status st = NT5_OK;
+    for (size_t i = 0; i < count && st == NT5_OK; i++) {
+        if (!texts[i]) return err_set(NT5_ERR_INVALID_ARG, "text %zu is NULL", i);
+        call_hooks_set(hooks);
+        st = run_prompt(m, texts[i]);
+        call_hooks_set(NULL);
+        if (st == NT5_OK && progress && progress(what, i + 1, count, user_data))
+            st = err_set(NT5_ERR_CANCELLED, "%s cancelled by the progress callback", what);
+    }
+    return st == NT5_OK ? st : err_wrap(st, "%s", what);
+}
+
+nt5_status calibrate(const nt5_model *m, const char *const *texts, size_t count, nt5_progress_callback progress,
                      void *user_data, float **absmax) {
     *absmax = NULL;
-    if (!m->tok)
-        return err_set(NT5_ERR_UNSUPPORTED, "f16 conversion calibrates its scales on text, and this model has no "
-                       "tokenizer (spiece.model)");
-    if (m->be->ops->device != NT5_DEVICE_CPU) return err_set(NT5_ERR_INTERNAL, "calibration runs on the CPU");
-    if (count == 0) return err_set(NT5_ERR_INVALID_ARG, "no calibration texts");
-    maxima mx = {malloc(m->w.n_tensors * sizeof(float)), m->w.n_tensors};
+    maxima mx = {malloc(m->w.n_tensors * sizeof(float) + 1), m->w.n_tensors};
     if (!mx.absmax) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t i = 0; i < mx.count; i++) mx.absmax[i] = -1.0f;
     linear_observer obs = {record_input, &mx};
-    m->observer = &obs;
-    nt5_status st = NT5_OK;
-    for (size_t i = 0; i < count && st == NT5_OK; i++) {
-        if (!texts[i]) st = err_set(NT5_ERR_INVALID_ARG, "calibration text %zu is NULL", i);
-        else st = run_prompt(m, texts[i]);
-        if (st == NT5_OK && progress && progress("calibrating", i + 1, count, user_data))
-            st = err_set(NT5_ERR_CANCELLED, "calibration cancelled by the progress callback");
-    }
-    m->observer = NULL;
+    call_hooks hooks = {&obs, NULL};
+    nt5_status st = probe_run(m, texts, count, &hooks, "calibrating", progress, user_data);
     if (st != NT5_OK) {
         free(mx.absmax);
-        return err_wrap(st, "calibrating");
+        return st;
     }
     *absmax = mx.absmax;
     return NT5_OK;

@@ -1,10 +1,11 @@
-/* The f16 calibration: an fp32 run over prompts (each encoded and, when the
- * model has a decoder, decoded greedily for a few tokens) that records the
- * largest |value| of every weight matrix's product input, from which the f16
- * writer picks power-of-two input scales (nt5_file.h). */
+/* Runs over prompts that look inside the forward through call hooks: the
+ * f16 calibration (an fp32 run recording the largest |value| of every
+ * weight matrix's product input, from which the f16 writer picks
+ * power-of-two input scales, nt5_file.h) and diagnostics (diagnose.c). */
 #ifndef NT5_IMPL_CALIBRATE_H
 #define NT5_IMPL_CALIBRATE_H
 
+#include "call_hooks.h"
 #include "model.h"
 
 #define CALIBRATION_NEW_TOKENS 32
@@ -14,10 +15,16 @@
 extern const char *const calibration_default_texts[];
 extern const size_t calibration_default_count;
 
+/* Each prompt encoded and, when the model has a decoder, decoded greedily
+ * for CALIBRATION_NEW_TOKENS tokens, with `hooks` set. m must be on the CPU
+ * and have a tokenizer. progress (may be NULL) is called with `what`,
+ * prompts done, prompts in all; nonzero cancels. */
+nt5_status probe_run(const nt5_model *m, const char *const *texts, size_t count, const call_hooks *hooks,
+                     const char *what, nt5_progress_callback progress, void *user_data);
+
 /* *absmax: new [m->w.n_tensors] array, the maximum per matrix (< 0 for
- * tensors no product reads). m must be on the CPU backend. progress is
- * called with "calibrating", prompts done, prompts in all. */
-nt5_status calibrate(nt5_model *m, const char *const *texts, size_t count, nt5_progress_callback progress,
+ * tensors no product reads). progress is called with "calibrating". */
+nt5_status calibrate(const nt5_model *m, const char *const *texts, size_t count, nt5_progress_callback progress,
                      void *user_data, float **absmax);
 
 #endif

@@ -5,16 +5,35 @@
 #include <string.h>
 
 #include "error.h"
+#include "half.h"
 
 #define OPS(x) ((x)->be->ops)
 
 static size_t inner_of(const t5_config *c) { return (size_t)c->num_heads * (size_t)c->d_kv; }
 
-/* out[M, N] (+)= in[M, K] @ w^T, shown to the observer first */
+/* in[M, K] rounded as a half-precision product reads it: f16(in / 2^e) * 2^e
+ * (call_hooks.h), into a new [M, K] buffer. */
+static float *f16_rounded(exec_ctx *x, const float *in, size_t ld_in, size_t M, size_t K, int e) {
+    float *r = OPS(x)->alloc(x, M * K);
+    for (size_t i = 0; r && i < M; i++)
+        for (size_t k = 0; k < K; k++)
+            r[i * K + k] = ldexpf(half_f16_to_f32(half_f32_to_f16(ldexpf(in[i * ld_in + k], -e))), e);
+    return r;
+}
+
+/* out[M, N] (+)= in[M, K] @ w^T; with the call's hooks, the input is
+ * rounded to f16 first and shown to the observer. */
 static void linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in, const wmat *w, size_t M,
                    size_t N, size_t K, int accumulate) {
+    float *rounded = NULL;
+    if (x->f16_input_exp && w->index >= 0 && x->f16_input_exp[w->index] >= 0 && x->status == NT5_OK) {
+        rounded = f16_rounded(x, in, ld_in, M, K, x->f16_input_exp[w->index]);
+        in = rounded;
+        ld_in = K;
+    }
     if (x->observer && x->status == NT5_OK) x->observer->seen(x->observer->user, w, in, ld_in, M, K);
     OPS(x)->linear(x, out, ld_out, in, ld_in, w, M, N, K, accumulate);
+    OPS(x)->release(x, rounded);
 }
 
 /* Pre-norm FFN block: h += wo(act(wi(norm(h)))) for `rows` rows. */

@@ -3,12 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "call_hooks.h"
 #include "error.h"
 
 nt5_status generate_run(const nt5_model *m, const nt5_generate_options *o, const batch_input *in, gen_sequence *out) {
     exec_ctx x;
     nt5_status st = m->be->ops->exec_begin(m->be, &x);
-    x.observer = m->observer;
+    call_hooks_apply(&x);
     if (st != NT5_OK) return st;
     size_t rows = in->batch * in->len;
     float *enc = m->be->ops->alloc(&x, rows * (size_t)m->cfg.d_model);

@@ -38,6 +38,7 @@ void model_free(nt5_model *m) {
     }
     tok_free(m->tok);
     free(m->source);
+    free(m->f16_input_exp);
     free(m);
 }
 
@@ -80,6 +81,7 @@ static nt5_status open_file(const char *path, const nt5_model_options *opts, con
         st = finish_open(m, opts, tf, &src);
         if (st != NT5_OK) err_wrap(st, "loading %s", path);
     }
+    if (st == NT5_OK) st = nt5_file_input_exps(&state, m);
     nt5_file_source_close(&state);
     st_close(f);
     if (st != NT5_OK) {

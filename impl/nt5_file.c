@@ -307,3 +307,34 @@ nt5_status nt5file_read_header(const st_file *f, nt5_model *m) {
     if (st == NT5_OK && spiece) st = tok_open_bytes(spiece->data, spiece->nbytes, extra_ids, m->max_input_length, f->path, &m->tok);
     return st;
 }
+
+/* input_exp of f16_scales[name]: -1 when absent, else an int in [0, 64] */
+static nt5_status input_exp_of(const cJSON *scales, const char *path, const char *name, int32_t *exp) {
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(scales, name), "input_exp");
+    *exp = -1;
+    if (!e) return NT5_OK;
+    if (!cJSON_IsNumber(e) || e->valuedouble != (int)e->valuedouble || e->valuedouble < 0 || e->valuedouble > 64)
+        return err_set(NT5_ERR_FORMAT, "%s: f16_scales[\"%s\"] has no valid input_exp", path, name);
+    *exp = (int32_t)e->valuedouble;
+    return NT5_OK;
+}
+
+nt5_status nt5_file_input_exps(const nt5_file_source_state *state, nt5_model *m) {
+    if (!state->scales) return NT5_OK;
+    int32_t *exps = malloc(m->w.n_tensors * sizeof *exps + 1);
+    if (!exps) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    nt5_status st = NT5_OK;
+    int any = 0;
+    for (size_t i = 0; st == NT5_OK && i < m->w.n_tensors; i++) {
+        const char *name = m->w.tensors[i].name;
+        int tied_head = m->has_decoder && m->cfg.tie_word_embeddings && (int32_t)i == m->w.shared.index;
+        st = input_exp_of(state->scales, state->file->path, tied_head ? "lm_head" : name, &exps[i]);
+        any |= exps[i] >= 0;
+    }
+    if (st != NT5_OK || !any) {
+        free(exps);
+        return st;
+    }
+    m->f16_input_exp = exps;
+    return NT5_OK;
+}

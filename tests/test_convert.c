@@ -4,7 +4,8 @@
  * input scales that keep the headroom, and open close to f32; the
  * calibration measures what the model computes (an FFN whose up projection
  * is scaled by 2^16 has exactly 2^16 times the input maximum at its output
- * product); HF layout output; cancelling leaves no file. */
+ * product); HF layout output; cancelling leaves no file; half precision
+ * emulated on the CPU overflows exactly where input scales are missing. */
 #include <dirent.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,8 +13,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define NT5_EXPERIMENTAL
 #include "half.h"
 #include "harness.h"
+#include "nt5_experimental.h"
 
 static char tmp_dir[1024];
 
@@ -313,6 +316,78 @@ static void test_calibration_measures(void) {
     cJSON_Delete(room);
 }
 
+/* nt5_model_diagnose's report as JSON (NULL with a failed check). */
+static cJSON *diagnose(const char *path, int32_t flags) {
+    nt5_model *m = open_model_or_fail(path);
+    char *text = malloc(1 << 20);
+    size_t len = 0;
+    if (m) CHECK_STATUS(nt5_model_diagnose(m, prompts, 2, flags, text, 1 << 20, &len), NT5_OK);
+    cJSON *r = m ? cJSON_Parse(text) : NULL;
+    CHECK(!m || (r && strlen(text) == len), "diagnose gives JSON of the length it says");
+    free(text);
+    nt5_model_free(m);
+    return r;
+}
+
+static const char *first_non_finite(const cJSON *report) {
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(report, "first_non_finite");
+    return cJSON_IsString(f) ? f->valuestring : "(none)";
+}
+
+/* Half precision emulated on the CPU: with the calibrated input scales the
+ * scaled-FFN model runs without a non-finite value; with every input scale
+ * forced to 1 the first overflow is exactly the product after the scaled
+ * FFN (enc.0.wo); in fp32 nothing overflows. */
+static void test_f16_emulation(void) {
+    char scaled_file[1200], unscaled_file[1200];
+    snprintf(scaled_file, sizeof scaled_file, "%s/scaled-f16.nt5", tmp_dir);
+    snprintf(unscaled_file, sizeof unscaled_file, "%s/scaled-f16-no-input-scales.nt5", tmp_dir);
+    st_file *f = open_st(scaled_file);
+    cJSON *scales = f ? cJSON_Parse(st_metadata(f, "f16_scales")) : NULL;
+    st_close(f);
+    if (!scales) return;
+    cJSON *e;
+    cJSON_ArrayForEach(e, scales) if (cJSON_GetObjectItemCaseSensitive(e, "input_exp"))
+        cJSON_ReplaceItemInObjectCaseSensitive(e, "input_exp", cJSON_CreateNumber(0));
+    char *text = cJSON_PrintUnformatted(scales);
+    write_with_scales(scaled_file, unscaled_file, text);
+    free(text);
+    cJSON_Delete(scales);
+
+    cJSON *calibrated = diagnose(scaled_file, NT5_DIAGNOSE_EMULATE_F16);
+    cJSON *unscaled = diagnose(unscaled_file, NT5_DIAGNOSE_EMULATE_F16);
+    cJSON *fp32 = diagnose(unscaled_file, 0);
+    CHECK(strcmp(first_non_finite(calibrated), "(none)") == 0, "calibrated f16: first non-finite %s",
+          first_non_finite(calibrated));
+    CHECK(strcmp(first_non_finite(unscaled), "enc.0.wo") == 0, "f16 without input scales overflows first at %s",
+          first_non_finite(unscaled));
+    CHECK(strcmp(first_non_finite(fp32), "(none)") == 0, "fp32 has no overflow (%s)", first_non_finite(fp32));
+    const cJSON *products = cJSON_GetObjectItemCaseSensitive(calibrated, "products");
+    const cJSON *first = cJSON_GetArrayItem(products, 0);
+    CHECK(cJSON_GetArraySize(products) > 10 && first &&
+              strcmp(cJSON_GetObjectItemCaseSensitive(first, "matrix")->valuestring, "enc.0.qkv") == 0,
+          "products are listed in forward order, from enc.0.qkv");
+    printf("f16 emulation: calibrated scales: no overflow; input scales forced to 1: first overflow at %s\n",
+           first_non_finite(unscaled));
+    cJSON_Delete(calibrated);
+    cJSON_Delete(unscaled);
+    cJSON_Delete(fp32);
+
+    nt5_model *m = open_model_or_fail(data_path("t5-v1_1-tiny"));
+    size_t len = 0;
+    char small[8];
+    if (m) {
+        CHECK_STATUS(nt5_model_diagnose(m, prompts, 2, NT5_DIAGNOSE_EMULATE_F16, small, sizeof small, &len),
+                     NT5_ERR_UNSUPPORTED); /* not an f16 file */
+        CHECK_STATUS(nt5_model_diagnose(m, prompts, 2, 0, small, sizeof small, &len), NT5_ERR_BUFFER_TOO_SMALL);
+        CHECK(len > 100, "the report's length is returned (%zu)", len);
+        CHECK_STATUS(nt5_model_diagnose(m, prompts, 2, 8, small, sizeof small, &len), NT5_ERR_INVALID_ARG);
+        CHECK_STATUS(nt5_model_diagnose(m, NULL, 2, 0, small, sizeof small, &len), NT5_ERR_INVALID_ARG);
+    }
+    CHECK_STATUS(nt5_model_diagnose(NULL, prompts, 2, 0, small, sizeof small, &len), NT5_ERR_INVALID_ARG);
+    nt5_model_free(m);
+}
+
 static int32_t stop_calibrating(const char *what, uint64_t done, uint64_t total, void *user_data) {
     int *calls = user_data;
     (*calls)++;
@@ -409,6 +484,7 @@ int main(void) {
     test_model("mt5-tiny", 0);
     test_model("umt5-tiny", 0);
     test_calibration_measures();
+    test_f16_emulation();
     char cmd[1100];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_dir);

@@ -68,5 +68,6 @@ int cmd_generate(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_download(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_diagnose(int argc, char **argv);
 
 #endif

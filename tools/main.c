@@ -14,8 +14,9 @@ static const struct {
     {"encode", cmd_encode, "text to encoder hidden states (.npy, .safetensors or a summary)"},
     {"generate", cmd_generate, "generate text (greedy, sampling, beam search), streamed"},
     {"download", cmd_download, "put a Hugging Face model into the local cache"},
-    {"convert", cmd_convert, "write a model as one nt5 file (fused layout, config, tokenizer)"},
+    {"convert", cmd_convert, "convert a model: nt5 file (f32, bf16, calibrated f16) or HF layout"},
     {"bench", cmd_bench, "time encode and generate on random-weight models"},
+    {"diagnose", cmd_diagnose, "input ranges of every matrix product (f16 headroom, non-finite values)"},
 };
 
 static int usage(FILE *f) {

@@ -1,0 +1,94 @@
+/* nt5_model_diagnose (experimental): the range of every product's input
+ * over a run of prompts, in forward order, and the first product that saw a
+ * non-finite value; optionally with product inputs rounded as the
+ * half-precision path rounds them (f16 files). */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NT5_EXPERIMENTAL
+#include "calibrate.h"
+#include "error.h"
+#include "nt5_experimental.h"
+#include "text_out.h"
+
+typedef struct product_range {
+    float absmax;   /* largest |input| (inf once a non-finite value was seen) */
+    int non_finite;
+    long order;     /* when it was first seen; -1: never */
+} product_range;
+
+typedef struct ranges {
+    product_range *r; /* [count], by tensor index */
+    size_t count;
+    long seen;
+} ranges;
+
+static void record_range(void *user, const wmat *w, const float *in, size_t ld_in, size_t rows, size_t cols) {
+    ranges *rs = user;
+    if (w->index < 0 || (size_t)w->index >= rs->count) return;
+    product_range *p = &rs->r[w->index];
+    if (p->order < 0) p->order = rs->seen++;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t k = 0; k < cols; k++) {
+            float v = in[i * ld_in + k];
+            if (!isfinite(v)) p->non_finite = 1;
+            else p->absmax = fmaxf(p->absmax, fabsf(v));
+        }
+}
+
+/* Matrix names in forward order: tensor indices sorted by first sight. */
+static long *forward_order(const ranges *rs) {
+    long *at = malloc((size_t)rs->seen * sizeof *at + 1);
+    for (size_t i = 0; at && i < rs->count; i++)
+        if (rs->r[i].order >= 0) at[rs->r[i].order] = (long)i;
+    return at;
+}
+
+static char *report(const nt5_model *m, const ranges *rs, int emulated) {
+    long *order = forward_order(rs);
+    cJSON *root = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(root, "products");
+    const char *first = NULL;
+    int ok = order && list && cJSON_AddBoolToObject(root, "emulate_f16", emulated);
+    for (long i = 0; ok && i < rs->seen; i++) {
+        const product_range *p = &rs->r[order[i]];
+        int tied_head = m->has_decoder && m->cfg.tie_word_embeddings && order[i] == m->w.shared.index;
+        const char *name = tied_head ? "lm_head" : m->w.tensors[order[i]].name;
+        cJSON *e = cJSON_CreateObject();
+        ok = e && cJSON_AddItemToArray(list, e) && cJSON_AddStringToObject(e, "matrix", name) &&
+             cJSON_AddNumberToObject(e, "input_absmax", p->absmax) &&
+             cJSON_AddBoolToObject(e, "non_finite", p->non_finite) &&
+             (!m->f16_input_exp || cJSON_AddNumberToObject(e, "input_exp", m->f16_input_exp[order[i]]));
+        if (p->non_finite && !first) first = name;
+    }
+    ok = ok && (first ? cJSON_AddStringToObject(root, "first_non_finite", first) != NULL
+                      : cJSON_AddNullToObject(root, "first_non_finite") != NULL);
+    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    free(order);
+    return text;
+}
+
+nt5_status nt5_model_diagnose(const nt5_model *model, const char *const *texts, size_t count, int32_t flags,
+                              char *json, size_t capacity, size_t *length) {
+    if (!model || !texts) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL", model ? "texts" : "model");
+    if (!json && capacity) return err_set(NT5_ERR_INVALID_ARG, "json is NULL but capacity is %zu", capacity);
+    if (flags & ~NT5_DIAGNOSE_EMULATE_F16) return err_set(NT5_ERR_INVALID_ARG, "unknown flags 0x%x", (unsigned)flags);
+    int emulate = (flags & NT5_DIAGNOSE_EMULATE_F16) != 0;
+    if (emulate && !model->f16_input_exp)
+        return err_set(NT5_ERR_UNSUPPORTED, "emulating half precision needs an f16 nt5 file with calibrated input "
+                       "scales (nt5 convert --dtype f16)");
+    ranges rs = {calloc(model->w.n_tensors + 1, sizeof *rs.r), model->w.n_tensors, 0};
+    if (!rs.r) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t i = 0; i < rs.count; i++) rs.r[i].order = -1;
+    linear_observer obs = {record_range, &rs};
+    call_hooks hooks = {&obs, emulate ? model->f16_input_exp : NULL};
+    nt5_status st = probe_run(model, texts, count, &hooks, "diagnosing", NULL, NULL);
+    char *text = st == NT5_OK ? report(model, &rs, emulate) : NULL;
+    if (st == NT5_OK && !text) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory writing the report");
+    if (st == NT5_OK) st = text_out(text, json, capacity, length);
+    free(text);
+    free(rs.r);
+    return st;
+}
