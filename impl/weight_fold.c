@@ -42,6 +42,11 @@ static int32_t fold_stored_dtype(void *self) {
     return s->inner->stored_dtype(s->inner->self);
 }
 
+static nt5_status fold_check(void *self, const char *name, int64_t rows, int64_t cols) {
+    const fold_state *s = self;
+    return s->inner->check(s->inner->self, name, rows, cols);
+}
+
 static nt5_status fold_fill(void *self, const char *name, int64_t rows, int64_t cols, float *dst) {
     const fold_state *s = self;
     nt5_status st = s->inner->fill(s->inner->self, name, rows, cols, dst);
@@ -64,5 +69,6 @@ static nt5_status fold_fill(void *self, const char *name, int64_t rows, int64_t 
 }
 
 weight_source folding_source(fold_state *state) {
-    return (weight_source){.self = state, .has = fold_has, .stored_dtype = fold_stored_dtype, .fill = fold_fill};
+    return (weight_source){
+        .self = state, .has = fold_has, .stored_dtype = fold_stored_dtype, .check = fold_check, .fill = fold_fill};
 }

@@ -12,8 +12,8 @@
 #include "weight_names.h"
 #include "weights.h"
 
-/* Checks a stored tensor's shape and dtype and converts it to floats. */
-static nt5_status read_tensor(const st_tensor *t, const char *name, int64_t rows, int64_t cols, float *dst) {
+/* Checks a stored tensor's shape and dtype against [rows, cols]. */
+static nt5_status check_tensor(const st_tensor *t, const char *name, int64_t rows, int64_t cols) {
     int want_dims = cols ? 2 : 1;
     if (t->ndim != want_dims || t->shape[0] != rows || (cols && t->shape[1] != cols)) {
         char got[96] = "";
@@ -25,15 +25,17 @@ static nt5_status read_tensor(const st_tensor *t, const char *name, int64_t rows
         return err_set(NT5_ERR_FORMAT, "tensor \"%s\" has shape [%s] but the config needs [%lld]", name, got,
                        (long long)rows);
     }
-    int dtype;
-    switch (t->dtype) {
-    case ST_F32: dtype = NT5_DTYPE_F32; break;
-    case ST_F16: dtype = NT5_DTYPE_F16; break;
-    case ST_BF16: dtype = NT5_DTYPE_BF16; break;
-    default:
+    if (t->dtype != ST_F32 && t->dtype != ST_F16 && t->dtype != ST_BF16)
         return err_set(NT5_ERR_FORMAT, "tensor \"%s\" has dtype %s; nt5 reads F32, F16 and BF16 weights", name,
                        t->dtype_name);
-    }
+    return NT5_OK;
+}
+
+/* Checks a stored tensor and converts it to floats. */
+static nt5_status read_tensor(const st_tensor *t, const char *name, int64_t rows, int64_t cols, float *dst) {
+    nt5_status st = check_tensor(t, name, rows, cols);
+    if (st != NT5_OK) return st;
+    int dtype = t->dtype == ST_F16 ? NT5_DTYPE_F16 : t->dtype == ST_BF16 ? NT5_DTYPE_BF16 : NT5_DTYPE_F32;
     half_to_f32(dst, t->data, (size_t)rows * (size_t)(cols ? cols : 1), dtype);
     return NT5_OK;
 }
@@ -76,7 +78,8 @@ static int32_t ckpt_stored_dtype(void *self) {
     return dtype_of(found[0]);
 }
 
-static nt5_status ckpt_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
+/* The HF parts of an nt5 tensor, read into dst (or only checked when dst is NULL). */
+static nt5_status ckpt_parts(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
     const st_tensor *found[HF_PARTS_MAX];
     char names[HF_PARTS_MAX][HF_NAME_MAX];
     int n = find_parts(self, nt5_name, found, names);
@@ -84,14 +87,24 @@ static nt5_status ckpt_fill(void *self, const char *nt5_name, int64_t rows, int6
     size_t part_rows = (size_t)rows / (size_t)n, width = cols ? (size_t)cols : 1;
     for (int i = 0; i < n; i++) {
         if (!found[i]) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the checkpoint", names[i]);
-        nt5_status st = read_tensor(found[i], names[i], (int64_t)part_rows, cols, dst + (size_t)i * part_rows * width);
+        nt5_status st = dst ? read_tensor(found[i], names[i], (int64_t)part_rows, cols, dst + (size_t)i * part_rows * width)
+                            : check_tensor(found[i], names[i], (int64_t)part_rows, cols);
         if (st != NT5_OK) return st;
     }
     return NT5_OK;
 }
 
+static nt5_status ckpt_check(void *self, const char *nt5_name, int64_t rows, int64_t cols) {
+    return ckpt_parts(self, nt5_name, rows, cols, NULL);
+}
+
+static nt5_status ckpt_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
+    return ckpt_parts(self, nt5_name, rows, cols, dst);
+}
+
 weight_source checkpoint_source(checkpoint_source_state *state) {
-    return (weight_source){.self = state, .has = ckpt_has, .stored_dtype = ckpt_stored_dtype, .fill = ckpt_fill};
+    return (weight_source){
+        .self = state, .has = ckpt_has, .stored_dtype = ckpt_stored_dtype, .check = ckpt_check, .fill = ckpt_fill};
 }
 
 /* ---- nt5 files ---- */
@@ -130,6 +143,13 @@ static nt5_status f16_weight_exp(const nt5_file_source_state *s, const char *nam
     return NT5_OK;
 }
 
+static nt5_status nt5_file_check(void *self, const char *nt5_name, int64_t rows, int64_t cols) {
+    const nt5_file_source_state *s = self;
+    const st_tensor *t = st_find(s->file, nt5_name);
+    if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the nt5 file", nt5_name);
+    return check_tensor(t, nt5_name, rows, cols);
+}
+
 static nt5_status nt5_file_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
     const nt5_file_source_state *s = self;
     const st_tensor *t = st_find(s->file, nt5_name);
@@ -143,7 +163,11 @@ static nt5_status nt5_file_fill(void *self, const char *nt5_name, int64_t rows, 
 }
 
 weight_source nt5_file_source(nt5_file_source_state *state) {
-    return (weight_source){.self = state, .has = nt5_file_has, .stored_dtype = nt5_file_stored_dtype, .fill = nt5_file_fill};
+    return (weight_source){.self = state,
+                           .has = nt5_file_has,
+                           .stored_dtype = nt5_file_stored_dtype,
+                           .check = nt5_file_check,
+                           .fill = nt5_file_fill};
 }
 
 /* ---- random weights ---- */
@@ -158,6 +182,14 @@ static int random_has(void *self, const char *name) {
 static int32_t random_stored_dtype(void *self) {
     (void)self;
     return NT5_DTYPE_F32;
+}
+
+static nt5_status random_check(void *self, const char *name, int64_t rows, int64_t cols) {
+    (void)self;
+    (void)name;
+    (void)rows;
+    (void)cols;
+    return NT5_OK;
 }
 
 static uint64_t splitmix64(uint64_t *s) {
@@ -194,5 +226,6 @@ static nt5_status random_fill(void *self, const char *name, int64_t rows, int64_
 }
 
 weight_source random_source(random_source_state *state) {
-    return (weight_source){.self = state, .has = random_has, .stored_dtype = random_stored_dtype, .fill = random_fill};
+    return (weight_source){
+        .self = state, .has = random_has, .stored_dtype = random_stored_dtype, .check = random_check, .fill = random_fill};
 }

@@ -18,7 +18,7 @@ typedef struct loader {
 /* Loads the nt5 tensor `name` ([rows, cols]; cols == 0: a vector) into a
  * backend buffer stored as `dtype`. */
 static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype) {
-    if (L->st != NT5_OK) return NULL;
+    if (L->st != NT5_OK || (L->st = L->src->check(L->src->self, name, rows, cols)) != NT5_OK) return NULL;
     size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
     weight_tensor *grown = realloc(L->w->tensors, (L->w->n_tensors + 1) * sizeof *grown);
     float *host = malloc(n * sizeof(float));

@@ -60,13 +60,15 @@ typedef struct weights {
 
 /* Where weight values come from: a Hugging Face checkpoint, an nt5 file or
  * a random generator. Tensors are asked for by their nt5 names (see
- * weight_names.h); fill() writes one of shape [rows, cols] (cols == 0 for a
- * vector of `rows`) as floats, checking that the source's shape agrees. */
+ * weight_names.h); check() says whether the source has one of shape [rows,
+ * cols] (cols == 0 for a vector of `rows`), before anything is allocated
+ * for it; fill() writes it as floats, checking the same. */
 typedef struct weight_source {
     void *self;
     int (*has)(void *self, const char *nt5_name);
     /* NT5_DTYPE_BF16 when the weights are stored in bf16, else NT5_DTYPE_F32 */
     int32_t (*stored_dtype)(void *self);
+    nt5_status (*check)(void *self, const char *nt5_name, int64_t rows, int64_t cols);
     nt5_status (*fill)(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst);
 } weight_source;
 

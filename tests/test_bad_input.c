@@ -144,6 +144,14 @@ static void check_weights(void) {
                " \"tie_word_embeddings\": false}");
     expect_open_error("tensor of the wrong shape", dir, NT5_ERR_FORMAT, "has shape [96, 64] but the config needs [100, 64]");
 
+    /* a config claiming a model of terabytes: refused by shape before anything is allocated */
+    dir = fresh_model("huge-config");
+    write_text(dir, "config.json",
+               "{\"model_type\": \"t5\", \"d_model\": 16000000, \"d_kv\": 8, \"d_ff\": 96, \"num_heads\": 6,"
+               " \"num_layers\": 3, \"vocab_size\": 4000000, \"feed_forward_proj\": \"gated-gelu\"}");
+    expect_open_error("a huge config over a small checkpoint", dir, NT5_ERR_FORMAT,
+                      "but the config needs [4000000, 16000000]");
+
     dir = fresh_model("no-weights");
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     unlink(path);

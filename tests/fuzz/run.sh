@@ -12,14 +12,20 @@ if [ ! -d "$build" ]; then
         -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized \
         -Dc_args=-fsanitize=fuzzer-no-link -Dcpp_args=-fsanitize=fuzzer-no-link >/dev/null
 fi
-meson compile -C "$build" fuzz_safetensors fuzz_config fuzz_unpickle fuzz_torch_zip >/dev/null
+meson compile -C "$build" fuzz_safetensors fuzz_config fuzz_unpickle fuzz_torch_zip fuzz_nt5_file >/dev/null
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
-mkdir -p "$seeds/safetensors" "$seeds/config" "$seeds/unpickle" "$seeds/torch_zip"
+mkdir -p "$seeds/safetensors" "$seeds/config" "$seeds/unpickle" "$seeds/torch_zip" "$seeds/nt5_file"
 for d in "$src"/tests/data/*/; do
     n=$(basename "$d")
     [ -f "$d/model.safetensors" ] && cp "$d/model.safetensors" "$seeds/safetensors/$n"
     [ -f "$d/config.json" ] && cp "$d/config.json" "$seeds/config/$n"
+    # nt5 files under 1 MB, made by the main build's tool: f16 (with scales) and bf16 encoder-only
+    if [ -x "$src/build/tools/nt5" ] && [ -f "$d/model.safetensors" ] && [ -f "$d/spiece.model" ]; then
+        "$src/build/tools/nt5" convert "$d" -o "$seeds/nt5_file/$n-f16" --dtype f16 >/dev/null 2>&1 || true
+        "$src/build/tools/nt5" convert "$d" -o "$seeds/nt5_file/$n-bf16-enc" --dtype bf16 --encoder-only \
+            >/dev/null 2>&1 || true
+    fi
     if [ -f "$d/pytorch_model.bin" ]; then
         cp "$d/pytorch_model.bin" "$seeds/torch_zip/$n"
         python3 -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
@@ -34,7 +40,7 @@ for f in "$src"/tests/fuzz/regressions/*; do
     name=$(basename "$f" | sed 's/-.*//')
     "$build/tests/fuzz/fuzz_$name" "$f" >/dev/null 2>&1 || { echo "fuzz_$name: regression $(basename "$f") FAILED"; failed=1; }
 done
-for name in safetensors config unpickle torch_zip; do
+for name in safetensors config unpickle torch_zip nt5_file; do
     if "$build/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -max_len=1048576 -rss_limit_mb=4096 \
         "$seeds/$name" >"$seeds/$name.log" 2>&1; then
         echo "fuzz_$name: $(grep -o 'Done [0-9]* runs' "$seeds/$name.log" | tail -n 1) in ${seconds}s, no crash"
