@@ -96,6 +96,14 @@ printf '\n  \n' >"$tmp/blank.txt"
 check_fails convert-no-prompts "no prompts" "$nt5" convert "$model" -o "$tmp/y" --dtype f16 --calibration "$tmp/blank.txt"
 check_fails convert-empty-prompts "is empty" "$nt5" convert "$model" -o "$tmp/y" --dtype f16 --calibration /dev/null
 check_fails convert-local-to-cache "Hub model id" "$nt5" convert "$model"
+# the CUDA module's loader: a missing module, or a library that is not one, is a clear NO_DEVICE
+check_fails cuda-module-missing "could not be loaded" env NT5_CUDA_MODULE=/nonexistent/libnt5-cuda.so \
+    "$nt5" info "$model" --device cuda
+libm=$(find /lib /usr/lib -name 'libm.so.6' 2>/dev/null | head -n 1)
+check_fails cuda-module-foreign "has no nt5_cuda_module_create" env NT5_CUDA_MODULE="$libm" "$nt5" info "$model" \
+    --device cuda
+check cuda-module-auto "device                           cpu" env NT5_CUDA_MODULE=/nonexistent/libnt5-cuda.so \
+    "$nt5" info "$model"
 check diagnose "no non-finite values" "$nt5" diagnose "$model" "Hello world!"
 check diagnose-f16 "no non-finite values" "$nt5" diagnose "$tmp/h.nt5" "Hello world!" --emulate-f16
 check diagnose-json '"first_non_finite":null' "$nt5" diagnose "$model" "Hello world!" --json
