@@ -98,6 +98,16 @@ class TorchBin(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0)
             self.assertIn("pytorch_model-00002-of-00002.bin", r.stderr)
 
+    def test_sharded_safetensors_convert_to_the_same_file(self):
+        files = []
+        for model in ("t5-v1_1-tiny-sharded", "t5-v1_1-tiny"):
+            out = os.path.join(self.tmp, model + ".nt5")
+            r = nt5("convert", os.path.join(DATA, model), "-o", out, "--dtype", "f32")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, "rb") as f:
+                files.append(f.read())
+        self.assertTrue(files[0] == files[1], "sharded and single-file safetensors convert to the same bytes")
+
     def test_fixtures_match_safetensors_bit_for_bit(self):
         for model in ("t5-v1_0-tiny", "umt5-tiny"):
             d = os.path.join(self.tmp, model)
