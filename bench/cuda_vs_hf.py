@@ -15,6 +15,9 @@ every run forced to its full length. Prints a table and writes JSON with
 the device, driver, commit and date under bench/results/.
 
 usage: python3 bench/cuda_vs_hf.py [--nt5 build/tools/nt5] [--only 1,2,3,4] [--no-compile]
+On the `device` machine, from the repo root with .gpu-bundle.tar.xz carried
+(bench/gpu_bundle.sh): tar xJf .gpu-bundle.tar.xz && . .gpu-bundle/env.sh &&
+python3 bench/cuda_vs_hf.py
 """
 import argparse
 import datetime
@@ -55,9 +58,17 @@ def cuda_ms(fn, repeat=10, warmup=2):
     return statistics.median(times)
 
 
+def nt5_env():
+    """nt5's own library path (bench/gpu_bundle.sh's NT5_LD_LIBRARY_PATH), for nt5 alone."""
+    env = dict(os.environ)
+    if env.get("NT5_LD_LIBRARY_PATH"):
+        env["LD_LIBRARY_PATH"] = env["NT5_LD_LIBRARY_PATH"]
+    return env
+
+
 def nt5_bench(nt5, preset, *args):
     cmd = [nt5, "bench", "--preset", preset, "--device", "cuda", "--weight-dtype", "bf16", "--json", *args]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=nt5_env())
     if r.returncode != 0:
         raise RuntimeError("nt5 bench failed: " + r.stderr.strip())
     return json.loads(r.stdout)
@@ -119,7 +130,7 @@ def machine():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--nt5", default=os.path.join(ROOT, "build", "tools", "nt5"))
+    ap.add_argument("--nt5", default=os.path.join(os.environ.get("NT5_BIN", os.path.join(ROOT, "build", "tools")), "nt5"))
     ap.add_argument("--only", default="1,2,3,4")
     ap.add_argument("--no-compile", action="store_true", help="skip HF torch.compile (it takes minutes)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
