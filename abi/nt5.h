@@ -315,7 +315,23 @@ typedef struct nt5_encode_options {
     int32_t attention;     /* NT5_ATTEND_*, default MASKED */
     int32_t output_dtype;  /* NT5_DTYPE_*, default F32 */
     int32_t zero_padding;  /* 1: rows at padded positions are set to zero. Default 0 */
+    /* Since NT5_ABI_VERSION 2. Where the hidden states go: NT5_MEMORY_HOST
+     * (default), or NT5_MEMORY_DEVICE: the memory of the GPU the model runs
+     * on (models on a CUDA device; output_buffer is then required). */
+    int32_t output_memory;
+    /* Since NT5_ABI_VERSION 2. Optional caller buffer of output_capacity
+     * bytes, in host or device memory as output_memory says, that receives
+     * the hidden states [batch, seq_len, d_model] in output_dtype instead of
+     * memory the embeddings own; nt5_embeddings_data() then returns it, and
+     * it must outlive the embeddings' use. Too small: NT5_ERR_BUFFER_TOO_SMALL
+     * (with NT5_PADDING_MAX_LENGTH the size is batch * max_length * d_model
+     * * the dtype's size). NULL (default): the embeddings own host memory. */
+    void *output_buffer;
+    size_t output_capacity;
 } nt5_encode_options;
+
+#define NT5_MEMORY_HOST 0
+#define NT5_MEMORY_DEVICE 1
 
 NT5_API nt5_status nt5_encode_options_init(nt5_encode_options *opts, uint32_t struct_size);
 
@@ -347,7 +363,9 @@ NT5_API nt5_status nt5_embeddings_shape(const nt5_embeddings *emb, size_t *batch
                                         size_t *seq_len, size_t *d_model);
 /* NT5_DTYPE_* of nt5_embeddings_data(), or -1 for NULL. */
 NT5_API int32_t nt5_embeddings_dtype(const nt5_embeddings *emb);
-/* Row-major [batch, seq_len, d_model] values in the requested dtype. Owned by emb. */
+/* Row-major [batch, seq_len, d_model] values in the requested dtype: owned
+ * by emb, or the caller's output_buffer (then in host or device memory as
+ * output_memory said). */
 NT5_API const void *nt5_embeddings_data(const nt5_embeddings *emb);
 /* [batch] number of real tokens in each row (the mask is position < length). */
 NT5_API const size_t *nt5_embeddings_lengths(const nt5_embeddings *emb);

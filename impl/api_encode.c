@@ -6,13 +6,13 @@
 #include "call_hooks.h"
 #include "error.h"
 #include "forward.h"
-#include "half.h"
 #include "inputs.h"
 #include "model.h"
 #include "options.h"
 
 struct nt5_embeddings {
-    void *data;         /* [batch, len, d] in dtype */
+    void *data;         /* [batch, len, d] in dtype: owned, or the caller's output_buffer */
+    int owns_data;
     int32_t dtype;
     size_t batch, len, d;
     size_t *lengths;    /* [batch] */
@@ -27,6 +27,9 @@ static const nt5_encode_options encode_defaults = {
     .attention = NT5_ATTEND_MASKED,
     .output_dtype = NT5_DTYPE_F32,
     .zero_padding = 0,
+    .output_memory = NT5_MEMORY_HOST,
+    .output_buffer = NULL,
+    .output_capacity = 0,
 };
 
 /* the smallest struct a caller may pass: struct_size and the first field */
@@ -73,46 +76,62 @@ static nt5_status check_encode_options(const nt5_encode_options *o) {
         return err_set(NT5_ERR_INVALID_ARG, "output_dtype %d is not an NT5_DTYPE_*", o->output_dtype);
     if (o->max_length < 0 || o->max_length > (1 << 20))
         return err_set(NT5_ERR_INVALID_ARG, "max_length %d is out of range", o->max_length);
+    if (o->output_memory != NT5_MEMORY_HOST && o->output_memory != NT5_MEMORY_DEVICE)
+        return err_set(NT5_ERR_INVALID_ARG, "output_memory %d is not NT5_MEMORY_HOST or NT5_MEMORY_DEVICE",
+                       o->output_memory);
+    if (!o->output_buffer && o->output_capacity)
+        return err_set(NT5_ERR_INVALID_ARG, "output_buffer is NULL but output_capacity is %zu", o->output_capacity);
+    if (o->output_memory == NT5_MEMORY_DEVICE && !o->output_buffer)
+        return err_set(NT5_ERR_INVALID_ARG, "NT5_MEMORY_DEVICE output needs output_buffer: a device pointer of "
+                       "output_capacity bytes");
     return NT5_OK;
 }
 
 void nt5_embeddings_free(nt5_embeddings *e) {
     if (!e) return;
-    free(e->data);
+    if (e->owns_data) free(e->data);
     free(e->lengths);
     free(e->ids);
     free(e);
 }
 
-/* Runs the encoder and converts its output for the caller. */
-static nt5_status run_encoder(const nt5_model *m, const nt5_encode_options *o, batch_input *in, nt5_embeddings *e) {
+/* Runs the encoder; its output goes into dst (host memory, or the model's
+ * device memory when on_device) in the output dtype, padded rows zeroed
+ * when asked. */
+static nt5_status run_encoder(const nt5_model *m, const nt5_encode_options *o, const batch_input *in, void *dst,
+                              int on_device) {
+    const backend_ops *ops = m->be->ops;
     size_t d = (size_t)m->cfg.d_model, rows = in->batch * in->len;
-    float *host = malloc(rows * d * sizeof(float));
-    size_t elem = o->output_dtype == NT5_DTYPE_F32 ? 4 : 2;
-    e->data = o->output_dtype == NT5_DTYPE_F32 ? (void *)host : malloc(rows * d * elem);
-    if (!host || !e->data) {
-        if (e->data != host) free(host);
-        return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory for %zu x %zu hidden states", rows, d);
-    }
     exec_ctx x;
-    nt5_status st = m->be->ops->exec_begin(m->be, &x);
+    nt5_status st = ops->exec_begin(m->be, &x);
+    if (st != NT5_OK) return st;
     call_hooks_apply(&x);
-    if (st != NT5_OK) {
-        if (e->data != host) free(host);
-        return st;
-    }
-    float *out = m->be->ops->alloc(&x, rows * d);
+    float *out = ops->alloc(&x, rows * d); /* [batch * len, d] */
     encoder_forward(&x, &m->cfg, &m->w, in->ids, in->batch, in->len,
                     o->attention == NT5_ATTEND_ALL ? NULL : in->lengths, out);
-    m->be->ops->download(&x, host, out, rows * d);
-    m->be->ops->release(&x, out);
-    st = m->be->ops->exec_end(&x);
-    if (st == NT5_OK && o->zero_padding)
-        for (size_t b = 0; b < in->batch; b++)
-            memset(host + (b * in->len + in->lengths[b]) * d, 0, (in->len - in->lengths[b]) * d * sizeof(float));
-    if (st == NT5_OK && e->data != host) half_from_f32(e->data, host, rows * d, o->output_dtype);
-    if (e->data != host) free(host);
-    return st;
+    for (size_t b = 0; o->zero_padding && b < in->batch; b++)
+        ops->zero(&x, out + (b * in->len + in->lengths[b]) * d, (in->len - in->lengths[b]) * d);
+    ops->store(&x, dst, on_device, o->output_dtype, out, rows * d);
+    ops->release(&x, out);
+    return ops->exec_end(&x);
+}
+
+/* Where the hidden states go: the caller's buffer, or host memory e owns. */
+static nt5_status output_place(const nt5_model *m, const nt5_encode_options *o, const batch_input *in,
+                               nt5_embeddings *e) {
+    size_t bytes = in->batch * in->len * (size_t)m->cfg.d_model * (o->output_dtype == NT5_DTYPE_F32 ? 4 : 2);
+    if (o->output_memory == NT5_MEMORY_DEVICE && m->be->ops->device != NT5_DEVICE_CUDA)
+        return err_set(NT5_ERR_UNSUPPORTED, "NT5_MEMORY_DEVICE output: the model runs on the %s", m->be->ops->name);
+    if (o->output_buffer) {
+        if (o->output_capacity < bytes)
+            return err_set(NT5_ERR_BUFFER_TOO_SMALL, "the hidden states [%zu, %zu, %d] need %zu bytes; output_capacity "
+                           "is %zu", in->batch, in->len, m->cfg.d_model, bytes, o->output_capacity);
+        e->data = o->output_buffer;
+        return NT5_OK;
+    }
+    e->data = malloc(bytes ? bytes : 1);
+    e->owns_data = 1;
+    return e->data ? NT5_OK : err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory for %zu bytes of hidden states", bytes);
 }
 
 static nt5_status encode(const nt5_model *m, const input_spec *spec, const nt5_encode_options *opts,
@@ -131,7 +150,8 @@ static nt5_status encode(const nt5_model *m, const input_spec *spec, const nt5_e
         inputs_free(&in);
         return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    st = run_encoder(m, &o, &in, e);
+    st = output_place(m, &o, &in, e);
+    if (st == NT5_OK) st = run_encoder(m, &o, &in, e->data, o.output_memory == NT5_MEMORY_DEVICE);
     e->dtype = o.output_dtype;
     e->batch = in.batch;
     e->len = in.len;

@@ -88,6 +88,11 @@ typedef struct backend_ops {
     void (*ffn_activation)(exec_ctx *x, float *out, const float *in, size_t ld_in, size_t M,
                            size_t F, activation act, int gated);
     void (*attention)(exec_ctx *x, const attn_args *a);
+    /* p[0:n] = 0 */
+    void (*zero)(exec_ctx *x, float *p, size_t n);
+    /* dst[0:n] = src in dtype (NT5_DTYPE_F32/F16/BF16); dst is host memory,
+     * or with on_device memory of the backend's device (GPU backends). */
+    void (*store)(exec_ctx *x, void *dst, int on_device, int32_t dtype, const float *src, size_t n);
     /* dst rows [rows, cols] (stride ld_dst) = src rows (stride ld_src) */
     void (*copy_rows)(exec_ctx *x, float *dst, size_t ld_dst, const float *src, size_t ld_src,
                       size_t rows, size_t cols);

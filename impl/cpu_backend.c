@@ -6,6 +6,7 @@
 
 #include "cpu_internal.h"
 #include "error.h"
+#include "half.h"
 
 static void cpu_destroy(backend *be) {
     cpu_backend *c = (cpu_backend *)be;
@@ -68,6 +69,16 @@ static void cpu_gather_blocks(exec_ctx *x, float *dst, const float *src, const i
 
 static int cpu_threads(const backend *be) { return pool_threads(((const cpu_backend *)be)->pool); }
 
+static void cpu_zero(exec_ctx *x, float *p, size_t n) {
+    if (x->status == NT5_OK && n) memset(p, 0, n * sizeof *p);
+}
+
+/* host memory only: the API refuses device output for CPU models */
+static void cpu_store(exec_ctx *x, void *dst, int on_device, int32_t dtype, const float *src, size_t n) {
+    (void)on_device;
+    if (x->status == NT5_OK) half_from_f32(dst, src, n, dtype);
+}
+
 static const backend_ops cpu_ops = {
     .name = "cpu",
     .device = NT5_DEVICE_CPU,
@@ -88,6 +99,8 @@ static const backend_ops cpu_ops = {
     .linear = cpu_linear,
     .ffn_activation = cpu_ffn_activation,
     .attention = cpu_attention,
+    .zero = cpu_zero,
+    .store = cpu_store,
     .copy_rows = cpu_copy_rows,
     .gather_blocks = cpu_gather_blocks,
 };

@@ -241,6 +241,29 @@ static void cuda_attention(exec_ctx *x, const attn_args *a) {
     failed(x, nt5_cuda_attention(&args, session_of(x)->stream), "attention");
 }
 
+static void cuda_zero(exec_ctx *x, float *p, size_t n) {
+    if (x->status == NT5_OK && n)
+        failed(x, cudaMemsetAsync(p, 0, n * sizeof *p, session_of(x)->stream), "zero");
+}
+
+/* f32 as is; bf16/f16 cast on the GPU (into dst, or a scratch buffer then copied to the host) */
+static void cuda_store(exec_ctx *x, void *dst, int on_device, int32_t dtype, const float *src, size_t n) {
+    cuda_session *s = session_of(x);
+    if (x->status != NT5_OK || n == 0) return;
+    const void *from = src;
+    size_t bytes = n * (dtype == NT5_DTYPE_F32 ? 4 : 2);
+    if (dtype != NT5_DTYPE_F32) {
+        uint16_t *half = on_device ? dst : grow(x, (void **)&s->bf16_in, &s->bf16_cap, bytes);
+        if (!half || failed(x, nt5_cuda_to_half(half, src, n, 1, n, dtype, s->stream), "output cast")) return;
+        from = half;
+        if (on_device) return;
+    }
+    if (failed(x, cudaMemcpyAsync(dst, from, bytes, on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyDeviceToHost,
+                                  s->stream), "output copy"))
+        return;
+    if (!on_device) failed(x, cudaStreamSynchronize(s->stream), "output copy");
+}
+
 static void cuda_copy_rows(exec_ctx *x, float *dst, size_t ld_dst, const float *src, size_t ld_src, size_t rows,
                            size_t cols) {
     if (x->status != NT5_OK || rows == 0) return;
@@ -326,7 +349,8 @@ static void cuda_linear(exec_ctx *x, float *out, size_t ld_out, const float *in,
     const void *b = in;
     if (w->dtype == NT5_DTYPE_BF16) {
         uint16_t *cast = grow(x, (void **)&s->bf16_in, &s->bf16_cap, M * K * sizeof(uint16_t));
-        if (!cast || failed(x, nt5_cuda_to_bf16(cast, in, ld_in, M, K, s->stream), "cast to bf16")) return;
+        if (!cast || failed(x, nt5_cuda_to_half(cast, in, ld_in, M, K, NT5_DTYPE_BF16, s->stream), "cast to bf16"))
+            return;
         b = cast;
     }
     lt_plan key = {.M = M, .N = N, .K = K, .ld_in = ld_in, .ld_out = ld_out, .dtype = w->dtype,
@@ -384,6 +408,8 @@ static const backend_ops cuda_ops = {
     .linear = cuda_linear,
     .ffn_activation = cuda_ffn_activation,
     .attention = cuda_attention,
+    .zero = cuda_zero,
+    .store = cuda_store,
     .copy_rows = cuda_copy_rows,
     .gather_blocks = cuda_gather_blocks,
 };

@@ -23,8 +23,9 @@ cudaError_t nt5_cuda_rmsnorm(float *out, const float *in, const float *w, size_t
 /* out[M, F] = act(in[:, :F]) (* in[:, F:2F] when gated); in row stride ld_in */
 cudaError_t nt5_cuda_ffn_activation(float *out, const float *in, size_t ld_in, size_t M, size_t F, activation act,
                                     int gated, cudaStream_t stream);
-/* out[rows, cols] (dense) = bf16(in rows, stride ld_in), rounded to nearest even */
-cudaError_t nt5_cuda_to_bf16(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols,
+/* out[rows, cols] (dense) = in rows (stride ld_in) as dtype NT5_DTYPE_BF16 or
+ * NT5_DTYPE_F16, rounded to nearest even */
+cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols, int32_t dtype,
                              cudaStream_t stream);
 
 /* T5 attention (backend.h attn_args, with device pointers): one warp per

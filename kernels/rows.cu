@@ -1,7 +1,8 @@
 // Row-wise kernels of the CUDA backend: embedding gather, RMSNorm, gated
-// activations and the f32 -> bf16 cast of product inputs. fp32 arithmetic,
+// activations and f32 -> bf16/f16 casts (product inputs, outputs). fp32 arithmetic,
 // the same formulas as the CPU backend (impl/cpu_rows.c, fast_math.h).
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 
 #include "cuda_ops.h"
 
@@ -66,12 +67,22 @@ __global__ void ffn_activation_kernel(float *out, const float *in, size_t ld_in,
     }
 }
 
-__global__ void to_bf16_kernel(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols) {
+template <typename Half>
+__device__ uint16_t half_bits(float v);
+template <>
+__device__ uint16_t half_bits<__nv_bfloat16>(float v) {
+    return __bfloat16_as_ushort(__float2bfloat16_rn(v));
+}
+template <>
+__device__ uint16_t half_bits<__half>(float v) {
+    return __half_as_ushort(__float2half_rn(v));
+}
+
+template <typename Half>
+__global__ void to_half_kernel(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols) {
     for (size_t t = blockIdx.x * (size_t)blockDim.x + threadIdx.x; t < rows * cols;
-         t += (size_t)gridDim.x * blockDim.x) {
-        __nv_bfloat16 h = __float2bfloat16_rn(in[(t / cols) * ld_in + t % cols]);
-        out[t] = *reinterpret_cast<uint16_t *>(&h);
-    }
+         t += (size_t)gridDim.x * blockDim.x)
+        out[t] = half_bits<Half>(in[(t / cols) * ld_in + t % cols]);
 }
 
 unsigned grid_for(size_t n, unsigned block) {
@@ -102,9 +113,11 @@ extern "C" cudaError_t nt5_cuda_ffn_activation(float *out, const float *in, size
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t nt5_cuda_to_bf16(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols,
-                                        cudaStream_t stream) {
+extern "C" cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols,
+                                        int32_t dtype, cudaStream_t stream) {
     if (rows * cols == 0) return cudaSuccess;
-    to_bf16_kernel<<<grid_for(rows * cols, 256), 256, 0, stream>>>(out, in, ld_in, rows, cols);
+    unsigned grid = grid_for(rows * cols, 256);
+    if (dtype == NT5_DTYPE_BF16) to_half_kernel<__nv_bfloat16><<<grid, 256, 0, stream>>>(out, in, ld_in, rows, cols);
+    else to_half_kernel<__half><<<grid, 256, 0, stream>>>(out, in, ld_in, rows, cols);
     return cudaGetLastError();
 }

@@ -191,6 +191,57 @@ static void check_encode_modes(nt5_model *m) {
     nt5_embeddings_free(e);
 }
 
+/* Hidden states into the caller's buffer: the same bytes as owned output,
+ * in place; a short buffer, device memory on the CPU and bad settings are
+ * refused before any work. */
+static void check_output_buffers(nt5_model *m) {
+    nt5_encode_options o;
+    nt5_encode_options_init(&o, sizeof o);
+    o.padding = NT5_PADDING_MAX_LENGTH;
+    o.max_length = 40;
+    o.zero_padding = 1;
+    for (int32_t dtype = NT5_DTYPE_F32; dtype <= NT5_DTYPE_BF16; dtype++) {
+        o.output_dtype = dtype;
+        o.output_buffer = NULL;
+        o.output_capacity = 0;
+        nt5_embeddings *owned = NULL, *into = NULL;
+        CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &o, &owned), NT5_OK);
+        size_t bytes = N_PROMPTS * 40 * 64 * (dtype == NT5_DTYPE_F32 ? 4 : 2);
+        unsigned char *buf = malloc(bytes + 16);
+        memset(buf, 0xAB, bytes + 16);
+        o.output_buffer = buf;
+        o.output_capacity = bytes + 16;
+        CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &o, &into), NT5_OK);
+        CHECK(owned && into && nt5_embeddings_data(into) == buf && memcmp(buf, nt5_embeddings_data(owned), bytes) == 0 &&
+                  buf[bytes] == 0xAB,
+              "dtype %d: the caller's buffer holds the hidden states, and nothing past them", dtype);
+        nt5_embeddings_free(into); /* must not free buf (ASan and valgrind would see the free below) */
+        CHECK(owned && memcmp(buf, nt5_embeddings_data(owned), bytes) == 0, "the buffer outlives the embeddings");
+        nt5_embeddings *none = (nt5_embeddings *)buf;
+        o.output_capacity = bytes - 1;
+        CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &o, &none), NT5_ERR_BUFFER_TOO_SMALL);
+        char want[64];
+        snprintf(want, sizeof want, "need %zu bytes", bytes);
+        CHECK(!none && strstr(nt5_last_error(), want), "short buffer: %s", nt5_last_error());
+        nt5_embeddings_free(owned);
+        free(buf);
+    }
+    nt5_embeddings *e = NULL;
+    float one[4];
+    nt5_encode_options_init(&o, sizeof o);
+    o.output_memory = NT5_MEMORY_DEVICE;
+    CHECK_STATUS(nt5_encode_texts(m, prompts, 1, &o, &e), NT5_ERR_INVALID_ARG); /* no buffer */
+    o.output_buffer = one;
+    o.output_capacity = sizeof one;
+    CHECK_STATUS(nt5_encode_texts(m, prompts, 1, &o, &e), NT5_ERR_UNSUPPORTED); /* a CPU model */
+    o.output_memory = 7;
+    CHECK_STATUS(nt5_encode_texts(m, prompts, 1, &o, &e), NT5_ERR_INVALID_ARG);
+    o.output_memory = NT5_MEMORY_HOST;
+    o.output_buffer = NULL;
+    CHECK_STATUS(nt5_encode_texts(m, prompts, 1, &o, &e), NT5_ERR_INVALID_ARG); /* capacity without a buffer */
+    CHECK(e == NULL, "no embeddings after a refused call");
+}
+
 static int ids_equal(const nt5_generation *a, const nt5_generation *b) {
     const int32_t *x, *y;
     size_t n, k;
@@ -351,6 +402,7 @@ int main(void) {
         check_threads(m);
         check_streaming_and_cancel(m);
         check_encode_modes(m);
+        check_output_buffers(m);
         check_generate_options(m);
         check_bf16_weights(m);
     }

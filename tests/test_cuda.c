@@ -20,6 +20,9 @@
 
 #include "harness.h"
 #include "nt5_experimental.h"
+#ifdef NT5_TEST_CUDART
+#include <cuda_runtime_api.h>
+#endif
 
 static const char *const prompts[] = {
     "Hello world!",
@@ -215,6 +218,42 @@ static void check_threads(void) {
     nt5_model_free(m);
 }
 
+#ifdef NT5_TEST_CUDART
+/* Hidden states written straight into a device buffer equal the host output. */
+static void check_device_output(void) {
+    nt5_model *m = open_on(data_path("t5-v1_1-tiny"), "cuda", NT5_DTYPE_F32);
+    nt5_encode_options o;
+    nt5_encode_options_init(&o, sizeof o);
+    o.padding = NT5_PADDING_MAX_LENGTH;
+    o.max_length = 40;
+    o.zero_padding = 1;
+    for (int32_t dtype = NT5_DTYPE_F32; m && dtype <= NT5_DTYPE_BF16; dtype++) {
+        o.output_dtype = dtype;
+        o.output_memory = NT5_MEMORY_HOST;
+        o.output_buffer = NULL;
+        o.output_capacity = 0;
+        nt5_embeddings *host = NULL, *dev = NULL;
+        CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &o, &host), NT5_OK);
+        size_t bytes = N_PROMPTS * 40 * 64 * (dtype == NT5_DTYPE_F32 ? 4 : 2);
+        void *buf = NULL;
+        CHECK(cudaMalloc(&buf, bytes) == cudaSuccess, "cudaMalloc");
+        o.output_memory = NT5_MEMORY_DEVICE;
+        o.output_buffer = buf;
+        o.output_capacity = bytes;
+        CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &o, &dev), NT5_OK);
+        void *back = malloc(bytes);
+        CHECK(cudaMemcpy(back, buf, bytes, cudaMemcpyDeviceToHost) == cudaSuccess && host && dev &&
+                  nt5_embeddings_data(dev) == buf && memcmp(back, nt5_embeddings_data(host), bytes) == 0,
+              "dtype %d: device output equals host output", dtype);
+        free(back);
+        cudaFree(buf);
+        nt5_embeddings_free(host);
+        nt5_embeddings_free(dev);
+    }
+    nt5_model_free(m);
+}
+#endif
+
 /* What every machine must do, GPU or not. */
 static int check_fallback(void) {
     nt5_model_options o;
@@ -259,5 +298,8 @@ int main(int argc, char **argv) {
     check_random_shapes("t5-v1_1-base", t5_v1_1_base);
     check_random_shapes("umt5-small", umt5_small);
     check_threads();
+#ifdef NT5_TEST_CUDART
+    check_device_output();
+#endif
     return harness_finish("cuda");
 }

@@ -118,6 +118,12 @@ const AttendMasked = 0
 // AttendAll is NT5_ATTEND_ALL: no mask: pad tokens are attended (diffusers Flux, SD3)
 const AttendAll = 1
 
+// MemoryHost is NT5_MEMORY_HOST.
+const MemoryHost = 0
+
+// MemoryDevice is NT5_MEMORY_DEVICE.
+const MemoryDevice = 1
+
 // PresetFlux is NT5_PRESET_FLUX: 512 tokens, fixed length, no mask
 const PresetFlux = 1
 

@@ -43,6 +43,8 @@ const NT5_PADDING_LONGEST = 0  # pad the batch to its longest input
 const NT5_PADDING_MAX_LENGTH = 1  # pad every row to max_length
 const NT5_ATTEND_MASKED = 0  # padding keys are masked (Hugging Face with attention_mask)
 const NT5_ATTEND_ALL = 1  # no mask: pad tokens are attended (diffusers Flux, SD3)
+const NT5_MEMORY_HOST = 0
+const NT5_MEMORY_DEVICE = 1
 const NT5_PRESET_FLUX = 1  # 512 tokens, fixed length, no mask
 const NT5_PRESET_SD3 = 2  # 256 tokens, fixed length, no mask
 const NT5_PRESET_PIXART = 3  # 300 tokens, fixed length, masked
@@ -126,6 +128,9 @@ struct nt5_encode_options
     attention::Int32
     output_dtype::Int32
     zero_padding::Int32
+    output_memory::Int32
+    output_buffer::Ptr{Cvoid}
+    output_capacity::Csize_t
 end
 
 struct nt5_token_event
@@ -322,7 +327,9 @@ function nt5_embeddings_dtype(emb)
 end
 
 """
-Row-major [batch, seq_len, d_model] values in the requested dtype. Owned by emb.
+Row-major [batch, seq_len, d_model] values in the requested dtype: owned
+by emb, or the caller's output_buffer (then in host or device memory as
+output_memory said).
 """
 function nt5_embeddings_data(emb)
     @ccall libnt5.nt5_embeddings_data(emb::Ptr{nt5_embeddings})::Ptr{Cvoid}

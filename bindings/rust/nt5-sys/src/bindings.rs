@@ -64,6 +64,8 @@ pub const NT5_PADDING_MAX_LENGTH: i32 = 1;
 pub const NT5_ATTEND_MASKED: i32 = 0;
 /// no mask: pad tokens are attended (diffusers Flux, SD3)
 pub const NT5_ATTEND_ALL: i32 = 1;
+pub const NT5_MEMORY_HOST: i32 = 0;
+pub const NT5_MEMORY_DEVICE: i32 = 1;
 /// 512 tokens, fixed length, no mask
 pub const NT5_PRESET_FLUX: i32 = 1;
 /// 256 tokens, fixed length, no mask
@@ -168,6 +170,9 @@ pub struct nt5_encode_options {
     pub attention: i32,
     pub output_dtype: i32,
     pub zero_padding: i32,
+    pub output_memory: i32,
+    pub output_buffer: *mut c_void,
+    pub output_capacity: usize,
 }
 
 #[repr(C)]
@@ -278,7 +283,9 @@ extern "C" {
     pub fn nt5_embeddings_shape(emb: *const nt5_embeddings, batch: *mut usize, seq_len: *mut usize, d_model: *mut usize) -> nt5_status;
     /// NT5_DTYPE_* of nt5_embeddings_data(), or -1 for NULL.
     pub fn nt5_embeddings_dtype(emb: *const nt5_embeddings) -> i32;
-    /// Row-major [batch, seq_len, d_model] values in the requested dtype. Owned by emb.
+    /// Row-major [batch, seq_len, d_model] values in the requested dtype: owned
+    /// by emb, or the caller's output_buffer (then in host or device memory as
+    /// output_memory said).
     pub fn nt5_embeddings_data(emb: *const nt5_embeddings) -> *const c_void;
     /// [batch] number of real tokens in each row (the mask is position < length).
     pub fn nt5_embeddings_lengths(emb: *const nt5_embeddings) -> *const usize;
