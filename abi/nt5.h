@@ -138,11 +138,14 @@ typedef struct nt5_model_options {
      * then fails with NT5_ERR_UNSUPPORTED. Default 0. */
     int32_t encoder_only;
     /* Storage of the weight matrices: NT5_DTYPE_F32, or NT5_DTYPE_BF16,
-     * which halves their memory and speeds up decoding. NT5_DTYPE_AUTO
-     * (default) keeps bf16 checkpoints in bf16 (lossless) and stores the
-     * others in f32 on the CPU, in bf16 on a GPU. The CPU computes in fp32
-     * either way; the GPU in the weights' dtype with fp32 accumulation and an
-     * fp32 residual stream (compute_dtype in nt5_model_info). */
+     * which halves their memory and speeds up decoding, or (on a GPU, from
+     * an f16 nt5 file with calibrated scales, nt5_convert) NT5_DTYPE_F16.
+     * NT5_DTYPE_AUTO (default) keeps bf16 checkpoints in bf16 (lossless);
+     * on the CPU it stores the others in f32 (f16 files are widened), on a
+     * GPU calibrated f16 files in f16 and the others in bf16. The CPU
+     * computes in fp32 either way; the GPU in the weights' dtype with fp32
+     * accumulation and an fp32 residual stream (compute_dtype in
+     * nt5_model_info). */
     int32_t weight_dtype;
     /* Hub models (nt5_model_open with a model id such as "google/flan-t5-base"): */
     const char *revision;   /* branch, tag or commit; NULL = "main" */

@@ -155,6 +155,9 @@ static nt5_status write_card(const nt5_model *m, const char *dir) {
 }
 
 nt5_status hf_layout_save(const nt5_model *m, const char *dir) {
+    if (m->w.shared.dtype == NT5_DTYPE_F16)
+        return err_set(NT5_ERR_UNSUPPORTED, "a model opened with f16 weights has no Hugging Face layout: convert its "
+                       "source");
     if (access(dir, F_OK) == 0) return err_set(NT5_ERR_INVALID_ARG, "%s already exists; give a new directory", dir);
     char tmp[4096], path[4200];
     snprintf(tmp, sizeof tmp, "%.4000s.tmp.XXXXXX", dir);

@@ -33,7 +33,7 @@ typedef struct exec_ctx {
     nt5_status status;
     void *scratch;       /* backend-owned per-call state */
     const linear_observer *observer; /* call_hooks.h; NULL in ordinary calls */
-    const int32_t *f16_input_exp;    /* call_hooks.h; NULL in ordinary calls */
+    int emulate_f16;                 /* call_hooks.h; 0 in ordinary calls */
 } exec_ctx;
 
 /* Attention over one layer for a batch: out = softmax(q k^T + bias + mask) v,

@@ -81,7 +81,7 @@ nt5_status calibrate(const nt5_model *m, const char *const *texts, size_t count,
     if (!mx.absmax) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t i = 0; i < mx.count; i++) mx.absmax[i] = -1.0f;
     linear_observer obs = {record_input, &mx};
-    call_hooks hooks = {&obs, NULL};
+    call_hooks hooks = {&obs, 0};
     nt5_status st = probe_run(m, texts, count, &hooks, "calibrating", progress, user_data);
     if (st != NT5_OK) {
         free(mx.absmax);

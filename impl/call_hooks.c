@@ -6,5 +6,5 @@ void call_hooks_set(const call_hooks *hooks) { current = hooks; }
 
 void call_hooks_apply(exec_ctx *x) {
     x->observer = current ? current->observer : NULL;
-    x->f16_input_exp = current ? current->f16_input_exp : NULL;
+    x->emulate_f16 = current ? current->emulate_f16 : 0;
 }

@@ -10,9 +10,10 @@
 
 typedef struct call_hooks {
     const linear_observer *observer;
-    /* [n_tensors]: a product's input is rounded to f16 after dividing by
-     * 2^exp where exp >= 0 (as the half-precision GPU path computes); NULL: none */
-    const int32_t *f16_input_exp;
+    /* 1: a product whose matrix has an input exponent (f16 files) rounds its
+     * input to f16 after dividing by 2^input_exp, as the half-precision GPU
+     * path computes it */
+    int emulate_f16;
 } call_hooks;
 
 void call_hooks_set(const call_hooks *hooks); /* NULL clears */

@@ -59,7 +59,8 @@ static char *report(const nt5_model *m, const ranges *rs, int emulated) {
         ok = e && cJSON_AddItemToArray(list, e) && cJSON_AddStringToObject(e, "matrix", name) &&
              cJSON_AddNumberToObject(e, "input_absmax", p->absmax) &&
              cJSON_AddBoolToObject(e, "non_finite", p->non_finite) &&
-             (!m->f16_input_exp || cJSON_AddNumberToObject(e, "input_exp", m->f16_input_exp[order[i]]));
+             (m->w.tensors[order[i]].input_exp < 0 ||
+              cJSON_AddNumberToObject(e, "input_exp", m->w.tensors[order[i]].input_exp));
         if (p->non_finite && !first) first = name;
     }
     ok = ok && (first ? cJSON_AddStringToObject(root, "first_non_finite", first) != NULL
@@ -76,14 +77,16 @@ nt5_status nt5_model_diagnose(const nt5_model *model, const char *const *texts, 
     if (!json && capacity) return err_set(NT5_ERR_INVALID_ARG, "json is NULL but capacity is %zu", capacity);
     if (flags & ~NT5_DIAGNOSE_EMULATE_F16) return err_set(NT5_ERR_INVALID_ARG, "unknown flags 0x%x", (unsigned)flags);
     int emulate = (flags & NT5_DIAGNOSE_EMULATE_F16) != 0;
-    if (emulate && !model->f16_input_exp)
+    int scaled = 0;
+    for (size_t i = 0; i < model->w.n_tensors; i++) scaled |= model->w.tensors[i].input_exp >= 0;
+    if (emulate && !scaled)
         return err_set(NT5_ERR_UNSUPPORTED, "emulating half precision needs an f16 nt5 file with calibrated input "
                        "scales (nt5 convert --dtype f16)");
     ranges rs = {calloc(model->w.n_tensors + 1, sizeof *rs.r), model->w.n_tensors, 0};
     if (!rs.r) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t i = 0; i < rs.count; i++) rs.r[i].order = -1;
     linear_observer obs = {record_range, &rs};
-    call_hooks hooks = {&obs, emulate ? model->f16_input_exp : NULL};
+    call_hooks hooks = {&obs, emulate};
     nt5_status st = probe_run(model, texts, count, &hooks, "diagnosing", NULL, NULL);
     char *text = st == NT5_OK ? report(model, &rs, emulate) : NULL;
     if (st == NT5_OK && !text) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory writing the report");

@@ -26,8 +26,8 @@ static float *f16_rounded(exec_ctx *x, const float *in, size_t ld_in, size_t M, 
 static void linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in, const wmat *w, size_t M,
                    size_t N, size_t K, int accumulate) {
     float *rounded = NULL;
-    if (x->f16_input_exp && w->index >= 0 && x->f16_input_exp[w->index] >= 0 && x->status == NT5_OK) {
-        rounded = f16_rounded(x, in, ld_in, M, K, x->f16_input_exp[w->index]);
+    if (x->emulate_f16 && w->input_exp >= 0 && x->status == NT5_OK) {
+        rounded = f16_rounded(x, in, ld_in, M, K, w->input_exp);
         in = rounded;
         ld_in = K;
     }

@@ -1,5 +1,6 @@
 #include "half.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "nt5.h"
@@ -77,4 +78,12 @@ void half_from_f32(void *dst, const float *src, size_t n, int dtype) {
     uint16_t *out = dst;
     for (size_t i = 0; i < n; i++)
         out[i] = dtype == NT5_DTYPE_F16 ? half_f32_to_f16(src[i]) : half_f32_to_bf16(src[i]);
+}
+
+int32_t f16_exponent(const float *v, size_t n) {
+    float top = 0;
+    for (size_t i = 0; i < n; i++) top = fmaxf(top, fabsf(v[i]));
+    int e = 0;
+    if (top > 0 && isfinite(top)) frexpf(top, &e); /* top = frac * 2^e, frac in [0.5, 1) */
+    return e - 15;
 }

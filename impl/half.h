@@ -15,4 +15,9 @@ void half_to_f32(float *dst, const void *src, size_t n, int dtype);
 /* Converts n floats to `dtype` (NT5_DTYPE_*). */
 void half_from_f32(void *dst, const float *src, size_t n, int dtype);
 
+/* The power-of-two exponent e of an f16 matrix: its largest |value| / 2^e
+ * lies in (2^14, 2^15], well inside f16's range with the most room below
+ * for small values (non-finite values are not counted). */
+int32_t f16_exponent(const float *v, size_t n);
+
 #endif

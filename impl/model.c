@@ -38,7 +38,6 @@ void model_free(nt5_model *m) {
     }
     tok_free(m->tok);
     free(m->source);
-    free(m->f16_input_exp);
     free(m);
 }
 
@@ -50,16 +49,23 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
                        m->cfg.vocab_size);
     if (opts->num_threads < 0) return err_set(NT5_ERR_INVALID_ARG, "num_threads must be >= 0");
     int32_t dtype = opts->weight_dtype;
-    if (dtype != NT5_DTYPE_AUTO && dtype != NT5_DTYPE_F32 && dtype != NT5_DTYPE_BF16)
-        return err_set(dtype == NT5_DTYPE_F16 ? NT5_ERR_UNSUPPORTED : NT5_ERR_INVALID_ARG,
-                       "weight_dtype %d: weights are stored as NT5_DTYPE_F32 or NT5_DTYPE_BF16 (f16 files are "
-                       "widened)", dtype);
+    if (dtype != NT5_DTYPE_AUTO && dtype != NT5_DTYPE_F32 && dtype != NT5_DTYPE_BF16 && dtype != NT5_DTYPE_F16)
+        return err_set(NT5_ERR_INVALID_ARG, "weight_dtype %d is not an NT5_DTYPE_*", dtype);
     m->has_decoder = !opts->encoder_only && m->cfg.num_decoder_layers > 0 && src->has(src->self, "dec.final_ln");
     nt5_status st = make_backend(opts, &m->be);
     if (st != NT5_OK) return st;
-    /* auto: bf16 checkpoints stay bf16; others are f32 on the CPU and bf16 on a GPU */
+    /* f16 products need the calibrated input scales of an f16 nt5 file, and a GPU */
+    int gpu = m->be->ops->computes_in_weight_dtype, calibrated = src->input_exp(src->self, "enc.0.qkv") >= 0;
+    int32_t stored = src->stored_dtype(src->self);
+    /* auto: bf16 checkpoints stay bf16; on the CPU others are f32, on a GPU
+     * calibrated f16 files stay f16 and others become bf16 */
     if (dtype == NT5_DTYPE_AUTO)
-        dtype = m->be->ops->computes_in_weight_dtype ? NT5_DTYPE_BF16 : src->stored_dtype(src->self);
+        dtype = gpu ? (stored == NT5_DTYPE_F16 && calibrated ? NT5_DTYPE_F16 : NT5_DTYPE_BF16)
+                    : (stored == NT5_DTYPE_BF16 ? NT5_DTYPE_BF16 : NT5_DTYPE_F32);
+    if (dtype == NT5_DTYPE_F16 && !(gpu && calibrated))
+        return err_set(NT5_ERR_UNSUPPORTED, "weight_dtype f16 runs on a GPU, from an f16 nt5 file with calibrated "
+                       "scales (nt5 convert --dtype f16); %s", gpu ? "this source has none" : "the CPU widens them: "
+                       "use auto or f32");
     fold_state fold = {src, &m->cfg};
     weight_source folded = folding_source(&fold);
     int fold_now = tf && tf->fold_norms && !m->norms_folded;
@@ -81,7 +87,6 @@ static nt5_status open_file(const char *path, const nt5_model_options *opts, con
         st = finish_open(m, opts, tf, &src);
         if (st != NT5_OK) err_wrap(st, "loading %s", path);
     }
-    if (st == NT5_OK) st = nt5_file_input_exps(&state, m);
     nt5_file_source_close(&state);
     st_close(f);
     if (st != NT5_OK) {

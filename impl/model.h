@@ -17,7 +17,6 @@ struct nt5_model {
     int max_input_length; /* default max length of inputs */
     char *source;         /* "org/name@commit" when it came from the Hub (or an nt5 file made so); else NULL */
     int norms_folded;     /* RMSNorm scales were multiplied into the matrices (weight_fold.h) */
-    int32_t *f16_input_exp; /* [w.n_tensors] input exponents of an f16 file's products (-1: none); else NULL */
 };
 
 /* Changes made to the weights while they load (conversion options). */

@@ -55,22 +55,19 @@ static float *read_floats(const nt5_model *m, const weight_tensor *t) {
         half_to_f32(f, raw, n, t->dtype);
         free(raw);
     }
+    for (size_t i = 0; t->weight_exp && i < n; i++) f[i] = ldexpf(f[i], t->weight_exp);
     return f;
 }
 
-/* The exponent that puts the largest magnitude in (2^14, 2^15]: well inside
- * f16's range, with the most room below for small values. */
+/* f16_exponent() of the tensor's values, which must be finite. */
 static nt5_status pick_weight_exp(const nt5_model *m, out_tensor *o) {
     float *f = read_floats(m, o->t);
     if (!f) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory reading %s", o->name);
-    float amax = 0;
-    for (size_t i = 0, n = elem_count(o->t); i < n; i++) amax = fmaxf(amax, fabsf(f[i]));
+    size_t n = elem_count(o->t), bad = 0;
+    for (size_t i = 0; i < n; i++) bad += !isfinite(f[i]);
+    o->weight_exp = f16_exponent(f, n);
     free(f);
-    if (!isfinite(amax)) return err_set(NT5_ERR_FORMAT, "tensor %s has non-finite values", o->name);
-    int e = 0;
-    if (amax > 0) frexpf(amax, &e); /* amax = frac * 2^e, frac in [0.5, 1) */
-    o->weight_exp = e - 15;
-    return NT5_OK;
+    return bad ? err_set(NT5_ERR_FORMAT, "tensor %s has %zu non-finite values", o->name, bad) : NT5_OK;
 }
 
 /* Every tensor in load order; models with a decoder also get an explicit
@@ -234,6 +231,9 @@ static int write_body(FILE *f, const nt5_model *m, const file_plan *p, const cha
 }
 
 nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_layout *lay) {
+    if (m->w.shared.dtype == NT5_DTYPE_F16)
+        return err_set(NT5_ERR_UNSUPPORTED, "a model opened with f16 weights is not saved again: convert its source "
+                       "(nt5 convert --dtype f16)");
     if (lay->dtype != NT5_DTYPE_AUTO && lay->dtype != NT5_DTYPE_F32 && lay->dtype != NT5_DTYPE_BF16 &&
         lay->dtype != NT5_DTYPE_F16)
         return err_set(NT5_ERR_INVALID_ARG, "weight dtype %d is not one of F32, BF16, F16", lay->dtype);
@@ -306,35 +306,4 @@ nt5_status nt5file_read_header(const st_file *f, nt5_model *m) {
     const st_tensor *spiece = st_find(f, SPIECE_TENSOR);
     if (st == NT5_OK && spiece) st = tok_open_bytes(spiece->data, spiece->nbytes, extra_ids, m->max_input_length, f->path, &m->tok);
     return st;
-}
-
-/* input_exp of f16_scales[name]: -1 when absent, else an int in [0, 64] */
-static nt5_status input_exp_of(const cJSON *scales, const char *path, const char *name, int32_t *exp) {
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(scales, name), "input_exp");
-    *exp = -1;
-    if (!e) return NT5_OK;
-    if (!cJSON_IsNumber(e) || e->valuedouble != (int)e->valuedouble || e->valuedouble < 0 || e->valuedouble > 64)
-        return err_set(NT5_ERR_FORMAT, "%s: f16_scales[\"%s\"] has no valid input_exp", path, name);
-    *exp = (int32_t)e->valuedouble;
-    return NT5_OK;
-}
-
-nt5_status nt5_file_input_exps(const nt5_file_source_state *state, nt5_model *m) {
-    if (!state->scales) return NT5_OK;
-    int32_t *exps = malloc(m->w.n_tensors * sizeof *exps + 1);
-    if (!exps) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    nt5_status st = NT5_OK;
-    int any = 0;
-    for (size_t i = 0; st == NT5_OK && i < m->w.n_tensors; i++) {
-        const char *name = m->w.tensors[i].name;
-        int tied_head = m->has_decoder && m->cfg.tie_word_embeddings && (int32_t)i == m->w.shared.index;
-        st = input_exp_of(state->scales, state->file->path, tied_head ? "lm_head" : name, &exps[i]);
-        any |= exps[i] >= 0;
-    }
-    if (st != NT5_OK || !any) {
-        free(exps);
-        return st;
-    }
-    m->f16_input_exp = exps;
-    return NT5_OK;
 }

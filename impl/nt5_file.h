@@ -41,11 +41,6 @@ typedef struct nt5file_layout {
 nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_layout *layout);
 /* nt5file_write with the weights as loaded. */
 nt5_status nt5file_save(const nt5_model *m, const char *path);
-/* m->f16_input_exp from an f16 file's f16_scales (left NULL when it has
- * no input exponents); a tied model's lm_head entry goes to its embedding's
- * index, which is the lm_head's product. */
-struct nt5_file_source_state;
-nt5_status nt5_file_input_exps(const struct nt5_file_source_state *state, nt5_model *m);
 /* Reads the config and tokenizer of an opened nt5 file into m (weights are
  * read through nt5_file_source). */
 nt5_status nt5file_read_header(const st_file *f, nt5_model *m);

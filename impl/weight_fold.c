@@ -47,6 +47,11 @@ static nt5_status fold_check(void *self, const char *name, int64_t rows, int64_t
     return s->inner->check(s->inner->self, name, rows, cols);
 }
 
+static int32_t fold_input_exp(void *self, const char *name) {
+    const fold_state *s = self;
+    return s->inner->input_exp(s->inner->self, name);
+}
+
 static nt5_status fold_fill(void *self, const char *name, int64_t rows, int64_t cols, float *dst) {
     const fold_state *s = self;
     nt5_status st = s->inner->fill(s->inner->self, name, rows, cols, dst);
@@ -70,5 +75,6 @@ static nt5_status fold_fill(void *self, const char *name, int64_t rows, int64_t 
 
 weight_source folding_source(fold_state *state) {
     return (weight_source){
-        .self = state, .has = fold_has, .stored_dtype = fold_stored_dtype, .check = fold_check, .fill = fold_fill};
+        .self = state, .has = fold_has, .stored_dtype = fold_stored_dtype, .check = fold_check,
+        .input_exp = fold_input_exp, .fill = fold_fill};
 }

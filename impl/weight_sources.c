@@ -69,7 +69,15 @@ static int ckpt_has(void *self, const char *nt5_name) {
     return n > 0;
 }
 
-static int32_t dtype_of(const st_tensor *t) { return t && t->dtype == ST_BF16 ? NT5_DTYPE_BF16 : NT5_DTYPE_F32; }
+static int32_t dtype_of(const st_tensor *t) {
+    return !t ? NT5_DTYPE_F32 : t->dtype == ST_BF16 ? NT5_DTYPE_BF16 : t->dtype == ST_F16 ? NT5_DTYPE_F16 : NT5_DTYPE_F32;
+}
+
+static int32_t no_input_exp(void *self, const char *nt5_name) {
+    (void)self;
+    (void)nt5_name;
+    return -1;
+}
 
 static int32_t ckpt_stored_dtype(void *self) {
     const st_tensor *found[HF_PARTS_MAX] = {NULL};
@@ -104,16 +112,42 @@ static nt5_status ckpt_fill(void *self, const char *nt5_name, int64_t rows, int6
 
 weight_source checkpoint_source(checkpoint_source_state *state) {
     return (weight_source){
-        .self = state, .has = ckpt_has, .stored_dtype = ckpt_stored_dtype, .check = ckpt_check, .fill = ckpt_fill};
+        .self = state, .has = ckpt_has, .stored_dtype = ckpt_stored_dtype, .check = ckpt_check,
+        .input_exp = no_input_exp, .fill = ckpt_fill};
 }
 
 /* ---- nt5 files ---- */
 
+/* An integer field of an f16_scales entry in [lo, hi], or `absent`. */
+static int scale_field(const cJSON *entry, const char *field, int lo, int hi, int absent, int *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(entry, field);
+    *out = absent;
+    if (!v) return 1;
+    if (!cJSON_IsNumber(v) || v->valuedouble != (int)v->valuedouble || v->valuedouble < lo || v->valuedouble > hi)
+        return 0;
+    *out = (int)v->valuedouble;
+    return 1;
+}
+
+/* f16_scales: every entry an object with a weight_exp in [-64, 64] and, if
+ * any, an input_exp in [0, 64]. */
 nt5_status nt5_file_source_open(nt5_file_source_state *s) {
     const char *text = st_metadata(s->file, "f16_scales");
     s->scales = NULL;
     if (!text) return NT5_OK;
-    return json_parse_object(text, strlen(text), s->file->path, &s->scales);
+    nt5_status st = json_parse_object(text, strlen(text), s->file->path, &s->scales);
+    const cJSON *e, *all = st == NT5_OK ? s->scales : NULL;
+    cJSON_ArrayForEach(e, all) {
+        int w, in;
+        if (!cJSON_IsObject(e) || !cJSON_GetObjectItemCaseSensitive(e, "weight_exp") ||
+            !scale_field(e, "weight_exp", -64, 64, 0, &w) || !scale_field(e, "input_exp", 0, 64, -1, &in)) {
+            st = err_set(NT5_ERR_FORMAT, "%s: f16_scales[\"%s\"] has no valid weight_exp and input_exp", s->file->path,
+                         e->string ? e->string : "?");
+            break;
+        }
+    }
+    if (st != NT5_OK) nt5_file_source_close(s);
+    return st;
 }
 
 void nt5_file_source_close(nt5_file_source_state *s) {
@@ -131,16 +165,11 @@ static int32_t nt5_file_stored_dtype(void *self) {
     return dtype_of(st_find(s->file, "shared"));
 }
 
-/* stored = value * 2^-weight_exp for F16 matrices with an entry in f16_scales */
-static nt5_status f16_weight_exp(const nt5_file_source_state *s, const char *name, int *exp) {
-    const cJSON *entry = cJSON_GetObjectItemCaseSensitive(s->scales, name);
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(entry, "weight_exp");
-    *exp = 0;
-    if (!entry) return NT5_OK;
-    if (!cJSON_IsNumber(e) || e->valuedouble != (int)e->valuedouble || e->valuedouble < -64 || e->valuedouble > 64)
-        return err_set(NT5_ERR_FORMAT, "%s: f16_scales[\"%s\"] has no valid weight_exp", s->file->path, name);
-    *exp = (int)e->valuedouble;
-    return NT5_OK;
+static int32_t nt5_file_input_exp(void *self, const char *nt5_name) {
+    const nt5_file_source_state *s = self;
+    int in = -1;
+    scale_field(cJSON_GetObjectItemCaseSensitive(s->scales, nt5_name), "input_exp", 0, 64, -1, &in);
+    return in;
 }
 
 static nt5_status nt5_file_check(void *self, const char *nt5_name, int64_t rows, int64_t cols) {
@@ -155,10 +184,11 @@ static nt5_status nt5_file_fill(void *self, const char *nt5_name, int64_t rows, 
     const st_tensor *t = st_find(s->file, nt5_name);
     if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the nt5 file", nt5_name);
     nt5_status st = read_tensor(t, nt5_name, rows, cols, dst);
-    int exp = 0;
-    if (st == NT5_OK && t->dtype == ST_F16) st = f16_weight_exp(s, nt5_name, &exp);
+    int exp = 0; /* stored = value * 2^-weight_exp for F16 matrices with an entry */
+    if (t->dtype == ST_F16)
+        scale_field(cJSON_GetObjectItemCaseSensitive(s->scales, nt5_name), "weight_exp", -64, 64, 0, &exp);
     size_t n = (size_t)rows * (size_t)(cols ? cols : 1);
-    for (size_t i = 0; exp && i < n; i++) dst[i] = ldexpf(dst[i], exp);
+    for (size_t i = 0; st == NT5_OK && exp && i < n; i++) dst[i] = ldexpf(dst[i], exp);
     return st;
 }
 
@@ -167,6 +197,7 @@ weight_source nt5_file_source(nt5_file_source_state *state) {
                            .has = nt5_file_has,
                            .stored_dtype = nt5_file_stored_dtype,
                            .check = nt5_file_check,
+                           .input_exp = nt5_file_input_exp,
                            .fill = nt5_file_fill};
 }
 
@@ -227,5 +258,6 @@ static nt5_status random_fill(void *self, const char *name, int64_t rows, int64_
 
 weight_source random_source(random_source_state *state) {
     return (weight_source){
-        .self = state, .has = random_has, .stored_dtype = random_stored_dtype, .check = random_check, .fill = random_fill};
+        .self = state, .has = random_has, .stored_dtype = random_stored_dtype, .check = random_check,
+        .input_exp = no_input_exp, .fill = random_fill};
 }

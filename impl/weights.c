@@ -1,5 +1,6 @@
 #include "weights.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,8 +35,10 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
         return NULL;
     }
     size_t bytes = n * sizeof(float);
-    if (dtype == NT5_DTYPE_BF16) { /* in place: the bf16 copy is half the size */
-        half_from_f32(host, host, n, NT5_DTYPE_BF16);
+    int32_t weight_exp = dtype == NT5_DTYPE_F16 ? f16_exponent(host, n) : 0;
+    if (dtype != NT5_DTYPE_F32) { /* in place: the 16-bit copy is half the size */
+        for (size_t i = 0; weight_exp && i < n; i++) host[i] = ldexpf(host[i], -weight_exp);
+        half_from_f32(host, host, n, dtype);
         bytes = n * sizeof(uint16_t);
     }
     void *dev = L->be->ops->adopt_weight(L->be, host, bytes);
@@ -50,6 +53,8 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
     t->rows = rows;
     t->cols = cols;
     t->matrix = 0;
+    t->weight_exp = weight_exp;
+    t->input_exp = -1;
     return dev;
 }
 
@@ -60,13 +65,21 @@ static const float *load_f32(loader *L, const char *fmt, int block, int64_t rows
     return load_tensor(L, name, rows, cols, NT5_DTYPE_F32);
 }
 
+/* A matrix; its products' calibrated input exponent is the one of
+ * `product` (the lm_head's for a tied embedding), or of the matrix itself. */
+static wmat load_matrix_for(loader *L, const char *name, const char *product, int64_t rows, int64_t cols) {
+    const void *data = load_tensor(L, name, rows, cols, L->matrix_dtype);
+    if (!data) return (wmat){NULL, L->matrix_dtype, -1, 0, -1};
+    weight_tensor *t = &L->w->tensors[L->w->n_tensors - 1];
+    t->matrix = 1;
+    t->input_exp = L->src->input_exp(L->src->self, product ? product : name);
+    return (wmat){data, L->matrix_dtype, (int32_t)L->w->n_tensors - 1, t->weight_exp, t->input_exp};
+}
+
 static wmat load_matrix(loader *L, const char *fmt, int block, int64_t rows, int64_t cols) {
     char name[64];
     snprintf(name, sizeof name, fmt, block);
-    const void *data = load_tensor(L, name, rows, cols, L->matrix_dtype);
-    if (!data) return (wmat){NULL, L->matrix_dtype, -1};
-    L->w->tensors[L->w->n_tensors - 1].matrix = 1;
-    return (wmat){data, L->matrix_dtype, (int32_t)L->w->n_tensors - 1};
+    return load_matrix_for(L, name, NULL, rows, cols);
 }
 
 /* The position-bias table: layer 0 owns it, except in UMT5 where every layer does. */
@@ -118,7 +131,9 @@ nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_d
     w->enc = calloc((size_t)cfg->num_layers, sizeof *w->enc);
     w->dec = with_decoder ? calloc((size_t)cfg->num_decoder_layers + 1, sizeof *w->dec) : NULL;
     if (!w->enc || (with_decoder && !w->dec)) L.st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    w->shared = load_matrix(&L, "shared", -1, cfg->vocab_size, cfg->d_model);
+    /* a tied embedding is also the lm_head: its products are the lm_head's */
+    int tied_head = with_decoder && cfg->tie_word_embeddings;
+    w->shared = load_matrix_for(&L, "shared", tied_head ? "lm_head" : NULL, cfg->vocab_size, cfg->d_model);
     load_encoder(&L, cfg);
     if (with_decoder) load_decoder(&L, cfg);
     if (L.st != NT5_OK) weights_free(w, be);

@@ -9,12 +9,14 @@
 #include "backend.h"
 #include "config.h"
 
-/* A weight matrix [rows, cols] in backend memory, stored as NT5_DTYPE_F32
- * or NT5_DTYPE_BF16 (compute is fp32 either way on the CPU). */
+/* A weight matrix [rows, cols] in backend memory, stored as NT5_DTYPE_F32,
+ * NT5_DTYPE_BF16 or (GPU backends) NT5_DTYPE_F16: value * 2^-weight_exp. */
 typedef struct wmat {
     const void *data;
     int32_t dtype;
-    int32_t index; /* its entry in weights.tensors */
+    int32_t index;      /* its entry in weights.tensors */
+    int32_t weight_exp; /* F16: the stored values are the weights times 2^-weight_exp; else 0 */
+    int32_t input_exp;  /* f16 files: a half-precision product divides its input by 2^input_exp; -1: none */
 } wmat;
 
 typedef struct enc_layer {
@@ -45,6 +47,7 @@ typedef struct weight_tensor {
     int32_t dtype;  /* NT5_DTYPE_* */
     int64_t rows, cols; /* cols == 0: a vector */
     int matrix;         /* a product's weights (not a norm scale or bias table) */
+    int32_t weight_exp, input_exp; /* as in wmat */
 } weight_tensor;
 
 typedef struct weights {
@@ -69,11 +72,14 @@ typedef struct weight_source {
     /* NT5_DTYPE_BF16 when the weights are stored in bf16, else NT5_DTYPE_F32 */
     int32_t (*stored_dtype)(void *self);
     nt5_status (*check)(void *self, const char *nt5_name, int64_t rows, int64_t cols);
+    /* the calibrated input exponent of a matrix's products (f16 files), -1: none */
+    int32_t (*input_exp)(void *self, const char *nt5_name);
     nt5_status (*fill)(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst);
 } weight_source;
 
-/* Matrices are stored as matrix_dtype (NT5_DTYPE_F32 or NT5_DTYPE_BF16);
- * norm scales and position-bias tables stay fp32. */
+/* Matrices are stored as matrix_dtype (NT5_DTYPE_F32, NT5_DTYPE_BF16, or
+ * NT5_DTYPE_F16 with a power-of-two exponent per matrix); norm scales and
+ * position-bias tables stay fp32. */
 nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_dtype, const weight_source *src,
                         backend *be, weights *w);
 void weights_free(weights *w, backend *be);
@@ -92,7 +98,7 @@ weight_source checkpoint_source(checkpoint_source_state *state);
 struct cJSON;
 typedef struct nt5_file_source_state {
     struct st_file *file;
-    struct cJSON *scales; /* the "f16_scales" metadata, parsed; NULL if none */
+    struct cJSON *scales; /* the "f16_scales" metadata, parsed and checked; NULL if none */
 } nt5_file_source_state;
 nt5_status nt5_file_source_open(nt5_file_source_state *state);
 void nt5_file_source_close(nt5_file_source_state *state);

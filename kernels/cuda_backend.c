@@ -3,9 +3,11 @@
  * cuBLASLt workspace and small scratch buffers) from the backend's pool, so
  * threads sharing a model never share a stream. Buffers come from the
  * device's stream-ordered memory pool, which keeps freed memory for reuse.
- * Products go through cuBLASLt: f32 weights in fp32 (no TF32), bf16 weights
- * with the input cast to bf16 and fp32 accumulation and output, so the
- * residual stream stays fp32. Errors end the call with NT5_ERR_DEVICE or
+ * Products go through cuBLASLt: f32 weights in fp32 (no TF32); bf16 weights
+ * with the input cast to bf16; f16 weights (value * 2^-weight_exp) with the
+ * input divided by 2^input_exp and cast to f16, the result multiplied back
+ * in cuBLASLt's alpha; fp32 accumulation and output, so the residual stream
+ * stays fp32. Errors end the call with NT5_ERR_DEVICE or
  * NT5_ERR_OUT_OF_MEMORY and leave the model usable. */
 #include <cublasLt.h>
 #include <math.h>
@@ -26,7 +28,7 @@
 typedef struct cuda_session {
     cudaStream_t stream;
     void *workspace;            /* [WORKSPACE_BYTES] for cuBLASLt */
-    uint16_t *bf16_in;          /* [bf16_cap] a product's input cast to bf16 */
+    uint16_t *bf16_in;          /* [bf16_cap] a product's input cast to bf16/f16, or an output cast */
     size_t bf16_cap;
     int32_t *ints;              /* [ints_cap] ids or kv_valid uploaded for a kernel */
     size_t ints_cap;
@@ -207,7 +209,10 @@ static void cuda_download(exec_ctx *x, float *dst, const float *src, size_t n) {
 static void cuda_embed(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d) {
     if (x->status != NT5_OK) return;
     const int32_t *dev_ids = upload_ints(x, ids, n);
-    if (dev_ids) failed(x, nt5_cuda_embed(out, table->data, table->dtype, dev_ids, n, d, session_of(x)->stream), "embed");
+    if (dev_ids)
+        failed(x, nt5_cuda_embed(out, table->data, table->dtype, ldexpf(1.0f, table->weight_exp), dev_ids, n, d,
+                                 session_of(x)->stream),
+               "embed");
 }
 
 static void cuda_rmsnorm(exec_ctx *x, float *out, const float *in, const float *w, size_t rows, size_t d, float eps,
@@ -254,7 +259,7 @@ static void cuda_store(exec_ctx *x, void *dst, int on_device, int32_t dtype, con
     size_t bytes = n * (dtype == NT5_DTYPE_F32 ? 4 : 2);
     if (dtype != NT5_DTYPE_F32) {
         uint16_t *half = on_device ? dst : grow(x, (void **)&s->bf16_in, &s->bf16_cap, bytes);
-        if (!half || failed(x, nt5_cuda_to_half(half, src, n, 1, n, dtype, s->stream), "output cast")) return;
+        if (!half || failed(x, nt5_cuda_to_half(half, src, n, 1, n, dtype, 1.0f, s->stream), "output cast")) return;
         from = half;
         if (on_device) return;
     }
@@ -296,9 +301,9 @@ static void plan_destroy(lt_plan *p) {
 }
 
 static cublasStatus_t plan_build(cuda_backend *cb, lt_plan *p) {
-    cudaDataType_t ab = p->dtype == NT5_DTYPE_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+    cudaDataType_t ab = p->dtype == NT5_DTYPE_BF16 ? CUDA_R_16BF : p->dtype == NT5_DTYPE_F16 ? CUDA_R_16F : CUDA_R_32F;
     cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
-    size_t ld_b = p->dtype == NT5_DTYPE_BF16 ? p->K : p->ld_in;
+    size_t ld_b = p->dtype == NT5_DTYPE_F32 ? p->ld_in : p->K; /* 16-bit inputs are cast into a dense buffer */
     cublasStatus_t s = cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F);
     if (s != CUBLAS_STATUS_SUCCESS) return s;
     p->used = 1;
@@ -347,15 +352,18 @@ static void cuda_linear(exec_ctx *x, float *out, size_t ld_out, const float *in,
     cuda_backend *cb = cb_of(x->be);
     cuda_session *s = session_of(x);
     const void *b = in;
-    if (w->dtype == NT5_DTYPE_BF16) {
+    /* f16: the input divided by 2^input_exp, the product multiplied back by 2^(weight_exp + input_exp), exactly */
+    int in_exp = w->dtype == NT5_DTYPE_F16 && w->input_exp > 0 ? w->input_exp : 0;
+    if (w->dtype != NT5_DTYPE_F32) {
         uint16_t *cast = grow(x, (void **)&s->bf16_in, &s->bf16_cap, M * K * sizeof(uint16_t));
-        if (!cast || failed(x, nt5_cuda_to_half(cast, in, ld_in, M, K, NT5_DTYPE_BF16, s->stream), "cast to bf16"))
+        if (!cast || failed(x, nt5_cuda_to_half(cast, in, ld_in, M, K, w->dtype, ldexpf(1.0f, -in_exp), s->stream),
+                            "cast of a product's input"))
             return;
         b = cast;
     }
     lt_plan key = {.M = M, .N = N, .K = K, .ld_in = ld_in, .ld_out = ld_out, .dtype = w->dtype,
                    .accumulate = accumulate};
-    float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    float alpha = ldexpf(1.0f, w->weight_exp + in_exp), beta = accumulate ? 1.0f : 0.0f;
     /* under the lock: another thread may replace a cached plan once the call is queued */
     pthread_mutex_lock(&cb->lock);
     lt_plan *plan = NULL;

@@ -14,19 +14,21 @@
 extern "C" {
 #endif
 
-/* out[i, :] = table[ids[i], :] : out [n, d] f32; table [vocab, d] in table_dtype (F32 or BF16) */
-cudaError_t nt5_cuda_embed(float *out, const void *table, int32_t table_dtype, const int32_t *ids, size_t n, size_t d,
-                           cudaStream_t stream);
+/* out[i, :] = table[ids[i], :] * scale : out [n, d] f32; table [vocab, d] in
+ * table_dtype (F32, BF16, or F16 with scale = 2^weight_exp) */
+cudaError_t nt5_cuda_embed(float *out, const void *table, int32_t table_dtype, float scale, const int32_t *ids,
+                           size_t n, size_t d, cudaStream_t stream);
 /* out = in * rsqrt(mean(in^2) + eps) * w * scale : [rows, d] */
 cudaError_t nt5_cuda_rmsnorm(float *out, const float *in, const float *w, size_t rows, size_t d, float eps,
                              float scale, cudaStream_t stream);
 /* out[M, F] = act(in[:, :F]) (* in[:, F:2F] when gated); in row stride ld_in */
 cudaError_t nt5_cuda_ffn_activation(float *out, const float *in, size_t ld_in, size_t M, size_t F, activation act,
                                     int gated, cudaStream_t stream);
-/* out[rows, cols] (dense) = in rows (stride ld_in) as dtype NT5_DTYPE_BF16 or
- * NT5_DTYPE_F16, rounded to nearest even */
+/* out[rows, cols] (dense) = in rows (stride ld_in) * scale as dtype
+ * NT5_DTYPE_BF16 or NT5_DTYPE_F16, rounded to nearest even (scale a power
+ * of two: the f16 input scale 2^-input_exp, or 1) */
 cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols, int32_t dtype,
-                             cudaStream_t stream);
+                             float scale, cudaStream_t stream);
 
 /* T5 attention (backend.h attn_args, with device pointers): one warp per
  * query row, 32 keys at a time with an online softmax; the relative-position

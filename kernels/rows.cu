@@ -10,12 +10,14 @@ namespace {
 
 __device__ float bf16_bits_to_float(uint16_t h) { return __uint_as_float((uint32_t)h << 16); }
 
-__global__ void embed_kernel(float *out, const void *table, int32_t dtype, const int32_t *ids, size_t d) {
+__global__ void embed_kernel(float *out, const void *table, int32_t dtype, float scale, const int32_t *ids, size_t d) {
     size_t row = blockIdx.x;
     size_t src = (size_t)ids[row] * d;
     for (size_t i = threadIdx.x; i < d; i += blockDim.x) {
-        float v = dtype == NT5_DTYPE_BF16 ? bf16_bits_to_float(((const uint16_t *)table)[src + i])
-                                          : ((const float *)table)[src + i];
+        float v;
+        if (dtype == NT5_DTYPE_BF16) v = bf16_bits_to_float(((const uint16_t *)table)[src + i]);
+        else if (dtype == NT5_DTYPE_F16) v = __half2float(__ushort_as_half(((const uint16_t *)table)[src + i])) * scale;
+        else v = ((const float *)table)[src + i];
         out[row * d + i] = v;
     }
 }
@@ -79,10 +81,10 @@ __device__ uint16_t half_bits<__half>(float v) {
 }
 
 template <typename Half>
-__global__ void to_half_kernel(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols) {
+__global__ void to_half_kernel(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols, float scale) {
     for (size_t t = blockIdx.x * (size_t)blockDim.x + threadIdx.x; t < rows * cols;
          t += (size_t)gridDim.x * blockDim.x)
-        out[t] = half_bits<Half>(in[(t / cols) * ld_in + t % cols]);
+        out[t] = half_bits<Half>(in[(t / cols) * ld_in + t % cols] * scale);
 }
 
 unsigned grid_for(size_t n, unsigned block) {
@@ -92,10 +94,10 @@ unsigned grid_for(size_t n, unsigned block) {
 
 }  // namespace
 
-extern "C" cudaError_t nt5_cuda_embed(float *out, const void *table, int32_t table_dtype, const int32_t *ids, size_t n,
-                                      size_t d, cudaStream_t stream) {
+extern "C" cudaError_t nt5_cuda_embed(float *out, const void *table, int32_t table_dtype, float scale,
+                                      const int32_t *ids, size_t n, size_t d, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
-    embed_kernel<<<(unsigned)n, 256, 0, stream>>>(out, table, table_dtype, ids, d);
+    embed_kernel<<<(unsigned)n, 256, 0, stream>>>(out, table, table_dtype, scale, ids, d);
     return cudaGetLastError();
 }
 
@@ -114,10 +116,12 @@ extern "C" cudaError_t nt5_cuda_ffn_activation(float *out, const float *in, size
 }
 
 extern "C" cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols,
-                                        int32_t dtype, cudaStream_t stream) {
+                                        int32_t dtype, float scale, cudaStream_t stream) {
     if (rows * cols == 0) return cudaSuccess;
     unsigned grid = grid_for(rows * cols, 256);
-    if (dtype == NT5_DTYPE_BF16) to_half_kernel<__nv_bfloat16><<<grid, 256, 0, stream>>>(out, in, ld_in, rows, cols);
-    else to_half_kernel<__half><<<grid, 256, 0, stream>>>(out, in, ld_in, rows, cols);
+    if (dtype == NT5_DTYPE_BF16)
+        to_half_kernel<__nv_bfloat16><<<grid, 256, 0, stream>>>(out, in, ld_in, rows, cols, scale);
+    else
+        to_half_kernel<__half><<<grid, 256, 0, stream>>>(out, in, ld_in, rows, cols, scale);
     return cudaGetLastError();
 }

@@ -273,6 +273,13 @@ static void test_model(const char *name, int tied) {
     if (m) CHECK(nt5_model_get_info(m, &info) == NT5_OK && info.weight_dtype == NT5_DTYPE_F32,
                  "the CPU widens an f16 file to f32");
     nt5_model_free(m);
+    nt5_model_options mo;
+    nt5_model_options_init(&mo, sizeof mo);
+    mo.device = "cpu";
+    mo.weight_dtype = NT5_DTYPE_F16;
+    m = NULL;
+    CHECK_STATUS(nt5_model_open(f16, &mo, &m), NT5_ERR_UNSUPPORTED);
+    CHECK(!m && strstr(nt5_last_error(), "GPU"), "f16 weights on the CPU: %s", nt5_last_error());
 
     CHECK_STATUS(convert(dir, hf, NT5_FORMAT_HF, NT5_DTYPE_F32, 0), NT5_OK);
     same_outputs("hf", dir, hf, 0, 1);

@@ -33,7 +33,7 @@ static void check_linear(const backend *be, size_t M, size_t N, size_t K, int32_
             for (size_t k = 0; k < K; k++) acc += (double)in[m * K + k] * w[n * K + k];
             want[m * N + n] = acc;
         }
-    wmat wm = {dtype == NT5_DTYPE_BF16 ? (const void *)wb : (const void *)w, dtype, 0};
+    wmat wm = {dtype == NT5_DTYPE_BF16 ? (const void *)wb : (const void *)w, dtype, 0, 0, -1};
     exec_ctx x;
     be->ops->exec_begin(be, &x);
     be->ops->linear(&x, out, N, in, K, &wm, M, N, K, accumulate);

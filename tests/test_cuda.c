@@ -78,23 +78,41 @@ static int same_ids(const nt5_generation *a, const nt5_generation *b) {
     return 1;
 }
 
-/* One fixture: CPU fp32 against CUDA fp32 and bf16. */
+/* An f16 nt5 file of the fixture (calibrated scales) in a temporary directory. */
+static const char *f16_file(const char *name) {
+    static char path[1024];
+    snprintf(path, sizeof path, "%s/nt5-cuda-%d-%s-f16.nt5", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (int)getpid(), name);
+    nt5_convert_options o;
+    nt5_convert_options_init(&o, sizeof o);
+    o.dtype = NT5_DTYPE_F16;
+    CHECK_STATUS(nt5_convert(data_path(name), path, &o, NULL, 0, NULL), NT5_OK);
+    return path;
+}
+
+/* One fixture: CPU fp32 against CUDA fp32, bf16 and (from an f16 file) f16. */
 static void check_fixture(const char *name) {
     const char *dir = data_path(name);
     nt5_model *cpu = open_on(dir, "cpu", NT5_DTYPE_F32);
     nt5_model *f32 = open_on(dir, "cuda", NT5_DTYPE_F32);
     nt5_model *bf16 = open_on(dir, "cuda", NT5_DTYPE_BF16);
+    const char *f16_path = f16_file(name);
+    nt5_model *f16 = open_on(f16_path, "cuda", NT5_DTYPE_AUTO);
+    unlink(f16_path);
     nt5_model_info info = {.struct_size = sizeof info};
     if (f32) CHECK(nt5_model_get_info(f32, &info) == NT5_OK && info.device == NT5_DEVICE_CUDA &&
                        info.compute_dtype == NT5_DTYPE_F32, "%s: info of the fp32 CUDA model", name);
     if (bf16) CHECK(nt5_model_get_info(bf16, &info) == NT5_OK && info.compute_dtype == NT5_DTYPE_BF16,
                     "%s: a bf16 CUDA model computes in bf16", name);
+    if (f16) CHECK(nt5_model_get_info(f16, &info) == NT5_OK && info.weight_dtype == NT5_DTYPE_F16 &&
+                       info.compute_dtype == NT5_DTYPE_F16, "%s: an f16 file runs in f16 on the GPU", name);
     nt5_embeddings *e_cpu = encode(cpu, prompts, N_PROMPTS), *e_f32 = encode(f32, prompts, N_PROMPTS),
-                   *e_bf16 = encode(bf16, prompts, N_PROMPTS);
-    double err32 = compare(e_cpu, e_f32), err16 = compare(e_cpu, e_bf16);
+                   *e_bf16 = encode(bf16, prompts, N_PROMPTS), *e_f16 = encode(f16, prompts, N_PROMPTS);
+    double err32 = compare(e_cpu, e_f32), err_bf16 = compare(e_cpu, e_bf16), err_f16 = compare(e_cpu, e_f16);
     CHECK(err32 <= 1e-5, "%s: fp32 hidden states %.3g from the CPU's", name, err32);
-    CHECK(err16 <= 1e-2, "%s: bf16 hidden states %.3g from the CPU's", name, err16);
-    printf("%s: hidden states relative L2 fp32 %.2e, bf16 %.2e\n", name, err32, err16);
+    CHECK(err_bf16 <= 1e-2, "%s: bf16 hidden states %.3g from the CPU's", name, err_bf16);
+    CHECK(err_f16 <= 3e-3, "%s: f16 hidden states %.3g from the CPU's", name, err_f16);
+    printf("%s: hidden states relative L2 fp32 %.2e, bf16 %.2e, f16 %.2e\n", name, err32, err_bf16, err_f16);
     for (int beams = 1; beams <= 4; beams += 3) {
         nt5_generation *a = generate(cpu, beams), *b = generate(f32, beams);
         CHECK(same_ids(a, b), "%s: fp32 %s ids differ from the CPU's", name, beams > 1 ? "beam" : "greedy");
@@ -103,15 +121,20 @@ static void check_fixture(const char *name) {
             b = generate(bf16, 1);
             CHECK(same_ids(a, b), "%s: bf16 greedy ids differ from the CPU's", name);
             nt5_generation_free(b);
+            b = generate(f16, 1);
+            CHECK(same_ids(a, b), "%s: f16 greedy ids differ from the CPU's", name);
+            nt5_generation_free(b);
         }
         nt5_generation_free(a);
     }
     nt5_embeddings_free(e_cpu);
     nt5_embeddings_free(e_f32);
     nt5_embeddings_free(e_bf16);
+    nt5_embeddings_free(e_f16);
     nt5_model_free(cpu);
     nt5_model_free(f32);
     nt5_model_free(bf16);
+    nt5_model_free(f16);
 }
 
 static const char t5_v1_1_base[] =
