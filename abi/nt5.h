@@ -227,7 +227,8 @@ typedef struct nt5_convert_options {
     size_t num_calibration_texts;
     /* How src is opened: the hub fields (revision, cache_dir, token,
      * offline, on_progress, which also reports "calibrating" with prompts
-     * done and in all) and num_threads. NULL: defaults. Conversion runs on
+     * done and in all, and "writing <path>" with bytes; nonzero cancels and
+     * leaves no file) and num_threads. NULL: defaults. Conversion runs on
      * the CPU; device and weight_dtype are not used. */
     const nt5_model_options *source;
 } nt5_convert_options;

@@ -82,7 +82,8 @@ static void cache_name(const nt5_convert_options *o, char *out, size_t cap) {
 static nt5_status write_converted(nt5_model *m, const nt5_convert_options *o, const nt5_model_options *src,
                                   const char *dst) {
     if (o->format == NT5_FORMAT_HF) return hf_layout_save(m, dst);
-    nt5file_layout lay = {.dtype = o->dtype, .headroom = o->f16_headroom};
+    nt5file_layout lay = {.dtype = o->dtype, .headroom = o->f16_headroom, .progress = src->on_progress,
+                          .user_data = src->progress_user_data};
     float *absmax = NULL;
     if (o->dtype == NT5_DTYPE_F16) {
         const char *const *texts = o->calibration_texts ? o->calibration_texts : calibration_default_texts;

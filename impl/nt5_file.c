@@ -217,17 +217,29 @@ static int write_tensor(FILE *f, const nt5_model *m, const out_tensor *o) {
     return ok;
 }
 
-static int write_body(FILE *f, const nt5_model *m, const file_plan *p, const char *header, size_t header_len) {
+enum { WRITE_OK, WRITE_IO_ERROR, WRITE_CANCELLED };
+
+/* The file after its temporary name was made; progress as "writing <path>". */
+static int write_body(FILE *f, const nt5_model *m, const file_plan *p, const char *header, size_t header_len,
+                      const nt5file_layout *lay, const char *path) {
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)header_len >> (8 * i));
     int ok = write_all(f, len8, 8) && write_all(f, header, header_len);
-    for (size_t i = 0; ok && i < p->count; i++) ok = write_tensor(f, m, &p->tensors[i]);
+    uint64_t total = 0, done = 0;
+    for (size_t i = 0; i < p->count; i++) total += out_bytes(&p->tensors[i]);
+    char what[4200];
+    snprintf(what, sizeof what, "writing %.4000s", path);
+    for (size_t i = 0; ok && i < p->count; i++) {
+        ok = write_tensor(f, m, &p->tensors[i]);
+        done += out_bytes(&p->tensors[i]);
+        if (ok && lay->progress && lay->progress(what, done, total, lay->user_data)) return WRITE_CANCELLED;
+    }
     if (ok && m->tok) {
         size_t n;
         const void *spiece = tok_spiece_bytes(m->tok, &n);
         ok = write_all(f, spiece, n);
     }
-    return ok && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    return ok && fflush(f) == 0 && fsync(fileno(f)) == 0 ? WRITE_OK : WRITE_IO_ERROR;
 }
 
 nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_layout *lay) {
@@ -253,13 +265,14 @@ nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_lay
         st = err_set(NT5_ERR_IO, "cannot create a file beside %s: %s", path, strerror(e));
     }
     if (f) {
-        int ok = write_body(f, m, &p, header, header_len);
+        int written = write_body(f, m, &p, header, header_len, lay, path);
         int e = errno;
-        ok = fclose(f) == 0 && ok;
+        int ok = fclose(f) == 0 && written == WRITE_OK;
         if (!ok || rename(tmp, path) != 0) {
             if (ok) e = errno;
             unlink(tmp);
-            st = err_set(NT5_ERR_IO, "cannot write %s: %s", path, strerror(e));
+            st = written == WRITE_CANCELLED ? err_set(NT5_ERR_CANCELLED, "writing %s cancelled by the progress callback", path)
+                                            : err_set(NT5_ERR_IO, "cannot write %s: %s", path, strerror(e));
         }
     }
     free(header);

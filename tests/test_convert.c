@@ -403,6 +403,15 @@ static int32_t stop_calibrating(const char *what, uint64_t done, uint64_t total,
     return done == 1;
 }
 
+/* cancels the first time the file is being written */
+static int32_t stop_writing(const char *what, uint64_t done, uint64_t total, void *user_data) {
+    int *calls = user_data;
+    (*calls)++;
+    CHECK(strncmp(what, "writing ", 8) == 0 && strstr(what, "cancelled") && done > 0 && done <= total,
+          "progress: %s %llu/%llu", what, (unsigned long long)done, (unsigned long long)total);
+    return 1;
+}
+
 static int leftover_files(void) {
     int n = 0;
     DIR *d = opendir(tmp_dir);
@@ -452,6 +461,12 @@ static void test_options_and_errors(void) {
     o.source = &src;
     CHECK_STATUS(nt5_convert(dir, cancelled, &o, NULL, 0, NULL), NT5_ERR_CANCELLED);
     CHECK(calls == 1 && leftover_files() == 0, "a cancelled conversion leaves no file (%d calls)", calls);
+    /* and cancelled while writing: the temporary file is removed */
+    calls = 0;
+    src.on_progress = stop_writing;
+    o.dtype = NT5_DTYPE_F32;
+    CHECK_STATUS(nt5_convert(dir, cancelled, &o, NULL, 0, NULL), NT5_ERR_CANCELLED);
+    CHECK(calls == 1 && leftover_files() == 0, "a conversion cancelled while writing leaves no file (%d calls)", calls);
 
     /* a model without a tokenizer cannot be calibrated */
     char bare[1200], bare_out[1200];

@@ -274,6 +274,7 @@ class Hub(unittest.TestCase):
         rc, screen = self.run_on_terminal(["convert", TINY, "--dtype", "f16"], hub.endpoint)
         self.assertEqual(rc, 0, screen)
         self.assertIn("calibrating: 12/12 prompts", screen)
+        self.assertRegex(screen, r"writing .*f16-h8-cdefault\.nt5: 100\.0% ")
         shutil.rmtree(repo_dir(self.cache))
         rc, screen = self.run_on_terminal(["download", TINY], hub.endpoint, HF_HUB_DISABLE_PROGRESS_BARS="1")
         self.assertEqual(rc, 0, screen)

@@ -1,5 +1,5 @@
-/* The CLI's progress line on a terminal: per downloaded file its bytes,
- * rate and time left; calibration's prompts. */
+/* The CLI's progress line on a terminal: per downloaded or written file its
+ * bytes, rate and time left; calibration's prompts. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
