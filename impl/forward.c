@@ -130,9 +130,14 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
         float *cache = s->self_kv[l];
         OPS(x)->rmsnorm(x, s->n, s->h, L->ln_self, rows, d, c->eps, 1.0f);
         linear(x, s->qkv, 3 * inner, s->n, d, &L->qkv, rows, 3 * inner, d, 0);
-        for (size_t b = 0; b < s->batch; b++)
-            OPS(x)->copy_rows(x, cache + (b * s->max_len + s->pos) * 2 * inner, 2 * inner,
-                              s->qkv + b * q_len * 3 * inner + inner, 3 * inner, q_len, 2 * inner);
+        /* this step's k|v rows into the cache: one strided copy when each row adds one token */
+        if (q_len == 1)
+            OPS(x)->copy_rows(x, cache + s->pos * 2 * inner, s->max_len * 2 * inner, s->qkv + inner, 3 * inner,
+                              s->batch, 2 * inner);
+        else
+            for (size_t b = 0; b < s->batch; b++)
+                OPS(x)->copy_rows(x, cache + (b * s->max_len + s->pos) * 2 * inner, 2 * inner,
+                                  s->qkv + b * q_len * 3 * inner + inner, 3 * inner, q_len, 2 * inner);
         attn_args self = {
             .out = s->attn, .q = s->qkv, .k = cache, .v = cache + inner,
             .ld_out = inner, .ld_q = 3 * inner, .ld_kv = 2 * inner,

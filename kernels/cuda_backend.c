@@ -30,8 +30,11 @@ typedef struct cuda_session {
     void *workspace;            /* [WORKSPACE_BYTES] for cuBLASLt */
     uint16_t *bf16_in;          /* [bf16_cap] a product's input cast to bf16/f16, or an output cast */
     size_t bf16_cap;
-    int32_t *ints;              /* [ints_cap] ids or kv_valid uploaded for a kernel */
+    int32_t *ints;              /* [ints_cap] ids or a gather index uploaded for a kernel */
     size_t ints_cap;
+    int32_t *valid;             /* [valid_cap] attention's kv_valid, uploaded when it changes */
+    size_t valid_cap, valid_n;
+    int32_t *valid_host;        /* [valid_n] what `valid` holds */
     struct cuda_session *next;
 } cuda_session;
 
@@ -110,10 +113,12 @@ static void session_free(cuda_session *s) {
     if (s->stream) {
         if (s->bf16_in) cudaFreeAsync(s->bf16_in, s->stream);
         if (s->ints) cudaFreeAsync(s->ints, s->stream);
+        if (s->valid) cudaFreeAsync(s->valid, s->stream);
         cudaStreamSynchronize(s->stream);
         cudaStreamDestroy(s->stream);
     }
     cudaFree(s->workspace);
+    free(s->valid_host);
     free(s);
 }
 
@@ -227,21 +232,37 @@ static void cuda_ffn_activation(exec_ctx *x, float *out, const float *in, size_t
         failed(x, nt5_cuda_ffn_activation(out, in, ld_in, M, F, act, gated, session_of(x)->stream), "activation");
 }
 
+/* kv_valid on the device; the same lengths every layer and step of a call
+ * are uploaded once. */
+static const int32_t *valid_on_device(exec_ctx *x, const size_t *kv_valid, size_t n) {
+    cuda_session *s = session_of(x);
+    int32_t *host = malloc(n * sizeof *host);
+    if (!host) {
+        x->status = host_of(x)->set_error(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+        return NULL;
+    }
+    for (size_t b = 0; b < n; b++) host[b] = (int32_t)kv_valid[b];
+    if (s->valid && s->valid_n == n && memcmp(host, s->valid_host, n * sizeof *host) == 0) {
+        free(host);
+        return s->valid;
+    }
+    s->valid_n = 0; /* until the new lengths are queued */
+    int32_t *dev = grow(x, (void **)&s->valid, &s->valid_cap, n * sizeof *host);
+    if (!dev || failed(x, cudaMemcpyAsync(dev, host, n * sizeof *host, cudaMemcpyHostToDevice, s->stream), "upload")) {
+        free(host);
+        return NULL;
+    }
+    free(s->valid_host);
+    s->valid_host = host;
+    s->valid_n = n;
+    return dev;
+}
+
 static void cuda_attention(exec_ctx *x, const attn_args *a) {
     if (x->status != NT5_OK) return;
     cuda_attention_args args = {.a = *a};
-    if (a->kv_valid) {
-        size_t kv_batch = (a->batch + a->kv_group - 1) / a->kv_group;
-        int32_t *valid = malloc(kv_batch * sizeof *valid);
-        if (!valid) {
-            x->status = host_of(x)->set_error(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-            return;
-        }
-        for (size_t b = 0; b < kv_batch; b++) valid[b] = (int32_t)a->kv_valid[b];
-        args.kv_valid = upload_ints(x, valid, kv_batch);
-        free(valid);
-        if (!args.kv_valid) return;
-    }
+    if (a->kv_valid && !(args.kv_valid = valid_on_device(x, a->kv_valid, (a->batch + a->kv_group - 1) / a->kv_group)))
+        return;
     args.log_ratio = position_log_ratio(a->bidirectional, a->num_buckets, a->max_distance);
     failed(x, nt5_cuda_attention(&args, session_of(x)->stream), "attention");
 }
@@ -280,10 +301,10 @@ static void cuda_copy_rows(exec_ctx *x, float *dst, size_t ld_dst, const float *
 
 static void cuda_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index, size_t count,
                                size_t block_elems, size_t stride) {
-    for (size_t b = 0; b < count && x->status == NT5_OK; b++)
-        failed(x,
-               cudaMemcpyAsync(dst + b * stride, src + (size_t)index[b] * stride, block_elems * sizeof(float),
-                               cudaMemcpyDeviceToDevice, session_of(x)->stream),
+    if (x->status != NT5_OK) return;
+    const int32_t *dev_index = upload_ints(x, index, count);
+    if (dev_index)
+        failed(x, nt5_cuda_gather_blocks(dst, src, dev_index, count, block_elems, stride, session_of(x)->stream),
                "gather");
 }
 

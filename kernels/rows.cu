@@ -87,6 +87,15 @@ __global__ void to_half_kernel(uint16_t *out, const float *in, size_t ld_in, siz
         out[t] = half_bits<Half>(in[(t / cols) * ld_in + t % cols] * scale);
 }
 
+__global__ void gather_blocks_kernel(float *dst, const float *src, const int32_t *index, size_t block_elems,
+                                     size_t stride) {
+    size_t b = blockIdx.y;
+    const float *from = src + (size_t)index[b] * stride;
+    float *to = dst + b * stride;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < block_elems; i += (size_t)gridDim.x * blockDim.x)
+        to[i] = from[i];
+}
+
 unsigned grid_for(size_t n, unsigned block) {
     size_t g = (n + block - 1) / block;
     return g > 65535u * 16u ? 65535u * 16u : (unsigned)(g ? g : 1);
@@ -123,5 +132,15 @@ extern "C" cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t l
         to_half_kernel<__nv_bfloat16><<<grid, 256, 0, stream>>>(out, in, ld_in, rows, cols, scale);
     else
         to_half_kernel<__half><<<grid, 256, 0, stream>>>(out, in, ld_in, rows, cols, scale);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t nt5_cuda_gather_blocks(float *dst, const float *src, const int32_t *index, size_t count,
+                                              size_t block_elems, size_t stride, cudaStream_t stream) {
+    if (count == 0 || block_elems == 0) return cudaSuccess;
+    if (count > 65535) return cudaErrorInvalidValue;
+    size_t x = (block_elems + 255) / 256;
+    dim3 grid((unsigned)(x < 1024 ? x : 1024), (unsigned)count);
+    gather_blocks_kernel<<<grid, 256, 0, stream>>>(dst, src, index, block_elems, stride);
     return cudaGetLastError();
 }
