@@ -139,7 +139,8 @@ typedef struct nt5_model_options {
     int32_t encoder_only;
     /* Storage of the weight matrices: NT5_DTYPE_F32, or NT5_DTYPE_BF16,
      * which halves their memory and speeds up decoding, or (on a GPU, from
-     * an f16 nt5 file with calibrated scales, nt5_convert) NT5_DTYPE_F16.
+     * an f16 nt5 file with calibrated scales, nt5_convert; a Hub id is
+     * converted into the cache on first use) NT5_DTYPE_F16.
      * NT5_DTYPE_AUTO (default) keeps bf16 checkpoints in bf16 (lossless);
      * on the CPU it stores the others in f32 (f16 files are widened), on a
      * GPU calibrated f16 files in f16 and the others in bf16. The CPU

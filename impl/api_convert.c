@@ -156,3 +156,19 @@ nt5_status nt5_convert(const char *src, const char *dst, const nt5_convert_optio
     if (st == NT5_OK && access(cached, F_OK) != 0) st = convert_run(src, cached, &o);
     return st == NT5_OK ? give_path(cached, path, capacity, length) : st;
 }
+
+nt5_status model_open_id_f16(const char *id, const nt5_model_options *o, nt5_model **out) {
+    int gpu = 0;
+    nt5_status st = model_backend_probe(o, &gpu);
+    if (st != NT5_OK) return st;
+    if (!gpu)
+        return err_set(NT5_ERR_UNSUPPORTED, "weight_dtype f16 runs on a GPU, and this model would run on the CPU: use "
+                       "auto or f32");
+    nt5_convert_options co = convert_defaults;
+    co.dtype = NT5_DTYPE_F16;
+    co.encoder_only = o->encoder_only;
+    co.source = o;
+    char path[4096];
+    st = nt5_convert(id, NULL, &co, path, sizeof path, NULL);
+    return st == NT5_OK ? model_open_path(path, o, NULL, out) : st;
+}

@@ -73,7 +73,8 @@ nt5_status nt5_model_open(const char *path, const nt5_model_options *opts, nt5_m
     nt5_status st = check_open_args(path, "path", opts, out, &o);
     if (st != NT5_OK) return st;
     if (!path[0]) return err_set(NT5_ERR_INVALID_ARG, "path is empty");
-    if (hub_looks_like_repo_id(path)) return model_open_id(path, &o, NULL, out);
+    if (hub_looks_like_repo_id(path))
+        return o.weight_dtype == NT5_DTYPE_F16 ? model_open_id_f16(path, &o, out) : model_open_id(path, &o, NULL, out);
     return model_open_path(path, &o, NULL, out);
 }
 

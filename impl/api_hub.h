@@ -5,6 +5,9 @@
 #include "model.h"
 
 nt5_status model_open_id(const char *id, const nt5_model_options *o, const load_transforms *tf, nt5_model **out);
+/* A Hub id with weight_dtype f16, on a GPU: converted once into the cache
+ * with calibrated scales (nt5_convert, api_convert.c), then opened. */
+nt5_status model_open_id_f16(const char *id, const nt5_model_options *o, nt5_model **out);
 nt5_status hub_download_checked(const char *id, const nt5_model_options *o, char *dir, size_t capacity,
                                 size_t *length);
 /* <cache>/nt5/<repo folder>/<commit>/converted/<name> for the commit the

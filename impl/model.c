@@ -30,6 +30,15 @@ static nt5_status make_backend(const nt5_model_options *opts, backend **out) {
     return err_set(NT5_ERR_INVALID_ARG, "device \"%s\" is not one of auto, cpu, cuda, cuda:N", dev);
 }
 
+nt5_status model_backend_probe(const nt5_model_options *opts, int *gpu) {
+    backend *be = NULL;
+    nt5_status st = make_backend(opts, &be);
+    if (st != NT5_OK) return st;
+    *gpu = be->ops->computes_in_weight_dtype;
+    be->ops->destroy(be);
+    return NT5_OK;
+}
+
 void model_free(nt5_model *m) {
     if (!m) return;
     if (m->be) {

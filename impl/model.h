@@ -31,5 +31,7 @@ nt5_status model_open_path(const char *path, const nt5_model_options *opts, cons
 nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts,
                              nt5_model **out);
 void model_free(nt5_model *m);
+/* Whether opts' device would give a GPU backend (*gpu), or the error it gives. */
+nt5_status model_backend_probe(const nt5_model_options *opts, int *gpu);
 
 #endif

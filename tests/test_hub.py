@@ -245,6 +245,25 @@ class Hub(unittest.TestCase):
         self.assertEqual(r.stdout, local.stdout)
         self.assertIn("pytorch_model-00002-of-00002.bin", os.listdir(snap))
 
+    def test_f16_by_id_needs_a_gpu_before_converting(self):
+        """weight_dtype f16 with a Hub id converts into the cache, but only on a GPU: without
+        one the open fails first, having converted nothing (on a GPU machine: converts and runs)."""
+        hub = self.hub()
+        converted = os.path.join(self.cache, "nt5", "models--" + TINY.replace("/", "--"))
+        probe = run(["info", os.path.join(DATA, "t5-v1_1-tiny"), "--json"], self.cache)
+        if '"device": "cuda"' in probe.stdout:
+            r = run(["info", TINY, "--weight-dtype", "f16", "--json"], self.cache, hub.endpoint)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertIn('"weight_dtype": "f16"', r.stdout)
+            return
+        r = run(["info", TINY, "--weight-dtype", "f16"], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("runs on a GPU", r.stderr)
+        self.assertIn("NT5_ERR_UNSUPPORTED", r.stderr)
+        r = run(["info", TINY, "--weight-dtype", "f16", "--device", "cuda"], self.cache, hub.endpoint)
+        self.assertIn("NT5_ERR_NO_DEVICE", r.stderr)
+        self.assertFalse(os.path.exists(converted), "nothing was converted")
+
     def run_on_terminal(self, args, endpoint, **env_extra):
         """stderr on a pseudo-terminal, as a person would see it."""
         import pty

@@ -127,7 +127,7 @@ int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out)
     if (rc) return rc;
     o.device = args_value(a, "--device");
     const char *wd = args_value(a, "--weight-dtype");
-    if (wd && parse_dtype(wd, "--weight-dtype", 0, &o.weight_dtype)) return 2;
+    if (wd && parse_dtype(wd, "--weight-dtype", 1, &o.weight_dtype)) return 2;
     progress_bar bar;
     progress_attach(&o, &bar);
     nt5_status st = nt5_model_open(path, &o, out);

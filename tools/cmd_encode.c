@@ -18,7 +18,7 @@ static const char help[] =
     "  --zero-padding        zero the hidden states of padded positions\n"
     "  --dtype f32|f16|bf16  output type (default f32)\n"
     "  --json                print the summary as JSON\n"
-    "  --device D, --threads N, --weight-dtype auto|f32|bf16\n";
+    "  --device D, --threads N, --weight-dtype auto|f32|bf16|f16 (f16: on a GPU, from f16 files or Hub ids)\n";
 
 static int parse_options(cli_args *a, nt5_encode_options *o) {
     nt5_encode_options_init(o, sizeof *o);

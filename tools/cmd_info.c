@@ -3,7 +3,7 @@
 #include "cli.h"
 
 static const char help[] =
-    "usage: nt5 info MODEL_DIR [--json] [--device D] [--threads N] [--weight-dtype auto|f32|bf16]\n"
+    "usage: nt5 info MODEL_DIR [--json] [--device D] [--threads N] [--weight-dtype auto|f32|bf16|f16]\n"
     "Prints the model's configuration, tokenizer and device.\n";
 
 int cmd_info(int argc, char **argv) {
@@ -37,17 +37,20 @@ int cmd_info(int argc, char **argv) {
         {"tie_word_embeddings", i.tie_word_embeddings}, {"max_input_length", i.max_input_length},
         {"has_decoder", i.has_decoder}, {"num_threads", i.num_threads},
     };
-    const char *device = i.device == NT5_DEVICE_CUDA ? "cuda" : "cpu";
-    if (json) {
-        printf("{\"model_type\": \"%s\", \"activation\": \"%s\", \"device\": \"%s\"", i.model_type_name,
-               i.activation_name, device);
-        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) printf(", \"%s\": %d", fields[k].key, fields[k].value);
-        printf("}\n");
-    } else {
-        printf("%-32s %s\n%-32s %s\n%-32s %s\n", "model_type", i.model_type_name, "activation", i.activation_name,
-               "device", device);
-        for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++) printf("%-32s %d\n", fields[k].key, fields[k].value);
-    }
+    static const char *const dtypes[] = {"f32", "f16", "bf16"};
+    const struct {
+        const char *key, *value;
+    } names[] = {
+        {"model_type", i.model_type_name}, {"activation", i.activation_name},
+        {"device", i.device == NT5_DEVICE_CUDA ? "cuda" : "cpu"}, {"weight_dtype", dtypes[i.weight_dtype]},
+        {"compute_dtype", dtypes[i.compute_dtype]},
+    };
+    size_t n_names = sizeof names / sizeof names[0], n_fields = sizeof fields / sizeof fields[0];
+    for (size_t k = 0; k < n_names; k++)
+        printf(json ? "%s\"%s\": \"%s\"" : "%s%-32s %s\n", json ? (k ? ", " : "{") : "", names[k].key, names[k].value);
+    for (size_t k = 0; k < n_fields; k++)
+        printf(json ? ", \"%s\": %d" : "%-32s %d\n", fields[k].key, fields[k].value);
+    if (json) printf("}\n");
 done:
     nt5_model_free(m);
     args_free(&a);
