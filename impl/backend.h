@@ -88,6 +88,11 @@ typedef struct backend_ops {
     void (*ffn_activation)(exec_ctx *x, float *out, const float *in, size_t ld_in, size_t M,
                            size_t F, activation act, int gated);
     void (*attention)(exec_ctx *x, const attn_args *a);
+    /* Greedy decoding's pick when no logits processor applies: per row of
+     * logits [rows, V], ids[r] = its argmax (the first on ties) and
+     * logprobs[r] = its log_softmax value, as logits_process.h computes
+     * them; ids and logprobs are host memory (only 2 numbers a row leave a GPU). */
+    void (*greedy_pick)(exec_ctx *x, const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs);
     /* p[0:n] = 0 */
     void (*zero)(exec_ctx *x, float *p, size_t n);
     /* dst[0:n] = src in dtype (NT5_DTYPE_F32/F16/BF16); dst is host memory,

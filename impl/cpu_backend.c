@@ -7,6 +7,7 @@
 #include "cpu_internal.h"
 #include "error.h"
 #include "half.h"
+#include "logits_process.h"
 
 static void cpu_destroy(backend *be) {
     cpu_backend *c = (cpu_backend *)be;
@@ -69,6 +70,15 @@ static void cpu_gather_blocks(exec_ctx *x, float *dst, const float *src, const i
 
 static int cpu_threads(const backend *be) { return pool_threads(((const cpu_backend *)be)->pool); }
 
+static void cpu_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs) {
+    for (size_t r = 0; x->status == NT5_OK && r < rows; r++) {
+        const float *s = logits + r * V;
+        size_t pick = lp_argmax(s, V);
+        ids[r] = (int32_t)pick;
+        logprobs[r] = s[pick] - lp_logsumexp(s, V);
+    }
+}
+
 static void cpu_zero(exec_ctx *x, float *p, size_t n) {
     if (x->status == NT5_OK && n) memset(p, 0, n * sizeof *p);
 }
@@ -99,6 +109,7 @@ static const backend_ops cpu_ops = {
     .linear = cpu_linear,
     .ffn_activation = cpu_ffn_activation,
     .attention = cpu_attention,
+    .greedy_pick = cpu_greedy_pick,
     .zero = cpu_zero,
     .store = cpu_store,
     .copy_rows = cpu_copy_rows,

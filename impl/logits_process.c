@@ -71,12 +71,16 @@ void lp_warp(const nt5_generate_options *o, float *scores, size_t vocab) {
     free(sorted);
 }
 
-void lp_log_softmax(float *s, size_t vocab) {
+float lp_logsumexp(const float *s, size_t vocab) {
     float mx = -INFINITY;
     for (size_t i = 0; i < vocab; i++) mx = s[i] > mx ? s[i] : mx;
     double sum = 0;
     for (size_t i = 0; i < vocab; i++) sum += exp((double)(s[i] - mx));
-    float lse = mx + (float)log(sum);
+    return mx + (float)log(sum);
+}
+
+void lp_log_softmax(float *s, size_t vocab) {
+    float lse = lp_logsumexp(s, vocab);
     for (size_t i = 0; i < vocab; i++) s[i] -= lse;
 }
 

@@ -15,6 +15,8 @@ void lp_process(const nt5_generate_options *o, float *scores, size_t vocab, cons
 void lp_warp(const nt5_generate_options *o, float *scores, size_t vocab);
 /* In place log_softmax; returns nothing, -inf stays -inf. */
 void lp_log_softmax(float *scores, size_t vocab);
+/* log(sum(exp(scores))) as lp_log_softmax computes it (fp64 sum) */
+float lp_logsumexp(const float *scores, size_t vocab);
 size_t lp_argmax(const float *scores, size_t vocab);
 
 #endif

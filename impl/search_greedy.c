@@ -61,27 +61,39 @@ nt5_status search_greedy(gen_call *g) {
         rows[b].rng = o->seed ^ (0x632be59bd9b4e019ull * (b + 1));
     }
     size_t live = B;
+    int32_t *picks = malloc(B * sizeof *picks);
+    float *pick_logprobs = malloc(B * sizeof *pick_logprobs);
+    if (!picks || !pick_logprobs) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t step = 0; step < steps && live && st == NT5_OK; step++) {
         for (size_t b = 0; b < B; b++) tokens[b] = rows[b].finished ? m->cfg.pad_id : rows[b].history[rows[b].n - 1];
         decoder_step(g->x, &m->cfg, &m->w, &ds, tokens, 1, logits);
-        ops->download(g->x, host, logits, B * V);
+        /* with no processor at work the backend picks, and only ids and scores reach the host */
+        int plain = !o->do_sample && o->repetition_penalty == 1.0f && o->no_repeat_ngram_size == 0 &&
+                    (int64_t)step >= o->min_new_tokens;
+        if (plain) ops->greedy_pick(g->x, logits, B, V, picks, pick_logprobs);
+        else ops->download(g->x, host, logits, B * V);
         if ((st = exec_status(g->x)) != NT5_OK) break;
         for (size_t b = 0; b < B && st == NT5_OK; b++) {
             row_state *r = &rows[b];
             if (r->finished) continue;
-            float *s = host + b * V;
-            lp_process(o, s, V, r->history, r->n, m->cfg.eos_id);
             size_t pick;
-            if (o->do_sample) {
-                /* warp a copy: the score is taken on the processed distribution */
-                memcpy(warped, s, V * sizeof *warped);
-                lp_warp(o, warped, V);
-                pick = sample(warped, V, &r->rng);
+            if (plain) {
+                pick = (size_t)picks[b];
+                r->logprob += pick_logprobs[b];
             } else {
-                pick = lp_argmax(s, V);
+                float *s = host + b * V;
+                lp_process(o, s, V, r->history, r->n, m->cfg.eos_id);
+                if (o->do_sample) {
+                    /* warp a copy: the score is taken on the processed distribution */
+                    memcpy(warped, s, V * sizeof *warped);
+                    lp_warp(o, warped, V);
+                    pick = sample(warped, V, &r->rng);
+                } else {
+                    pick = lp_argmax(s, V);
+                }
+                lp_log_softmax(s, V);
+                r->logprob += s[pick];
             }
-            lp_log_softmax(s, V);
-            r->logprob += s[pick];
             r->history[r->n++] = (int32_t)pick;
             if ((int32_t)pick == m->cfg.eos_id) {
                 r->finished = 1;
@@ -90,6 +102,8 @@ nt5_status search_greedy(gen_call *g) {
             st = stream_token(g, &r->stream, b, (int32_t)step, (int32_t)pick, r->history + 1, r->n - 1);
         }
     }
+    free(picks);
+    free(pick_logprobs);
     for (size_t b = 0; b < B && rows && st == NT5_OK; b++) {
         gen_sequence *out = &g->out[b];
         out->n = rows[b].n - 1;

@@ -35,6 +35,8 @@ typedef struct cuda_session {
     int32_t *valid;             /* [valid_cap] attention's kv_valid, uploaded when it changes */
     size_t valid_cap, valid_n;
     int32_t *valid_host;        /* [valid_n] what `valid` holds */
+    void *picks;                /* [picks_cap] greedy ids [rows] then log-probabilities [rows] */
+    size_t picks_cap;
     struct cuda_session *next;
 } cuda_session;
 
@@ -114,6 +116,7 @@ static void session_free(cuda_session *s) {
         if (s->bf16_in) cudaFreeAsync(s->bf16_in, s->stream);
         if (s->ints) cudaFreeAsync(s->ints, s->stream);
         if (s->valid) cudaFreeAsync(s->valid, s->stream);
+        if (s->picks) cudaFreeAsync(s->picks, s->stream);
         cudaStreamSynchronize(s->stream);
         cudaStreamDestroy(s->stream);
     }
@@ -265,6 +268,23 @@ static void cuda_attention(exec_ctx *x, const attn_args *a) {
         return;
     args.log_ratio = position_log_ratio(a->bidirectional, a->num_buckets, a->max_distance);
     failed(x, nt5_cuda_attention(&args, session_of(x)->stream), "attention");
+}
+
+static void cuda_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, int32_t *ids,
+                             float *logprobs) {
+    cuda_session *s = session_of(x);
+    if (x->status != NT5_OK || rows == 0) return;
+    size_t bytes = rows * (sizeof *ids + sizeof *logprobs);
+    char *dev = grow(x, &s->picks, &s->picks_cap, bytes);
+    if (!dev) return;
+    int32_t *dev_ids = (int32_t *)dev;
+    float *dev_lp = (float *)(dev + rows * sizeof *ids);
+    if (failed(x, nt5_cuda_greedy_pick(logits, rows, V, dev_ids, dev_lp, s->stream), "greedy pick") ||
+        failed(x, cudaMemcpyAsync(ids, dev_ids, rows * sizeof *ids, cudaMemcpyDeviceToHost, s->stream), "download") ||
+        failed(x, cudaMemcpyAsync(logprobs, dev_lp, rows * sizeof *logprobs, cudaMemcpyDeviceToHost, s->stream),
+               "download"))
+        return;
+    failed(x, cudaStreamSynchronize(s->stream), "greedy pick");
 }
 
 static void cuda_zero(exec_ctx *x, float *p, size_t n) {
@@ -437,6 +457,7 @@ static const backend_ops cuda_ops = {
     .linear = cuda_linear,
     .ffn_activation = cuda_ffn_activation,
     .attention = cuda_attention,
+    .greedy_pick = cuda_greedy_pick,
     .zero = cuda_zero,
     .store = cuda_store,
     .copy_rows = cuda_copy_rows,

@@ -30,6 +30,11 @@ cudaError_t nt5_cuda_ffn_activation(float *out, const float *in, size_t ld_in, s
 cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols, int32_t dtype,
                              float scale, cudaStream_t stream);
 
+/* per row of logits [rows, V]: ids[r] = argmax (first on ties), logprobs[r]
+ * = logits[r, id] - logsumexp(logits[r]) (fp64 sum), as logits_process.h */
+cudaError_t nt5_cuda_greedy_pick(const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs,
+                                 cudaStream_t stream);
+
 /* dst block b = src block index[b] (index in device memory): the first
  * block_elems floats of blocks every `stride` floats, b < count */
 cudaError_t nt5_cuda_gather_blocks(float *dst, const float *src, const int32_t *index, size_t count, size_t block_elems,

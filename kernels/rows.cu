@@ -96,6 +96,46 @@ __global__ void gather_blocks_kernel(float *dst, const float *src, const int32_t
         to[i] = from[i];
 }
 
+constexpr int PICK_THREADS = 256;
+
+__global__ void __launch_bounds__(PICK_THREADS)
+    greedy_pick_kernel(const float *logits, size_t V, int32_t *ids, float *logprobs) {
+    __shared__ float best_v[PICK_THREADS];
+    __shared__ size_t best_i[PICK_THREADS];
+    __shared__ double sums[PICK_THREADS];
+    const float *s = logits + blockIdx.x * V;
+    float bv = -INFINITY;
+    size_t bi = V;
+    for (size_t i = threadIdx.x; i < V; i += PICK_THREADS)
+        if (s[i] > bv || (s[i] == bv && i < bi)) bv = s[i], bi = i;
+    best_v[threadIdx.x] = bv;
+    best_i[threadIdx.x] = bi;
+    __syncthreads();
+    for (int half = PICK_THREADS / 2; half > 0; half /= 2) {
+        if (threadIdx.x < half) {
+            float ov = best_v[threadIdx.x + half];
+            size_t oi = best_i[threadIdx.x + half];
+            if (ov > best_v[threadIdx.x] || (ov == best_v[threadIdx.x] && oi < best_i[threadIdx.x]))
+                best_v[threadIdx.x] = ov, best_i[threadIdx.x] = oi;
+        }
+        __syncthreads();
+    }
+    float mx = best_v[0];
+    size_t pick = best_i[0] < V ? best_i[0] : 0; /* all -inf: index 0, as lp_argmax */
+    double sum = 0;
+    for (size_t i = threadIdx.x; i < V; i += PICK_THREADS) sum += exp((double)(s[i] - mx));
+    sums[threadIdx.x] = sum;
+    __syncthreads();
+    for (int half = PICK_THREADS / 2; half > 0; half /= 2) {
+        if (threadIdx.x < half) sums[threadIdx.x] += sums[threadIdx.x + half];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        ids[blockIdx.x] = (int32_t)pick;
+        logprobs[blockIdx.x] = s[pick] - (mx + (float)log(sums[0]));
+    }
+}
+
 unsigned grid_for(size_t n, unsigned block) {
     size_t g = (n + block - 1) / block;
     return g > 65535u * 16u ? 65535u * 16u : (unsigned)(g ? g : 1);
@@ -142,5 +182,12 @@ extern "C" cudaError_t nt5_cuda_gather_blocks(float *dst, const float *src, cons
     size_t x = (block_elems + 255) / 256;
     dim3 grid((unsigned)(x < 1024 ? x : 1024), (unsigned)count);
     gather_blocks_kernel<<<grid, 256, 0, stream>>>(dst, src, index, block_elems, stride);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t nt5_cuda_greedy_pick(const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs,
+                                            cudaStream_t stream) {
+    if (rows == 0) return cudaSuccess;
+    greedy_pick_kernel<<<(unsigned)rows, PICK_THREADS, 0, stream>>>(logits, V, ids, logprobs);
     return cudaGetLastError();
 }
