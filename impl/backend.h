@@ -16,6 +16,7 @@
 #include "nt5.h"
 
 typedef struct wmat wmat;
+typedef struct lp_candidate lp_candidate; /* logits_process.h */
 
 typedef struct backend backend;
 
@@ -93,6 +94,12 @@ typedef struct backend_ops {
      * logprobs[r] = its log_softmax value, as logits_process.h computes
      * them; ids and logprobs are host memory (only 2 numbers a row leave a GPU). */
     void (*greedy_pick)(exec_ctx *x, const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs);
+    /* Beam search's candidates when no logits processor applies: per row of
+     * logits [rows, V], the n best of log_softmax(row) + base[row] as
+     * lp_keep_best orders them (token order on ties), into out[row * n ...]
+     * (host memory, as are base and out; only these leave a GPU). */
+    void (*beam_candidates)(exec_ctx *x, const float *logits, size_t rows, size_t V, const float *base, size_t n,
+                            lp_candidate *out);
     /* p[0:n] = 0 */
     void (*zero)(exec_ctx *x, float *p, size_t n);
     /* dst[0:n] = src in dtype (NT5_DTYPE_F32/F16/BF16); dst is host memory,

@@ -1,5 +1,6 @@
 /* The CPU backend: host memory, a thread pool, BLAS for matrix products. */
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,6 +80,18 @@ static void cpu_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size_
     }
 }
 
+static void cpu_beam_candidates(exec_ctx *x, const float *logits, size_t rows, size_t V, const float *base, size_t n,
+                                lp_candidate *out) {
+    for (size_t r = 0; x->status == NT5_OK && r < rows; r++) {
+        const float *s = logits + r * V;
+        float lse = lp_logsumexp(s, V);
+        size_t have = 0;
+        for (size_t t = 0; t < V; t++)
+            lp_keep_best(out + r * n, &have, n, (lp_candidate){(s[t] - lse) + base[r], (int32_t)t, (int32_t)r});
+        for (; have < n; have++) out[r * n + have] = (lp_candidate){-INFINITY, 0, (int32_t)r};
+    }
+}
+
 static void cpu_zero(exec_ctx *x, float *p, size_t n) {
     if (x->status == NT5_OK && n) memset(p, 0, n * sizeof *p);
 }
@@ -110,6 +123,7 @@ static const backend_ops cpu_ops = {
     .ffn_activation = cpu_ffn_activation,
     .attention = cpu_attention,
     .greedy_pick = cpu_greedy_pick,
+    .beam_candidates = cpu_beam_candidates,
     .zero = cpu_zero,
     .store = cpu_store,
     .copy_rows = cpu_copy_rows,

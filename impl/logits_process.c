@@ -90,3 +90,13 @@ size_t lp_argmax(const float *s, size_t vocab) {
         if (s[i] > s[best]) best = i;
     return best;
 }
+
+void lp_keep_best(lp_candidate *top, size_t *have, size_t want, lp_candidate c) {
+    if (*have == want && !(c.score > top[*have - 1].score)) return;
+    size_t at = *have < want ? (*have)++ : *have - 1;
+    while (at > 0 && top[at - 1].score < c.score) {
+        top[at] = top[at - 1];
+        at--;
+    }
+    top[at] = c;
+}

@@ -19,4 +19,14 @@ void lp_log_softmax(float *scores, size_t vocab);
 float lp_logsumexp(const float *scores, size_t vocab);
 size_t lp_argmax(const float *scores, size_t vocab);
 
+/* A beam search candidate: a token extending a decoder row, with its score. */
+typedef struct lp_candidate {
+    float score;
+    int32_t token;
+    int32_t row;
+} lp_candidate;
+/* Keeps top[0:*have] the `want` best candidates fed so far, best first; of
+ * equal scores the one fed first stays ahead (as a stable sort would). */
+void lp_keep_best(lp_candidate *top, size_t *have, size_t want, lp_candidate c);
+
 #endif

@@ -22,11 +22,7 @@ typedef struct hyp_set {
     int done;
 } hyp_set;
 
-typedef struct candidate {
-    float score;
-    int32_t token;
-    int32_t row; /* decoder row the candidate extends */
-} candidate;
+typedef lp_candidate candidate;
 
 typedef struct beam_run {
     gen_call *g;
@@ -72,28 +68,26 @@ static int hyp_is_done(const beam_run *r, const hyp_set *h, float best_sum_logpr
     return h->worst >= highest;
 }
 
-/* The 2K best candidates of input b over its K rows of log-probs + beam scores. */
-static void top_candidates(const beam_run *r, const float *scores, size_t b, candidate *top) {
+/* The 2K best candidates of input b over its K rows: from the full
+ * processed log-probs (scores [rows, V]) plus beam scores, or from the
+ * backend's per-row best (rows [rows, 2K]), fed in the same order. */
+static void top_candidates(const beam_run *r, const float *scores, const candidate *rows, size_t b, candidate *top) {
     size_t want = 2 * r->K, have = 0;
     for (size_t k = 0; k < r->K; k++) {
         size_t row = b * r->K + k;
+        if (rows) {
+            for (size_t i = 0; i < want; i++) lp_keep_best(top, &have, want, rows[row * want + i]);
+            continue;
+        }
         const float *s = scores + row * r->V;
         float base = r->beam_scores[row];
-        for (size_t t = 0; t < r->V; t++) {
-            float v = s[t] + base;
-            if (have == want && !(v > top[have - 1].score)) continue;
-            size_t at = have < want ? have++ : have - 1;
-            while (at > 0 && top[at - 1].score < v) {
-                top[at] = top[at - 1];
-                at--;
-            }
-            top[at] = (candidate){v, (int32_t)t, (int32_t)row};
-        }
+        for (size_t t = 0; t < r->V; t++) lp_keep_best(top, &have, want, (candidate){s[t] + base, (int32_t)t, (int32_t)row});
     }
 }
 
 /* BeamSearchScorer.process for one step; fills the next beams. */
-static nt5_status process_step(beam_run *r, const float *scores, int32_t *next_tokens, int32_t *next_rows) {
+static nt5_status process_step(beam_run *r, const float *scores, const candidate *rows, int32_t *next_tokens,
+                               int32_t *next_rows) {
     const nt5_model *m = r->g->m;
     candidate *top = malloc(2 * r->K * sizeof *top);
     if (!top) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
@@ -109,7 +103,7 @@ static nt5_status process_step(beam_run *r, const float *scores, int32_t *next_t
             }
             continue;
         }
-        top_candidates(r, scores, b, top); /* sorted, best first */
+        top_candidates(r, scores, rows, b, top); /* sorted, best first */
         size_t filled = 0;
         for (size_t rank = 0; rank < 2 * r->K && filled < r->K && st == NT5_OK; rank++) {
             const candidate *c = &top[rank];
@@ -168,23 +162,28 @@ static nt5_status finalize(beam_run *r) {
     return st;
 }
 
-static nt5_status run_steps(beam_run *r, decoder_state *ds, float *logits, float *host, int32_t *tokens,
-                            int32_t *next_rows) {
+static nt5_status run_steps(beam_run *r, decoder_state *ds, float *logits, float *host, candidate *best,
+                            int32_t *tokens, int32_t *next_rows) {
     const nt5_model *m = r->g->m;
+    const nt5_generate_options *o = r->g->o;
     const backend_ops *ops = m->be->ops;
-    size_t rows = r->B * r->K, steps = (size_t)r->g->o->max_new_tokens;
+    size_t rows = r->B * r->K, steps = (size_t)o->max_new_tokens;
     nt5_status st = NT5_OK;
     for (size_t step = 0; step < steps && st == NT5_OK; step++) {
         for (size_t i = 0; i < rows; i++) tokens[i] = r->history[i * r->hist_stride + r->len - 1];
         decoder_step(r->g->x, &m->cfg, &m->w, ds, tokens, 1, logits);
-        ops->download(r->g->x, host, logits, rows * r->V);
+        /* with no processor at work the backend ranks each row, and only 2K candidates a row reach the host */
+        int plain = o->repetition_penalty == 1.0f && o->no_repeat_ngram_size == 0 &&
+                    (int64_t)r->len - 1 >= o->min_new_tokens;
+        if (plain) ops->beam_candidates(r->g->x, logits, rows, r->V, r->beam_scores, 2 * r->K, best);
+        else ops->download(r->g->x, host, logits, rows * r->V);
         if ((st = exec_status(r->g->x)) != NT5_OK) break;
-        for (size_t i = 0; i < rows; i++) {
+        for (size_t i = 0; !plain && i < rows; i++) {
             float *s = host + i * r->V;
             lp_log_softmax(s, r->V);
-            lp_process(r->g->o, s, r->V, r->history + i * r->hist_stride, r->len, m->cfg.eos_id);
+            lp_process(o, s, r->V, r->history + i * r->hist_stride, r->len, m->cfg.eos_id);
         }
-        st = process_step(r, host, tokens, next_rows);
+        st = process_step(r, host, plain ? best : NULL, tokens, next_rows);
         if (st != NT5_OK) break;
         decoder_reorder(r->g->x, &m->cfg, ds, next_rows);
         advance_history(r, tokens, next_rows);
@@ -209,9 +208,10 @@ nt5_status search_beam(gen_call *g) {
     r.history = malloc(rows * r.hist_stride * sizeof *r.history);
     r.next_history = malloc(rows * r.hist_stride * sizeof *r.next_history);
     float *host = malloc(rows * V * sizeof *host);
+    candidate *best = malloc(rows * 2 * K * sizeof *best); /* [rows, 2K] the backend's per-row candidates */
     int32_t *tokens = malloc(rows * sizeof *tokens), *next_rows = malloc(rows * sizeof *next_rows);
     float *logits = m->be->ops->alloc(g->x, rows * V);
-    if (!r.sets || !r.beam_scores || !r.history || !r.next_history || !host || !tokens || !next_rows)
+    if (!r.sets || !r.beam_scores || !r.history || !r.next_history || !host || !best || !tokens || !next_rows)
         st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t b = 0; b < B && st == NT5_OK; b++) {
         r.sets[b].items = calloc(K + 1, sizeof *r.sets[b].items);
@@ -223,7 +223,7 @@ nt5_status search_beam(gen_call *g) {
         /* only the first beam of each input starts live */
         r.beam_scores[i] = i % K == 0 ? 0.0f : -1e9f;
     }
-    if (st == NT5_OK) st = run_steps(&r, &ds, logits, host, tokens, next_rows);
+    if (st == NT5_OK) st = run_steps(&r, &ds, logits, host, best, tokens, next_rows);
     if (st == NT5_OK) st = finalize(&r);
     for (size_t b = 0; r.sets && b < B; b++) {
         for (size_t i = 0; i < r.sets[b].count; i++) free(r.sets[b].items[i].ids);
@@ -234,6 +234,7 @@ nt5_status search_beam(gen_call *g) {
     free(r.history);
     free(r.next_history);
     free(host);
+    free(best);
     free(tokens);
     free(next_rows);
     m->be->ops->release(g->x, logits);

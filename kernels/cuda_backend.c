@@ -18,6 +18,7 @@
 
 #include "cuda_module.h"
 #include "cuda_ops.h"
+#include "logits_process.h"
 #include "position_bias.h"
 #include "weights.h"
 
@@ -35,7 +36,7 @@ typedef struct cuda_session {
     int32_t *valid;             /* [valid_cap] attention's kv_valid, uploaded when it changes */
     size_t valid_cap, valid_n;
     int32_t *valid_host;        /* [valid_n] what `valid` holds */
-    void *picks;                /* [picks_cap] greedy ids [rows] then log-probabilities [rows] */
+    void *picks;                /* [picks_cap] greedy ids and log-probabilities, or beam candidates */
     size_t picks_cap;
     struct cuda_session *next;
 } cuda_session;
@@ -287,6 +288,32 @@ static void cuda_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size
     failed(x, cudaStreamSynchronize(s->stream), "greedy pick");
 }
 
+static void cuda_beam_candidates(exec_ctx *x, const float *logits, size_t rows, size_t V, const float *base, size_t n,
+                                 lp_candidate *out) {
+    cuda_session *s = session_of(x);
+    if (x->status != NT5_OK || rows == 0 || n == 0) return;
+    /* device: base [rows], scores [rows, n], tokens [rows, n]; host: the same, then merged into out */
+    size_t floats = rows + rows * n, bytes = floats * sizeof(float) + rows * n * sizeof(int32_t);
+    char *dev = grow(x, &s->picks, &s->picks_cap, bytes);
+    char *host = malloc(bytes);
+    if (!host) x->status = host_of(x)->set_error(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    if (!dev || !host) {
+        free(host);
+        return;
+    }
+    float *dev_base = (float *)dev, *dev_scores = dev_base + rows;
+    int32_t *dev_tokens = (int32_t *)(dev + floats * sizeof(float));
+    float *scores = (float *)host + rows;
+    int32_t *tokens = (int32_t *)(host + floats * sizeof(float));
+    if (!failed(x, cudaMemcpyAsync(dev_base, base, rows * sizeof *base, cudaMemcpyHostToDevice, s->stream), "upload") &&
+        !failed(x, nt5_cuda_beam_candidates(logits, rows, V, dev_base, n, dev_scores, dev_tokens, s->stream), "beam") &&
+        !failed(x, cudaMemcpyAsync(host + rows * sizeof(float), dev_scores, bytes - rows * sizeof(float),
+                                   cudaMemcpyDeviceToHost, s->stream), "download") &&
+        !failed(x, cudaStreamSynchronize(s->stream), "beam"))
+        for (size_t i = 0; i < rows * n; i++) out[i] = (lp_candidate){scores[i], tokens[i], (int32_t)(i / n)};
+    free(host);
+}
+
 static void cuda_zero(exec_ctx *x, float *p, size_t n) {
     if (x->status == NT5_OK && n)
         failed(x, cudaMemsetAsync(p, 0, n * sizeof *p, session_of(x)->stream), "zero");
@@ -458,6 +485,7 @@ static const backend_ops cuda_ops = {
     .ffn_activation = cuda_ffn_activation,
     .attention = cuda_attention,
     .greedy_pick = cuda_greedy_pick,
+    .beam_candidates = cuda_beam_candidates,
     .zero = cuda_zero,
     .store = cuda_store,
     .copy_rows = cuda_copy_rows,

@@ -35,6 +35,11 @@ cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t ld_in, size_
 cudaError_t nt5_cuda_greedy_pick(const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs,
                                  cudaStream_t stream);
 
+/* per row of logits [rows, V]: the n best of (logits - logsumexp) + base[r]
+ * (base device [rows]), by score and then token, into scores/tokens [rows, n] */
+cudaError_t nt5_cuda_beam_candidates(const float *logits, size_t rows, size_t V, const float *base, size_t n,
+                                     float *scores, int32_t *tokens, cudaStream_t stream);
+
 /* dst block b = src block index[b] (index in device memory): the first
  * block_elems floats of blocks every `stride` floats, b < count */
 cudaError_t nt5_cuda_gather_blocks(float *dst, const float *src, const int32_t *index, size_t count, size_t block_elems,

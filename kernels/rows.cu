@@ -98,30 +98,34 @@ __global__ void gather_blocks_kernel(float *dst, const float *src, const int32_t
 
 constexpr int PICK_THREADS = 256;
 
-__global__ void __launch_bounds__(PICK_THREADS)
-    greedy_pick_kernel(const float *logits, size_t V, int32_t *ids, float *logprobs) {
-    __shared__ float best_v[PICK_THREADS];
-    __shared__ size_t best_i[PICK_THREADS];
-    __shared__ double sums[PICK_THREADS];
-    const float *s = logits + blockIdx.x * V;
-    float bv = -INFINITY;
-    size_t bi = V;
-    for (size_t i = threadIdx.x; i < V; i += PICK_THREADS)
-        if (s[i] > bv || (s[i] == bv && i < bi)) bv = s[i], bi = i;
-    best_v[threadIdx.x] = bv;
-    best_i[threadIdx.x] = bi;
+// Is (v, t) ahead of (bv, bt) in the order "higher score, then lower token"?
+__device__ bool ahead(float v, size_t t, float bv, size_t bt) { return v > bv || (v == bv && t < bt); }
+
+// The best (value, index) over the block; every thread gets it.
+__device__ void block_best(float &v, size_t &t) {
+    __shared__ float vs[PICK_THREADS];
+    __shared__ size_t ts[PICK_THREADS];
+    vs[threadIdx.x] = v;
+    ts[threadIdx.x] = t;
     __syncthreads();
     for (int half = PICK_THREADS / 2; half > 0; half /= 2) {
-        if (threadIdx.x < half) {
-            float ov = best_v[threadIdx.x + half];
-            size_t oi = best_i[threadIdx.x + half];
-            if (ov > best_v[threadIdx.x] || (ov == best_v[threadIdx.x] && oi < best_i[threadIdx.x]))
-                best_v[threadIdx.x] = ov, best_i[threadIdx.x] = oi;
-        }
+        if (threadIdx.x < half && ahead(vs[threadIdx.x + half], ts[threadIdx.x + half], vs[threadIdx.x], ts[threadIdx.x]))
+            vs[threadIdx.x] = vs[threadIdx.x + half], ts[threadIdx.x] = ts[threadIdx.x + half];
         __syncthreads();
     }
-    float mx = best_v[0];
-    size_t pick = best_i[0] < V ? best_i[0] : 0; /* all -inf: index 0, as lp_argmax */
+    v = vs[0];
+    t = ts[0];
+    __syncthreads();
+}
+
+// logsumexp of a row as logits_process.c computes it: the max, then an fp64 sum
+__device__ float row_logsumexp(const float *s, size_t V) {
+    __shared__ double sums[PICK_THREADS];
+    float mx = -INFINITY;
+    size_t unused = V;
+    for (size_t i = threadIdx.x; i < V; i += PICK_THREADS)
+        if (ahead(s[i], i, mx, unused)) mx = s[i], unused = i;
+    block_best(mx, unused);
     double sum = 0;
     for (size_t i = threadIdx.x; i < V; i += PICK_THREADS) sum += exp((double)(s[i] - mx));
     sums[threadIdx.x] = sum;
@@ -130,9 +134,48 @@ __global__ void __launch_bounds__(PICK_THREADS)
         if (threadIdx.x < half) sums[threadIdx.x] += sums[threadIdx.x + half];
         __syncthreads();
     }
+    float lse = mx + (float)log(sums[0]);
+    __syncthreads();
+    return lse;
+}
+
+__global__ void __launch_bounds__(PICK_THREADS)
+    greedy_pick_kernel(const float *logits, size_t V, int32_t *ids, float *logprobs) {
+    const float *s = logits + blockIdx.x * V;
+    float lse = row_logsumexp(s, V);
+    float bv = -INFINITY;
+    size_t bt = V;
+    for (size_t i = threadIdx.x; i < V; i += PICK_THREADS)
+        if (ahead(s[i], i, bv, bt)) bv = s[i], bt = i;
+    block_best(bv, bt);
+    size_t pick = bt < V ? bt : 0; // all -inf (or NaN): index 0, as lp_argmax
     if (threadIdx.x == 0) {
         ids[blockIdx.x] = (int32_t)pick;
-        logprobs[blockIdx.x] = s[pick] - (mx + (float)log(sums[0]));
+        logprobs[blockIdx.x] = s[pick] - lse;
+    }
+}
+
+// n passes, each taking the best candidate after the previous one in the order
+__global__ void __launch_bounds__(PICK_THREADS) beam_candidates_kernel(const float *logits, size_t V, const float *base,
+                                                                        size_t n, float *scores, int32_t *tokens) {
+    const float *s = logits + blockIdx.x * V;
+    float lse = row_logsumexp(s, V), b = base[blockIdx.x], prev_v = INFINITY;
+    size_t prev_t = 0;
+    for (size_t k = 0; k < n; k++) {
+        float bv = -INFINITY;
+        size_t bt = V;
+        for (size_t i = threadIdx.x; i < V; i += PICK_THREADS) {
+            float v = (s[i] - lse) + b;
+            bool after = k == 0 || ahead(prev_v, prev_t, v, i);
+            if (after && ahead(v, i, bv, bt)) bv = v, bt = i;
+        }
+        block_best(bv, bt);
+        if (threadIdx.x == 0) {
+            scores[blockIdx.x * n + k] = bt < V ? bv : -INFINITY;
+            tokens[blockIdx.x * n + k] = bt < V ? (int32_t)bt : 0;
+        }
+        prev_v = bv;
+        prev_t = bt;
     }
 }
 
@@ -182,6 +225,13 @@ extern "C" cudaError_t nt5_cuda_gather_blocks(float *dst, const float *src, cons
     size_t x = (block_elems + 255) / 256;
     dim3 grid((unsigned)(x < 1024 ? x : 1024), (unsigned)count);
     gather_blocks_kernel<<<grid, 256, 0, stream>>>(dst, src, index, block_elems, stride);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t nt5_cuda_beam_candidates(const float *logits, size_t rows, size_t V, const float *base,
+                                                size_t n, float *scores, int32_t *tokens, cudaStream_t stream) {
+    if (rows == 0 || n == 0) return cudaSuccess;
+    beam_candidates_kernel<<<(unsigned)rows, PICK_THREADS, 0, stream>>>(logits, V, base, n, scores, tokens);
     return cudaGetLastError();
 }
 
