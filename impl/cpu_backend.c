@@ -85,9 +85,13 @@ static void cpu_beam_candidates(exec_ctx *x, const float *logits, size_t rows, s
     for (size_t r = 0; x->status == NT5_OK && r < rows; r++) {
         const float *s = logits + r * V;
         float lse = lp_logsumexp(s, V);
+        lp_candidate *top = out + r * n;
         size_t have = 0;
-        for (size_t t = 0; t < V; t++)
-            lp_keep_best(out + r * n, &have, n, (lp_candidate){(s[t] - lse) + base[r], (int32_t)t, (int32_t)r});
+        for (size_t t = 0; t < V; t++) {
+            float v = (s[t] - lse) + base[r];
+            if (have == n && !(v > top[n - 1].score)) continue; /* most tokens: no call */
+            lp_keep_best(top, &have, n, (lp_candidate){v, (int32_t)t, (int32_t)r});
+        }
         for (; have < n; have++) out[r * n + have] = (lp_candidate){-INFINITY, 0, (int32_t)r};
     }
 }
