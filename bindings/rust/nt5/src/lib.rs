@@ -241,6 +241,25 @@ impl Model {
 
     /// Final encoder hidden states of `texts`.
     pub fn encode(&self, texts: &[&str], options: &EncodeOptions) -> Result<Embeddings> {
+        let (shape, lengths, data) = self.run_encode(texts, options, None)?;
+        Ok(Embeddings { data: data.unwrap_or_default(), shape, lengths })
+    }
+
+    /// Like [`Model::encode`], but writes the hidden states `[batch, seq_len, d_model]` straight
+    /// into `out` (no copy); returns the shape and the row lengths. `out` too short:
+    /// `NT5_ERR_BUFFER_TOO_SMALL` (with `pad_to_max_length` it needs batch * max_length * d_model).
+    pub fn encode_into(&self, texts: &[&str], options: &EncodeOptions, out: &mut [f32]) -> Result<([usize; 3], Vec<usize>)> {
+        let (shape, lengths, _) = self.run_encode(texts, options, Some(out))?;
+        Ok((shape, lengths))
+    }
+
+    /// Encodes into `into` when given, else into memory the embeddings own (copied out).
+    fn run_encode(
+        &self,
+        texts: &[&str],
+        options: &EncodeOptions,
+        into: Option<&mut [f32]>,
+    ) -> Result<([usize; 3], Vec<usize>, Option<Vec<f32>>)> {
         let owned: Vec<CString> = texts.iter().map(|t| c_string(t)).collect::<Result<_>>()?;
         let ptrs: Vec<*const c_char> = owned.iter().map(|t| t.as_ptr()).collect();
         let mut o: sys::nt5_encode_options = unsafe { std::mem::zeroed() };
@@ -252,15 +271,21 @@ impl Model {
         o.truncation = !options.no_truncation as i32;
         o.attention = if options.no_mask { sys::NT5_ATTEND_ALL } else { sys::NT5_ATTEND_MASKED };
         o.zero_padding = options.zero_padding as i32;
+        let copy_out = into.is_none();
+        if let Some(buf) = into {
+            o.output_buffer = buf.as_mut_ptr() as *mut c_void;
+            o.output_capacity = std::mem::size_of_val(buf);
+        }
         let mut out = ptr::null_mut();
         check(unsafe { sys::nt5_encode_texts(self.ptr.as_ptr(), ptrs.as_ptr(), ptrs.len(), &o, &mut out) })?;
         let emb = Handle(out, sys::nt5_embeddings_free);
         let mut shape = [0usize; 3];
         check(unsafe { sys::nt5_embeddings_shape(emb.0, &mut shape[0], &mut shape[1], &mut shape[2]) })?;
         let count = shape[0] * shape[1] * shape[2];
-        let data = unsafe { std::slice::from_raw_parts(sys::nt5_embeddings_data(emb.0) as *const f32, count) }.to_vec();
         let lengths = unsafe { std::slice::from_raw_parts(sys::nt5_embeddings_lengths(emb.0), shape[0]) }.to_vec();
-        Ok(Embeddings { data, shape, lengths })
+        let data = copy_out
+            .then(|| unsafe { std::slice::from_raw_parts(sys::nt5_embeddings_data(emb.0) as *const f32, count) }.to_vec());
+        Ok((shape, lengths, data))
     }
 
     /// Generates for each text. `on_token` sees every streamed token and

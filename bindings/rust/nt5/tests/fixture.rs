@@ -144,3 +144,19 @@ fn convert_to_f16_and_hugging_face_layout() {
     assert_eq!(err.status_name(), "NT5_ERR_UNSUPPORTED");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn encode_into_a_caller_buffer() {
+    let model = Model::open(&model_dir()).expect("open");
+    let options = EncodeOptions { pad_to_max_length: true, max_length: 16, ..Default::default() };
+    let want = model.encode(&["Hello world!", "a cat"], &options).expect("encode");
+    let mut buf = vec![0f32; 2 * 16 * 64 + 3];
+    let (shape, lengths) = model.encode_into(&["Hello world!", "a cat"], &options, &mut buf).expect("encode_into");
+    assert_eq!(shape, [2, 16, 64]);
+    assert_eq!(lengths, want.lengths);
+    assert_eq!(&buf[..2 * 16 * 64], &want.data[..]);
+    assert_eq!(&buf[2 * 16 * 64..], &[0f32; 3]);
+    let mut short = vec![0f32; 100];
+    let err = model.encode_into(&["Hello world!"], &options, &mut short).expect_err("too short");
+    assert_eq!(err.status_name(), "NT5_ERR_BUFFER_TOO_SMALL");
+}
