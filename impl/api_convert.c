@@ -109,13 +109,17 @@ static nt5_status source_options(const nt5_convert_options *o, nt5_model_options
     return st;
 }
 
-static nt5_status convert_run(const char *src, const char *dst, const nt5_convert_options *o) {
+/* src (its fetched snapshot when given) converted into dst */
+static nt5_status convert_run(const char *src, const hub_snapshot *snap, const char *dst,
+                              const nt5_convert_options *o) {
     nt5_model_options mo;
     nt5_status st = source_options(o, &mo);
     if (st != NT5_OK) return st;
     load_transforms tf = {.fold_norms = o->fold_norm_scales};
     nt5_model *m = NULL;
-    st = hub_looks_like_repo_id(src) ? model_open_id(src, &mo, &tf, &m) : model_open_path(src, &mo, &tf, &m);
+    if (snap) st = model_open_snapshot(src, snap, &mo, &tf, &m);
+    else if (hub_looks_like_repo_id(src)) st = model_open_id(src, &mo, &tf, &m);
+    else st = model_open_path(src, &mo, &tf, &m);
     if (st == NT5_OK) st = write_converted(m, o, &mo, dst);
     model_free(m);
     return st;
@@ -142,7 +146,7 @@ nt5_status nt5_convert(const char *src, const char *dst, const nt5_convert_optio
             if (length) *length = strlen(dst);
             return err_set(NT5_ERR_BUFFER_TOO_SMALL, "the path needs %zu bytes", strlen(dst) + 1);
         }
-        st = convert_run(src, dst, &o);
+        st = convert_run(src, NULL, dst, &o);
         return st == NT5_OK ? give_path(dst, path, capacity, length) : st;
     }
     if (o.format != NT5_FORMAT_NT5 || !hub_looks_like_repo_id(src))
@@ -152,8 +156,9 @@ nt5_status nt5_convert(const char *src, const char *dst, const nt5_convert_optio
     st = source_options(&o, &mo);
     char name[96], cached[4096];
     cache_name(&o, name, sizeof name);
-    if (st == NT5_OK) st = hub_converted_path(src, &mo, name, cached, sizeof cached);
-    if (st == NT5_OK && access(cached, F_OK) != 0) st = convert_run(src, cached, &o);
+    hub_snapshot snap;
+    if (st == NT5_OK) st = hub_converted_path(src, &mo, name, cached, sizeof cached, &snap);
+    if (st == NT5_OK && access(cached, F_OK) != 0) st = convert_run(src, &snap, cached, &o);
     return st == NT5_OK ? give_path(cached, path, capacity, length) : st;
 }
 

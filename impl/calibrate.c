@@ -22,18 +22,23 @@ const char *const calibration_default_texts[] = {
 };
 const size_t calibration_default_count = sizeof calibration_default_texts / sizeof calibration_default_texts[0];
 
-typedef struct maxima {
-    float *absmax; /* [count] */
+typedef struct ranges {
+    product_range *r; /* [count], by tensor index */
     size_t count;
-} maxima;
+    long seen;
+} ranges;
 
-static void record_input(void *user, const wmat *w, const float *in, size_t ld_in, size_t rows, size_t cols) {
-    maxima *mx = user;
-    if (w->index < 0 || (size_t)w->index >= mx->count) return;
-    float top = mx->absmax[w->index];
-    for (size_t r = 0; r < rows; r++)
-        for (size_t k = 0; k < cols; k++) top = fmaxf(top, fabsf(in[r * ld_in + k]));
-    mx->absmax[w->index] = top;
+static void record_range(void *user, const wmat *w, const float *in, size_t ld_in, size_t rows, size_t cols) {
+    ranges *rs = user;
+    if (w->index < 0 || (size_t)w->index >= rs->count) return;
+    product_range *p = &rs->r[w->index];
+    if (p->order < 0) p->order = rs->seen++;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t k = 0; k < cols; k++) {
+            float v = in[i * ld_in + k];
+            if (!isfinite(v)) p->non_finite = 1;
+            else p->absmax = fmaxf(p->absmax, fabsf(v));
+        }
 }
 
 /* One prompt: encoded, then decoded greedily when the model can. */
@@ -74,19 +79,43 @@ nt5_status probe_run(const nt5_model *m, const char *const *texts, size_t count,
     return st == NT5_OK ? st : err_wrap(st, "%s", what);
 }
 
-nt5_status calibrate(const nt5_model *m, const char *const *texts, size_t count, nt5_progress_callback progress,
-                     void *user_data, float **absmax) {
-    *absmax = NULL;
-    maxima mx = {malloc(m->w.n_tensors * sizeof(float) + 1), m->w.n_tensors};
-    if (!mx.absmax) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    for (size_t i = 0; i < mx.count; i++) mx.absmax[i] = -1.0f;
-    linear_observer obs = {record_input, &mx};
-    call_hooks hooks = {&obs, 0};
-    nt5_status st = probe_run(m, texts, count, &hooks, "calibrating", progress, user_data);
+nt5_status probe_ranges(const nt5_model *m, const char *const *texts, size_t count, int emulate_f16, const char *what,
+                        nt5_progress_callback progress, void *user_data, product_range **out, long *seen) {
+    *out = NULL;
+    ranges rs = {malloc(m->w.n_tensors * sizeof *rs.r + 1), m->w.n_tensors, 0};
+    if (!rs.r) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t i = 0; i < rs.count; i++) rs.r[i] = (product_range){0, 0, -1};
+    linear_observer obs = {record_range, &rs};
+    call_hooks hooks = {&obs, emulate_f16};
+    nt5_status st = probe_run(m, texts, count, &hooks, what, progress, user_data);
     if (st != NT5_OK) {
-        free(mx.absmax);
+        free(rs.r);
         return st;
     }
-    *absmax = mx.absmax;
+    *out = rs.r;
+    *seen = rs.seen;
+    return NT5_OK;
+}
+
+nt5_status calibrate(const nt5_model *m, const char *const *texts, size_t count, nt5_progress_callback progress,
+                     void *user_data, float **absmax) {
+    product_range *r = NULL;
+    long seen = 0;
+    *absmax = NULL;
+    nt5_status st = probe_ranges(m, texts, count, 0, "calibrating", progress, user_data, &r, &seen);
+    float *max = st == NT5_OK ? malloc(m->w.n_tensors * sizeof *max + 1) : NULL;
+    if (st == NT5_OK && !max) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t i = 0; st == NT5_OK && i < m->w.n_tensors; i++) {
+        if (r[i].non_finite)
+            st = err_set(NT5_ERR_FORMAT, "calibrating: the fp32 run met a non-finite input at %s; the model's weights "
+                         "are broken", m->w.tensors[i].name);
+        max[i] = r[i].order < 0 ? -1.0f : r[i].absmax;
+    }
+    free(r);
+    if (st != NT5_OK) {
+        free(max);
+        return st;
+    }
+    *absmax = max;
     return NT5_OK;
 }

@@ -22,8 +22,21 @@ extern const size_t calibration_default_count;
 nt5_status probe_run(const nt5_model *m, const char *const *texts, size_t count, const call_hooks *hooks,
                      const char *what, nt5_progress_callback progress, void *user_data);
 
+/* What a probe run saw at each matrix's products (by tensor index). */
+typedef struct product_range {
+    float absmax;   /* largest finite |input| (0 until one is read) */
+    int non_finite; /* an input was inf or nan */
+    long order;     /* when it was first read; -1: never */
+} product_range;
+
+/* probe_run with an observer recording every product's input range; *ranges
+ * is a new [m->w.n_tensors] array, *seen the number of matrices read. */
+nt5_status probe_ranges(const nt5_model *m, const char *const *texts, size_t count, int emulate_f16, const char *what,
+                        nt5_progress_callback progress, void *user_data, product_range **ranges, long *seen);
+
 /* *absmax: new [m->w.n_tensors] array, the maximum per matrix (< 0 for
- * tensors no product reads). progress is called with "calibrating". */
+ * tensors no product reads); a non-finite input is an error. progress is
+ * called with "calibrating". */
 nt5_status calibrate(const nt5_model *m, const char *const *texts, size_t count, nt5_progress_callback progress,
                      void *user_data, float **absmax);
 

@@ -3,7 +3,6 @@
  * non-finite value; optionally with product inputs rounded as the
  * half-precision path rounds them (f16 files). */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,46 +12,21 @@
 #include "nt5_experimental.h"
 #include "text_out.h"
 
-typedef struct product_range {
-    float absmax;   /* largest |input| (inf once a non-finite value was seen) */
-    int non_finite;
-    long order;     /* when it was first seen; -1: never */
-} product_range;
-
-typedef struct ranges {
-    product_range *r; /* [count], by tensor index */
-    size_t count;
-    long seen;
-} ranges;
-
-static void record_range(void *user, const wmat *w, const float *in, size_t ld_in, size_t rows, size_t cols) {
-    ranges *rs = user;
-    if (w->index < 0 || (size_t)w->index >= rs->count) return;
-    product_range *p = &rs->r[w->index];
-    if (p->order < 0) p->order = rs->seen++;
-    for (size_t i = 0; i < rows; i++)
-        for (size_t k = 0; k < cols; k++) {
-            float v = in[i * ld_in + k];
-            if (!isfinite(v)) p->non_finite = 1;
-            else p->absmax = fmaxf(p->absmax, fabsf(v));
-        }
-}
-
 /* Matrix names in forward order: tensor indices sorted by first sight. */
-static long *forward_order(const ranges *rs) {
-    long *at = malloc((size_t)rs->seen * sizeof *at + 1);
-    for (size_t i = 0; at && i < rs->count; i++)
-        if (rs->r[i].order >= 0) at[rs->r[i].order] = (long)i;
+static long *forward_order(const product_range *r, size_t count, long seen) {
+    long *at = malloc((size_t)seen * sizeof *at + 1);
+    for (size_t i = 0; at && i < count; i++)
+        if (r[i].order >= 0) at[r[i].order] = (long)i;
     return at;
 }
 
-static char *report(const nt5_model *m, const ranges *rs, int emulated) {
-    long *order = forward_order(rs);
+static char *report(const nt5_model *m, const product_range *r, long seen, int emulated) {
+    long *order = forward_order(r, m->w.n_tensors, seen);
     cJSON *root = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(root, "products");
     const char *first = NULL;
     int ok = order && list && cJSON_AddBoolToObject(root, "emulate_f16", emulated);
-    for (long i = 0; ok && i < rs->seen; i++) {
-        const product_range *p = &rs->r[order[i]];
+    for (long i = 0; ok && i < seen; i++) {
+        const product_range *p = &r[order[i]];
         int tied_head = m->has_decoder && m->cfg.tie_word_embeddings && order[i] == m->w.shared.index;
         const char *name = tied_head ? "lm_head" : m->w.tensors[order[i]].name;
         cJSON *e = cJSON_CreateObject();
@@ -82,16 +56,13 @@ nt5_status nt5_model_diagnose(const nt5_model *model, const char *const *texts, 
     if (emulate && !scaled)
         return err_set(NT5_ERR_UNSUPPORTED, "emulating half precision needs an f16 nt5 file with calibrated input "
                        "scales (nt5 convert --dtype f16)");
-    ranges rs = {calloc(model->w.n_tensors + 1, sizeof *rs.r), model->w.n_tensors, 0};
-    if (!rs.r) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    for (size_t i = 0; i < rs.count; i++) rs.r[i].order = -1;
-    linear_observer obs = {record_range, &rs};
-    call_hooks hooks = {&obs, emulate};
-    nt5_status st = probe_run(model, texts, count, &hooks, "diagnosing", NULL, NULL);
-    char *text = st == NT5_OK ? report(model, &rs, emulate) : NULL;
+    product_range *r = NULL;
+    long seen = 0;
+    nt5_status st = probe_ranges(model, texts, count, emulate, "diagnosing", NULL, NULL, &r, &seen);
+    char *text = st == NT5_OK ? report(model, r, seen, emulate) : NULL;
     if (st == NT5_OK && !text) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory writing the report");
     if (st == NT5_OK) st = text_out(text, json, capacity, length);
     free(text);
-    free(rs.r);
+    free(r);
     return st;
 }

@@ -87,3 +87,13 @@ int32_t f16_exponent(const float *v, size_t n) {
     if (top > 0 && isfinite(top)) frexpf(top, &e); /* top = frac * 2^e, frac in [0.5, 1) */
     return e - 15;
 }
+
+void half_to_f32_scaled(float *dst, const void *src, size_t n, int dtype, int32_t exp) {
+    half_to_f32(dst, src, n, dtype);
+    for (size_t i = 0; exp && i < n; i++) dst[i] = ldexpf(dst[i], exp);
+}
+
+void half_from_f32_scaled(void *dst, float *src, size_t n, int dtype, int32_t exp) {
+    for (size_t i = 0; exp && i < n; i++) src[i] = ldexpf(src[i], -exp);
+    half_from_f32(dst, src, n, dtype);
+}

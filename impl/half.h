@@ -15,6 +15,12 @@ void half_to_f32(float *dst, const void *src, size_t n, int dtype);
 /* Converts n floats to `dtype` (NT5_DTYPE_*). */
 void half_from_f32(void *dst, const float *src, size_t n, int dtype);
 
+/* half_to_f32, then times 2^exp: an f16 matrix's values from its stored
+ * ones (stored = value * 2^-exp; exp 0: plain). */
+void half_to_f32_scaled(float *dst, const void *src, size_t n, int dtype, int32_t exp);
+/* src times 2^-exp (in place), then half_from_f32 into dst (which may be src). */
+void half_from_f32_scaled(void *dst, float *src, size_t n, int dtype, int32_t exp);
+
 /* The power-of-two exponent e of an f16 matrix: its largest |value| / 2^e
  * lies in (2^14, 2^15], well inside f16's range with the most room below
  * for small values (non-finite values are not counted). */

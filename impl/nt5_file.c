@@ -51,11 +51,10 @@ static float *read_floats(const nt5_model *m, const weight_tensor *t) {
         return NULL;
     }
     m->be->ops->read_weight(m->be, raw, t->data, stored);
-    if (raw != f) {
-        half_to_f32(f, raw, n, t->dtype);
+    if (raw != f) { /* (f32 tensors have no exponent) */
+        half_to_f32_scaled(f, raw, n, t->dtype, t->weight_exp);
         free(raw);
     }
-    for (size_t i = 0; t->weight_exp && i < n; i++) f[i] = ldexpf(f[i], t->weight_exp);
     return f;
 }
 
@@ -209,9 +208,8 @@ static int write_tensor(FILE *f, const nt5_model *m, const out_tensor *o) {
     }
     float *v = read_floats(m, o->t);
     if (!v) return 0;
-    if (o->dtype == NT5_DTYPE_F16)
-        for (size_t i = 0; i < n; i++) v[i] = ldexpf(v[i], -o->weight_exp);
-    half_from_f32(v, v, n, o->dtype); /* in place: the 16-bit copy is half the size */
+    /* in place: the 16-bit copy is half the size */
+    half_from_f32_scaled(v, v, n, o->dtype, o->dtype == NT5_DTYPE_F16 ? o->weight_exp : 0);
     int ok = write_all(f, v, out_bytes(o));
     free(v);
     return ok;

@@ -31,12 +31,12 @@ static nt5_status check_tensor(const st_tensor *t, const char *name, int64_t row
     return NT5_OK;
 }
 
-/* Checks a stored tensor and converts it to floats. */
-static nt5_status read_tensor(const st_tensor *t, const char *name, int64_t rows, int64_t cols, float *dst) {
+/* Checks a stored tensor and converts it to floats, times 2^exp. */
+static nt5_status read_tensor(const st_tensor *t, const char *name, int64_t rows, int64_t cols, int exp, float *dst) {
     nt5_status st = check_tensor(t, name, rows, cols);
     if (st != NT5_OK) return st;
     int dtype = t->dtype == ST_F16 ? NT5_DTYPE_F16 : t->dtype == ST_BF16 ? NT5_DTYPE_BF16 : NT5_DTYPE_F32;
-    half_to_f32(dst, t->data, (size_t)rows * (size_t)(cols ? cols : 1), dtype);
+    half_to_f32_scaled(dst, t->data, (size_t)rows * (size_t)(cols ? cols : 1), dtype, exp);
     return NT5_OK;
 }
 
@@ -95,7 +95,7 @@ static nt5_status ckpt_parts(void *self, const char *nt5_name, int64_t rows, int
     size_t part_rows = (size_t)rows / (size_t)n, width = cols ? (size_t)cols : 1;
     for (int i = 0; i < n; i++) {
         if (!found[i]) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the checkpoint", names[i]);
-        nt5_status st = dst ? read_tensor(found[i], names[i], (int64_t)part_rows, cols, dst + (size_t)i * part_rows * width)
+        nt5_status st = dst ? read_tensor(found[i], names[i], (int64_t)part_rows, cols, 0, dst + (size_t)i * part_rows * width)
                             : check_tensor(found[i], names[i], (int64_t)part_rows, cols);
         if (st != NT5_OK) return st;
     }
@@ -183,13 +183,10 @@ static nt5_status nt5_file_fill(void *self, const char *nt5_name, int64_t rows, 
     const nt5_file_source_state *s = self;
     const st_tensor *t = st_find(s->file, nt5_name);
     if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the nt5 file", nt5_name);
-    nt5_status st = read_tensor(t, nt5_name, rows, cols, dst);
     int exp = 0; /* stored = value * 2^-weight_exp for F16 matrices with an entry */
     if (t->dtype == ST_F16)
         scale_field(cJSON_GetObjectItemCaseSensitive(s->scales, nt5_name), "weight_exp", -64, 64, 0, &exp);
-    size_t n = (size_t)rows * (size_t)(cols ? cols : 1);
-    for (size_t i = 0; st == NT5_OK && exp && i < n; i++) dst[i] = ldexpf(dst[i], exp);
-    return st;
+    return read_tensor(t, nt5_name, rows, cols, exp, dst);
 }
 
 weight_source nt5_file_source(nt5_file_source_state *state) {

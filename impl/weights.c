@@ -1,6 +1,5 @@
 #include "weights.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +36,7 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
     size_t bytes = n * sizeof(float);
     int32_t weight_exp = dtype == NT5_DTYPE_F16 ? f16_exponent(host, n) : 0;
     if (dtype != NT5_DTYPE_F32) { /* in place: the 16-bit copy is half the size */
-        for (size_t i = 0; weight_exp && i < n; i++) host[i] = ldexpf(host[i], -weight_exp);
-        half_from_f32(host, host, n, dtype);
+        half_from_f32_scaled(host, host, n, dtype, weight_exp);
         bytes = n * sizeof(uint16_t);
     }
     void *dev = L->be->ops->adopt_weight(L->be, host, bytes);
