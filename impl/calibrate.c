@@ -105,12 +105,8 @@ nt5_status calibrate(const nt5_model *m, const char *const *texts, size_t count,
     nt5_status st = probe_ranges(m, texts, count, 0, "calibrating", progress, user_data, &r, &seen);
     float *max = st == NT5_OK ? malloc(m->w.n_tensors * sizeof *max + 1) : NULL;
     if (st == NT5_OK && !max) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    for (size_t i = 0; st == NT5_OK && i < m->w.n_tensors; i++) {
-        if (r[i].non_finite)
-            st = err_set(NT5_ERR_FORMAT, "calibrating: the fp32 run met a non-finite input at %s; the model's weights "
-                         "are broken", m->w.tensors[i].name);
-        max[i] = r[i].order < 0 ? -1.0f : r[i].absmax;
-    }
+    for (size_t i = 0; st == NT5_OK && i < m->w.n_tensors; i++)
+        max[i] = r[i].order < 0 ? -1.0f : r[i].non_finite ? INFINITY : r[i].absmax;
     free(r);
     if (st != NT5_OK) {
         free(max);

@@ -35,8 +35,8 @@ nt5_status probe_ranges(const nt5_model *m, const char *const *texts, size_t cou
                         nt5_progress_callback progress, void *user_data, product_range **ranges, long *seen);
 
 /* *absmax: new [m->w.n_tensors] array, the maximum per matrix (< 0 for
- * tensors no product reads); a non-finite input is an error. progress is
- * called with "calibrating". */
+ * tensors no product reads, inf where an input was not finite). progress
+ * is called with "calibrating". */
 nt5_status calibrate(const nt5_model *m, const char *const *texts, size_t count, nt5_progress_callback progress,
                      void *user_data, float **absmax);
 
