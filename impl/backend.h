@@ -53,6 +53,9 @@ typedef struct attn_args {
     int num_buckets, max_distance;
     size_t q_offset;          /* absolute position of query 0 (decoder cache) */
     int causal;               /* keys after the query position are masked */
+    int32_t compute_dtype;    /* NT5_DTYPE_F32: exact fp32; BF16/F16: the products of a
+                               * GPU backend may read q, k, v and the probabilities rounded
+                               * to it (fp32 accumulation and softmax) */
 } attn_args;
 
 typedef struct backend_ops {
@@ -79,15 +82,24 @@ typedef struct backend_ops {
 
     /* out[i] = table[ids[i]] : [n, d] */
     void (*embed)(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d);
-    /* out = in * rsqrt(mean(in^2) + eps) * w * scale : [rows, d] */
-    void (*rmsnorm)(exec_ctx *x, float *out, const float *in, const float *w, size_t rows, size_t d,
-                    float eps, float scale);
-    /* out[M, N] (+)= in[M, K] @ w[N, K]^T ; accumulate adds to out (residual). */
-    void (*linear)(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in,
+    /* A product's input may be written in the dtype the product reads
+     * (its weight's, on a backend that computes_in_weight_dtype), so the
+     * op producing it casts and no separate pass does: out_dtype/in_dtype
+     * NT5_DTYPE_F32, or the weight's BF16/F16 with f16 values scaled by
+     * 2^-input_exp (dense rows). A backend that computes in fp32 is only
+     * ever given NT5_DTYPE_F32. */
+    /* out = in * rsqrt(mean(in^2) + eps) * w * scale : [rows, d], in out_dtype */
+    void (*rmsnorm)(exec_ctx *x, void *out, int32_t out_dtype, const float *in, const float *w, size_t rows,
+                    size_t d, float eps, float scale);
+    /* out[M, N] (+)= in[M, K] @ w[N, K]^T ; accumulate adds to out (residual).
+     * in: fp32 rows (stride ld_in), or with in_dtype = w's half dtype the cast
+     * input (ld_in = K), which f16 scaled as above. */
+    void (*linear)(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in,
                    const wmat *w, size_t M, size_t N, size_t K, int accumulate);
-    /* out[M, F] = act(in[:, :F]) (* in[:, F:2F] when gated) ; in row stride ld_in */
-    void (*ffn_activation)(exec_ctx *x, float *out, const float *in, size_t ld_in, size_t M,
-                           size_t F, activation act, int gated);
+    /* out[M, F] = act(in[:, :F]) (* in[:, F:2F] when gated) * out_scale, in
+     * out_dtype ; in row stride ld_in */
+    void (*ffn_activation)(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const float *in,
+                           size_t ld_in, size_t M, size_t F, activation act, int gated);
     void (*attention)(exec_ctx *x, const attn_args *a);
     /* Greedy decoding's pick when no logits processor applies: per row of
      * logits [rows, V], ids[r] = its argmax (the first on ties) and

@@ -40,6 +40,12 @@ static nt5_status cpu_exec_begin(const backend *be, exec_ctx *x) {
 
 static nt5_status cpu_exec_end(exec_ctx *x) { return x->status; }
 
+int cpu_is_f32(exec_ctx *x, int32_t dtype, const char *op) {
+    if (dtype == NT5_DTYPE_F32) return 1;
+    if (x->status == NT5_OK) x->status = err_set(NT5_ERR_INTERNAL, "CPU %s asked for dtype %d", op, (int)dtype);
+    return 0;
+}
+
 static float *cpu_alloc(exec_ctx *x, size_t n) {
     if (x->status != NT5_OK) return NULL;
     float *p = n ? malloc(n * sizeof(float)) : NULL;

@@ -193,9 +193,9 @@ static void linear_task(void *ctx, size_t piece, size_t slot) {
     else blas_linear(j, n0, n1, slot);
 }
 
-void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in, const wmat *w, size_t M,
-                size_t N, size_t K, int accumulate) {
-    if (x->status != NT5_OK || M == 0) return;
+void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in,
+                const wmat *w, size_t M, size_t N, size_t K, int accumulate) {
+    if (x->status != NT5_OK || M == 0 || !cpu_is_f32(x, in_dtype, "matrix product")) return;
     linear_job j = {out, in, w, ld_out, ld_in, M, N, K, cpu_split_count(x, N, 64), accumulate, NULL, NULL};
     if (w->dtype == NT5_DTYPE_BF16 && M > SMALL_M)
         j.tiles = malloc((size_t)pool_threads(cpu_pool_of(x)) * TILE_ROWS * K * sizeof(float));

@@ -11,6 +11,11 @@
 
 static size_t inner_of(const t5_config *c) { return (size_t)c->num_heads * (size_t)c->d_kv; }
 
+/* The dtype a product with w runs in on this backend. */
+static int32_t product_dtype(const exec_ctx *x, const wmat *w) {
+    return OPS(x)->computes_in_weight_dtype ? w->dtype : NT5_DTYPE_F32;
+}
+
 /* in[M, K] rounded as a half-precision product reads it: f16(in / 2^e) * 2^e
  * (call_hooks.h), into a new [M, K] buffer. */
 static float *f16_rounded(exec_ctx *x, const float *in, size_t ld_in, size_t M, size_t K, int e) {
@@ -21,8 +26,8 @@ static float *f16_rounded(exec_ctx *x, const float *in, size_t ld_in, size_t M, 
     return r;
 }
 
-/* out[M, N] (+)= in[M, K] @ w^T; with the call's hooks, the input is
- * rounded to f16 first and shown to the observer. */
+/* out[M, N] (+)= in[M, K] @ w^T for fp32 rows in; with the call's hooks,
+ * the input is rounded to f16 first and shown to the observer. */
 static void linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in, const wmat *w, size_t M,
                    size_t N, size_t K, int accumulate) {
     float *rounded = NULL;
@@ -32,18 +37,47 @@ static void linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size
         ld_in = K;
     }
     if (x->observer && x->status == NT5_OK) x->observer->seen(x->observer->user, w, in, ld_in, M, K);
-    OPS(x)->linear(x, out, ld_out, in, ld_in, w, M, N, K, accumulate);
+    OPS(x)->linear(x, out, ld_out, in, NT5_DTYPE_F32, ld_in, w, M, N, K, accumulate);
     OPS(x)->release(x, rounded);
+}
+
+/* How a product with w reads its input on this backend (backend.h): fp32,
+ * or on a GPU the weight's half dtype, f16 values times 2^-input_exp. */
+typedef struct product_input {
+    int32_t dtype;
+    float scale;
+} product_input;
+
+static product_input input_of(const exec_ctx *x, const wmat *w) {
+    product_input p = {product_dtype(x, w), 1.0f};
+    if (p.dtype == NT5_DTYPE_F16 && w->input_exp > 0) p.scale = ldexpf(1.0f, -w->input_exp);
+    return p;
+}
+
+/* n [rows, d] = rmsnorm(h) * scale, written as the product with w reads it */
+static void norm_for(exec_ctx *x, const wmat *w, float *n, const float *h, const float *ln, size_t rows,
+                     const t5_config *c, float scale) {
+    product_input p = input_of(x, w);
+    OPS(x)->rmsnorm(x, n, p.dtype, h, ln, rows, (size_t)c->d_model, c->eps, scale * p.scale);
+}
+
+/* linear() of an input [M, K] that norm_for or the FFN activation wrote for w */
+static void linear_prepared(exec_ctx *x, float *out, size_t ld_out, const float *in, const wmat *w, size_t M,
+                            size_t N, size_t K, int accumulate) {
+    int32_t dtype = input_of(x, w).dtype;
+    if (dtype == NT5_DTYPE_F32) linear(x, out, ld_out, in, K, w, M, N, K, accumulate);
+    else OPS(x)->linear(x, out, ld_out, in, dtype, K, w, M, N, K, accumulate);
 }
 
 /* Pre-norm FFN block: h += wo(act(wi(norm(h)))) for `rows` rows. */
 static void ffn_block(exec_ctx *x, const t5_config *c, const float *ln, const wmat *wi, const wmat *wo, float *h,
                       float *n, float *ff, float *act, size_t rows) {
     size_t d = (size_t)c->d_model, F = (size_t)c->d_ff, wide = c->gated ? 2 * F : F;
-    OPS(x)->rmsnorm(x, n, h, ln, rows, d, c->eps, 1.0f);
-    linear(x, ff, wide, n, d, wi, rows, wide, d, 0);
-    OPS(x)->ffn_activation(x, act, ff, wide, rows, F, c->act, c->gated);
-    linear(x, h, d, act, F, wo, rows, d, F, 1);
+    norm_for(x, wi, n, h, ln, rows, c, 1.0f);
+    linear_prepared(x, ff, wide, n, wi, rows, wide, d, 0);
+    product_input p = input_of(x, wo);
+    OPS(x)->ffn_activation(x, act, p.dtype, p.scale, ff, wide, rows, F, c->act, c->gated);
+    linear_prepared(x, h, d, act, wo, rows, d, F, 1);
 }
 
 void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const int32_t *ids, size_t batch,
@@ -59,8 +93,8 @@ void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const in
     OPS(x)->embed(x, h, &w->shared, ids, rows, d);
     for (int l = 0; l < c->num_layers; l++) {
         const enc_layer *L = &w->enc[l];
-        OPS(x)->rmsnorm(x, n, h, L->ln_attn, rows, d, c->eps, 1.0f);
-        linear(x, qkv, 3 * inner, n, d, &L->qkv, rows, 3 * inner, d, 0);
+        norm_for(x, &L->qkv, n, h, L->ln_attn, rows, c, 1.0f);
+        linear_prepared(x, qkv, 3 * inner, n, &L->qkv, rows, 3 * inner, d, 0);
         attn_args a = {
             .out = attn, .q = qkv, .k = qkv + inner, .v = qkv + 2 * inner,
             .ld_out = inner, .ld_q = 3 * inner, .ld_kv = 3 * inner,
@@ -68,12 +102,13 @@ void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const in
             .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = 1,
             .kv_valid = valid, .bias_table = L->bias, .bidirectional = 1,
             .num_buckets = c->num_buckets, .max_distance = c->max_distance,
+            .compute_dtype = product_dtype(x, &L->qkv),
         };
         OPS(x)->attention(x, &a);
         linear(x, h, d, attn, inner, &L->o, rows, d, inner, 1);
         ffn_block(x, c, L->ln_ff, &L->wi, &L->wo, h, n, ff, act, rows);
     }
-    OPS(x)->rmsnorm(x, out, h, w->enc_final_ln, rows, d, c->eps, 1.0f);
+    OPS(x)->rmsnorm(x, out, NT5_DTYPE_F32, h, w->enc_final_ln, rows, d, c->eps, 1.0f);
     float *bufs[] = {h, n, qkv, attn, ff, act};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) OPS(x)->release(x, bufs[i]);
 }
@@ -128,8 +163,8 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
     for (int l = 0; l < c->num_decoder_layers; l++) {
         const dec_layer *L = &w->dec[l];
         float *cache = s->self_kv[l];
-        OPS(x)->rmsnorm(x, s->n, s->h, L->ln_self, rows, d, c->eps, 1.0f);
-        linear(x, s->qkv, 3 * inner, s->n, d, &L->qkv, rows, 3 * inner, d, 0);
+        norm_for(x, &L->qkv, s->n, s->h, L->ln_self, rows, c, 1.0f);
+        linear_prepared(x, s->qkv, 3 * inner, s->n, &L->qkv, rows, 3 * inner, d, 0);
         /* this step's k|v rows into the cache: one strided copy when each row adds one token */
         if (q_len == 1)
             OPS(x)->copy_rows(x, cache + s->pos * 2 * inner, s->max_len * 2 * inner, s->qkv + inner, 3 * inner,
@@ -145,19 +180,19 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
             .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = 1,
             .bias_table = L->bias, .bidirectional = 0,
             .num_buckets = c->num_buckets, .max_distance = c->max_distance,
-            .q_offset = s->pos, .causal = 1,
+            .q_offset = s->pos, .causal = 1, .compute_dtype = product_dtype(x, &L->qkv),
         };
         OPS(x)->attention(x, &self);
         linear(x, s->h, d, s->attn, inner, &L->o, rows, d, inner, 1);
 
-        OPS(x)->rmsnorm(x, s->n, s->h, L->ln_cross, rows, d, c->eps, 1.0f);
-        linear(x, s->qkv, inner, s->n, d, &L->cross_q, rows, inner, d, 0);
+        norm_for(x, &L->cross_q, s->n, s->h, L->ln_cross, rows, c, 1.0f);
+        linear_prepared(x, s->qkv, inner, s->n, &L->cross_q, rows, inner, d, 0);
         attn_args cross = {
             .out = s->attn, .q = s->qkv, .k = s->cross_kv[l], .v = s->cross_kv[l] + inner,
             .ld_out = inner, .ld_q = inner, .ld_kv = 2 * inner,
             .batch = s->batch, .q_len = q_len, .kv_len = s->enc_len, .kv_rows = s->enc_len,
             .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = s->kv_group,
-            .kv_valid = s->enc_valid,
+            .kv_valid = s->enc_valid, .compute_dtype = product_dtype(x, &L->cross_q),
         };
         OPS(x)->attention(x, &cross);
         linear(x, s->h, d, s->attn, inner, &L->cross_o, rows, d, inner, 1);
@@ -165,8 +200,8 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
     }
     /* tied embeddings: the decoder output is scaled by d_model^-0.5 first */
     float scale = c->tie_word_embeddings ? 1.0f / sqrtf((float)d) : 1.0f;
-    OPS(x)->rmsnorm(x, s->n, s->h, w->dec_final_ln, rows, d, c->eps, scale);
-    linear(x, logits, (size_t)c->vocab_size, s->n, d, &w->lm_head, rows, (size_t)c->vocab_size, d, 0);
+    norm_for(x, &w->lm_head, s->n, s->h, w->dec_final_ln, rows, c, scale);
+    linear_prepared(x, logits, (size_t)c->vocab_size, s->n, &w->lm_head, rows, (size_t)c->vocab_size, d, 0);
     s->pos = kv_len;
 }
 

@@ -1,4 +1,5 @@
-// T5 attention on the GPU, flash style: one warp per query row walks the
+// T5 attention on the GPU: which kernel runs a call (cuda_ops.h), and the
+// general kernel, flash style: one warp per query row walks the
 // attended keys 32 at a time (a key per lane for the scores, an output
 // dimension per lane for p v) with an online softmax, so no [heads, L, L]
 // score or bias tensor exists. No 1/sqrt(d) scaling (T5); the relative
@@ -88,9 +89,18 @@ cudaError_t launch(const cuda_attention_args *args, cudaStream_t stream) {
     return cudaGetLastError();
 }
 
+// queries per row below which a row's keys are split over blocks (decoding)
+constexpr size_t FEW_QUERIES = 16;
+
 }  // namespace
 
+extern "C" size_t nt5_cuda_attention_partials(const attn_args *a) {
+    return a->q_len < FEW_QUERIES ? nt5_cuda_attention_decode_partials(a) : 0;
+}
+
 extern "C" cudaError_t nt5_cuda_attention(const cuda_attention_args *args, cudaStream_t stream) {
+    if (args->a.q_len < FEW_QUERIES) return nt5_cuda_attention_decode(args, stream);
+    if (nt5_cuda_attention_tc_supports(args)) return nt5_cuda_attention_tc(args, stream);
     size_t d = args->a.d_kv;
     if (d <= 32) return launch<1>(args, stream);
     if (d <= 64) return launch<2>(args, stream);

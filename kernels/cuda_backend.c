@@ -4,10 +4,12 @@
  * threads sharing a model never share a stream. Buffers come from the
  * device's stream-ordered memory pool, which keeps freed memory for reuse.
  * Products go through cuBLASLt: f32 weights in fp32 (no TF32); bf16 weights
- * with the input cast to bf16; f16 weights (value * 2^-weight_exp) with the
- * input divided by 2^input_exp and cast to f16, the result multiplied back
- * in cuBLASLt's alpha; fp32 accumulation and output, so the residual stream
- * stays fp32. Errors end the call with NT5_ERR_DEVICE or
+ * with a bf16 input; f16 weights (value * 2^-weight_exp) with the input
+ * divided by 2^input_exp in f16, the result multiplied back in cuBLASLt's
+ * alpha; fp32 accumulation and output, so the residual stream stays fp32
+ * (a residual product adds into it through beta = 1). RMSNorm and the FFN
+ * activation write their 16-bit product inputs themselves; other inputs
+ * (attention output, encoder output) are cast here first. Errors end the call with NT5_ERR_DEVICE or
  * NT5_ERR_OUT_OF_MEMORY and leave the model usable. */
 #include <cublasLt.h>
 #include <math.h>
@@ -38,6 +40,8 @@ typedef struct cuda_session {
     int32_t *valid_host;        /* [valid_n] what `valid` holds */
     void *picks;                /* [picks_cap] greedy ids and log-probabilities, or beam candidates */
     size_t picks_cap;
+    float *partials;            /* [partials_cap] attention's per-slice results */
+    size_t partials_cap;
     struct cuda_session *next;
 } cuda_session;
 
@@ -118,6 +122,7 @@ static void session_free(cuda_session *s) {
         if (s->ints) cudaFreeAsync(s->ints, s->stream);
         if (s->valid) cudaFreeAsync(s->valid, s->stream);
         if (s->picks) cudaFreeAsync(s->picks, s->stream);
+        if (s->partials) cudaFreeAsync(s->partials, s->stream);
         cudaStreamSynchronize(s->stream);
         cudaStreamDestroy(s->stream);
     }
@@ -224,16 +229,17 @@ static void cuda_embed(exec_ctx *x, float *out, const wmat *table, const int32_t
                "embed");
 }
 
-static void cuda_rmsnorm(exec_ctx *x, float *out, const float *in, const float *w, size_t rows, size_t d, float eps,
-                         float scale) {
+static void cuda_rmsnorm(exec_ctx *x, void *out, int32_t out_dtype, const float *in, const float *w, size_t rows,
+                         size_t d, float eps, float scale) {
     if (x->status == NT5_OK)
-        failed(x, nt5_cuda_rmsnorm(out, in, w, rows, d, eps, scale, session_of(x)->stream), "rmsnorm");
+        failed(x, nt5_cuda_rmsnorm(out, out_dtype, in, w, rows, d, eps, scale, session_of(x)->stream), "rmsnorm");
 }
 
-static void cuda_ffn_activation(exec_ctx *x, float *out, const float *in, size_t ld_in, size_t M, size_t F,
-                                activation act, int gated) {
+static void cuda_ffn_activation(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const float *in,
+                                size_t ld_in, size_t M, size_t F, activation act, int gated) {
     if (x->status == NT5_OK)
-        failed(x, nt5_cuda_ffn_activation(out, in, ld_in, M, F, act, gated, session_of(x)->stream), "activation");
+        failed(x, nt5_cuda_ffn_activation(out, out_dtype, out_scale, in, ld_in, M, F, act, gated,
+                                          session_of(x)->stream), "activation");
 }
 
 /* kv_valid on the device; the same lengths every layer and step of a call
@@ -268,6 +274,11 @@ static void cuda_attention(exec_ctx *x, const attn_args *a) {
     if (a->kv_valid && !(args.kv_valid = valid_on_device(x, a->kv_valid, (a->batch + a->kv_group - 1) / a->kv_group)))
         return;
     args.log_ratio = position_log_ratio(a->bidirectional, a->num_buckets, a->max_distance);
+    size_t partials = nt5_cuda_attention_partials(a);
+    if (partials) {
+        cuda_session *s = session_of(x);
+        if (!(args.partials = grow(x, (void **)&s->partials, &s->partials_cap, partials * sizeof(float)))) return;
+    }
     failed(x, nt5_cuda_attention(&args, session_of(x)->stream), "attention");
 }
 
@@ -414,15 +425,20 @@ static cublasStatus_t plan_for(cuda_backend *cb, const lt_plan *key, lt_plan **o
     return s;
 }
 
-static void cuda_linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in, const wmat *w, size_t M,
-                        size_t N, size_t K, int accumulate) {
+static void cuda_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in,
+                        const wmat *w, size_t M, size_t N, size_t K, int accumulate) {
     if (x->status != NT5_OK || M == 0) return;
     cuda_backend *cb = cb_of(x->be);
     cuda_session *s = session_of(x);
     const void *b = in;
+    if (in_dtype != NT5_DTYPE_F32 && (in_dtype != w->dtype || ld_in != K)) {
+        x->status = host_of(x)->set_error(NT5_ERR_INTERNAL, "a %s input for a %s product", in_dtype == NT5_DTYPE_F16
+                                          ? "f16" : "bf16", w->dtype == NT5_DTYPE_F32 ? "f32" : "16-bit");
+        return;
+    }
     /* f16: the input divided by 2^input_exp, the product multiplied back by 2^(weight_exp + input_exp), exactly */
     int in_exp = w->dtype == NT5_DTYPE_F16 && w->input_exp > 0 ? w->input_exp : 0;
-    if (w->dtype != NT5_DTYPE_F32) {
+    if (w->dtype != NT5_DTYPE_F32 && in_dtype == NT5_DTYPE_F32) {
         uint16_t *cast = grow(x, (void **)&s->bf16_in, &s->bf16_cap, M * K * sizeof(uint16_t));
         if (!cast || failed(x, nt5_cuda_to_half(cast, in, ld_in, M, K, w->dtype, ldexpf(1.0f, -in_exp), s->stream),
                             "cast of a product's input"))

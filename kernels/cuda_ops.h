@@ -18,12 +18,14 @@ extern "C" {
  * table_dtype (F32, BF16, or F16 with scale = 2^weight_exp) */
 cudaError_t nt5_cuda_embed(float *out, const void *table, int32_t table_dtype, float scale, const int32_t *ids,
                            size_t n, size_t d, cudaStream_t stream);
-/* out = in * rsqrt(mean(in^2) + eps) * w * scale : [rows, d] */
-cudaError_t nt5_cuda_rmsnorm(float *out, const float *in, const float *w, size_t rows, size_t d, float eps,
-                             float scale, cudaStream_t stream);
-/* out[M, F] = act(in[:, :F]) (* in[:, F:2F] when gated); in row stride ld_in */
-cudaError_t nt5_cuda_ffn_activation(float *out, const float *in, size_t ld_in, size_t M, size_t F, activation act,
-                                    int gated, cudaStream_t stream);
+/* out = in * rsqrt(mean(in^2) + eps) * w * scale : [rows, d] in out_dtype
+ * (F32, BF16 or F16, rounded to nearest even) */
+cudaError_t nt5_cuda_rmsnorm(void *out, int32_t out_dtype, const float *in, const float *w, size_t rows, size_t d,
+                             float eps, float scale, cudaStream_t stream);
+/* out[M, F] = act(in[:, :F]) (* in[:, F:2F] when gated) * out_scale in
+ * out_dtype, as nt5_cuda_rmsnorm; in row stride ld_in */
+cudaError_t nt5_cuda_ffn_activation(void *out, int32_t out_dtype, float out_scale, const float *in, size_t ld_in,
+                                    size_t M, size_t F, activation act, int gated, cudaStream_t stream);
 /* out[rows, cols] (dense) = in rows (stride ld_in) * scale as dtype
  * NT5_DTYPE_BF16 or NT5_DTYPE_F16, rounded to nearest even (scale a power
  * of two: the f16 input scale 2^-input_exp, or 1) */
@@ -45,15 +47,27 @@ cudaError_t nt5_cuda_beam_candidates(const float *logits, size_t rows, size_t V,
 cudaError_t nt5_cuda_gather_blocks(float *dst, const float *src, const int32_t *index, size_t count, size_t block_elems,
                                    size_t stride, cudaStream_t stream);
 
-/* T5 attention (backend.h attn_args, with device pointers): one warp per
- * query row, 32 keys at a time with an online softmax; the relative-position
- * bias is computed in the kernel from the [num_buckets, heads] table. */
+/* T5 attention (backend.h attn_args, with device pointers); the
+ * relative-position bias is computed in the kernels from the
+ * [num_buckets, heads] table. Three kernels: tensor cores for 16 or more
+ * queries in bf16/f16 (attention_tc.cu), a split-over-keys kernel for fewer
+ * queries (decoding steps, attention_decode.cu), and a warp per query row
+ * otherwise (fp32 and unusual head sizes, attention.cu). */
 typedef struct cuda_attention_args {
     attn_args a;              /* a.kv_valid is not read: see kv_valid */
     const int32_t *kv_valid;  /* device [kv_batch] attended keys per kv batch, or NULL */
     float log_ratio;          /* position_log_ratio() of the bucket settings */
+    float *partials;          /* device [nt5_cuda_attention_partials(&a)] scratch, or NULL when that is 0 */
 } cuda_attention_args;
+/* floats of scratch the call needs in `partials` */
+size_t nt5_cuda_attention_partials(const attn_args *a);
 cudaError_t nt5_cuda_attention(const cuda_attention_args *args, cudaStream_t stream);
+
+/* the kernels behind nt5_cuda_attention */
+int nt5_cuda_attention_tc_supports(const cuda_attention_args *args);
+cudaError_t nt5_cuda_attention_tc(const cuda_attention_args *args, cudaStream_t stream);
+size_t nt5_cuda_attention_decode_partials(const attn_args *a);
+cudaError_t nt5_cuda_attention_decode(const cuda_attention_args *args, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

@@ -36,14 +36,31 @@ __device__ float block_sum(float v) {
     return v;
 }
 
-__global__ void rmsnorm_kernel(float *out, const float *in, const float *w, size_t d, float eps, float scale) {
+// a result as the next product reads it: fp32, or rounded to nearest even
+template <typename T>
+__device__ T stored(float v);
+template <>
+__device__ float stored<float>(float v) {
+    return v;
+}
+template <>
+__device__ __nv_bfloat16 stored<__nv_bfloat16>(float v) {
+    return __float2bfloat16_rn(v);
+}
+template <>
+__device__ __half stored<__half>(float v) {
+    return __float2half_rn(v);
+}
+
+template <typename T>
+__global__ void rmsnorm_kernel(T *out, const float *in, const float *w, size_t d, float eps, float scale) {
     const float *x = in + blockIdx.x * d;
-    float *y = out + blockIdx.x * d;
+    T *y = out + blockIdx.x * d;
     float ss = 0;
     for (size_t i = threadIdx.x; i < d; i += blockDim.x) ss += x[i] * x[i];
     ss = block_sum(ss);
     float inv = 1.0f / sqrtf(ss / (float)d + eps);
-    for (size_t i = threadIdx.x; i < d; i += blockDim.x) y[i] = w[i] * (x[i] * inv) * scale;
+    for (size_t i = threadIdx.x; i < d; i += blockDim.x) y[i] = stored<T>(w[i] * (x[i] * inv) * scale);
 }
 
 __device__ float activate(float v, activation act) {
@@ -59,32 +76,22 @@ __device__ float activate(float v, activation act) {
     return v;
 }
 
-__global__ void ffn_activation_kernel(float *out, const float *in, size_t ld_in, size_t M, size_t F, activation act,
-                                      int gated) {
+template <typename T>
+__global__ void ffn_activation_kernel(T *out, float scale, const float *in, size_t ld_in, size_t M, size_t F,
+                                      activation act, int gated) {
     for (size_t t = blockIdx.x * (size_t)blockDim.x + threadIdx.x; t < M * F; t += (size_t)gridDim.x * blockDim.x) {
         size_t r = t / F, i = t % F;
         const float *x = in + r * ld_in;
         float y = activate(x[i], act);
-        out[t] = gated ? y * x[F + i] : y;
+        out[t] = stored<T>((gated ? y * x[F + i] : y) * scale);
     }
 }
 
-template <typename Half>
-__device__ uint16_t half_bits(float v);
-template <>
-__device__ uint16_t half_bits<__nv_bfloat16>(float v) {
-    return __bfloat16_as_ushort(__float2bfloat16_rn(v));
-}
-template <>
-__device__ uint16_t half_bits<__half>(float v) {
-    return __half_as_ushort(__float2half_rn(v));
-}
-
-template <typename Half>
-__global__ void to_half_kernel(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols, float scale) {
+template <typename T>
+__global__ void to_half_kernel(T *out, const float *in, size_t ld_in, size_t rows, size_t cols, float scale) {
     for (size_t t = blockIdx.x * (size_t)blockDim.x + threadIdx.x; t < rows * cols;
          t += (size_t)gridDim.x * blockDim.x)
-        out[t] = half_bits<Half>(in[(t / cols) * ld_in + t % cols] * scale);
+        out[t] = stored<T>(in[(t / cols) * ld_in + t % cols] * scale);
 }
 
 __global__ void gather_blocks_kernel(float *dst, const float *src, const int32_t *index, size_t block_elems,
@@ -193,17 +200,29 @@ extern "C" cudaError_t nt5_cuda_embed(float *out, const void *table, int32_t tab
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t nt5_cuda_rmsnorm(float *out, const float *in, const float *w, size_t rows, size_t d, float eps,
-                                        float scale, cudaStream_t stream) {
+extern "C" cudaError_t nt5_cuda_rmsnorm(void *out, int32_t out_dtype, const float *in, const float *w, size_t rows,
+                                        size_t d, float eps, float scale, cudaStream_t stream) {
     if (rows == 0) return cudaSuccess;
-    rmsnorm_kernel<<<(unsigned)rows, 256, 0, stream>>>(out, in, w, d, eps, scale);
+    if (out_dtype == NT5_DTYPE_BF16)
+        rmsnorm_kernel<<<(unsigned)rows, 256, 0, stream>>>((__nv_bfloat16 *)out, in, w, d, eps, scale);
+    else if (out_dtype == NT5_DTYPE_F16)
+        rmsnorm_kernel<<<(unsigned)rows, 256, 0, stream>>>((__half *)out, in, w, d, eps, scale);
+    else
+        rmsnorm_kernel<<<(unsigned)rows, 256, 0, stream>>>((float *)out, in, w, d, eps, scale);
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t nt5_cuda_ffn_activation(float *out, const float *in, size_t ld_in, size_t M, size_t F,
-                                               activation act, int gated, cudaStream_t stream) {
+extern "C" cudaError_t nt5_cuda_ffn_activation(void *out, int32_t out_dtype, float out_scale, const float *in,
+                                               size_t ld_in, size_t M, size_t F, activation act, int gated,
+                                               cudaStream_t stream) {
     if (M * F == 0) return cudaSuccess;
-    ffn_activation_kernel<<<grid_for(M * F, 256), 256, 0, stream>>>(out, in, ld_in, M, F, act, gated);
+    unsigned grid = grid_for(M * F, 256);
+    if (out_dtype == NT5_DTYPE_BF16)
+        ffn_activation_kernel<<<grid, 256, 0, stream>>>((__nv_bfloat16 *)out, out_scale, in, ld_in, M, F, act, gated);
+    else if (out_dtype == NT5_DTYPE_F16)
+        ffn_activation_kernel<<<grid, 256, 0, stream>>>((__half *)out, out_scale, in, ld_in, M, F, act, gated);
+    else
+        ffn_activation_kernel<<<grid, 256, 0, stream>>>((float *)out, out_scale, in, ld_in, M, F, act, gated);
     return cudaGetLastError();
 }
 
@@ -212,9 +231,9 @@ extern "C" cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t l
     if (rows * cols == 0) return cudaSuccess;
     unsigned grid = grid_for(rows * cols, 256);
     if (dtype == NT5_DTYPE_BF16)
-        to_half_kernel<__nv_bfloat16><<<grid, 256, 0, stream>>>(out, in, ld_in, rows, cols, scale);
+        to_half_kernel<<<grid, 256, 0, stream>>>((__nv_bfloat16 *)out, in, ld_in, rows, cols, scale);
     else
-        to_half_kernel<__half><<<grid, 256, 0, stream>>>(out, in, ld_in, rows, cols, scale);
+        to_half_kernel<<<grid, 256, 0, stream>>>((__half *)out, in, ld_in, rows, cols, scale);
     return cudaGetLastError();
 }
 

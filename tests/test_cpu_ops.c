@@ -36,7 +36,7 @@ static void check_linear(const backend *be, size_t M, size_t N, size_t K, int32_
     wmat wm = {dtype == NT5_DTYPE_BF16 ? (const void *)wb : (const void *)w, dtype, 0, 0, -1};
     exec_ctx x;
     be->ops->exec_begin(be, &x);
-    be->ops->linear(&x, out, N, in, K, &wm, M, N, K, accumulate);
+    be->ops->linear(&x, out, N, in, NT5_DTYPE_F32, K, &wm, M, N, K, accumulate);
     CHECK_STATUS(be->ops->exec_end(&x), NT5_OK);
     double worst = 0;
     for (size_t i = 0; i < M * N; i++) worst = fmax(worst, fabs(out[i] - want[i]) / (1.0 + fabs(want[i])));
@@ -51,14 +51,20 @@ static void check_linear(const backend *be, size_t M, size_t N, size_t K, int32_
 
 static void check_activations(const backend *be) {
     enum { n = 2001 };
-    float in[2 * n], out[n];
+    float in[2 * n], out[n], scaled[n];
     for (size_t i = 0; i < n; i++) in[i] = (float)i / 100.0f - 10.0f, in[n + i] = 1.0f;
     const activation acts[] = {ACT_RELU, ACT_GELU, ACT_GELU_TANH, ACT_SILU};
     for (size_t a = 0; a < 4; a++) {
         exec_ctx x;
         be->ops->exec_begin(be, &x);
-        be->ops->ffn_activation(&x, out, in, 2 * n, 1, n, acts[a], 1);
+        be->ops->ffn_activation(&x, out, NT5_DTYPE_F32, 1.0f, in, 2 * n, 1, n, acts[a], 1);
+        be->ops->ffn_activation(&x, scaled, NT5_DTYPE_F32, 0.25f, in, 2 * n, 1, n, acts[a], 1);
         be->ops->exec_end(&x);
+        for (size_t i = 0; i < n; i++)
+            if (scaled[i] != out[i] * 0.25f) {
+                CHECK(0, "activation %zu: out_scale 1/4 gives %g, not %g / 4", a, scaled[i], out[i]);
+                break;
+            }
         double worst = 0;
         for (size_t i = 0; i < n; i++) {
             double v = in[i], want;
@@ -71,6 +77,22 @@ static void check_activations(const backend *be) {
             worst = fmax(worst, fabs(out[i] - want) / (1e-1 + fabs(want)));
         }
         CHECK(worst < 1e-5, "activation %zu: relative error %.3g", a, worst);
+    }
+}
+
+/* The CPU computes in fp32: asked for a half-precision product input, its
+ * ops fail the call with an internal error instead of writing the wrong size. */
+static void check_fp32_only(const backend *be) {
+    float in[4] = {1, 2, 3, 4}, w[4] = {1, 1, 1, 1}, out[4] = {0};
+    wmat wm = {w, NT5_DTYPE_F32, 0, 0, -1};
+    for (int op = 0; op < 3; op++) {
+        exec_ctx x;
+        be->ops->exec_begin(be, &x);
+        if (op == 0) be->ops->rmsnorm(&x, out, NT5_DTYPE_BF16, in, w, 1, 4, 1e-6f, 1.0f);
+        if (op == 1) be->ops->ffn_activation(&x, out, NT5_DTYPE_F16, 1.0f, in, 4, 1, 4, ACT_RELU, 0);
+        if (op == 2) be->ops->linear(&x, out, 4, in, NT5_DTYPE_BF16, 4, &wm, 1, 1, 4, 0);
+        CHECK_STATUS(be->ops->exec_end(&x), NT5_ERR_INTERNAL);
+        CHECK(out[0] == 0 && strstr(nt5_last_error(), "CPU") != NULL, "op %d: %s", op, nt5_last_error());
     }
 }
 
@@ -89,6 +111,7 @@ int main(void) {
                     check_linear(be, Ms[a], Ns[b], Ks[c], NT5_DTYPE_BF16, acc);
                 }
     check_activations(be);
+    check_fp32_only(be);
     be->ops->destroy(be);
     return harness_finish("cpu-ops");
 }

@@ -146,11 +146,11 @@ static const char umt5_small[] =
     "\"num_decoder_layers\": 8, \"vocab_size\": 256384, \"feed_forward_proj\": \"gated-gelu\", "
     "\"tie_word_embeddings\": false}";
 
-static nt5_model *open_random(const char *config, const char *device) {
+static nt5_model *open_random(const char *config, const char *device, int32_t weight_dtype) {
     nt5_model_options o;
     nt5_model_options_init(&o, sizeof o);
     o.device = device;
-    o.weight_dtype = NT5_DTYPE_F32;
+    o.weight_dtype = weight_dtype;
     nt5_model *m = NULL;
     CHECK_STATUS(nt5_model_open_random(config, 7, &o, &m), NT5_OK);
     return m;
@@ -171,10 +171,40 @@ static int32_t *random_ids(size_t batch, size_t len, size_t *lengths) {
     return ids;
 }
 
+/* Greedy and beam ids and scores from inputs of 300 tokens and less: the
+ * decoding steps' cross-attention is split over key slices on the GPU. */
+static void check_random_generation(const char *name, nt5_model *cpu, nt5_model *gpu) {
+    size_t lengths[3];
+    int32_t *ids = random_ids(3, 300, lengths);
+    for (int beams = 1; beams <= 4; beams += 3) {
+        nt5_generate_options o;
+        nt5_generate_options_init(&o, sizeof o);
+        o.max_new_tokens = 6;
+        o.num_beams = beams;
+        nt5_generation *a = NULL, *b = NULL;
+        CHECK_STATUS(nt5_generate_ids(cpu, ids, lengths, 3, &o, &a), NT5_OK);
+        CHECK_STATUS(nt5_generate_ids(gpu, ids, lengths, 3, &o, &b), NT5_OK);
+        CHECK(same_ids(a, b), "%s: %s ids from 300 tokens differ from the CPU's", name, beams > 1 ? "beam" : "greedy");
+        for (size_t i = 0; a && b && i < nt5_generation_count(a); i++) {
+            float sa = 0, sb = 0;
+            nt5_generation_get(a, i, NULL, NULL, NULL, &sa);
+            nt5_generation_get(b, i, NULL, NULL, NULL, &sb);
+            CHECK(fabsf(sa - sb) <= 1e-4f * (1 + fabsf(sa)), "%s: sequence %zu scores %g on the CPU, %g on the GPU",
+                  name, i, sa, sb);
+        }
+        nt5_generation_free(a);
+        nt5_generation_free(b);
+    }
+    free(ids);
+}
+
+/* CPU fp32 against CUDA fp32 (1e-5) and bf16 (1e-2, the tensor-core
+ * attention from 16 queries on) at several batch sizes and lengths. */
 static void check_random_shapes(const char *name, const char *config) {
-    nt5_model *cpu = open_random(config, "cpu"), *gpu = open_random(config, "cuda");
+    nt5_model *cpu = open_random(config, "cpu", NT5_DTYPE_F32), *gpu = open_random(config, "cuda", NT5_DTYPE_F32),
+              *bf16 = open_random(config, "cuda", NT5_DTYPE_BF16);
     static const size_t batches[] = {1, 3, 8}, lens[] = {1, 7, 77, 128, 300};
-    for (size_t bi = 0; cpu && gpu && bi < 3; bi++) {
+    for (size_t bi = 0; cpu && gpu && bf16 && bi < 3; bi++) {
         for (size_t li = 0; li < 5; li++) {
             size_t batch = batches[bi], len = lens[li], lengths[8];
             int32_t *ids = random_ids(batch, len, lengths);
@@ -182,19 +212,24 @@ static void check_random_shapes(const char *name, const char *config) {
             nt5_encode_options_init(&o, sizeof o);
             o.padding = NT5_PADDING_LONGEST;
             o.attention = bi == 1 ? NT5_ATTEND_ALL : NT5_ATTEND_MASKED;
-            nt5_embeddings *a = NULL, *b = NULL;
+            nt5_embeddings *a = NULL, *b = NULL, *h = NULL;
             CHECK_STATUS(nt5_encode_ids(cpu, ids, lengths, batch, &o, &a), NT5_OK);
             CHECK_STATUS(nt5_encode_ids(gpu, ids, lengths, batch, &o, &b), NT5_OK);
-            double err = compare(a, b);
+            CHECK_STATUS(nt5_encode_ids(bf16, ids, lengths, batch, &o, &h), NT5_OK);
+            double err = compare(a, b), err_bf16 = compare(a, h);
             CHECK(err <= 1e-5, "%s batch %zu x %zu: CUDA %.3g from the CPU", name, batch, len, err);
-            printf("%s batch %zu x %zu: relative L2 %.2e\n", name, batch, len, err);
+            CHECK(err_bf16 <= 1e-2, "%s batch %zu x %zu: CUDA bf16 %.3g from the CPU", name, batch, len, err_bf16);
+            printf("%s batch %zu x %zu: relative L2 fp32 %.2e, bf16 %.2e\n", name, batch, len, err, err_bf16);
             nt5_embeddings_free(a);
             nt5_embeddings_free(b);
+            nt5_embeddings_free(h);
             free(ids);
         }
     }
+    if (cpu && gpu) check_random_generation(name, cpu, gpu);
     nt5_model_free(cpu);
     nt5_model_free(gpu);
+    nt5_model_free(bf16);
 }
 
 typedef struct thread_job {
