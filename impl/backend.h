@@ -41,7 +41,7 @@ typedef struct exec_ctx {
  * per head, without 1/sqrt(d) scaling (T5). Row r of q/out is query
  * (r / q_len, r % q_len); key j of kv batch b is row b * kv_rows + j of k/v. */
 typedef struct attn_args {
-    float *out;               /* [batch * q_len, heads * d_kv], row stride ld_out */
+    void *out;                /* [batch * q_len, heads * d_kv] in out_dtype, row stride ld_out */
     const float *q;           /* [batch * q_len, heads * d_kv], row stride ld_q */
     const float *k, *v;       /* [kv_batch * kv_rows, heads * d_kv], row stride ld_kv */
     size_t ld_out, ld_q, ld_kv;
@@ -56,6 +56,8 @@ typedef struct attn_args {
     int32_t compute_dtype;    /* NT5_DTYPE_F32: exact fp32; BF16/F16: the products of a
                                * GPU backend may read q, k, v and the probabilities rounded
                                * to it (fp32 accumulation and softmax) */
+    int32_t out_dtype;        /* NT5_DTYPE_F32, or the O product's 16-bit input (see the ops) */
+    float out_scale;          /* out_dtype F16 only: out is multiplied by it (2^-input_exp) */
 } attn_args;
 
 typedef struct backend_ops {

@@ -42,7 +42,7 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
     const float *q = a->q + b * a->q_len * a->ld_q + h * a->d_kv;
     const float *k = a->k + kvb * a->kv_rows * a->ld_kv + h * a->d_kv;
     const float *v = a->v + kvb * a->kv_rows * a->ld_kv + h * a->d_kv;
-    float *out = a->out + b * a->q_len * a->ld_out + h * a->d_kv;
+    float *out = (float *)a->out + b * a->q_len * a->ld_out + h * a->d_kv;
     float *s = job->scratch + slot * (a->q_len * a->kv_len + job->n_rel);
     float *bias = s + a->q_len * a->kv_len; /* [n_rel] this head's bias by relative position */
     if (a->bias_table)
@@ -65,7 +65,7 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
 }
 
 void cpu_attention(exec_ctx *x, const attn_args *a) {
-    if (x->status != NT5_OK) return;
+    if (x->status != NT5_OK || !cpu_is_f32(x, a->out_dtype, "attention")) return;
     cpu_pool *pool = cpu_pool_of(x);
     attn_job job = {.a = a};
     int *buckets = NULL;

@@ -61,7 +61,7 @@ static void norm_for(exec_ctx *x, const wmat *w, float *n, const float *h, const
     OPS(x)->rmsnorm(x, n, p.dtype, h, ln, rows, (size_t)c->d_model, c->eps, scale * p.scale);
 }
 
-/* linear() of an input [M, K] that norm_for or the FFN activation wrote for w */
+/* linear() of an input [M, K] that norm_for, the FFN activation or attention wrote for w */
 static void linear_prepared(exec_ctx *x, float *out, size_t ld_out, const float *in, const wmat *w, size_t M,
                             size_t N, size_t K, int accumulate) {
     int32_t dtype = input_of(x, w).dtype;
@@ -95,8 +95,10 @@ void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const in
         const enc_layer *L = &w->enc[l];
         norm_for(x, &L->qkv, n, h, L->ln_attn, rows, c, 1.0f);
         linear_prepared(x, qkv, 3 * inner, n, &L->qkv, rows, 3 * inner, d, 0);
+        product_input po = input_of(x, &L->o);
         attn_args a = {
-            .out = attn, .q = qkv, .k = qkv + inner, .v = qkv + 2 * inner,
+            .out = attn, .out_dtype = po.dtype, .out_scale = po.scale,
+            .q = qkv, .k = qkv + inner, .v = qkv + 2 * inner,
             .ld_out = inner, .ld_q = 3 * inner, .ld_kv = 3 * inner,
             .batch = batch, .q_len = len, .kv_len = len, .kv_rows = len,
             .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = 1,
@@ -105,7 +107,7 @@ void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const in
             .compute_dtype = product_dtype(x, &L->qkv),
         };
         OPS(x)->attention(x, &a);
-        linear(x, h, d, attn, inner, &L->o, rows, d, inner, 1);
+        linear_prepared(x, h, d, attn, &L->o, rows, d, inner, 1);
         ffn_block(x, c, L->ln_ff, &L->wi, &L->wo, h, n, ff, act, rows);
     }
     OPS(x)->rmsnorm(x, out, NT5_DTYPE_F32, h, w->enc_final_ln, rows, d, c->eps, 1.0f);
@@ -173,8 +175,10 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
             for (size_t b = 0; b < s->batch; b++)
                 OPS(x)->copy_rows(x, cache + (b * s->max_len + s->pos) * 2 * inner, 2 * inner,
                                   s->qkv + b * q_len * 3 * inner + inner, 3 * inner, q_len, 2 * inner);
+        product_input po = input_of(x, &L->o);
         attn_args self = {
-            .out = s->attn, .q = s->qkv, .k = cache, .v = cache + inner,
+            .out = s->attn, .out_dtype = po.dtype, .out_scale = po.scale,
+            .q = s->qkv, .k = cache, .v = cache + inner,
             .ld_out = inner, .ld_q = 3 * inner, .ld_kv = 2 * inner,
             .batch = s->batch, .q_len = q_len, .kv_len = kv_len, .kv_rows = s->max_len,
             .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = 1,
@@ -183,19 +187,21 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
             .q_offset = s->pos, .causal = 1, .compute_dtype = product_dtype(x, &L->qkv),
         };
         OPS(x)->attention(x, &self);
-        linear(x, s->h, d, s->attn, inner, &L->o, rows, d, inner, 1);
+        linear_prepared(x, s->h, d, s->attn, &L->o, rows, d, inner, 1);
 
         norm_for(x, &L->cross_q, s->n, s->h, L->ln_cross, rows, c, 1.0f);
         linear_prepared(x, s->qkv, inner, s->n, &L->cross_q, rows, inner, d, 0);
+        product_input pc = input_of(x, &L->cross_o);
         attn_args cross = {
-            .out = s->attn, .q = s->qkv, .k = s->cross_kv[l], .v = s->cross_kv[l] + inner,
+            .out = s->attn, .out_dtype = pc.dtype, .out_scale = pc.scale,
+            .q = s->qkv, .k = s->cross_kv[l], .v = s->cross_kv[l] + inner,
             .ld_out = inner, .ld_q = inner, .ld_kv = 2 * inner,
             .batch = s->batch, .q_len = q_len, .kv_len = s->enc_len, .kv_rows = s->enc_len,
             .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = s->kv_group,
             .kv_valid = s->enc_valid, .compute_dtype = product_dtype(x, &L->cross_q),
         };
         OPS(x)->attention(x, &cross);
-        linear(x, s->h, d, s->attn, inner, &L->cross_o, rows, d, inner, 1);
+        linear_prepared(x, s->h, d, s->attn, &L->cross_o, rows, d, inner, 1);
         ffn_block(x, c, L->ln_ff, &L->wi, &L->wo, s->h, s->n, s->ff, s->act, rows);
     }
     /* tied embeddings: the decoder output is scaled by d_model^-0.5 first */

@@ -160,7 +160,7 @@ nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_m
     if (st == NT5_OK) st = config_from_json(root, "config", &m->cfg);
     cJSON_Delete(root);
     m->max_input_length = 512;
-    random_source_state rs = {seed};
+    random_source_state rs = {seed, (int64_t)m->cfg.num_heads * m->cfg.d_kv, m->cfg.d_kv};
     weight_source src = random_source(&rs);
     if (st == NT5_OK) st = finish_open(m, opts, NULL, &src);
     if (st != NT5_OK) {

@@ -227,8 +227,17 @@ static uint64_t splitmix64(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
+/* Whether `name` is a matrix whose first `inner` rows are queries. */
+static int has_query_rows(const char *name) {
+    const char *dot = strrchr(name, '.');
+    return dot && (strcmp(dot, ".qkv") == 0 || strcmp(dot, ".cross_q") == 0);
+}
+
 /* Uniform values with the standard deviation of a trained model's tensor of
- * this kind: norm scales near 1, matrices scaled by 1/sqrt(fan_in). */
+ * this kind: norm scales near 1, matrices scaled by 1/sqrt(fan_in), query
+ * rows by 1/sqrt(fan_in * d_kv) as T5 initialises them (T5 does not scale
+ * its attention scores, so queries carry the 1/sqrt(d_kv): without it the
+ * scores' spread makes every softmax nearly one-hot). */
 static nt5_status random_fill(void *self, const char *name, int64_t rows, int64_t cols, float *dst) {
     const random_source_state *rs = self;
     uint64_t state = rs->seed;
@@ -245,9 +254,11 @@ static nt5_status random_fill(void *self, const char *name, int64_t rows, int64_
     } else {
         std = 1.0f / sqrtf((float)cols);
     }
-    float half_width = std * 1.7320508f;
+    size_t query_values = cols && has_query_rows(name) ? (size_t)rs->inner * (size_t)cols : 0;
+    float query_shrink = 1.0f / sqrtf((float)(rs->d_kv > 0 ? rs->d_kv : 1));
     for (size_t i = 0; i < n; i++) {
         float u = (float)(splitmix64(&state) >> 40) * (1.0f / 16777216.0f);
+        float half_width = std * 1.7320508f * (i < query_values ? query_shrink : 1.0f);
         dst[i] = center + (2.0f * u - 1.0f) * half_width;
     }
     return NT5_OK;

@@ -105,6 +105,8 @@ void nt5_file_source_close(nt5_file_source_state *state);
 weight_source nt5_file_source(nt5_file_source_state *state);
 typedef struct random_source_state {
     uint64_t seed;
+    int64_t inner;   /* num_heads * d_kv: the query rows of a fused qkv matrix */
+    int64_t d_kv;
 } random_source_state;
 weight_source random_source(random_source_state *state);
 

@@ -8,6 +8,7 @@
 // causally, later keys are skipped.
 #include <math.h>
 
+#include "attention_out.cuh"
 #include "cuda_ops.h"
 #include "position_bias.h"
 
@@ -33,7 +34,7 @@ __global__ void __launch_bounds__(WARPS * 32) attention_kernel(cuda_attention_ar
     const float *q = a.q + (b * a.q_len + i) * a.ld_q + h * d;
     const float *k = a.k + kvb * a.kv_rows * a.ld_kv + h * d;
     const float *v = a.v + kvb * a.kv_rows * a.ld_kv + h * d;
-    float *out = a.out + (b * a.q_len + i) * a.ld_out + h * d;
+    size_t out_at = (b * a.q_len + i) * a.ld_out + h * d;
     float *qs = q_smem[warp];
     for (size_t t = lane; t < d; t += 32) qs[t] = q[t];
     __syncwarp();
@@ -73,10 +74,10 @@ __global__ void __launch_bounds__(WARPS * 32) attention_kernel(cuda_attention_ar
         }
         m = m_new;
     }
-    float inv = n_att ? 1.0f / sum : 0.0f;  // no attended key: zeros, as the CPU's empty product
+    float inv = n_att ? out_scale(a) / sum : 0.0f;  // no attended key: zeros, as the CPU's empty product
     for (int r = 0; r < PER_LANE; r++) {
         size_t c = lane + 32 * (size_t)r;
-        if (c < d) out[c] = acc[r] * inv;
+        if (c < d) store_as(a.out, a.out_dtype, out_at + c, acc[r] * inv);
     }
 }
 

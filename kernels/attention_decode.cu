@@ -9,6 +9,7 @@
 // scaling (T5); the bias comes from the [num_buckets, heads] table.
 #include <math.h>
 
+#include "attention_out.cuh"
 #include "cuda_ops.h"
 #include "position_bias.h"
 
@@ -93,7 +94,7 @@ __global__ void __launch_bounds__(WARPS * 32) decode_attention_kernel(cuda_atten
         float o = 0.0f;
         for (int w = 0; w < WARPS; w++) o += part_acc[w][c] * weight(part_max[w], mx);
         if (partial) partial[2 + c] = o;
-        else a.out[(b * a.q_len + i) * a.ld_out + h * d + c] = total > 0.0f ? o / total : 0.0f;  // none attended: 0
+        else store_as(a.out, a.out_dtype, (b * a.q_len + i) * a.ld_out + h * d + c, normalized(a, o, total));
     }
 }
 
@@ -109,7 +110,7 @@ __global__ void merge_slices_kernel(cuda_attention_args args, unsigned slices) {
     for (size_t c = threadIdx.x; c < d; c += blockDim.x) {
         float o = 0.0f;
         for (unsigned s = 0; s < slices; s++) o += part[s * (d + 2) + 2 + c] * weight(part[s * (d + 2)], mx);
-        a.out[(b * a.q_len + i) * a.ld_out + h * d + c] = total > 0.0f ? o / total : 0.0f;
+        store_as(a.out, a.out_dtype, (b * a.q_len + i) * a.ld_out + h * d + c, normalized(a, o, total));
     }
 }
 

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <mma.h>
 
+#include "attention_out.cuh"
 #include "cuda_ops.h"
 #include "position_bias.h"
 
@@ -185,14 +186,12 @@ __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention
         }
     }
     __syncthreads();
-    // no attended key: zeros, as the CPU's empty product
     for (int e = threadIdx.x; e < QB * D; e += blockDim.x) {
         int r = e / D, c = e % D;
         size_t i = q0 + r;
-        if (i < a.q_len) {
-            float l = row_sum[r];
-            a.out[(b * a.q_len + i) * a.ld_out + h * D + c] = l > 0.0f ? os[r * L::LDO + c] / l : 0.0f;
-        }
+        if (i < a.q_len)
+            store_as(a.out, a.out_dtype, (b * a.q_len + i) * a.ld_out + h * D + c,
+                     normalized(a, os[r * L::LDO + c], row_sum[r]));
     }
 }
 

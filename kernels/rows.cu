@@ -5,6 +5,7 @@
 #include <cuda_fp16.h>
 
 #include "cuda_ops.h"
+#include "half_store.cuh"
 
 namespace {
 
@@ -34,22 +35,6 @@ __device__ float block_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     __syncthreads();
     return v;
-}
-
-// a result as the next product reads it: fp32, or rounded to nearest even
-template <typename T>
-__device__ T stored(float v);
-template <>
-__device__ float stored<float>(float v) {
-    return v;
-}
-template <>
-__device__ __nv_bfloat16 stored<__nv_bfloat16>(float v) {
-    return __float2bfloat16_rn(v);
-}
-template <>
-__device__ __half stored<__half>(float v) {
-    return __float2half_rn(v);
 }
 
 template <typename T>

@@ -198,8 +198,11 @@ static void check_random_generation(const char *name, nt5_model *cpu, nt5_model 
     free(ids);
 }
 
-/* CPU fp32 against CUDA fp32 (1e-5) and bf16 (1e-2, the tensor-core
- * attention from 16 queries on) at several batch sizes and lengths. */
+/* CPU fp32 against CUDA fp32 (1e-5) and bf16 (the tensor-core attention
+ * from 16 queries on) at several batch sizes and lengths. On these random
+ * models rounding the weights alone to bf16 moves the CPU's hidden states by
+ * 6.6e-3 (t5-v1_1-base) and 5.9e-3 (umt5-small) at 3 x 300 tokens, so bf16
+ * gets 2e-2 here: kernel errors are far larger. */
 static void check_random_shapes(const char *name, const char *config) {
     nt5_model *cpu = open_random(config, "cpu", NT5_DTYPE_F32), *gpu = open_random(config, "cuda", NT5_DTYPE_F32),
               *bf16 = open_random(config, "cuda", NT5_DTYPE_BF16);
@@ -218,7 +221,7 @@ static void check_random_shapes(const char *name, const char *config) {
             CHECK_STATUS(nt5_encode_ids(bf16, ids, lengths, batch, &o, &h), NT5_OK);
             double err = compare(a, b), err_bf16 = compare(a, h);
             CHECK(err <= 1e-5, "%s batch %zu x %zu: CUDA %.3g from the CPU", name, batch, len, err);
-            CHECK(err_bf16 <= 1e-2, "%s batch %zu x %zu: CUDA bf16 %.3g from the CPU", name, batch, len, err_bf16);
+            CHECK(err_bf16 <= 2e-2, "%s batch %zu x %zu: CUDA bf16 %.3g from the CPU", name, batch, len, err_bf16);
             printf("%s batch %zu x %zu: relative L2 fp32 %.2e, bf16 %.2e\n", name, batch, len, err, err_bf16);
             nt5_embeddings_free(a);
             nt5_embeddings_free(b);
@@ -230,6 +233,72 @@ static void check_random_shapes(const char *name, const char *config) {
     nt5_model_free(cpu);
     nt5_model_free(gpu);
     nt5_model_free(bf16);
+}
+
+static const char t5_v1_1_small[] =
+    "{\"model_type\": \"t5\", \"d_model\": 512, \"d_kv\": 64, \"d_ff\": 1024, \"num_heads\": 6, \"num_layers\": 8, "
+    "\"num_decoder_layers\": 8, \"vocab_size\": 32128, \"feed_forward_proj\": \"gated-gelu\", "
+    "\"tie_word_embeddings\": false}";
+
+static int copy_file(const char *from, const char *to) {
+    size_t len = 0;
+    char *data = read_file(from, &len);
+    FILE *f = data ? fopen(to, "wb") : NULL;
+    int ok = f && fwrite(data, 1, len, f) == len;
+    if (f) ok = fclose(f) == 0 && ok;
+    free(data);
+    return ok;
+}
+
+/* A random model of t5-v1_1-small's shape converted to f16 (calibrated with
+ * t5-v1_1-tiny's tokenizer): f16 products, 16-bit RMSNorm, activation and
+ * attention outputs and the f16 tensor-core attention against the CPU in
+ * fp32, within DESIGN.md's 3e-3 (the f16 weights alone, widened on the CPU:
+ * 7.3e-4 to 7.8e-4). */
+static void check_random_f16(void) {
+    static const char *const files[] = {"spiece.model", "tokenizer_config.json", "special_tokens_map.json",
+                                        "added_tokens.json", "config.json", "model.safetensors", "README.md"};
+    char dir[1024], path[1200];
+    snprintf(dir, sizeof dir, "%s/nt5-cuda-%d-random", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+    nt5_model *cpu = open_random(t5_v1_1_small, "cpu", NT5_DTYPE_F32), *f16 = NULL;
+    CHECK_STATUS(nt5_model_save_hf(cpu, dir), NT5_OK);
+    for (size_t i = 0; i < 4; i++) {
+        char from[256];
+        snprintf(from, sizeof from, "t5-v1_1-tiny/%s", files[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        CHECK(copy_file(data_path(from), path), "copying %s", files[i]);
+    }
+    snprintf(path, sizeof path, "%s.nt5", dir);
+    nt5_convert_options c;
+    nt5_convert_options_init(&c, sizeof c);
+    c.dtype = NT5_DTYPE_F16;
+    CHECK_STATUS(nt5_convert(dir, path, &c, NULL, 0, NULL), NT5_OK);
+    f16 = open_on(path, "cuda", NT5_DTYPE_AUTO);
+    unlink(path);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    static const size_t lens[] = {7, 77, 300};
+    for (size_t li = 0; cpu && f16 && li < 3; li++) {
+        size_t lengths[3];
+        int32_t *ids = random_ids(3, lens[li], lengths);
+        nt5_encode_options o;
+        nt5_encode_options_init(&o, sizeof o);
+        o.padding = NT5_PADDING_LONGEST;
+        nt5_embeddings *a = NULL, *b = NULL;
+        CHECK_STATUS(nt5_encode_ids(cpu, ids, lengths, 3, &o, &a), NT5_OK);
+        CHECK_STATUS(nt5_encode_ids(f16, ids, lengths, 3, &o, &b), NT5_OK);
+        double err = compare(a, b);
+        CHECK(err <= 3e-3, "t5-v1_1-small f16 batch 3 x %zu: %.3g from the CPU", lens[li], err);
+        printf("t5-v1_1-small f16 batch 3 x %zu: relative L2 %.2e\n", lens[li], err);
+        nt5_embeddings_free(a);
+        nt5_embeddings_free(b);
+        free(ids);
+    }
+    nt5_model_free(cpu);
+    nt5_model_free(f16);
 }
 
 typedef struct thread_job {
@@ -355,6 +424,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) check_fixture(fixtures[i]);
     check_random_shapes("t5-v1_1-base", t5_v1_1_base);
     check_random_shapes("umt5-small", umt5_small);
+    check_random_f16();
     check_threads();
 #ifdef NT5_TEST_CUDART
     check_device_output();
