@@ -3,8 +3,10 @@
  * the CUDA backend (kernels/) implements the same table.
  *
  * Buffers are float arrays in the backend's memory (host memory for the
- * CPU); index arrays (ids, lengths) are always host memory. Operations do not fail individually: a failure (out of memory, a
- * device error) is recorded in the exec context and reported by
+ * CPU); an int32 buffer there is an alloc()ed one of the same count. Index
+ * arrays (lengths, gather indices) are host memory unless an op says
+ * otherwise. Operations do not fail individually: a failure (out of memory,
+ * a device error) is recorded in the exec context and reported by
  * exec_status(); later operations on a failed context do nothing. */
 #ifndef NT5_IMPL_BACKEND_H
 #define NT5_IMPL_BACKEND_H
@@ -52,6 +54,9 @@ typedef struct attn_args {
     int bidirectional;        /* bucket mode: encoder (1) or causal decoder (0) */
     int num_buckets, max_distance;
     size_t q_offset;          /* absolute position of query 0 (decoder cache) */
+    const int32_t *step_pos;  /* backend memory, or NULL: q_offset is then *step_pos and the
+                               * attended length kv_len is *step_pos + q_len, kv_len
+                               * bounding it (a decoding step a GPU may record and replay) */
     int causal;               /* keys after the query position are masked */
     int32_t compute_dtype;    /* NT5_DTYPE_F32: exact fp32; BF16/F16: the products of a
                                * GPU backend may read q, k, v and the probabilities rounded
@@ -80,9 +85,17 @@ typedef struct backend_ops {
     float *(*alloc)(exec_ctx *x, size_t n);
     void (*release)(exec_ctx *x, float *p);
     void (*upload)(exec_ctx *x, float *dst, const float *src, size_t n);
+    void (*upload_ints)(exec_ctx *x, int32_t *dst, const int32_t *src, size_t n);
     void (*download)(exec_ctx *x, float *dst, const float *src, size_t n);
+    /* Runs body(x, ctx): a decoding step whose work depends only on backend
+     * memory and on what never changes between the calls with this *slot
+     * (buffers, shapes). A GPU backend may record the step once and replay
+     * the recording for later calls. *slot starts NULL; free_recorded
+     * releases it (before the buffers the step uses). */
+    void (*run_recorded)(exec_ctx *x, void **slot, void (*body)(exec_ctx *x, void *ctx), void *ctx);
+    void (*free_recorded)(exec_ctx *x, void *slot);
 
-    /* out[i] = table[ids[i]] : [n, d] */
+    /* out[i] = table[ids[i]] : [n, d] ; ids in backend memory */
     void (*embed)(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d);
     /* A product's input may be written in the dtype the product reads
      * (its weight's, on a backend that computes_in_weight_dtype), so the
@@ -119,9 +132,11 @@ typedef struct backend_ops {
     /* dst[0:n] = src in dtype (NT5_DTYPE_F32/F16/BF16); dst is host memory,
      * or with on_device memory of the backend's device (GPU backends). */
     void (*store)(exec_ctx *x, void *dst, int on_device, int32_t dtype, const float *src, size_t n);
-    /* dst rows [rows, cols] (stride ld_dst) = src rows (stride ld_src) */
-    void (*copy_rows)(exec_ctx *x, float *dst, size_t ld_dst, const float *src, size_t ld_src,
-                      size_t rows, size_t cols);
+    /* A decoding step's rows into a cache: for b < batch, row *pos (pos in
+     * backend memory) of block b (blocks every block_stride floats, rows
+     * every ld_dst) [cols] = src row b (stride ld_src) */
+    void (*append_rows)(exec_ctx *x, float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
+                        const float *src, size_t ld_src, size_t batch, size_t cols);
     /* dst block b = src block index[b]: the first block_elems floats of
      * blocks that start every `stride` floats (index in host memory) */
     void (*gather_blocks)(exec_ctx *x, float *dst, const float *src, const int32_t *index,

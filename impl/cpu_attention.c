@@ -64,8 +64,13 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
                 v, (int)a->ld_kv, 0.0f, out, (int)a->ld_out);
 }
 
-void cpu_attention(exec_ctx *x, const attn_args *a) {
-    if (x->status != NT5_OK || !cpu_is_f32(x, a->out_dtype, "attention")) return;
+void cpu_attention(exec_ctx *x, const attn_args *args) {
+    if (x->status != NT5_OK || !cpu_is_f32(x, args->out_dtype, "attention")) return;
+    attn_args step = *args, *a = &step; /* a step's position comes from (host) memory */
+    if (a->step_pos) {
+        a->q_offset = (size_t)*a->step_pos;
+        a->kv_len = a->q_offset + a->q_len;
+    }
     cpu_pool *pool = cpu_pool_of(x);
     attn_job job = {.a = a};
     int *buckets = NULL;

@@ -62,10 +62,26 @@ static void cpu_copy(exec_ctx *x, float *dst, const float *src, size_t n) {
     if (x->status == NT5_OK && n) memcpy(dst, src, n * sizeof(float));
 }
 
-static void cpu_copy_rows(exec_ctx *x, float *dst, size_t ld_dst, const float *src, size_t ld_src,
-                          size_t rows, size_t cols) {
+static void cpu_upload_ints(exec_ctx *x, int32_t *dst, const int32_t *src, size_t n) {
+    if (x->status == NT5_OK && n) memcpy(dst, src, n * sizeof *src);
+}
+
+/* nothing to record: the CPU runs the step every time */
+static void cpu_run_recorded(exec_ctx *x, void **slot, void (*body)(exec_ctx *x, void *ctx), void *ctx) {
+    (void)slot;
+    body(x, ctx);
+}
+
+static void cpu_free_recorded(exec_ctx *x, void *slot) {
+    (void)x;
+    (void)slot;
+}
+
+static void cpu_append_rows(exec_ctx *x, float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
+                            const float *src, size_t ld_src, size_t batch, size_t cols) {
     if (x->status != NT5_OK) return;
-    for (size_t r = 0; r < rows; r++) memcpy(dst + r * ld_dst, src + r * ld_src, cols * sizeof(float));
+    for (size_t b = 0; b < batch; b++)
+        memcpy(dst + b * block_stride + (size_t)*pos * ld_dst, src + b * ld_src, cols * sizeof(float));
 }
 
 static void cpu_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index,
@@ -126,7 +142,10 @@ static const backend_ops cpu_ops = {
     .alloc = cpu_alloc,
     .release = cpu_release,
     .upload = cpu_copy,
+    .upload_ints = cpu_upload_ints,
     .download = cpu_copy,
+    .run_recorded = cpu_run_recorded,
+    .free_recorded = cpu_free_recorded,
     .embed = cpu_embed,
     .rmsnorm = cpu_rmsnorm,
     .linear = cpu_linear,
@@ -136,7 +155,7 @@ static const backend_ops cpu_ops = {
     .beam_candidates = cpu_beam_candidates,
     .zero = cpu_zero,
     .store = cpu_store,
-    .copy_rows = cpu_copy_rows,
+    .append_rows = cpu_append_rows,
     .gather_blocks = cpu_gather_blocks,
 };
 

@@ -90,7 +90,9 @@ void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const in
     float *attn = OPS(x)->alloc(x, rows * inner);   /* [rows, inner] */
     float *ff = OPS(x)->alloc(x, rows * wide);      /* [rows, d_ff or 2 d_ff] */
     float *act = OPS(x)->alloc(x, rows * F);        /* [rows, d_ff] */
-    OPS(x)->embed(x, h, &w->shared, ids, rows, d);
+    int32_t *dev_ids = (int32_t *)OPS(x)->alloc(x, rows); /* [rows] ids in backend memory */
+    OPS(x)->upload_ints(x, dev_ids, ids, rows);
+    OPS(x)->embed(x, h, &w->shared, dev_ids, rows, d);
     for (int l = 0; l < c->num_layers; l++) {
         const enc_layer *L = &w->enc[l];
         norm_for(x, &L->qkv, n, h, L->ln_attn, rows, c, 1.0f);
@@ -111,13 +113,13 @@ void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const in
         ffn_block(x, c, L->ln_ff, &L->wi, &L->wo, h, n, ff, act, rows);
     }
     OPS(x)->rmsnorm(x, out, NT5_DTYPE_F32, h, w->enc_final_ln, rows, d, c->eps, 1.0f);
-    float *bufs[] = {h, n, qkv, attn, ff, act};
+    float *bufs[] = {h, n, qkv, attn, ff, act, (float *)dev_ids};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) OPS(x)->release(x, bufs[i]);
 }
 
 nt5_status decoder_init(exec_ctx *x, const t5_config *c, const weights *w, const float *enc_out,
                         size_t enc_batch, size_t enc_len, const size_t *enc_valid, size_t kv_group,
-                        size_t max_len, size_t max_step, decoder_state *s) {
+                        size_t max_len, decoder_state *s) {
     memset(s, 0, sizeof *s);
     size_t L = (size_t)c->num_decoder_layers, d = (size_t)c->d_model, inner = inner_of(c), F = (size_t)c->d_ff;
     s->batch = enc_batch * kv_group;
@@ -126,14 +128,13 @@ nt5_status decoder_init(exec_ctx *x, const t5_config *c, const weights *w, const
     s->enc_len = enc_len;
     s->enc_valid = enc_valid;
     s->max_len = max_len;
-    s->max_step = max_step;
     s->self_kv = calloc(L, sizeof *s->self_kv);
     s->cross_kv = calloc(L, sizeof *s->cross_kv);
     if (!s->self_kv || !s->cross_kv) {
         decoder_free(x, c, s);
         return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    size_t rows = s->batch * max_step, enc_rows = enc_batch * enc_len;
+    size_t rows = s->batch, enc_rows = enc_batch * enc_len;
     for (size_t l = 0; l < L; l++) {
         s->self_kv[l] = OPS(x)->alloc(x, s->batch * max_len * 2 * inner);
         s->cross_kv[l] = OPS(x)->alloc(x, enc_rows * 2 * inner);
@@ -141,6 +142,8 @@ nt5_status decoder_init(exec_ctx *x, const t5_config *c, const weights *w, const
         linear(x, s->cross_kv[l], 2 * inner, enc_out, d, &w->dec[l].cross_kv, enc_rows, 2 * inner, d, 0);
     }
     if (kv_group > 1) s->spare_kv = OPS(x)->alloc(x, s->batch * max_len * 2 * inner);
+    s->step_ids = (int32_t *)OPS(x)->alloc(x, rows);
+    s->step_pos = (int32_t *)OPS(x)->alloc(x, 1);
     s->h = OPS(x)->alloc(x, rows * d);
     s->n = OPS(x)->alloc(x, rows * d);
     s->qkv = OPS(x)->alloc(x, rows * 3 * inner);
@@ -152,39 +155,40 @@ nt5_status decoder_init(exec_ctx *x, const t5_config *c, const weights *w, const
     return st;
 }
 
-void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_state *s, const int32_t *tokens,
-                  size_t q_len, float *logits) {
-    size_t rows = s->batch * q_len, d = (size_t)c->d_model, inner = inner_of(c);
-    size_t kv_len = s->pos + q_len;
-    if (x->status != NT5_OK) return;
-    if (q_len > s->max_step || kv_len > s->max_len) {
-        x->status = err_set(NT5_ERR_INTERNAL, "decoder step past its cache (%zu > %zu)", kv_len, s->max_len);
-        return;
-    }
-    OPS(x)->embed(x, s->h, &w->shared, tokens, rows, d);
+/* A decoding step's work: it reads the tokens and the position from
+ * backend memory (s->step_ids, s->step_pos), so a GPU can replay it. */
+typedef struct step_work {
+    const t5_config *c;
+    const weights *w;
+    decoder_state *s;
+    float *logits;
+} step_work;
+
+static void step_body(exec_ctx *x, void *ctx) {
+    const step_work *k = ctx;
+    const t5_config *c = k->c;
+    const weights *w = k->w;
+    decoder_state *s = k->s;
+    size_t rows = s->batch, d = (size_t)c->d_model, inner = inner_of(c);
+    OPS(x)->embed(x, s->h, &w->shared, s->step_ids, rows, d);
     for (int l = 0; l < c->num_decoder_layers; l++) {
         const dec_layer *L = &w->dec[l];
         float *cache = s->self_kv[l];
         norm_for(x, &L->qkv, s->n, s->h, L->ln_self, rows, c, 1.0f);
         linear_prepared(x, s->qkv, 3 * inner, s->n, &L->qkv, rows, 3 * inner, d, 0);
-        /* this step's k|v rows into the cache: one strided copy when each row adds one token */
-        if (q_len == 1)
-            OPS(x)->copy_rows(x, cache + s->pos * 2 * inner, s->max_len * 2 * inner, s->qkv + inner, 3 * inner,
-                              s->batch, 2 * inner);
-        else
-            for (size_t b = 0; b < s->batch; b++)
-                OPS(x)->copy_rows(x, cache + (b * s->max_len + s->pos) * 2 * inner, 2 * inner,
-                                  s->qkv + b * q_len * 3 * inner + inner, 3 * inner, q_len, 2 * inner);
+        /* this step's k|v rows into the cache [batch, max_len, 2 * inner] at the step's position */
+        OPS(x)->append_rows(x, cache, s->max_len * 2 * inner, 2 * inner, s->step_pos, s->qkv + inner, 3 * inner,
+                            s->batch, 2 * inner);
         product_input po = input_of(x, &L->o);
         attn_args self = {
             .out = s->attn, .out_dtype = po.dtype, .out_scale = po.scale,
             .q = s->qkv, .k = cache, .v = cache + inner,
             .ld_out = inner, .ld_q = 3 * inner, .ld_kv = 2 * inner,
-            .batch = s->batch, .q_len = q_len, .kv_len = kv_len, .kv_rows = s->max_len,
+            .batch = s->batch, .q_len = 1, .kv_len = s->max_len, .kv_rows = s->max_len,
             .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = 1,
             .bias_table = L->bias, .bidirectional = 0,
             .num_buckets = c->num_buckets, .max_distance = c->max_distance,
-            .q_offset = s->pos, .causal = 1, .compute_dtype = product_dtype(x, &L->qkv),
+            .step_pos = s->step_pos, .causal = 1, .compute_dtype = product_dtype(x, &L->qkv),
         };
         OPS(x)->attention(x, &self);
         linear_prepared(x, s->h, d, s->attn, &L->o, rows, d, inner, 1);
@@ -196,7 +200,7 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
             .out = s->attn, .out_dtype = pc.dtype, .out_scale = pc.scale,
             .q = s->qkv, .k = s->cross_kv[l], .v = s->cross_kv[l] + inner,
             .ld_out = inner, .ld_q = inner, .ld_kv = 2 * inner,
-            .batch = s->batch, .q_len = q_len, .kv_len = s->enc_len, .kv_rows = s->enc_len,
+            .batch = s->batch, .q_len = 1, .kv_len = s->enc_len, .kv_rows = s->enc_len,
             .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = s->kv_group,
             .kv_valid = s->enc_valid, .compute_dtype = product_dtype(x, &L->cross_q),
         };
@@ -207,12 +211,29 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
     /* tied embeddings: the decoder output is scaled by d_model^-0.5 first */
     float scale = c->tie_word_embeddings ? 1.0f / sqrtf((float)d) : 1.0f;
     norm_for(x, &w->lm_head, s->n, s->h, w->dec_final_ln, rows, c, scale);
-    linear_prepared(x, logits, (size_t)c->vocab_size, s->n, &w->lm_head, rows, (size_t)c->vocab_size, d, 0);
-    s->pos = kv_len;
+    linear_prepared(x, k->logits, (size_t)c->vocab_size, s->n, &w->lm_head, rows, (size_t)c->vocab_size, d, 0);
+}
+
+void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_state *s, const int32_t *tokens,
+                  float *logits) {
+    if (x->status != NT5_OK) return;
+    if (s->pos >= s->max_len) {
+        x->status = err_set(NT5_ERR_INTERNAL, "decoder step past its cache (%zu tokens)", s->max_len);
+        return;
+    }
+    int32_t pos = (int32_t)s->pos;
+    OPS(x)->upload_ints(x, s->step_ids, tokens, s->batch);
+    OPS(x)->upload_ints(x, s->step_pos, &pos, 1);
+    step_work k = {c, w, s, logits};
+    /* a reorder moves the caches the recorded step would write */
+    if (s->reordered) step_body(x, &k);
+    else OPS(x)->run_recorded(x, &s->recorded, step_body, &k);
+    s->pos++;
 }
 
 void decoder_reorder(exec_ctx *x, const t5_config *c, decoder_state *s, const int32_t *index) {
     size_t stride = s->max_len * 2 * inner_of(c), used = s->pos * 2 * inner_of(c);
+    s->reordered = 1;
     for (int l = 0; l < c->num_decoder_layers; l++) {
         OPS(x)->gather_blocks(x, s->spare_kv, s->self_kv[l], index, s->batch, used, stride);
         float *t = s->self_kv[l];
@@ -222,13 +243,15 @@ void decoder_reorder(exec_ctx *x, const t5_config *c, decoder_state *s, const in
 }
 
 void decoder_free(exec_ctx *x, const t5_config *c, decoder_state *s) {
+    if (s->recorded) OPS(x)->free_recorded(x, s->recorded);
     for (int l = 0; l < c->num_decoder_layers; l++) {
         if (s->self_kv) OPS(x)->release(x, s->self_kv[l]);
         if (s->cross_kv) OPS(x)->release(x, s->cross_kv[l]);
     }
     free(s->self_kv);
     free(s->cross_kv);
-    float *bufs[] = {s->spare_kv, s->h, s->n, s->qkv, s->attn, s->ff, s->act};
+    float *bufs[] = {s->spare_kv, (float *)s->step_ids, (float *)s->step_pos, s->h, s->n, s->qkv, s->attn, s->ff,
+                     s->act};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) OPS(x)->release(x, bufs[i]);
     memset(s, 0, sizeof *s);
 }

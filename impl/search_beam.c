@@ -171,7 +171,7 @@ static nt5_status run_steps(beam_run *r, decoder_state *ds, float *logits, float
     nt5_status st = NT5_OK;
     for (size_t step = 0; step < steps && st == NT5_OK; step++) {
         for (size_t i = 0; i < rows; i++) tokens[i] = r->history[i * r->hist_stride + r->len - 1];
-        decoder_step(r->g->x, &m->cfg, &m->w, ds, tokens, 1, logits);
+        decoder_step(r->g->x, &m->cfg, &m->w, ds, tokens, logits);
         /* with no processor at work the backend ranks each row, and only 2K candidates a row reach the host */
         int plain = o->repetition_penalty == 1.0f && o->no_repeat_ngram_size == 0 &&
                     (int64_t)r->len - 1 >= o->min_new_tokens;
@@ -201,7 +201,7 @@ nt5_status search_beam(gen_call *g) {
     size_t steps = (size_t)g->o->max_new_tokens, rows = B * K;
     beam_run r = {.g = g, .B = B, .K = K, .V = V, .hist_stride = steps + 1, .len = 1};
     decoder_state ds;
-    nt5_status st = decoder_init(g->x, &m->cfg, &m->w, g->enc_out, B, g->in->len, g->in->lengths, K, steps, 1, &ds);
+    nt5_status st = decoder_init(g->x, &m->cfg, &m->w, g->enc_out, B, g->in->len, g->in->lengths, K, steps, &ds);
     if (st != NT5_OK) return st;
     r.sets = calloc(B, sizeof *r.sets);
     r.beam_scores = malloc(rows * sizeof *r.beam_scores);

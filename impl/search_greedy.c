@@ -46,7 +46,7 @@ nt5_status search_greedy(gen_call *g) {
     const backend_ops *ops = m->be->ops;
     size_t B = g->in->batch, V = (size_t)m->cfg.vocab_size, steps = (size_t)o->max_new_tokens;
     decoder_state ds;
-    nt5_status st = decoder_init(g->x, &m->cfg, &m->w, g->enc_out, B, g->in->len, g->in->lengths, 1, steps, 1, &ds);
+    nt5_status st = decoder_init(g->x, &m->cfg, &m->w, g->enc_out, B, g->in->len, g->in->lengths, 1, steps, &ds);
     if (st != NT5_OK) return st;
     row_state *rows = calloc(B, sizeof *rows);
     int32_t *tokens = malloc(B * sizeof *tokens);
@@ -66,7 +66,7 @@ nt5_status search_greedy(gen_call *g) {
     if (!picks || !pick_logprobs) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t step = 0; step < steps && live && st == NT5_OK; step++) {
         for (size_t b = 0; b < B; b++) tokens[b] = rows[b].finished ? m->cfg.pad_id : rows[b].history[rows[b].n - 1];
-        decoder_step(g->x, &m->cfg, &m->w, &ds, tokens, 1, logits);
+        decoder_step(g->x, &m->cfg, &m->w, &ds, tokens, logits);
         /* with no processor at work the backend picks, and only ids and scores reach the host */
         int plain = !o->do_sample && o->repetition_penalty == 1.0f && o->no_repeat_ngram_size == 0 &&
                     (int64_t)step >= o->min_new_tokens;

@@ -8,7 +8,7 @@
 // causally, later keys are skipped.
 #include <math.h>
 
-#include "attention_out.cuh"
+#include "attention_common.cuh"
 #include "cuda_ops.h"
 #include "position_bias.h"
 
@@ -19,7 +19,7 @@ constexpr int MAX_DKV = 256;
 
 template <int PER_LANE>  // output dimensions per lane: d_kv <= 32 * PER_LANE
 __global__ void __launch_bounds__(WARPS * 32) attention_kernel(cuda_attention_args args) {
-    const attn_args &a = args.a;
+    const attn_args a = at_step(args.a);
     __shared__ float q_smem[WARPS][MAX_DKV];
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     size_t g = (size_t)blockIdx.x * WARPS + warp;

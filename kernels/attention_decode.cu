@@ -9,7 +9,7 @@
 // scaling (T5); the bias comes from the [num_buckets, heads] table.
 #include <math.h>
 
-#include "attention_out.cuh"
+#include "attention_common.cuh"
 #include "cuda_ops.h"
 #include "position_bias.h"
 
@@ -32,7 +32,7 @@ __device__ float weight(float m, float max) { return m == -INFINITY ? 0.0f : exp
 // slice's partial result is [max, sum, acc[d]] at partials + (g * slices + slice) * (d + 2).
 template <int PER_LANE>  // head dimensions per lane: d_kv <= 32 * PER_LANE
 __global__ void __launch_bounds__(WARPS * 32) decode_attention_kernel(cuda_attention_args args, unsigned slices) {
-    const attn_args &a = args.a;
+    const attn_args a = at_step(args.a);
     __shared__ float part_max[WARPS], part_sum[WARPS], part_acc[WARPS][32 * PER_LANE];
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const size_t g = blockIdx.x, slice = blockIdx.y, d = a.d_kv;

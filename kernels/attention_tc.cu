@@ -13,7 +13,7 @@
 #include <math.h>
 #include <mma.h>
 
-#include "attention_out.cuh"
+#include "attention_common.cuh"
 #include "cuda_ops.h"
 #include "position_bias.h"
 
@@ -77,7 +77,7 @@ __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention
     float *ss = (float *)(smem + L::s), *os = (float *)(smem + L::o), *bias_s = (float *)(smem + L::bias);
     float *row_max = (float *)(smem + L::rows), *row_sum = row_max + QB, *row_corr = row_sum + QB;
 
-    const attn_args &a = args.a;
+    const attn_args a = at_step(args.a);
     const size_t h = blockIdx.y % a.heads, b = blockIdx.y / a.heads, q0 = (size_t)blockIdx.x * QB;
     const size_t kvb = b / a.kv_group;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;

@@ -42,6 +42,9 @@ typedef struct cuda_session {
     size_t picks_cap;
     float *partials;            /* [partials_cap] attention's per-slice results */
     size_t partials_cap;
+    int capturing;              /* a decoding step is being recorded: no buffer may move */
+    int capture_broken;         /* something in it could not be recorded */
+    int recordings;             /* live recordings, which hold these buffers' addresses */
     struct cuda_session *next;
 } cuda_session;
 
@@ -177,6 +180,14 @@ static nt5_status cuda_exec_end(exec_ctx *x) {
 static void *grow(exec_ctx *x, void **buf, size_t *cap, size_t bytes) {
     if (*cap >= bytes) return *buf;
     cuda_session *s = session_of(x);
+    if (s->capturing) { /* the recording is dropped and the step runs as is */
+        s->capture_broken = 1;
+        return NULL;
+    }
+    if (s->recordings) {
+        x->status = host_of(x)->set_error(NT5_ERR_INTERNAL, "a recorded decoding step's scratch would move");
+        return NULL;
+    }
     if (*buf) cudaFreeAsync(*buf, s->stream);
     *buf = NULL;
     *cap = 0;
@@ -192,6 +203,11 @@ static const int32_t *upload_ints(exec_ctx *x, const int32_t *host, size_t n) {
     if (!dev || failed(x, cudaMemcpyAsync(dev, host, n * sizeof *host, cudaMemcpyHostToDevice, s->stream), "upload"))
         return NULL;
     return dev;
+}
+
+static void cuda_upload_ints(exec_ctx *x, int32_t *dst, const int32_t *src, size_t n) {
+    if (x->status == NT5_OK && n)
+        failed(x, cudaMemcpyAsync(dst, src, n * sizeof *src, cudaMemcpyHostToDevice, session_of(x)->stream), "upload");
 }
 
 static float *cuda_alloc(exec_ctx *x, size_t n) {
@@ -221,10 +237,8 @@ static void cuda_download(exec_ctx *x, float *dst, const float *src, size_t n) {
 /* ---- ops ---- */
 
 static void cuda_embed(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d) {
-    if (x->status != NT5_OK) return;
-    const int32_t *dev_ids = upload_ints(x, ids, n);
-    if (dev_ids)
-        failed(x, nt5_cuda_embed(out, table->data, table->dtype, ldexpf(1.0f, table->weight_exp), dev_ids, n, d,
+    if (x->status == NT5_OK)
+        failed(x, nt5_cuda_embed(out, table->data, table->dtype, ldexpf(1.0f, table->weight_exp), ids, n, d,
                                  session_of(x)->stream),
                "embed");
 }
@@ -250,6 +264,10 @@ static const int32_t *valid_on_device(exec_ctx *x, const size_t *kv_valid, size_
     if (s->valid && s->valid_n == n)
         while (same < n && (size_t)s->valid_host[same] == kv_valid[same]) same++;
     if (same == n && s->valid_n == n) return s->valid;
+    if (s->capturing) { /* an upload from pageable memory cannot be recorded */
+        s->capture_broken = 1;
+        return NULL;
+    }
     int32_t *host = malloc(n * sizeof *host);
     if (!host) {
         x->status = host_of(x)->set_error(NT5_ERR_OUT_OF_MEMORY, "out of memory");
@@ -348,13 +366,77 @@ static void cuda_store(exec_ctx *x, void *dst, int on_device, int32_t dtype, con
     if (!on_device) failed(x, cudaStreamSynchronize(s->stream), "output copy");
 }
 
-static void cuda_copy_rows(exec_ctx *x, float *dst, size_t ld_dst, const float *src, size_t ld_src, size_t rows,
-                           size_t cols) {
-    if (x->status != NT5_OK || rows == 0) return;
-    failed(x,
-           cudaMemcpy2DAsync(dst, ld_dst * sizeof(float), src, ld_src * sizeof(float), cols * sizeof(float), rows,
-                             cudaMemcpyDeviceToDevice, session_of(x)->stream),
-           "copy");
+static void cuda_append_rows(exec_ctx *x, float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
+                             const float *src, size_t ld_src, size_t batch, size_t cols) {
+    if (x->status == NT5_OK)
+        failed(x, nt5_cuda_append_rows(dst, block_stride, ld_dst, pos, src, ld_src, batch, cols,
+                                       session_of(x)->stream), "cache append");
+}
+
+/* ---- recorded decoding steps: CUDA graphs ----
+ * The first call of a slot runs the step as is (it sizes every scratch
+ * buffer), the second is captured into a graph and launched, later calls
+ * launch the graph: one launch instead of a few hundred. A step that cannot
+ * be captured (a buffer would move, an upload) runs as is from then on. */
+
+typedef struct cuda_recording {
+    int calls, unrecordable;
+    cudaGraphExec_t exec;
+} cuda_recording;
+
+/* Captures body into r->exec; cudaSuccess when the graph is ready (nothing has run yet). */
+static cudaError_t record(exec_ctx *x, cuda_recording *r, void (*body)(exec_ctx *x, void *ctx), void *ctx) {
+    cuda_session *s = session_of(x);
+    cudaGraph_t graph = NULL;
+    cudaError_t e = cudaStreamBeginCapture(s->stream, cudaStreamCaptureModeThreadLocal);
+    if (e != cudaSuccess) return e;
+    s->capturing = 1;
+    s->capture_broken = 0;
+    body(x, ctx);
+    s->capturing = 0;
+    e = cudaStreamEndCapture(s->stream, &graph);
+    if (e == cudaSuccess && (x->status != NT5_OK || s->capture_broken)) e = cudaErrorStreamCaptureInvalidated;
+    if (e == cudaSuccess) e = cudaGraphInstantiate(&r->exec, graph, 0);
+    if (graph) cudaGraphDestroy(graph);
+    if (e != cudaSuccess) r->exec = NULL;
+    return e;
+}
+
+static void cuda_run_recorded(exec_ctx *x, void **slot, void (*body)(exec_ctx *x, void *ctx), void *ctx) {
+    cuda_session *s = session_of(x);
+    if (x->status != NT5_OK) return;
+    cuda_recording *r = *slot;
+    if (!r && !(r = *slot = calloc(1, sizeof *r))) {
+        body(x, ctx); /* no memory for the bookkeeping: run as is */
+        return;
+    }
+    if (!r->exec && (r->unrecordable || r->calls++ == 0)) {
+        body(x, ctx);
+        return;
+    }
+    if (!r->exec) {
+        if (record(x, r, body, ctx) != cudaSuccess) {
+            cudaGetLastError();
+            x->status = NT5_OK; /* what failed was the capture, and nothing ran: run the step as is */
+            r->unrecordable = 1;
+            body(x, ctx);
+            return;
+        }
+        s->recordings++;
+    }
+    failed(x, cudaGraphLaunch(r->exec, s->stream), "replaying a decoding step");
+}
+
+static void cuda_free_recorded(exec_ctx *x, void *slot) {
+    cuda_recording *r = slot;
+    if (!r) return;
+    if (r->exec) {
+        cuda_session *s = session_of(x);
+        failed(x, cudaStreamSynchronize(s->stream), "decoding");
+        cudaGraphExecDestroy(r->exec);
+        s->recordings--;
+    }
+    free(r);
 }
 
 static void cuda_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index, size_t count,
@@ -494,7 +576,10 @@ static const backend_ops cuda_ops = {
     .alloc = cuda_alloc,
     .release = cuda_release,
     .upload = cuda_upload,
+    .upload_ints = cuda_upload_ints,
     .download = cuda_download,
+    .run_recorded = cuda_run_recorded,
+    .free_recorded = cuda_free_recorded,
     .embed = cuda_embed,
     .rmsnorm = cuda_rmsnorm,
     .linear = cuda_linear,
@@ -504,7 +589,7 @@ static const backend_ops cuda_ops = {
     .beam_candidates = cuda_beam_candidates,
     .zero = cuda_zero,
     .store = cuda_store,
-    .copy_rows = cuda_copy_rows,
+    .append_rows = cuda_append_rows,
     .gather_blocks = cuda_gather_blocks,
 };
 

@@ -42,6 +42,10 @@ cudaError_t nt5_cuda_greedy_pick(const float *logits, size_t rows, size_t V, int
 cudaError_t nt5_cuda_beam_candidates(const float *logits, size_t rows, size_t V, const float *base, size_t n,
                                      float *scores, int32_t *tokens, cudaStream_t stream);
 
+/* backend.h append_rows, pos in device memory */
+cudaError_t nt5_cuda_append_rows(float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos, const float *src,
+                                 size_t ld_src, size_t batch, size_t cols, cudaStream_t stream);
+
 /* dst block b = src block index[b] (index in device memory): the first
  * block_elems floats of blocks every `stride` floats, b < count */
 cudaError_t nt5_cuda_gather_blocks(float *dst, const float *src, const int32_t *index, size_t count, size_t block_elems,

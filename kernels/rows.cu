@@ -79,6 +79,14 @@ __global__ void to_half_kernel(T *out, const float *in, size_t ld_in, size_t row
         out[t] = stored<T>(in[(t / cols) * ld_in + t % cols] * scale);
 }
 
+__global__ void append_rows_kernel(float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
+                                   const float *src, size_t ld_src, size_t cols) {
+    size_t b = blockIdx.x;
+    float *to = dst + b * block_stride + (size_t)*pos * ld_dst;
+    const float *from = src + b * ld_src;
+    for (size_t i = threadIdx.x; i < cols; i += blockDim.x) to[i] = from[i];
+}
+
 __global__ void gather_blocks_kernel(float *dst, const float *src, const int32_t *index, size_t block_elems,
                                      size_t stride) {
     size_t b = blockIdx.y;
@@ -219,6 +227,15 @@ extern "C" cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t l
         to_half_kernel<<<grid, 256, 0, stream>>>((__nv_bfloat16 *)out, in, ld_in, rows, cols, scale);
     else
         to_half_kernel<<<grid, 256, 0, stream>>>((__half *)out, in, ld_in, rows, cols, scale);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t nt5_cuda_append_rows(float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
+                                            const float *src, size_t ld_src, size_t batch, size_t cols,
+                                            cudaStream_t stream) {
+    if (batch == 0 || cols == 0) return cudaSuccess;
+    if (batch > 0x7fffffffu) return cudaErrorInvalidValue;
+    append_rows_kernel<<<(unsigned)batch, 256, 0, stream>>>(dst, block_stride, ld_dst, pos, src, ld_src, cols);
     return cudaGetLastError();
 }
 
