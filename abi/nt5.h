@@ -63,14 +63,14 @@ extern "C" {
 /* ---- Versions ------------------------------------------------------------ */
 
 #define NT5_VERSION_MAJOR 0
-#define NT5_VERSION_MINOR 2
+#define NT5_VERSION_MINOR 3
 #define NT5_VERSION_PATCH 0
 #define NT5_VERSION_NUMBER \
     (NT5_VERSION_MAJOR * 10000 + NT5_VERSION_MINOR * 100 + NT5_VERSION_PATCH)
 
 /* Bumped whenever anything is appended to this header. The soname is
  * libnt5.so.1 for the whole life of ABI generation 1. */
-#define NT5_ABI_VERSION 2
+#define NT5_ABI_VERSION 3
 
 /* The ABI version of the loaded library; a program compiled against this
  * header needs nt5_abi_version() >= NT5_ABI_VERSION. */
@@ -155,6 +155,12 @@ typedef struct nt5_model_options {
     int32_t offline;        /* 1: use only the cache (as does HF_HUB_OFFLINE=1) */
     nt5_progress_callback on_progress; /* optional, per downloaded file */
     void *progress_user_data;
+    /* Since NT5_ABI_VERSION 3. f32 weights on a GPU: 1 lets the matrix
+     * products use TF32 tensor cores (inputs rounded to 10 mantissa bits,
+     * fp32 accumulation: several times faster, about 1e-3 relative); 0
+     * (default) keeps them exact fp32 for parity with the CPU. Ignored for
+     * bf16/f16 weights and on the CPU. */
+    int32_t allow_tf32;
 } nt5_model_options;
 
 NT5_API nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t struct_size);

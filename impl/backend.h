@@ -150,9 +150,9 @@ struct backend {
 /* CPU backend with `threads` worker threads (0: all online cores). */
 nt5_status cpu_backend_create(int threads, backend **out);
 /* The CUDA backend on GPU `device`, from the module libnt5-cuda.so
- * (impl/cuda_loader.c); NT5_ERR_NO_DEVICE with the reason when there is
- * none to be had. */
-nt5_status cuda_backend_create(int device, backend **out);
+ * (impl/cuda_loader.c), its f32 products in TF32 when allow_tf32;
+ * NT5_ERR_NO_DEVICE with the reason when there is none to be had. */
+nt5_status cuda_backend_create(int device, int allow_tf32, backend **out);
 /* Whether this machine has an NVIDIA driver (cheap; loads nothing). */
 int cuda_driver_present(void);
 

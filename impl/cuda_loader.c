@@ -44,17 +44,26 @@ static void load_module(void) {
             snprintf(load_error, sizeof load_error, "%s is not installed (looked in %s/nt5 and %s/kernels; set "
                      "NT5_CUDA_MODULE to its path)", MODULE_NAME, dir, dir);
     }
-    if (h && !(module_create = (cuda_module_create_fn)dlsym(h, NT5_CUDA_MODULE_ENTRY)))
+    if (!h) return;
+    const int *api = dlsym(h, NT5_CUDA_MODULE_API_SYMBOL);
+    if (!api)
+        snprintf(load_error, sizeof load_error, "%s has no %s: not an nt5 CUDA module, or one older than this "
+                 "libnt5", MODULE_NAME, NT5_CUDA_MODULE_API_SYMBOL);
+    else if (*api != NT5_CUDA_MODULE_API)
+        snprintf(load_error, sizeof load_error, "%s speaks module API %d, libnt5 %d: install matching versions",
+                 MODULE_NAME, *api, NT5_CUDA_MODULE_API);
+    else if (!(module_create = (cuda_module_create_fn)dlsym(h, NT5_CUDA_MODULE_ENTRY)))
         snprintf(load_error, sizeof load_error, "%s has no %s", MODULE_NAME, NT5_CUDA_MODULE_ENTRY);
+    if (!module_create) dlclose(h);
 }
 
 static const cuda_host host = {err_set};
 
-nt5_status cuda_backend_create(int device, backend **out) {
+nt5_status cuda_backend_create(int device, int allow_tf32, backend **out) {
     pthread_once(&load_once, load_module);
     if (!module_create)
         return err_set(NT5_ERR_NO_DEVICE, "the CUDA backend could not be loaded: %s", load_error);
-    return module_create(NT5_CUDA_MODULE_API, &host, device, out);
+    return module_create(NT5_CUDA_MODULE_API, &host, device, allow_tf32, out);
 }
 
 int cuda_driver_present(void) { return access("/dev/nvidiactl", F_OK) == 0 || access("/proc/driver/nvidia/version", F_OK) == 0; }

@@ -18,13 +18,13 @@ static nt5_status make_backend(const nt5_model_options *opts, backend **out) {
     const char *dev = opts->device ? opts->device : "auto";
     if (strcmp(dev, "cpu") == 0) return cpu_backend_create(opts->num_threads, out);
     if (strcmp(dev, "auto") == 0) {
-        if (cuda_driver_present() && cuda_backend_create(0, out) == NT5_OK) return NT5_OK;
+        if (cuda_driver_present() && cuda_backend_create(0, opts->allow_tf32 != 0, out) == NT5_OK) return NT5_OK;
         return cpu_backend_create(opts->num_threads, out);
     }
     char *end = NULL;
     long n = strncmp(dev, "cuda:", 5) == 0 ? strtol(dev + 5, &end, 10) : 0;
     if (strcmp(dev, "cuda") == 0 || (end && end != dev + 5 && !*end && n >= 0 && n < 1024)) {
-        nt5_status st = cuda_backend_create((int)n, out);
+        nt5_status st = cuda_backend_create((int)n, opts->allow_tf32 != 0, out);
         return st == NT5_OK ? st : err_wrap(st, "device \"%s\"", dev);
     }
     return err_set(NT5_ERR_INVALID_ARG, "device \"%s\" is not one of auto, cpu, cuda, cuda:N", dev);

@@ -3,7 +3,8 @@
  * cuBLASLt workspace and small scratch buffers) from the backend's pool, so
  * threads sharing a model never share a stream. Buffers come from the
  * device's stream-ordered memory pool, which keeps freed memory for reuse.
- * Products go through cuBLASLt: f32 weights in fp32 (no TF32); bf16 weights
+ * Products go through cuBLASLt: f32 weights in fp32 (TF32 only when the
+ * model options allow it); bf16 weights
  * with a bf16 input; f16 weights (value * 2^-weight_exp) with the input
  * divided by 2^input_exp in f16, the result multiplied back in cuBLASLt's
  * alpha; fp32 accumulation and output, so the residual stream stays fp32
@@ -26,6 +27,7 @@
 
 #define WORKSPACE_BYTES ((size_t)32 << 20)
 #define PLAN_CACHE 128
+#define RETIRED_MAX 16
 
 /* Per-call state: reused by later calls once returned to the pool. */
 typedef struct cuda_session {
@@ -45,6 +47,8 @@ typedef struct cuda_session {
     int capturing;              /* a decoding step is being recorded: no buffer may move */
     int capture_broken;         /* something in it could not be recorded */
     int recordings;             /* live recordings, which hold these buffers' addresses */
+    void *retired[RETIRED_MAX]; /* buffers grown out of while a recording lived: freed at the call's end */
+    int n_retired;
     struct cuda_session *next;
 } cuda_session;
 
@@ -63,6 +67,7 @@ typedef struct cuda_backend {
     const cuda_host *host;
     int device;
     cublasLtHandle_t lt;
+    int tf32;               /* f32 products in TF32 (nt5_model_options.allow_tf32) */
     pthread_mutex_t lock;   /* the session pool and the plan cache */
     cuda_session *idle;
     lt_plan plans[PLAN_CACHE];
@@ -167,6 +172,7 @@ static nt5_status cuda_exec_begin(const backend *be, exec_ctx *x) {
 static nt5_status cuda_exec_end(exec_ctx *x) {
     cuda_backend *cb = cb_of(x->be);
     cuda_session *s = session_of(x);
+    for (; s->n_retired > 0; s->n_retired--) cudaFreeAsync(s->retired[s->n_retired - 1], s->stream);
     failed(x, cudaStreamSynchronize(s->stream), "call");
     pthread_mutex_lock(&cb->lock);
     s->next = cb->idle;
@@ -184,11 +190,15 @@ static void *grow(exec_ctx *x, void **buf, size_t *cap, size_t bytes) {
         s->capture_broken = 1;
         return NULL;
     }
-    if (s->recordings) {
-        x->status = host_of(x)->set_error(NT5_ERR_INTERNAL, "a recorded decoding step's scratch would move");
-        return NULL;
+    if (*buf && s->recordings) { /* a recording may still use it: keep it until the call ends */
+        if (s->n_retired == RETIRED_MAX) {
+            x->status = host_of(x)->set_error(NT5_ERR_INTERNAL, "too many scratch buffers outgrown in one call");
+            return NULL;
+        }
+        s->retired[s->n_retired++] = *buf;
+    } else if (*buf) {
+        cudaFreeAsync(*buf, s->stream);
     }
-    if (*buf) cudaFreeAsync(*buf, s->stream);
     *buf = NULL;
     *cap = 0;
     if (failed(x, cudaMallocAsync(buf, bytes, s->stream), "allocating scratch")) return NULL;
@@ -465,7 +475,9 @@ static cublasStatus_t plan_build(cuda_backend *cb, lt_plan *p) {
     cudaDataType_t ab = p->dtype == NT5_DTYPE_BF16 ? CUDA_R_16BF : p->dtype == NT5_DTYPE_F16 ? CUDA_R_16F : CUDA_R_32F;
     cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
     size_t ld_b = p->dtype == NT5_DTYPE_F32 ? p->ld_in : p->K; /* 16-bit inputs are cast into a dense buffer */
-    cublasStatus_t s = cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F);
+    cublasComputeType_t compute = p->dtype == NT5_DTYPE_F32 && cb->tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                                         : CUBLAS_COMPUTE_32F;
+    cublasStatus_t s = cublasLtMatmulDescCreate(&p->op, compute, CUDA_R_32F);
     if (s != CUBLAS_STATUS_SUCCESS) return s;
     p->used = 1;
     p->a = p->b = p->c = NULL;
@@ -620,8 +632,10 @@ static nt5_status check_device(const cuda_host *host, int device) {
     return NT5_OK;
 }
 
+__attribute__((visibility("default"))) const int nt5_cuda_module_api = NT5_CUDA_MODULE_API;
+
 __attribute__((visibility("default"))) nt5_status nt5_cuda_module_create(int api, const cuda_host *host, int device,
-                                                                         backend **out) {
+                                                                         int allow_tf32, backend **out) {
     *out = NULL;
     if (api != NT5_CUDA_MODULE_API)
         return host->set_error(NT5_ERR_UNSUPPORTED, "libnt5-cuda.so speaks module API %d, libnt5 %d: install matching "
@@ -633,6 +647,7 @@ __attribute__((visibility("default"))) nt5_status nt5_cuda_module_create(int api
     cb->base.ops = &cuda_ops;
     cb->host = host;
     cb->device = device;
+    cb->tf32 = allow_tf32;
     pthread_mutex_init(&cb->lock, NULL);
     cublasStatus_t s = cublasLtCreate(&cb->lt);
     if (s != CUBLAS_STATUS_SUCCESS) {

@@ -7,8 +7,11 @@
 
 #include "backend.h"
 
-#define NT5_CUDA_MODULE_API 1
+#define NT5_CUDA_MODULE_API 2
 #define NT5_CUDA_MODULE_ENTRY "nt5_cuda_module_create"
+/* an exported const int holding the module's NT5_CUDA_MODULE_API, read
+ * before the entry is called (whose signature depends on it) */
+#define NT5_CUDA_MODULE_API_SYMBOL "nt5_cuda_module_api"
 
 /* What the module may call back into libnt5 for. */
 typedef struct cuda_host {
@@ -16,9 +19,11 @@ typedef struct cuda_host {
     nt5_status (*set_error)(nt5_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 } cuda_host;
 
-/* The module's one exported function: a CUDA backend on GPU `device`, or
- * NT5_ERR_NO_DEVICE (no driver, no such device, compute capability below
- * 8.0) / NT5_ERR_UNSUPPORTED (api mismatch) with the reason set. */
-typedef nt5_status (*cuda_module_create_fn)(int api, const cuda_host *host, int device, backend **out);
+/* The module's one exported function: a CUDA backend on GPU `device` (f32
+ * products in TF32 when allow_tf32), or NT5_ERR_NO_DEVICE (no driver, no
+ * such device, compute capability below 8.0) / NT5_ERR_UNSUPPORTED (api
+ * mismatch) with the reason set. */
+typedef nt5_status (*cuda_module_create_fn)(int api, const cuda_host *host, int device, int allow_tf32,
+                                            backend **out);
 
 #endif

@@ -396,6 +396,29 @@ static void check_bf16_weights(nt5_model *f32_model) {
     CHECK_STATUS(nt5_model_open(data_path("t5-v1_1-tiny"), &mo, &m), NT5_ERR_INVALID_ARG);
 }
 
+/* allow_tf32 concerns GPU products: the CPU's stay exact fp32. */
+static void check_tf32_ignored_on_cpu(nt5_model *f32_model) {
+    nt5_model_options mo;
+    nt5_model_options_init(&mo, sizeof mo);
+    CHECK(mo.allow_tf32 == 0, "allow_tf32 defaults to 0");
+    mo.device = "cpu";
+    mo.allow_tf32 = 1;
+    nt5_model *m = NULL;
+    CHECK_STATUS(nt5_model_open(data_path("t5-v1_1-tiny"), &mo, &m), NT5_OK);
+    nt5_embeddings *a = NULL, *b = NULL;
+    CHECK_STATUS(nt5_encode_texts(f32_model, prompts, N_PROMPTS, NULL, &a), NT5_OK);
+    if (m) CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, NULL, &b), NT5_OK);
+    if (a && b) {
+        size_t bs, s, d;
+        nt5_embeddings_shape(a, &bs, &s, &d);
+        double err = rel_l2(nt5_embeddings_data(b), nt5_embeddings_data(a), bs * s * d);
+        CHECK(err <= 1e-6, "allow_tf32 on the CPU: relative L2 %.3g from fp32", err);
+    }
+    nt5_embeddings_free(a);
+    nt5_embeddings_free(b);
+    nt5_model_free(m);
+}
+
 int main(void) {
     nt5_model *m = open_model_or_fail(data_path("t5-v1_1-tiny"));
     if (m) {
@@ -405,6 +428,7 @@ int main(void) {
         check_output_buffers(m);
         check_generate_options(m);
         check_bf16_weights(m);
+        check_tf32_ignored_on_cpu(m);
     }
     nt5_model_free(m);
     check_encoder_only();

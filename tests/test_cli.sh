@@ -45,6 +45,7 @@ check_fails unknown-command "unknown command" "$nt5" frobnicate
 
 check info "gelu_new" "$nt5" info "$model"
 check info-json '"d_model": 64' "$nt5" info "$model" --json
+check info-tf32 "compute_dtype                    f32" "$nt5" info "$model" --device cpu --tf32
 check_fails info-missing "NT5_ERR_NOT_FOUND" "$nt5" info "$data/no-such-model"
 check_fails info-extra-arg "unexpected argument" "$nt5" info "$model" --bogus
 
@@ -100,7 +101,7 @@ check_fails convert-local-to-cache "Hub model id" "$nt5" convert "$model"
 check_fails cuda-module-missing "could not be loaded" env NT5_CUDA_MODULE=/nonexistent/libnt5-cuda.so \
     "$nt5" info "$model" --device cuda
 libm=$(find /lib /usr/lib -name 'libm.so.6' 2>/dev/null | head -n 1)
-check_fails cuda-module-foreign "has no nt5_cuda_module_create" env NT5_CUDA_MODULE="$libm" "$nt5" info "$model" \
+check_fails cuda-module-foreign "has no nt5_cuda_module_api: not an nt5 CUDA module" env NT5_CUDA_MODULE="$libm" "$nt5" info "$model" \
     --device cuda
 check cuda-module-auto "device                           cpu" env NT5_CUDA_MODULE=/nonexistent/libnt5-cuda.so \
     "$nt5" info "$model"

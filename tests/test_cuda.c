@@ -31,14 +31,19 @@ static const char *const prompts[] = {
 };
 #define N_PROMPTS 3
 
-static nt5_model *open_on(const char *path, const char *device, int32_t weight_dtype) {
+static nt5_model *open_on_tf32(const char *path, const char *device, int32_t weight_dtype, int allow_tf32) {
     nt5_model_options o;
     nt5_model_options_init(&o, sizeof o);
     o.device = device;
     o.weight_dtype = weight_dtype;
+    o.allow_tf32 = allow_tf32;
     nt5_model *m = NULL;
     CHECK_STATUS(nt5_model_open(path, &o, &m), NT5_OK);
     return m;
+}
+
+static nt5_model *open_on(const char *path, const char *device, int32_t weight_dtype) {
+    return open_on_tf32(path, device, weight_dtype, 0);
 }
 
 static nt5_embeddings *encode(nt5_model *m, const char *const *texts, size_t n) {
@@ -90,11 +95,12 @@ static const char *f16_file(const char *name) {
     return path;
 }
 
-/* One fixture: CPU fp32 against CUDA fp32, bf16 and (from an f16 file) f16. */
+/* One fixture: CPU fp32 against CUDA fp32 (exact and TF32), bf16 and (from
+ * an f16 file) f16. */
 static void check_fixture(const char *name) {
     const char *dir = data_path(name);
     nt5_model *cpu = open_on(dir, "cpu", NT5_DTYPE_F32);
-    nt5_model *f32 = open_on(dir, "cuda", NT5_DTYPE_F32);
+    nt5_model *f32 = open_on(dir, "cuda", NT5_DTYPE_F32), *tf32 = open_on_tf32(dir, "cuda", NT5_DTYPE_F32, 1);
     nt5_model *bf16 = open_on(dir, "cuda", NT5_DTYPE_BF16);
     const char *f16_path = f16_file(name);
     nt5_model *f16 = open_on(f16_path, "cuda", NT5_DTYPE_AUTO);
@@ -107,12 +113,17 @@ static void check_fixture(const char *name) {
     if (f16) CHECK(nt5_model_get_info(f16, &info) == NT5_OK && info.weight_dtype == NT5_DTYPE_F16 &&
                        info.compute_dtype == NT5_DTYPE_F16, "%s: an f16 file runs in f16 on the GPU", name);
     nt5_embeddings *e_cpu = encode(cpu, prompts, N_PROMPTS), *e_f32 = encode(f32, prompts, N_PROMPTS),
-                   *e_bf16 = encode(bf16, prompts, N_PROMPTS), *e_f16 = encode(f16, prompts, N_PROMPTS);
-    double err32 = compare(e_cpu, e_f32), err_bf16 = compare(e_cpu, e_bf16), err_f16 = compare(e_cpu, e_f16);
+                   *e_tf32 = encode(tf32, prompts, N_PROMPTS), *e_bf16 = encode(bf16, prompts, N_PROMPTS),
+                   *e_f16 = encode(f16, prompts, N_PROMPTS);
+    double err32 = compare(e_cpu, e_f32), err_tf32 = compare(e_cpu, e_tf32), err_bf16 = compare(e_cpu, e_bf16),
+           err_f16 = compare(e_cpu, e_f16);
     CHECK(err32 <= 1e-5, "%s: fp32 hidden states %.3g from the CPU's", name, err32);
+    /* TF32 rounds product inputs to 10 mantissa bits, as f16 does */
+    CHECK(err_tf32 <= 3e-3, "%s: TF32 hidden states %.3g from the CPU's", name, err_tf32);
     CHECK(err_bf16 <= 1e-2, "%s: bf16 hidden states %.3g from the CPU's", name, err_bf16);
     CHECK(err_f16 <= 3e-3, "%s: f16 hidden states %.3g from the CPU's", name, err_f16);
-    printf("%s: hidden states relative L2 fp32 %.2e, bf16 %.2e, f16 %.2e\n", name, err32, err_bf16, err_f16);
+    printf("%s: hidden states relative L2 fp32 %.2e, TF32 %.2e, bf16 %.2e, f16 %.2e\n", name, err32, err_tf32,
+           err_bf16, err_f16);
     for (int beams = 1; beams <= 4; beams += 3) {
         nt5_generation *a = generate(cpu, beams), *b = generate(f32, beams);
         CHECK(same_ids(a, b), "%s: fp32 %s ids differ from the CPU's", name, beams > 1 ? "beam" : "greedy");
@@ -129,10 +140,12 @@ static void check_fixture(const char *name) {
     }
     nt5_embeddings_free(e_cpu);
     nt5_embeddings_free(e_f32);
+    nt5_embeddings_free(e_tf32);
     nt5_embeddings_free(e_bf16);
     nt5_embeddings_free(e_f16);
     nt5_model_free(cpu);
     nt5_model_free(f32);
+    nt5_model_free(tf32);
     nt5_model_free(bf16);
     nt5_model_free(f16);
 }

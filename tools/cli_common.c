@@ -126,6 +126,7 @@ int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out)
     int rc = model_options_from_args(a, encoder_only, &o);
     if (rc) return rc;
     o.device = args_value(a, "--device");
+    o.allow_tf32 = args_flag(a, "--tf32");
     const char *wd = args_value(a, "--weight-dtype");
     if (wd && parse_dtype(wd, "--weight-dtype", 1, &o.weight_dtype)) return 2;
     progress_bar bar;

@@ -11,7 +11,8 @@ static const char help[] =
     "  --early-stopping          --sample   --temperature X (1.0)   --top-k N   --top-p X\n"
     "  --seed N                  --repetition-penalty X (1.0)   --no-repeat-ngram-size N\n"
     "  --no-stream               --ids (print token ids too)    --json\n"
-    "  --device D, --threads N, --weight-dtype auto|f32|bf16|f16 (f16: on a GPU, from f16 files or Hub ids)\n";
+    "  --device D, --threads N, --weight-dtype auto|f32|bf16|f16 (f16: on a GPU, from f16 files or Hub ids)\n"
+    "  --tf32                 f32 weights on a GPU: TF32 products (faster, about 1e-3 relative)\n";
 
 typedef struct stream_state {
     int printed;

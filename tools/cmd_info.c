@@ -3,7 +3,7 @@
 #include "cli.h"
 
 static const char help[] =
-    "usage: nt5 info MODEL_DIR [--json] [--device D] [--threads N] [--weight-dtype auto|f32|bf16|f16]\n"
+    "usage: nt5 info MODEL_DIR [--json] [--device D] [--threads N] [--weight-dtype auto|f32|bf16|f16] [--tf32]\n"
     "Prints the model's configuration, tokenizer and device.\n";
 
 int cmd_info(int argc, char **argv) {

@@ -53,7 +53,11 @@ func referenceTensor(t *testing.T, name string) []float32 {
 }
 
 func TestEncodeMatchesHuggingFace(t *testing.T) {
-	m := open(t)
+	// the CPU ignores WithTF32: still exact fp32
+	m, err := Open(filepath.Join(dataDir(), "t5-v1_1-tiny"), WithDevice("cpu"), WithTF32())
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
 	defer m.Close()
 	emb, err := m.Encode([]string{"Hello world!"}, EncodeOptions{})
 	if err != nil {

@@ -7,9 +7,9 @@ const libnt5 = get(ENV, "NT5_LIBRARY", "libnt5.so.1")
 const nt5_status = Int32
 
 const NT5_VERSION_MAJOR = 0
-const NT5_VERSION_MINOR = 2
+const NT5_VERSION_MINOR = 3
 const NT5_VERSION_PATCH = 0
-const NT5_ABI_VERSION = 2
+const NT5_ABI_VERSION = 3
 const NT5_OK = 0
 const NT5_ERR_INVALID_ARG = -1  # NULL, out of range, bad option struct
 const NT5_ERR_IO = -2  # a file could not be opened or read
@@ -78,6 +78,7 @@ struct nt5_model_options
     offline::Int32
     on_progress::nt5_progress_callback
     progress_user_data::Ptr{Cvoid}
+    allow_tf32::Int32
 end
 
 struct nt5_convert_options

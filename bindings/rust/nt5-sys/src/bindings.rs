@@ -6,9 +6,9 @@ use std::os::raw::{c_char, c_int, c_void};
 pub type nt5_status = i32;
 
 pub const NT5_VERSION_MAJOR: i32 = 0;
-pub const NT5_VERSION_MINOR: i32 = 2;
+pub const NT5_VERSION_MINOR: i32 = 3;
 pub const NT5_VERSION_PATCH: i32 = 0;
-pub const NT5_ABI_VERSION: i32 = 2;
+pub const NT5_ABI_VERSION: i32 = 3;
 pub const NT5_OK: i32 = 0;
 /// NULL, out of range, bad option struct
 pub const NT5_ERR_INVALID_ARG: i32 = -1;
@@ -114,6 +114,7 @@ pub struct nt5_model_options {
     pub offline: i32,
     pub on_progress: nt5_progress_callback,
     pub progress_user_data: *mut c_void,
+    pub allow_tf32: i32,
 }
 
 #[repr(C)]

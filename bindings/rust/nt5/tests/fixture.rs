@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread;
 
-use nt5::{ConvertOptions, EncodeOptions, Format, GenerateOptions, Model};
+use nt5::{ConvertOptions, EncodeOptions, Format, GenerateOptions, Model, ModelOptions};
 
 fn data_dir() -> PathBuf {
     match std::env::var("NT5_TEST_DATA") {
@@ -44,7 +44,9 @@ fn json_ints_after(text: &str, path: &[&str]) -> Vec<i32> {
 
 #[test]
 fn encode_matches_hugging_face() {
-    let model = Model::open(&model_dir()).expect("open");
+    /* the CPU ignores allow_tf32: still exact fp32 */
+    let options = ModelOptions { device: Some("cpu".into()), allow_tf32: true, ..Default::default() };
+    let model = Model::open_with(&model_dir(), &options).expect("open");
     let emb = model.encode(&["Hello world!"], &EncodeOptions::default()).expect("encode");
     let want = read_tensor(&data_dir().join("t5-v1_1-tiny/reference.safetensors"), "encoder.single.0");
     assert_eq!(emb.shape, [1, 8, 64]);
