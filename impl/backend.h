@@ -121,6 +121,12 @@ typedef struct backend_ops {
      * logprobs[r] = its log_softmax value, as logits_process.h computes
      * them; ids and logprobs are host memory (only 2 numbers a row leave a GPU). */
     void (*greedy_pick)(exec_ctx *x, const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs);
+    /* Sampling's pick when no logits processor applies: per row of logits
+     * [rows, V], the scores warped by o's temperature, top_k and top_p
+     * (lp_warp), then ids[r] = lp_sample(warped, V, u[r]) and logprobs[r] =
+     * the unwarped log_softmax at ids[r]; u, ids and logprobs are host memory. */
+    void (*sample_pick)(exec_ctx *x, const float *logits, size_t rows, size_t V, const nt5_generate_options *o,
+                        const double *u, int32_t *ids, float *logprobs);
     /* Beam search's candidates when no logits processor applies: per row of
      * logits [rows, V], the n best of log_softmax(row) + base[row] as
      * lp_keep_best orders them (token order on ties), into out[row * n ...]

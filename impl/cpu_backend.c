@@ -102,6 +102,21 @@ static void cpu_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size_
     }
 }
 
+static void cpu_sample_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, const nt5_generate_options *o,
+                            const double *u, int32_t *ids, float *logprobs) {
+    float *warped = x->status == NT5_OK ? malloc(V * sizeof *warped) : NULL;
+    if (!warped && x->status == NT5_OK) x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t r = 0; warped && r < rows; r++) {
+        const float *s = logits + r * V;
+        memcpy(warped, s, V * sizeof *warped);
+        lp_warp(o, warped, V);
+        size_t pick = lp_sample(warped, V, u[r]);
+        ids[r] = (int32_t)pick;
+        logprobs[r] = s[pick] - lp_logsumexp(s, V);
+    }
+    free(warped);
+}
+
 static void cpu_beam_candidates(exec_ctx *x, const float *logits, size_t rows, size_t V, const float *base, size_t n,
                                 lp_candidate *out) {
     for (size_t r = 0; x->status == NT5_OK && r < rows; r++) {
@@ -152,6 +167,7 @@ static const backend_ops cpu_ops = {
     .ffn_activation = cpu_ffn_activation,
     .attention = cpu_attention,
     .greedy_pick = cpu_greedy_pick,
+    .sample_pick = cpu_sample_pick,
     .beam_candidates = cpu_beam_candidates,
     .zero = cpu_zero,
     .store = cpu_store,

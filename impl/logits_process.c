@@ -71,6 +71,22 @@ void lp_warp(const nt5_generate_options *o, float *scores, size_t vocab) {
     free(sorted);
 }
 
+size_t lp_sample(const float *scores, size_t vocab, double u) {
+    float mx = scores[lp_argmax(scores, vocab)];
+    double total = 0;
+    for (size_t i = 0; i < vocab; i++) total += exp((double)(scores[i] - mx));
+    double target = u * total, acc = 0;
+    size_t last = 0;
+    for (size_t i = 0; i < vocab; i++) {
+        double p = exp((double)(scores[i] - mx));
+        if (p == 0) continue;
+        acc += p;
+        last = i;
+        if (target < acc) return i;
+    }
+    return last;
+}
+
 float lp_logsumexp(const float *s, size_t vocab) {
     float mx = -INFINITY;
     for (size_t i = 0; i < vocab; i++) mx = s[i] > mx ? s[i] : mx;

@@ -18,6 +18,10 @@ void lp_log_softmax(float *scores, size_t vocab);
 /* log(sum(exp(scores))) as lp_log_softmax computes it (fp64 sum) */
 float lp_logsumexp(const float *scores, size_t vocab);
 size_t lp_argmax(const float *scores, size_t vocab);
+/* Draws from softmax(scores) with u uniform in [0, 1): the first token
+ * whose running sum of exp(score - max) (fp64, in token order) passes
+ * u * total, or the last possible one. */
+size_t lp_sample(const float *scores, size_t vocab, double u);
 
 /* A beam search candidate: a token extending a decoder row, with its score. */
 typedef struct lp_candidate {

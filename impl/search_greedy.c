@@ -14,22 +14,8 @@ static uint64_t rng_next(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
-/* Draws from softmax(scores). */
-static size_t sample(const float *scores, size_t vocab, uint64_t *rng) {
-    float mx = scores[lp_argmax(scores, vocab)];
-    double total = 0;
-    for (size_t i = 0; i < vocab; i++) total += exp((double)(scores[i] - mx));
-    double u = (double)(rng_next(rng) >> 11) * (1.0 / 9007199254740992.0) * total, acc = 0;
-    size_t last = 0;
-    for (size_t i = 0; i < vocab; i++) {
-        double p = exp((double)(scores[i] - mx));
-        if (p == 0) continue;
-        acc += p;
-        last = i;
-        if (u < acc) return i;
-    }
-    return last;
-}
+/* A uniform draw in [0, 1) with 53 random bits. */
+static double uniform(uint64_t *rng) { return (double)(rng_next(rng) >> 11) * (1.0 / 9007199254740992.0); }
 
 typedef struct row_state {
     int32_t *history; /* start token + new tokens */
@@ -63,15 +49,21 @@ nt5_status search_greedy(gen_call *g) {
     size_t live = B;
     int32_t *picks = malloc(B * sizeof *picks);
     float *pick_logprobs = malloc(B * sizeof *pick_logprobs);
-    if (!picks || !pick_logprobs) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    double *draws = malloc(B * sizeof *draws); /* [B] each row's uniform draw of the step */
+    if (!picks || !pick_logprobs || !draws) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t step = 0; step < steps && live && st == NT5_OK; step++) {
         for (size_t b = 0; b < B; b++) tokens[b] = rows[b].finished ? m->cfg.pad_id : rows[b].history[rows[b].n - 1];
         decoder_step(g->x, &m->cfg, &m->w, &ds, tokens, logits);
-        /* with no processor at work the backend picks, and only ids and scores reach the host */
-        int plain = !o->do_sample && o->repetition_penalty == 1.0f && o->no_repeat_ngram_size == 0 &&
-                    (int64_t)step >= o->min_new_tokens;
-        if (plain) ops->greedy_pick(g->x, logits, B, V, picks, pick_logprobs);
-        else ops->download(g->x, host, logits, B * V);
+        /* with no processor at work the backend picks (or samples), and only ids and scores reach the host */
+        int plain = o->repetition_penalty == 1.0f && o->no_repeat_ngram_size == 0 && (int64_t)step >= o->min_new_tokens;
+        if (plain && o->do_sample) {
+            for (size_t b = 0; b < B; b++) draws[b] = rows[b].finished ? 0.0 : uniform(&rows[b].rng);
+            ops->sample_pick(g->x, logits, B, V, o, draws, picks, pick_logprobs);
+        } else if (plain) {
+            ops->greedy_pick(g->x, logits, B, V, picks, pick_logprobs);
+        } else {
+            ops->download(g->x, host, logits, B * V);
+        }
         if ((st = exec_status(g->x)) != NT5_OK) break;
         for (size_t b = 0; b < B && st == NT5_OK; b++) {
             row_state *r = &rows[b];
@@ -87,7 +79,7 @@ nt5_status search_greedy(gen_call *g) {
                     /* warp a copy: the score is taken on the processed distribution */
                     memcpy(warped, s, V * sizeof *warped);
                     lp_warp(o, warped, V);
-                    pick = sample(warped, V, &r->rng);
+                    pick = lp_sample(warped, V, uniform(&r->rng));
                 } else {
                     pick = lp_argmax(s, V);
                 }
@@ -104,6 +96,7 @@ nt5_status search_greedy(gen_call *g) {
     }
     free(picks);
     free(pick_logprobs);
+    free(draws);
     for (size_t b = 0; b < B && rows && st == NT5_OK; b++) {
         gen_sequence *out = &g->out[b];
         out->n = rows[b].n - 1;

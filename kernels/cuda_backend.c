@@ -327,6 +327,26 @@ static void cuda_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size
     failed(x, cudaStreamSynchronize(s->stream), "greedy pick");
 }
 
+static void cuda_sample_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, const nt5_generate_options *o,
+                             const double *u, int32_t *ids, float *logprobs) {
+    cuda_session *s = session_of(x);
+    if (x->status != NT5_OK || rows == 0) return;
+    /* device: draws [rows] (doubles first, aligned), ids [rows], log-probabilities [rows] */
+    char *dev = grow(x, &s->picks, &s->picks_cap, rows * (sizeof *u + sizeof *ids + sizeof *logprobs));
+    if (!dev) return;
+    double *dev_u = (double *)dev;
+    int32_t *dev_ids = (int32_t *)(dev + rows * sizeof *u);
+    float *dev_lp = (float *)(dev + rows * (sizeof *u + sizeof *ids));
+    if (failed(x, cudaMemcpyAsync(dev_u, u, rows * sizeof *u, cudaMemcpyHostToDevice, s->stream), "upload") ||
+        failed(x, nt5_cuda_sample_pick(logits, rows, V, o->temperature, o->top_k, o->top_p, dev_u, dev_ids, dev_lp,
+                                       s->stream), "sampling") ||
+        failed(x, cudaMemcpyAsync(ids, dev_ids, rows * sizeof *ids, cudaMemcpyDeviceToHost, s->stream), "download") ||
+        failed(x, cudaMemcpyAsync(logprobs, dev_lp, rows * sizeof *logprobs, cudaMemcpyDeviceToHost, s->stream),
+               "download"))
+        return;
+    failed(x, cudaStreamSynchronize(s->stream), "sampling");
+}
+
 static void cuda_beam_candidates(exec_ctx *x, const float *logits, size_t rows, size_t V, const float *base, size_t n,
                                  lp_candidate *out) {
     cuda_session *s = session_of(x);
@@ -598,6 +618,7 @@ static const backend_ops cuda_ops = {
     .ffn_activation = cuda_ffn_activation,
     .attention = cuda_attention,
     .greedy_pick = cuda_greedy_pick,
+    .sample_pick = cuda_sample_pick,
     .beam_candidates = cuda_beam_candidates,
     .zero = cuda_zero,
     .store = cuda_store,

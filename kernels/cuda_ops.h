@@ -37,6 +37,11 @@ cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t ld_in, size_
 cudaError_t nt5_cuda_greedy_pick(const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs,
                                  cudaStream_t stream);
 
+/* per row of logits [rows, V]: backend.h sample_pick with o's temperature,
+ * top_k and top_p and the uniform draws u (device [rows]) */
+cudaError_t nt5_cuda_sample_pick(const float *logits, size_t rows, size_t V, float temperature, int32_t top_k,
+                                 float top_p, const double *u, int32_t *ids, float *logprobs, cudaStream_t stream);
+
 /* per row of logits [rows, V]: the n best of (logits - logsumexp) + base[r]
  * (base device [rows]), by score and then token, into scores/tokens [rows, n] */
 cudaError_t nt5_cuda_beam_candidates(const float *logits, size_t rows, size_t V, const float *base, size_t n,

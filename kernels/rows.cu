@@ -1,6 +1,7 @@
 // Row-wise kernels of the CUDA backend: embedding gather, RMSNorm, gated
-// activations and f32 -> bf16/f16 casts (product inputs, outputs). fp32 arithmetic,
-// the same formulas as the CPU backend (impl/cpu_rows.c, fast_math.h).
+// activations, f32 -> bf16/f16 casts (product inputs, outputs) and cache
+// copies. fp32 arithmetic, the same formulas as the CPU backend
+// (impl/cpu_rows.c, fast_math.h).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -96,89 +97,6 @@ __global__ void gather_blocks_kernel(float *dst, const float *src, const int32_t
         to[i] = from[i];
 }
 
-constexpr int PICK_THREADS = 256;
-
-// Is (v, t) ahead of (bv, bt) in the order "higher score, then lower token"?
-__device__ bool ahead(float v, size_t t, float bv, size_t bt) { return v > bv || (v == bv && t < bt); }
-
-// The best (value, index) over the block; every thread gets it.
-__device__ void block_best(float &v, size_t &t) {
-    __shared__ float vs[PICK_THREADS];
-    __shared__ size_t ts[PICK_THREADS];
-    vs[threadIdx.x] = v;
-    ts[threadIdx.x] = t;
-    __syncthreads();
-    for (int half = PICK_THREADS / 2; half > 0; half /= 2) {
-        if (threadIdx.x < half && ahead(vs[threadIdx.x + half], ts[threadIdx.x + half], vs[threadIdx.x], ts[threadIdx.x]))
-            vs[threadIdx.x] = vs[threadIdx.x + half], ts[threadIdx.x] = ts[threadIdx.x + half];
-        __syncthreads();
-    }
-    v = vs[0];
-    t = ts[0];
-    __syncthreads();
-}
-
-// logsumexp of a row as logits_process.c computes it: the max, then an fp64 sum
-__device__ float row_logsumexp(const float *s, size_t V) {
-    __shared__ double sums[PICK_THREADS];
-    float mx = -INFINITY;
-    size_t unused = V;
-    for (size_t i = threadIdx.x; i < V; i += PICK_THREADS)
-        if (ahead(s[i], i, mx, unused)) mx = s[i], unused = i;
-    block_best(mx, unused);
-    double sum = 0;
-    for (size_t i = threadIdx.x; i < V; i += PICK_THREADS) sum += exp((double)(s[i] - mx));
-    sums[threadIdx.x] = sum;
-    __syncthreads();
-    for (int half = PICK_THREADS / 2; half > 0; half /= 2) {
-        if (threadIdx.x < half) sums[threadIdx.x] += sums[threadIdx.x + half];
-        __syncthreads();
-    }
-    float lse = mx + (float)log(sums[0]);
-    __syncthreads();
-    return lse;
-}
-
-__global__ void __launch_bounds__(PICK_THREADS)
-    greedy_pick_kernel(const float *logits, size_t V, int32_t *ids, float *logprobs) {
-    const float *s = logits + blockIdx.x * V;
-    float lse = row_logsumexp(s, V);
-    float bv = -INFINITY;
-    size_t bt = V;
-    for (size_t i = threadIdx.x; i < V; i += PICK_THREADS)
-        if (ahead(s[i], i, bv, bt)) bv = s[i], bt = i;
-    block_best(bv, bt);
-    size_t pick = bt < V ? bt : 0; // all -inf (or NaN): index 0, as lp_argmax
-    if (threadIdx.x == 0) {
-        ids[blockIdx.x] = (int32_t)pick;
-        logprobs[blockIdx.x] = s[pick] - lse;
-    }
-}
-
-// n passes, each taking the best candidate after the previous one in the order
-__global__ void __launch_bounds__(PICK_THREADS) beam_candidates_kernel(const float *logits, size_t V, const float *base,
-                                                                        size_t n, float *scores, int32_t *tokens) {
-    const float *s = logits + blockIdx.x * V;
-    float lse = row_logsumexp(s, V), b = base[blockIdx.x], prev_v = INFINITY;
-    size_t prev_t = 0;
-    for (size_t k = 0; k < n; k++) {
-        float bv = -INFINITY;
-        size_t bt = V;
-        for (size_t i = threadIdx.x; i < V; i += PICK_THREADS) {
-            float v = (s[i] - lse) + b;
-            bool after = k == 0 || ahead(prev_v, prev_t, v, i);
-            if (after && ahead(v, i, bv, bt)) bv = v, bt = i;
-        }
-        block_best(bv, bt);
-        if (threadIdx.x == 0) {
-            scores[blockIdx.x * n + k] = bt < V ? bv : -INFINITY;
-            tokens[blockIdx.x * n + k] = bt < V ? (int32_t)bt : 0;
-        }
-        prev_v = bv;
-        prev_t = bt;
-    }
-}
-
 unsigned grid_for(size_t n, unsigned block) {
     size_t g = (n + block - 1) / block;
     return g > 65535u * 16u ? 65535u * 16u : (unsigned)(g ? g : 1);
@@ -246,19 +164,5 @@ extern "C" cudaError_t nt5_cuda_gather_blocks(float *dst, const float *src, cons
     size_t x = (block_elems + 255) / 256;
     dim3 grid((unsigned)(x < 1024 ? x : 1024), (unsigned)count);
     gather_blocks_kernel<<<grid, 256, 0, stream>>>(dst, src, index, block_elems, stride);
-    return cudaGetLastError();
-}
-
-extern "C" cudaError_t nt5_cuda_beam_candidates(const float *logits, size_t rows, size_t V, const float *base,
-                                                size_t n, float *scores, int32_t *tokens, cudaStream_t stream) {
-    if (rows == 0 || n == 0) return cudaSuccess;
-    beam_candidates_kernel<<<(unsigned)rows, PICK_THREADS, 0, stream>>>(logits, V, base, n, scores, tokens);
-    return cudaGetLastError();
-}
-
-extern "C" cudaError_t nt5_cuda_greedy_pick(const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs,
-                                            cudaStream_t stream) {
-    if (rows == 0) return cudaSuccess;
-    greedy_pick_kernel<<<(unsigned)rows, PICK_THREADS, 0, stream>>>(logits, V, ids, logprobs);
     return cudaGetLastError();
 }

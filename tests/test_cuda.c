@@ -60,16 +60,27 @@ static double compare(const nt5_embeddings *a, const nt5_embeddings *b) {
     return rel_l2(nt5_embeddings_data(b), nt5_embeddings_data(a), ba * sa * da);
 }
 
-static nt5_generation *generate(nt5_model *m, int beams) {
+/* greedy (beams 1), beam search, or with sample set sampling at temperature
+ * 0.8 with top-k 40 and top-p 0.9 (seeded) */
+static nt5_generation *generate_with(nt5_model *m, int beams, int sample) {
     nt5_generate_options o;
     nt5_generate_options_init(&o, sizeof o);
     o.max_new_tokens = 16;
     o.num_beams = beams;
     o.num_return_sequences = beams;
+    if (sample) {
+        o.do_sample = 1;
+        o.temperature = 0.8f;
+        o.top_k = 40;
+        o.top_p = 0.9f;
+        o.seed = 42;
+    }
     nt5_generation *g = NULL;
     if (m) CHECK_STATUS(nt5_generate_texts(m, prompts, N_PROMPTS, &o, &g), NT5_OK);
     return g;
 }
+
+static nt5_generation *generate(nt5_model *m, int beams) { return generate_with(m, beams, 0); }
 
 static int same_ids(const nt5_generation *a, const nt5_generation *b) {
     if (!a || !b || nt5_generation_count(a) != nt5_generation_count(b)) return 0;
@@ -138,6 +149,11 @@ static void check_fixture(const char *name) {
         }
         nt5_generation_free(a);
     }
+    /* the same draws pick the same tokens: sampling runs on the GPU */
+    nt5_generation *a = generate_with(cpu, 1, 1), *b = generate_with(f32, 1, 1);
+    CHECK(same_ids(a, b), "%s: fp32 sampled ids differ from the CPU's", name);
+    nt5_generation_free(a);
+    nt5_generation_free(b);
     nt5_embeddings_free(e_cpu);
     nt5_embeddings_free(e_f32);
     nt5_embeddings_free(e_tf32);
