@@ -119,12 +119,15 @@ def per_token(t_n, t_1, n):
 
 
 def machine():
-    props = torch.cuda.get_device_properties(0)
-    smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-                         capture_output=True, text=True).stdout.strip()
+    gpu = torch.cuda.get_device_properties(0).name if torch.cuda.is_available() else "none"
+    try:
+        smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+                             capture_output=True, text=True).stdout.strip()
+    except FileNotFoundError:
+        smi = "no nvidia-smi"
     commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
-    return {"gpu": props.name, "nvidia-smi": smi, "torch": torch.__version__, "transformers": transformers.__version__,
+    return {"gpu": gpu, "nvidia-smi": smi, "torch": torch.__version__, "transformers": transformers.__version__,
             "cuda": torch.version.cuda, "commit": commit or os.environ.get("NT5_COMMIT", "?")}
 
 

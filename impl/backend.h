@@ -144,7 +144,7 @@ typedef struct backend_ops {
     void (*append_rows)(exec_ctx *x, float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
                         const float *src, size_t ld_src, size_t batch, size_t cols);
     /* dst block b = src block index[b]: the first block_elems floats of
-     * blocks that start every `stride` floats (index in host memory) */
+     * blocks that start every `stride` floats (index in backend memory) */
     void (*gather_blocks)(exec_ctx *x, float *dst, const float *src, const int32_t *index,
                           size_t count, size_t block_elems, size_t stride);
 } backend_ops;

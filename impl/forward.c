@@ -141,7 +141,10 @@ nt5_status decoder_init(exec_ctx *x, const t5_config *c, const weights *w, const
         /* cross-attention K/V from the encoder output, once per call */
         linear(x, s->cross_kv[l], 2 * inner, enc_out, d, &w->dec[l].cross_kv, enc_rows, 2 * inner, d, 0);
     }
-    if (kv_group > 1) s->spare_kv = OPS(x)->alloc(x, s->batch * max_len * 2 * inner);
+    if (kv_group > 1) {
+        s->spare_kv = OPS(x)->alloc(x, s->batch * max_len * 2 * inner);
+        s->reorder = (int32_t *)OPS(x)->alloc(x, s->batch);
+    }
     s->step_ids = (int32_t *)OPS(x)->alloc(x, rows);
     s->step_pos = (int32_t *)OPS(x)->alloc(x, 1);
     s->h = OPS(x)->alloc(x, rows * d);
@@ -234,8 +237,9 @@ void decoder_step(exec_ctx *x, const t5_config *c, const weights *w, decoder_sta
 void decoder_reorder(exec_ctx *x, const t5_config *c, decoder_state *s, const int32_t *index) {
     size_t stride = s->max_len * 2 * inner_of(c), used = s->pos * 2 * inner_of(c);
     s->reordered = 1;
+    OPS(x)->upload_ints(x, s->reorder, index, s->batch);
     for (int l = 0; l < c->num_decoder_layers; l++) {
-        OPS(x)->gather_blocks(x, s->spare_kv, s->self_kv[l], index, s->batch, used, stride);
+        OPS(x)->gather_blocks(x, s->spare_kv, s->self_kv[l], s->reorder, s->batch, used, stride);
         float *t = s->self_kv[l];
         s->self_kv[l] = s->spare_kv;
         s->spare_kv = t;
@@ -250,7 +254,7 @@ void decoder_free(exec_ctx *x, const t5_config *c, decoder_state *s) {
     }
     free(s->self_kv);
     free(s->cross_kv);
-    float *bufs[] = {s->spare_kv, (float *)s->step_ids, (float *)s->step_pos, s->h, s->n, s->qkv, s->attn, s->ff,
+    float *bufs[] = {s->spare_kv, (float *)s->reorder, (float *)s->step_ids, (float *)s->step_pos, s->h, s->n, s->qkv, s->attn, s->ff,
                      s->act};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) OPS(x)->release(x, bufs[i]);
     memset(s, 0, sizeof *s);

@@ -24,6 +24,7 @@ typedef struct decoder_state {
     float **self_kv;    /* per layer [batch, max_len, 2 * inner]: k | v */
     float **cross_kv;   /* per layer [enc_batch * enc_len, 2 * inner] */
     float *spare_kv;    /* reorder target, swapped with a layer's cache */
+    int32_t *reorder;   /* backend [batch]: a reorder's index (beams) */
     int32_t *step_ids;  /* backend [batch]: the step's tokens */
     int32_t *step_pos;  /* backend [1]: the step's position */
     void *recorded;     /* the backend's recording of a step (run_recorded) */

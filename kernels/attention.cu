@@ -93,15 +93,20 @@ cudaError_t launch(const cuda_attention_args *args, cudaStream_t stream) {
 // queries per row below which a row's keys are split over blocks (decoding)
 constexpr size_t FEW_QUERIES = 16;
 
+bool split(const attn_args *a, unsigned disabled) {
+    return a->q_len < FEW_QUERIES && !(disabled & CUDA_OFF_SPLIT_ATTENTION);
+}
+
 }  // namespace
 
-extern "C" size_t nt5_cuda_attention_partials(const attn_args *a) {
-    return a->q_len < FEW_QUERIES ? nt5_cuda_attention_decode_partials(a) : 0;
+extern "C" size_t nt5_cuda_attention_partials(const attn_args *a, unsigned disabled) {
+    return split(a, disabled) ? nt5_cuda_attention_decode_partials(a) : 0;
 }
 
 extern "C" cudaError_t nt5_cuda_attention(const cuda_attention_args *args, cudaStream_t stream) {
-    if (args->a.q_len < FEW_QUERIES) return nt5_cuda_attention_decode(args, stream);
-    if (nt5_cuda_attention_tc_supports(args)) return nt5_cuda_attention_tc(args, stream);
+    if (split(&args->a, args->disabled)) return nt5_cuda_attention_decode(args, stream);
+    if (!(args->disabled & CUDA_OFF_TC_ATTENTION) && nt5_cuda_attention_tc_supports(args))
+        return nt5_cuda_attention_tc(args, stream);
     size_t d = args->a.d_kv;
     if (d <= 32) return launch<1>(args, stream);
     if (d <= 64) return launch<2>(args, stream);

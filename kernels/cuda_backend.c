@@ -35,8 +35,6 @@ typedef struct cuda_session {
     void *workspace;            /* [WORKSPACE_BYTES] for cuBLASLt */
     uint16_t *bf16_in;          /* [bf16_cap] a product's input cast to bf16/f16, or an output cast */
     size_t bf16_cap;
-    int32_t *ints;              /* [ints_cap] ids or a gather index uploaded for a kernel */
-    size_t ints_cap;
     int32_t *valid;             /* [valid_cap] attention's kv_valid, uploaded when it changes */
     size_t valid_cap, valid_n;
     int32_t *valid_host;        /* [valid_n] what `valid` holds */
@@ -68,6 +66,7 @@ typedef struct cuda_backend {
     int device;
     cublasLtHandle_t lt;
     int tf32;               /* f32 products in TF32 (nt5_model_options.allow_tf32) */
+    unsigned disabled;      /* CUDA_OFF_* from NT5_CUDA_DISABLE */
     pthread_mutex_t lock;   /* the session pool and the plan cache */
     cuda_session *idle;
     lt_plan plans[PLAN_CACHE];
@@ -127,7 +126,6 @@ static void session_free(cuda_session *s) {
     if (!s) return;
     if (s->stream) {
         if (s->bf16_in) cudaFreeAsync(s->bf16_in, s->stream);
-        if (s->ints) cudaFreeAsync(s->ints, s->stream);
         if (s->valid) cudaFreeAsync(s->valid, s->stream);
         if (s->picks) cudaFreeAsync(s->picks, s->stream);
         if (s->partials) cudaFreeAsync(s->partials, s->stream);
@@ -204,15 +202,6 @@ static void *grow(exec_ctx *x, void **buf, size_t *cap, size_t bytes) {
     if (failed(x, cudaMallocAsync(buf, bytes, s->stream), "allocating scratch")) return NULL;
     *cap = bytes;
     return *buf;
-}
-
-/* Host ints copied into the session's device buffer. */
-static const int32_t *upload_ints(exec_ctx *x, const int32_t *host, size_t n) {
-    cuda_session *s = session_of(x);
-    int32_t *dev = grow(x, (void **)&s->ints, &s->ints_cap, n * sizeof *host);
-    if (!dev || failed(x, cudaMemcpyAsync(dev, host, n * sizeof *host, cudaMemcpyHostToDevice, s->stream), "upload"))
-        return NULL;
-    return dev;
 }
 
 static void cuda_upload_ints(exec_ctx *x, int32_t *dst, const int32_t *src, size_t n) {
@@ -298,11 +287,11 @@ static const int32_t *valid_on_device(exec_ctx *x, const size_t *kv_valid, size_
 
 static void cuda_attention(exec_ctx *x, const attn_args *a) {
     if (x->status != NT5_OK) return;
-    cuda_attention_args args = {.a = *a};
+    cuda_attention_args args = {.a = *a, .disabled = cb_of(x->be)->disabled};
     if (a->kv_valid && !(args.kv_valid = valid_on_device(x, a->kv_valid, (a->batch + a->kv_group - 1) / a->kv_group)))
         return;
     args.log_ratio = position_log_ratio(a->bidirectional, a->num_buckets, a->max_distance);
-    size_t partials = nt5_cuda_attention_partials(a);
+    size_t partials = nt5_cuda_attention_partials(a, args.disabled);
     if (partials) {
         cuda_session *s = session_of(x);
         if (!(args.partials = grow(x, (void **)&s->partials, &s->partials_cap, partials * sizeof(float)))) return;
@@ -436,6 +425,10 @@ static void cuda_run_recorded(exec_ctx *x, void **slot, void (*body)(exec_ctx *x
     cuda_session *s = session_of(x);
     if (x->status != NT5_OK) return;
     cuda_recording *r = *slot;
+    if (cb_of(x->be)->disabled & CUDA_OFF_GRAPHS) {
+        body(x, ctx);
+        return;
+    }
     if (!r && !(r = *slot = calloc(1, sizeof *r))) {
         body(x, ctx); /* no memory for the bookkeeping: run as is */
         return;
@@ -471,10 +464,8 @@ static void cuda_free_recorded(exec_ctx *x, void *slot) {
 
 static void cuda_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index, size_t count,
                                size_t block_elems, size_t stride) {
-    if (x->status != NT5_OK) return;
-    const int32_t *dev_index = upload_ints(x, index, count);
-    if (dev_index)
-        failed(x, nt5_cuda_gather_blocks(dst, src, dev_index, count, block_elems, stride, session_of(x)->stream),
+    if (x->status == NT5_OK)
+        failed(x, nt5_cuda_gather_blocks(dst, src, index, count, block_elems, stride, session_of(x)->stream),
                "gather");
 }
 
@@ -626,6 +617,24 @@ static const backend_ops cuda_ops = {
     .gather_blocks = cuda_gather_blocks,
 };
 
+/* CUDA_OFF_* of NT5_CUDA_DISABLE ("graphs,tc-attention", ...); unknown names are ignored. */
+static unsigned disabled_paths(void) {
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } paths[] = {{"graphs", CUDA_OFF_GRAPHS}, {"tc-attention", CUDA_OFF_TC_ATTENTION},
+                 {"split-attention", CUDA_OFF_SPLIT_ATTENTION}};
+    const char *env = getenv("NT5_CUDA_DISABLE");
+    unsigned bits = 0;
+    for (const char *p = env; p && *p;) {
+        size_t n = strcspn(p, ",");
+        for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+            if (strlen(paths[i].name) == n && strncmp(p, paths[i].name, n) == 0) bits |= paths[i].bit;
+        p += n + (p[n] == ',');
+    }
+    return bits;
+}
+
 /* Checks the device and keeps freed pool memory for reuse. */
 static nt5_status check_device(const cuda_host *host, int device) {
     int count = 0;
@@ -669,6 +678,7 @@ __attribute__((visibility("default"))) nt5_status nt5_cuda_module_create(int api
     cb->host = host;
     cb->device = device;
     cb->tf32 = allow_tf32;
+    cb->disabled = disabled_paths();
     pthread_mutex_init(&cb->lock, NULL);
     cublasStatus_t s = cublasLtCreate(&cb->lt);
     if (s != CUBLAS_STATUS_SUCCESS) {

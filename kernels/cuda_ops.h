@@ -67,9 +67,16 @@ typedef struct cuda_attention_args {
     const int32_t *kv_valid;  /* device [kv_batch] attended keys per kv batch, or NULL */
     float log_ratio;          /* position_log_ratio() of the bucket settings */
     float *partials;          /* device [nt5_cuda_attention_partials(&a)] scratch, or NULL when that is 0 */
+    unsigned disabled;        /* CUDA_OFF_* kernels not to use (NT5_CUDA_DISABLE) */
 } cuda_attention_args;
+
+/* Paths that NT5_CUDA_DISABLE (a comma-separated list of the names below)
+ * turns off, to tell a faulty one apart on a new GPU or driver. */
+#define CUDA_OFF_GRAPHS 1u          /* "graphs": decoding steps run as is */
+#define CUDA_OFF_TC_ATTENTION 2u    /* "tc-attention": no tensor-core attention */
+#define CUDA_OFF_SPLIT_ATTENTION 4u /* "split-attention": no split-over-keys attention */
 /* floats of scratch the call needs in `partials` */
-size_t nt5_cuda_attention_partials(const attn_args *a);
+size_t nt5_cuda_attention_partials(const attn_args *a, unsigned disabled);
 cudaError_t nt5_cuda_attention(const cuda_attention_args *args, cudaStream_t stream);
 
 /* the kernels behind nt5_cuda_attention */
