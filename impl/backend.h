@@ -3,9 +3,9 @@
  * the CUDA backend (kernels/) implements the same table.
  *
  * Buffers are float arrays in the backend's memory (host memory for the
- * CPU); an int32 buffer there is an alloc()ed one of the same count. Index
- * arrays (lengths, gather indices) are host memory unless an op says
- * otherwise. Operations do not fail individually: a failure (out of memory,
+ * CPU); an int32 buffer there is an alloc()ed one of the same count.
+ * Other arrays (attention's kv lengths, token choices) are host memory
+ * unless an op says otherwise. Operations do not fail individually: a failure (out of memory,
  * a device error) is recorded in the exec context and reported by
  * exec_status(); later operations on a failed context do nothing. */
 #ifndef NT5_IMPL_BACKEND_H
@@ -85,7 +85,7 @@ typedef struct backend_ops {
     float *(*alloc)(exec_ctx *x, size_t n);
     void (*release)(exec_ctx *x, float *p);
     void (*upload)(exec_ctx *x, float *dst, const float *src, size_t n);
-    void (*upload_ints)(exec_ctx *x, int32_t *dst, const int32_t *src, size_t n);
+    void (*upload_ints)(exec_ctx *x, int32_t *dst, const int32_t *src, size_t n); /* dst: backend memory */
     void (*download)(exec_ctx *x, float *dst, const float *src, size_t n);
     /* Runs body(x, ctx): a decoding step whose work depends only on backend
      * memory and on what never changes between the calls with this *slot
