@@ -80,6 +80,10 @@ typedef struct backend_ops {
     /* Copies `bytes` of a weight buffer to host memory (to save a model). */
     void (*read_weight)(const backend *be, void *host, const void *w, size_t bytes);
 
+    /* Best effort, at open: makes `bytes` of working memory ready for calls
+     * (a GPU backend's pool), so a first call allocates nothing from the
+     * driver. Failing changes nothing: calls then allocate as they go. */
+    void (*reserve)(backend *be, size_t bytes);
     nt5_status (*exec_begin)(const backend *be, exec_ctx *x);
     nt5_status (*exec_end)(exec_ctx *x); /* waits for the work, frees scratch */
     float *(*alloc)(exec_ctx *x, size_t n);

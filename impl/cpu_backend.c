@@ -40,6 +40,12 @@ static nt5_status cpu_exec_begin(const backend *be, exec_ctx *x) {
 
 static nt5_status cpu_exec_end(exec_ctx *x) { return x->status; }
 
+/* host memory comes and goes with each call */
+static void cpu_reserve(backend *be, size_t bytes) {
+    (void)be;
+    (void)bytes;
+}
+
 int cpu_is_f32(exec_ctx *x, int32_t dtype, const char *op) {
     if (dtype == NT5_DTYPE_F32) return 1;
     if (x->status == NT5_OK) x->status = err_set(NT5_ERR_INTERNAL, "CPU %s asked for dtype %d", op, (int)dtype);
@@ -152,6 +158,7 @@ static const backend_ops cpu_ops = {
     .adopt_weight = cpu_adopt_weight,
     .free_weight = cpu_free_weight,
     .read_weight = cpu_read_weight,
+    .reserve = cpu_reserve,
     .exec_begin = cpu_exec_begin,
     .exec_end = cpu_exec_end,
     .alloc = cpu_alloc,

@@ -80,6 +80,16 @@ static void ffn_block(exec_ctx *x, const t5_config *c, const float *ln, const wm
     linear_prepared(x, h, d, act, wo, rows, d, F, 1);
 }
 
+size_t forward_call_floats(const t5_config *c, size_t len, size_t new_tokens, int has_decoder) {
+    size_t d = (size_t)c->d_model, inner = inner_of(c), F = (size_t)c->d_ff, wide = c->gated ? 2 * F : F;
+    size_t per_row = 3 * d + 4 * inner + wide + F + 1; /* h, n, out | qkv, attn | ff, act | ids */
+    size_t floats = len * per_row;
+    if (has_decoder)
+        floats += (size_t)c->num_decoder_layers * 2 * inner * (new_tokens + len) /* self and cross caches */
+                  + per_row + (size_t)c->vocab_size;                              /* a step, logits */
+    return floats;
+}
+
 void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const int32_t *ids, size_t batch,
                      size_t len, const size_t *valid, float *out) {
     size_t rows = batch * len, d = (size_t)c->d_model, inner = inner_of(c), F = (size_t)c->d_ff;

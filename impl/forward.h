@@ -6,6 +6,11 @@
 #include "config.h"
 #include "weights.h"
 
+/* About how many floats of backend memory one call of one input of `len`
+ * tokens works in: the encoder's buffers and output, and with a decoder
+ * the state and logits of `new_tokens` greedy steps. */
+size_t forward_call_floats(const t5_config *c, size_t len, size_t new_tokens, int has_decoder);
+
 /* Encoder over ids [batch, len] (host memory). valid: [batch] real-token
  * counts; keys at positions >= valid[b] are masked. NULL attends to every
  * position (no mask). out: backend buffer [batch * len, d_model]. */

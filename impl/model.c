@@ -8,6 +8,7 @@
 
 #include "checkpoint.h"
 #include "error.h"
+#include "forward.h"
 #include "json_file.h"
 #include "nt5_file.h"
 #include "weight_fold.h"
@@ -79,7 +80,11 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
     weight_source folded = folding_source(&fold);
     int fold_now = tf && tf->fold_norms && !m->norms_folded;
     if (fold_now) m->norms_folded = 1;
-    return weights_load(&m->cfg, m->has_decoder, dtype, fold_now ? &folded : src, m->be, &m->w);
+    st = weights_load(&m->cfg, m->has_decoder, dtype, fold_now ? &folded : src, m->be, &m->w);
+    /* a call of one input at full length (up to T5's usual 512 tokens), and 64 new tokens (the default) */
+    size_t len = m->max_input_length > 0 && m->max_input_length < 512 ? (size_t)m->max_input_length : 512;
+    if (st == NT5_OK) m->be->ops->reserve(m->be, forward_call_floats(&m->cfg, len, 64, m->has_decoder) * sizeof(float));
+    return st;
 }
 
 static nt5_status open_file(const char *path, const nt5_model_options *opts, const load_transforms *tf,

@@ -143,6 +143,15 @@ static nt5_status device_error(const cuda_backend *cb, cudaError_t e) {
                                "CUDA: cannot start a call on device %d: %s", cb->device, cudaGetErrorString(e));
 }
 
+/* The device's stream-ordered pool keeps what is freed into it (check_device). */
+static void cuda_reserve(backend *be, size_t bytes) {
+    void *p = NULL;
+    if (cudaSetDevice(cb_of(be)->device) == cudaSuccess && cudaMallocAsync(&p, bytes, cudaStreamPerThread) == cudaSuccess)
+        cudaFreeAsync(p, cudaStreamPerThread);
+    cudaStreamSynchronize(cudaStreamPerThread);
+    cudaGetLastError(); /* best effort: a failure leaves nothing behind */
+}
+
 /* A session from the pool, or a new one. */
 static nt5_status cuda_exec_begin(const backend *be, exec_ctx *x) {
     cuda_backend *cb = cb_of(be);
@@ -594,6 +603,7 @@ static const backend_ops cuda_ops = {
     .adopt_weight = cuda_adopt_weight,
     .free_weight = cuda_free_weight,
     .read_weight = cuda_read_weight,
+    .reserve = cuda_reserve,
     .exec_begin = cuda_exec_begin,
     .exec_end = cuda_exec_end,
     .alloc = cuda_alloc,
