@@ -115,6 +115,11 @@ typedef struct backend_ops {
      * input (ld_in = K), which f16 scaled as above. */
     void (*linear)(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in,
                    const wmat *w, size_t M, size_t N, size_t K, int accumulate);
+    /* out[M, N] (dense) = relu(in[M, K] @ w[N, K]^T) * out_scale in out_dtype
+     * (a non-gated ReLU FFN's first product and activation in one); in as
+     * for linear */
+    void (*linear_relu)(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const void *in,
+                        int32_t in_dtype, size_t ld_in, const wmat *w, size_t M, size_t N, size_t K);
     /* out[M, F] = act(in[:, :F]) (* in[:, F:2F] when gated) * out_scale, in
      * out_dtype ; in row stride ld_in */
     void (*ffn_activation)(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const float *in,

@@ -171,6 +171,7 @@ static const backend_ops cpu_ops = {
     .embed = cpu_embed,
     .rmsnorm = cpu_rmsnorm,
     .linear = cpu_linear,
+    .linear_relu = cpu_linear_relu,
     .ffn_activation = cpu_ffn_activation,
     .attention = cpu_attention,
     .greedy_pick = cpu_greedy_pick,

@@ -27,6 +27,8 @@ void cpu_rmsnorm(exec_ctx *x, void *out, int32_t out_dtype, const float *in, con
                  size_t d, float eps, float scale);
 void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in,
                 const wmat *w, size_t M, size_t N, size_t K, int accumulate);
+void cpu_linear_relu(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const void *in, int32_t in_dtype,
+                     size_t ld_in, const wmat *w, size_t M, size_t N, size_t K);
 void cpu_ffn_activation(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const float *in,
                         size_t ld_in, size_t M, size_t F, activation act, int gated);
 void cpu_attention(exec_ctx *x, const attn_args *a);

@@ -123,6 +123,21 @@ static void act_row(const void *ctx, size_t r) {
         for (size_t i = 0; i < a->F; i++) y[i] *= a->scale;
 }
 
+/* the product, then ReLU and the scale in place, row by row */
+static void relu_row(const void *ctx, size_t r) {
+    const act_args *a = ctx;
+    float *y = a->out + r * a->F;
+    for (size_t i = 0; i < a->F; i++) y[i] = (y[i] > 0 ? y[i] : 0) * a->scale;
+}
+
+void cpu_linear_relu(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const void *in, int32_t in_dtype,
+                     size_t ld_in, const wmat *w, size_t M, size_t N, size_t K) {
+    if (!cpu_is_f32(x, out_dtype, "matrix product")) return;
+    cpu_linear(x, out, N, in, in_dtype, ld_in, w, M, N, K, 0);
+    act_args a = {out, NULL, 0, N, out_scale, ACT_RELU, 0};
+    if (x->status == NT5_OK) cpu_for_rows(x, M, 8, relu_row, &a);
+}
+
 void cpu_ffn_activation(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const float *in,
                         size_t ld_in, size_t M, size_t F, activation act, int gated) {
     if (!cpu_is_f32(x, out_dtype, "activation")) return;

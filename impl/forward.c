@@ -26,17 +26,24 @@ static float *f16_rounded(exec_ctx *x, const float *in, size_t ld_in, size_t M, 
     return r;
 }
 
-/* out[M, N] (+)= in[M, K] @ w^T for fp32 rows in; with the call's hooks,
- * the input is rounded to f16 first and shown to the observer. */
-static void linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in, const wmat *w, size_t M,
-                   size_t N, size_t K, int accumulate) {
+/* The call's hooks on the fp32 input [M, K] of a product with w: rounded
+ * to f16 first (then *in points into the returned buffer, to release) and
+ * shown to the observer. */
+static float *hooked_input(exec_ctx *x, const wmat *w, const float **in, size_t *ld_in, size_t M, size_t K) {
     float *rounded = NULL;
     if (x->emulate_f16 && w->input_exp >= 0 && x->status == NT5_OK) {
-        rounded = f16_rounded(x, in, ld_in, M, K, w->input_exp);
-        in = rounded;
-        ld_in = K;
+        rounded = f16_rounded(x, *in, *ld_in, M, K, w->input_exp);
+        *in = rounded;
+        *ld_in = K;
     }
-    if (x->observer && x->status == NT5_OK) x->observer->seen(x->observer->user, w, in, ld_in, M, K);
+    if (x->observer && x->status == NT5_OK) x->observer->seen(x->observer->user, w, *in, *ld_in, M, K);
+    return rounded;
+}
+
+/* out[M, N] (+)= in[M, K] @ w^T for fp32 rows in, through the call's hooks. */
+static void linear(exec_ctx *x, float *out, size_t ld_out, const float *in, size_t ld_in, const wmat *w, size_t M,
+                   size_t N, size_t K, int accumulate) {
+    float *rounded = hooked_input(x, w, &in, &ld_in, M, K);
     OPS(x)->linear(x, out, ld_out, in, NT5_DTYPE_F32, ld_in, w, M, N, K, accumulate);
     OPS(x)->release(x, rounded);
 }
@@ -69,14 +76,24 @@ static void linear_prepared(exec_ctx *x, float *out, size_t ld_out, const float 
     else OPS(x)->linear(x, out, ld_out, in, dtype, K, w, M, N, K, accumulate);
 }
 
-/* Pre-norm FFN block: h += wo(act(wi(norm(h)))) for `rows` rows. */
+/* Pre-norm FFN block: h += wo(act(wi(norm(h)))) for `rows` rows; a
+ * non-gated ReLU (T5 v1.0) is fused into wi's product. */
 static void ffn_block(exec_ctx *x, const t5_config *c, const float *ln, const wmat *wi, const wmat *wo, float *h,
                       float *n, float *ff, float *act, size_t rows) {
     size_t d = (size_t)c->d_model, F = (size_t)c->d_ff, wide = c->gated ? 2 * F : F;
     norm_for(x, wi, n, h, ln, rows, c, 1.0f);
-    linear_prepared(x, ff, wide, n, wi, rows, wide, d, 0);
     product_input p = input_of(x, wo);
-    OPS(x)->ffn_activation(x, act, p.dtype, p.scale, ff, wide, rows, F, c->act, c->gated);
+    if (!c->gated && c->act == ACT_RELU) {
+        const float *in = n;
+        size_t ld_in = d;
+        int32_t in_dtype = input_of(x, wi).dtype;
+        float *rounded = in_dtype == NT5_DTYPE_F32 ? hooked_input(x, wi, &in, &ld_in, rows, d) : NULL;
+        OPS(x)->linear_relu(x, act, p.dtype, p.scale, in, in_dtype, ld_in, wi, rows, F, d);
+        OPS(x)->release(x, rounded);
+    } else {
+        linear_prepared(x, ff, wide, n, wi, rows, wide, d, 0);
+        OPS(x)->ffn_activation(x, act, p.dtype, p.scale, ff, wide, rows, F, c->act, c->gated);
+    }
     linear_prepared(x, h, d, act, wo, rows, d, F, 1);
 }
 

@@ -53,8 +53,8 @@ typedef struct cuda_session {
 /* A cached cuBLASLt product: descriptors and the heuristic's algorithm for one shape. */
 typedef struct lt_plan {
     size_t M, N, K, ld_in, ld_out;
-    int32_t dtype;
-    int accumulate, used;
+    int32_t dtype, out_dtype;   /* weights and input; output */
+    int accumulate, relu, used;
     cublasLtMatmulDesc_t op;
     cublasLtMatrixLayout_t a, b, c;
     cublasLtMatmulAlgo_t algo;
@@ -491,9 +491,14 @@ static void plan_destroy(lt_plan *p) {
     p->used = 0;
 }
 
+static cudaDataType_t lt_type(int32_t dtype) {
+    return dtype == NT5_DTYPE_BF16 ? CUDA_R_16BF : dtype == NT5_DTYPE_F16 ? CUDA_R_16F : CUDA_R_32F;
+}
+
 static cublasStatus_t plan_build(cuda_backend *cb, lt_plan *p) {
-    cudaDataType_t ab = p->dtype == NT5_DTYPE_BF16 ? CUDA_R_16BF : p->dtype == NT5_DTYPE_F16 ? CUDA_R_16F : CUDA_R_32F;
+    cudaDataType_t ab = lt_type(p->dtype);
     cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    cublasLtEpilogue_t epilogue = p->relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT;
     size_t ld_b = p->dtype == NT5_DTYPE_F32 ? p->ld_in : p->K; /* 16-bit inputs are cast into a dense buffer */
     cublasComputeType_t compute = p->dtype == NT5_DTYPE_F32 && cb->tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32
                                                                          : CUBLAS_COMPUTE_32F;
@@ -503,9 +508,10 @@ static cublasStatus_t plan_build(cuda_backend *cb, lt_plan *p) {
     p->a = p->b = p->c = NULL;
     if ((s = cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta)) ||
         (s = cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb)) ||
+        (s = cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue)) ||
         (s = cublasLtMatrixLayoutCreate(&p->a, ab, p->K, p->N, (int64_t)p->K)) ||
         (s = cublasLtMatrixLayoutCreate(&p->b, ab, p->K, p->M, (int64_t)ld_b)) ||
-        (s = cublasLtMatrixLayoutCreate(&p->c, CUDA_R_32F, p->N, p->M, (int64_t)p->ld_out)))
+        (s = cublasLtMatrixLayoutCreate(&p->c, lt_type(p->out_dtype), p->N, p->M, (int64_t)p->ld_out)))
         return s;
     cublasLtMatmulPreference_t pref = NULL;
     size_t ws = WORKSPACE_BYTES;
@@ -525,7 +531,8 @@ static cublasStatus_t plan_for(cuda_backend *cb, const lt_plan *key, lt_plan **o
     for (size_t i = 0; i < PLAN_CACHE; i++) {
         lt_plan *p = &cb->plans[i];
         if (p->used && p->M == key->M && p->N == key->N && p->K == key->K && p->ld_in == key->ld_in &&
-            p->ld_out == key->ld_out && p->dtype == key->dtype && p->accumulate == key->accumulate) {
+            p->ld_out == key->ld_out && p->dtype == key->dtype && p->out_dtype == key->out_dtype &&
+            p->accumulate == key->accumulate && p->relu == key->relu) {
             *out = p;
             return CUBLAS_STATUS_SUCCESS;
         }
@@ -539,8 +546,11 @@ static cublasStatus_t plan_for(cuda_backend *cb, const lt_plan *key, lt_plan **o
     return s;
 }
 
-static void cuda_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in,
-                        const wmat *w, size_t M, size_t N, size_t K, int accumulate) {
+/* out[M, N] (stride ld_out, in out_dtype) (+)= in @ w^T, with ReLU when
+ * relu, times out_scale: backend.h linear and linear_relu. */
+static void product(exec_ctx *x, void *out, int32_t out_dtype, size_t ld_out, float out_scale, const void *in,
+                    int32_t in_dtype, size_t ld_in, const wmat *w, size_t M, size_t N, size_t K, int accumulate,
+                    int relu) {
     if (x->status != NT5_OK || M == 0) return;
     cuda_backend *cb = cb_of(x->be);
     cuda_session *s = session_of(x);
@@ -560,8 +570,9 @@ static void cuda_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, 
         b = cast;
     }
     lt_plan key = {.M = M, .N = N, .K = K, .ld_in = ld_in, .ld_out = ld_out, .dtype = w->dtype,
-                   .accumulate = accumulate};
-    float alpha = ldexpf(1.0f, w->weight_exp + in_exp), beta = accumulate ? 1.0f : 0.0f;
+                   .out_dtype = out_dtype, .accumulate = accumulate, .relu = relu};
+    /* ReLU commutes with the positive power-of-two scales */
+    float alpha = ldexpf(1.0f, w->weight_exp + in_exp) * out_scale, beta = accumulate ? 1.0f : 0.0f;
     /* under the lock: another thread may replace a cached plan once the call is queued */
     pthread_mutex_lock(&cb->lock);
     lt_plan *plan = NULL;
@@ -571,6 +582,25 @@ static void cuda_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, 
                             &plan->algo, s->workspace, WORKSPACE_BYTES, s->stream);
     pthread_mutex_unlock(&cb->lock);
     lt_failed(x, st, "matmul");
+}
+
+static void cuda_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in,
+                        const wmat *w, size_t M, size_t N, size_t K, int accumulate) {
+    product(x, out, NT5_DTYPE_F32, ld_out, 1.0f, in, in_dtype, ld_in, w, M, N, K, accumulate, 0);
+}
+
+/* cuBLASLt's ReLU epilogue writing the next product's input; with
+ * NT5_CUDA_DISABLE=relu-epilogue an fp32 product, then the activation kernel */
+static void cuda_linear_relu(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const void *in,
+                             int32_t in_dtype, size_t ld_in, const wmat *w, size_t M, size_t N, size_t K) {
+    if (!(cb_of(x->be)->disabled & CUDA_OFF_RELU_EPILOGUE)) {
+        product(x, out, out_dtype, N, out_scale, in, in_dtype, ld_in, w, M, N, K, 0, 1);
+        return;
+    }
+    float *wide = cuda_alloc(x, M * N);
+    product(x, wide, NT5_DTYPE_F32, N, 1.0f, in, in_dtype, ld_in, w, M, N, K, 0, 0);
+    cuda_ffn_activation(x, out, out_dtype, out_scale, wide, N, M, N, ACT_RELU, 0);
+    cuda_release(x, wide);
 }
 
 /* ---- the backend ---- */
@@ -616,6 +646,7 @@ static const backend_ops cuda_ops = {
     .embed = cuda_embed,
     .rmsnorm = cuda_rmsnorm,
     .linear = cuda_linear,
+    .linear_relu = cuda_linear_relu,
     .ffn_activation = cuda_ffn_activation,
     .attention = cuda_attention,
     .greedy_pick = cuda_greedy_pick,
@@ -633,7 +664,7 @@ static unsigned disabled_paths(void) {
         const char *name;
         unsigned bit;
     } paths[] = {{"graphs", CUDA_OFF_GRAPHS}, {"tc-attention", CUDA_OFF_TC_ATTENTION},
-                 {"split-attention", CUDA_OFF_SPLIT_ATTENTION}};
+                 {"split-attention", CUDA_OFF_SPLIT_ATTENTION}, {"relu-epilogue", CUDA_OFF_RELU_EPILOGUE}};
     const char *env = getenv("NT5_CUDA_DISABLE");
     unsigned bits = 0;
     for (const char *p = env; p && *p;) {

@@ -75,6 +75,7 @@ typedef struct cuda_attention_args {
 #define CUDA_OFF_GRAPHS 1u          /* "graphs": decoding steps run as is */
 #define CUDA_OFF_TC_ATTENTION 2u    /* "tc-attention": no tensor-core attention */
 #define CUDA_OFF_SPLIT_ATTENTION 4u /* "split-attention": no split-over-keys attention */
+#define CUDA_OFF_RELU_EPILOGUE 8u   /* "relu-epilogue": ReLU after the product, not in cuBLASLt */
 /* floats of scratch the call needs in `partials` */
 size_t nt5_cuda_attention_partials(const attn_args *a, unsigned disabled);
 cudaError_t nt5_cuda_attention(const cuda_attention_args *args, cudaStream_t stream);
