@@ -76,14 +76,22 @@ static void linear_prepared(exec_ctx *x, float *out, size_t ld_out, const float 
     else OPS(x)->linear(x, out, ld_out, in, dtype, K, w, M, N, K, accumulate);
 }
 
-/* Pre-norm FFN block: h += wo(act(wi(norm(h)))) for `rows` rows; a
- * non-gated ReLU (T5 v1.0) is fused into wi's product. */
+/* A non-gated ReLU FFN (T5 v1.0) runs wi's product and the ReLU as one op,
+ * with no [rows, d_ff] fp32 buffer between them. */
+static int relu_fused(const t5_config *c) { return !c->gated && c->act == ACT_RELU; }
+
+/* floats of the FFN's wide buffer for `rows` rows (none when relu_fused) */
+static size_t ff_floats(const t5_config *c, size_t rows) {
+    return relu_fused(c) ? 0 : rows * (size_t)c->d_ff * (c->gated ? 2 : 1);
+}
+
+/* Pre-norm FFN block: h += wo(act(wi(norm(h)))) for `rows` rows. */
 static void ffn_block(exec_ctx *x, const t5_config *c, const float *ln, const wmat *wi, const wmat *wo, float *h,
                       float *n, float *ff, float *act, size_t rows) {
     size_t d = (size_t)c->d_model, F = (size_t)c->d_ff, wide = c->gated ? 2 * F : F;
     norm_for(x, wi, n, h, ln, rows, c, 1.0f);
     product_input p = input_of(x, wo);
-    if (!c->gated && c->act == ACT_RELU) {
+    if (relu_fused(c)) {
         const float *in = n;
         size_t ld_in = d;
         int32_t in_dtype = input_of(x, wi).dtype;
@@ -98,8 +106,8 @@ static void ffn_block(exec_ctx *x, const t5_config *c, const float *ln, const wm
 }
 
 size_t forward_call_floats(const t5_config *c, size_t len, size_t new_tokens, int has_decoder) {
-    size_t d = (size_t)c->d_model, inner = inner_of(c), F = (size_t)c->d_ff, wide = c->gated ? 2 * F : F;
-    size_t per_row = 3 * d + 4 * inner + wide + F + 1; /* h, n, out | qkv, attn | ff, act | ids */
+    size_t d = (size_t)c->d_model, inner = inner_of(c), F = (size_t)c->d_ff;
+    size_t per_row = 3 * d + 4 * inner + ff_floats(c, 1) + F + 1; /* h, n, out | qkv, attn | ff, act | ids */
     size_t floats = len * per_row;
     if (has_decoder)
         floats += (size_t)c->num_decoder_layers * 2 * inner * (new_tokens + len) /* self and cross caches */
@@ -110,12 +118,11 @@ size_t forward_call_floats(const t5_config *c, size_t len, size_t new_tokens, in
 void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const int32_t *ids, size_t batch,
                      size_t len, const size_t *valid, float *out) {
     size_t rows = batch * len, d = (size_t)c->d_model, inner = inner_of(c), F = (size_t)c->d_ff;
-    size_t wide = c->gated ? 2 * F : F;
     float *h = OPS(x)->alloc(x, rows * d);          /* [rows, d] residual stream */
     float *n = OPS(x)->alloc(x, rows * d);          /* [rows, d] normed */
     float *qkv = OPS(x)->alloc(x, rows * 3 * inner); /* [rows, 3 * inner] */
     float *attn = OPS(x)->alloc(x, rows * inner);   /* [rows, inner] */
-    float *ff = OPS(x)->alloc(x, rows * wide);      /* [rows, d_ff or 2 d_ff] */
+    float *ff = OPS(x)->alloc(x, ff_floats(c, rows)); /* [rows, d_ff or 2 d_ff] */
     float *act = OPS(x)->alloc(x, rows * F);        /* [rows, d_ff] */
     int32_t *dev_ids = (int32_t *)OPS(x)->alloc(x, rows); /* [rows] ids in backend memory */
     OPS(x)->upload_ints(x, dev_ids, ids, rows);
@@ -178,7 +185,7 @@ nt5_status decoder_init(exec_ctx *x, const t5_config *c, const weights *w, const
     s->n = OPS(x)->alloc(x, rows * d);
     s->qkv = OPS(x)->alloc(x, rows * 3 * inner);
     s->attn = OPS(x)->alloc(x, rows * inner);
-    s->ff = OPS(x)->alloc(x, rows * (c->gated ? 2 * F : F));
+    s->ff = OPS(x)->alloc(x, ff_floats(c, rows));
     s->act = OPS(x)->alloc(x, rows * F);
     nt5_status st = exec_status(x);
     if (st != NT5_OK) decoder_free(x, c, s);
