@@ -10,6 +10,7 @@
 
 #include "attention_common.cuh"
 #include "cuda_ops.h"
+#include "reduce.cuh"
 #include "position_bias.h"
 
 namespace {
@@ -19,16 +20,15 @@ constexpr int MAX_DKV = 256;
 
 template <int PER_LANE>  // output dimensions per lane: d_kv <= 32 * PER_LANE
 __global__ void __launch_bounds__(WARPS * 32) attention_kernel(cuda_attention_args args) {
-    const attn_args a = at_step(args.a);
+    const attn_args &a = args.a;
     __shared__ float q_smem[WARPS][MAX_DKV];
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     size_t g = (size_t)blockIdx.x * WARPS + warp;
     if (g >= a.batch * a.heads * a.q_len) return;
     size_t i = g % a.q_len, bh = g / a.q_len, h = bh % a.heads, b = bh / a.heads;
     size_t kvb = b / a.kv_group, d = a.d_kv;
-    size_t nk = args.kv_valid ? (size_t)args.kv_valid[kvb] : a.kv_len;
-    if (nk > a.kv_len) nk = a.kv_len;
-    long long pos = (long long)(a.q_offset + i);
+    size_t nk = attended_keys(args, kvb);
+    long long pos = (long long)(query_offset(a) + i);
     size_t n_att = a.causal && (size_t)pos + 1 < nk ? (size_t)pos + 1 : nk;
 
     const float *q = a.q + (b * a.q_len + i) * a.ld_q + h * d;
@@ -55,12 +55,11 @@ __global__ void __launch_bounds__(WARPS * 32) attention_kernel(cuda_attention_ar
             s = dot;
         }
         float chunk_max = s;
-        for (int o = 16; o > 0; o >>= 1) chunk_max = fmaxf(chunk_max, __shfl_xor_sync(0xffffffffu, chunk_max, o));
+        chunk_max = warp_max(chunk_max);
         float m_new = fmaxf(m, chunk_max);  // finite: the chunk has at least one key
         float correction = expf(m - m_new);
         float p = j < n_att ? expf(s - m_new) : 0.0f;
-        float chunk_sum = p;
-        for (int o = 16; o > 0; o >>= 1) chunk_sum += __shfl_xor_sync(0xffffffffu, chunk_sum, o);
+        float chunk_sum = warp_sum(p);
         sum = sum * correction + chunk_sum;
         for (int r = 0; r < PER_LANE; r++) acc[r] *= correction;
         size_t keys = n_att - j0 < 32 ? n_att - j0 : 32;

@@ -4,17 +4,18 @@
 #ifndef NT5_KERNELS_ATTENTION_COMMON_CUH
 #define NT5_KERNELS_ATTENTION_COMMON_CUH
 
-#include "backend.h"
+#include "cuda_ops.h"
 #include "half_store.cuh"
 
-// The call's arguments, with q_offset and kv_len from step_pos when it is set.
-__device__ inline attn_args at_step(const attn_args &a) {
-    attn_args r = a;
-    if (r.step_pos) {
-        r.q_offset = (size_t)*r.step_pos;
-        r.kv_len = r.q_offset + r.q_len;
-    }
-    return r;
+// The position of query 0: q_offset, or a decoding step's from step_pos.
+__device__ inline size_t query_offset(const attn_args &a) { return a.step_pos ? (size_t)*a.step_pos : a.q_offset; }
+
+// The keys kv batch kvb attends: its kv_valid, at most the call's (or the step's) kv_len.
+__device__ inline size_t attended_keys(const cuda_attention_args &args, size_t kvb) {
+    const attn_args &a = args.a;
+    size_t kv_len = a.step_pos ? (size_t)*a.step_pos + a.q_len : a.kv_len;
+    size_t nk = args.kv_valid ? (size_t)args.kv_valid[kvb] : kv_len;
+    return nk < kv_len ? nk : kv_len;
 }
 
 __device__ inline float out_scale(const attn_args &a) { return a.out_dtype == NT5_DTYPE_F16 ? a.out_scale : 1.0f; }

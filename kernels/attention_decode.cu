@@ -11,6 +11,7 @@
 
 #include "attention_common.cuh"
 #include "cuda_ops.h"
+#include "reduce.cuh"
 #include "position_bias.h"
 
 namespace {
@@ -20,11 +21,6 @@ constexpr size_t KEYS_PER_SLICE = 128;
 constexpr size_t MAX_SLICES = 64;
 constexpr int MAX_DKV = 256;
 
-__device__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
 // exp(m - max) as a weight, 0 for a part that saw no key
 __device__ float weight(float m, float max) { return m == -INFINITY ? 0.0f : expf(m - max); }
 
@@ -32,14 +28,13 @@ __device__ float weight(float m, float max) { return m == -INFINITY ? 0.0f : exp
 // slice's partial result is [max, sum, acc[d]] at partials + (g * slices + slice) * (d + 2).
 template <int PER_LANE>  // head dimensions per lane: d_kv <= 32 * PER_LANE
 __global__ void __launch_bounds__(WARPS * 32) decode_attention_kernel(cuda_attention_args args, unsigned slices) {
-    const attn_args a = at_step(args.a);
+    const attn_args &a = args.a;
     __shared__ float part_max[WARPS], part_sum[WARPS], part_acc[WARPS][32 * PER_LANE];
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     const size_t g = blockIdx.x, slice = blockIdx.y, d = a.d_kv;
     const size_t i = g % a.q_len, h = (g / a.q_len) % a.heads, b = g / a.q_len / a.heads, kvb = b / a.kv_group;
-    size_t nk = args.kv_valid ? (size_t)args.kv_valid[kvb] : a.kv_len;
-    if (nk > a.kv_len) nk = a.kv_len;
-    long long pos = (long long)(a.q_offset + i);
+    size_t nk = attended_keys(args, kvb);
+    long long pos = (long long)(query_offset(a) + i);
     size_t n_att = a.causal && (size_t)pos + 1 < nk ? (size_t)pos + 1 : nk;
     size_t per_slice = (n_att + slices - 1) / slices, j_begin = slice * per_slice;
     size_t j_end = j_begin + per_slice < n_att ? j_begin + per_slice : n_att;

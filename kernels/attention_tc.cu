@@ -15,6 +15,7 @@
 
 #include "attention_common.cuh"
 #include "cuda_ops.h"
+#include "reduce.cuh"
 #include "position_bias.h"
 
 using namespace nvcuda;
@@ -46,27 +47,6 @@ struct tc_layout {
     static_assert(k % 32 == 0 && v % 32 == 0 && s % 32 == 0 && p % 32 == 0 && o % 32 == 0, "WMMA alignment");
 };
 
-template <typename T>
-__device__ T from_float(float v);
-template <>
-__device__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
-    return __float2bfloat16_rn(v);
-}
-template <>
-__device__ __half from_float<__half>(float v) {
-    return __float2half_rn(v);
-}
-
-__device__ float warp_max(float v) {
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
-
-__device__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
 template <typename T, int D>
 __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention_args args) {
     using L = tc_layout<D>;
@@ -77,16 +57,16 @@ __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention
     float *ss = (float *)(smem + L::s), *os = (float *)(smem + L::o), *bias_s = (float *)(smem + L::bias);
     float *row_max = (float *)(smem + L::rows), *row_sum = row_max + QB, *row_corr = row_sum + QB;
 
-    const attn_args a = at_step(args.a);
+    const attn_args &a = args.a;
     const size_t h = blockIdx.y % a.heads, b = blockIdx.y / a.heads, q0 = (size_t)blockIdx.x * QB;
     const size_t kvb = b / a.kv_group;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    size_t nk = args.kv_valid ? (size_t)args.kv_valid[kvb] : a.kv_len;
-    if (nk > a.kv_len) nk = a.kv_len;
+    const size_t q_offset = query_offset(a);
+    size_t nk = attended_keys(args, kvb);
     size_t n_keys = nk;  // keys any query of this block attends
     if (a.causal) {
         size_t q_end = q0 + QB < a.q_len ? q0 + QB : a.q_len;
-        if (a.q_offset + q_end < n_keys) n_keys = a.q_offset + q_end;
+        if (q_offset + q_end < n_keys) n_keys = q_offset + q_end;
     }
     const float *qg = a.q + b * a.q_len * a.ld_q + h * D;  // query i: qg + i * ld_q
     const float *kg = a.k + kvb * a.kv_rows * a.ld_kv + h * D;
@@ -95,7 +75,7 @@ __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention
     for (int e = threadIdx.x; e < QB * D; e += blockDim.x) {
         int r = e / D, c = e % D;
         size_t i = q0 + r;
-        qs[r * L::LDH + c] = from_float<T>(i < a.q_len ? qg[i * a.ld_q + c] : 0.0f);
+        qs[r * L::LDH + c] = stored<T>(i < a.q_len ? qg[i * a.ld_q + c] : 0.0f);
         os[r * L::LDO + c] = 0.0f;
     }
     if (threadIdx.x < QB) {
@@ -112,13 +92,13 @@ __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention
             int r = e / D, c = e % D;
             size_t j = j0 + r;
             int in = j < n_keys;  // zeros past the attended keys: p = 0 there must not meet a NaN
-            ks[r * L::LDH + c] = from_float<T>(in ? kg[j * a.ld_kv + c] : 0.0f);
-            vs[r * L::LDH + c] = from_float<T>(in ? vg[j * a.ld_kv + c] : 0.0f);
+            ks[r * L::LDH + c] = stored<T>(in ? kg[j * a.ld_kv + c] : 0.0f);
+            vs[r * L::LDH + c] = stored<T>(in ? vg[j * a.ld_kv + c] : 0.0f);
         }
         // bias_s[c - r + QB - 1] for key column c and query row r: relative position j0 + c - (q_offset + q0 + r)
         if (a.bias_table)
             for (int e = threadIdx.x; e < QB + KB - 1; e += blockDim.x) {
-                long long rel = (long long)j0 - (long long)(a.q_offset + q0 + QB - 1) + e;
+                long long rel = (long long)j0 - (long long)(q_offset + q0 + QB - 1) + e;
                 int bucket = position_bucket_with(rel, a.bidirectional, a.num_buckets, args.log_ratio);
                 bias_s[e] = a.bias_table[(size_t)bucket * a.heads + h];
             }
@@ -139,7 +119,7 @@ __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention
 
         // online softmax over the warp's rows; a lane holds key columns lane and lane + 32
         for (int r = warp * 16; r < warp * 16 + 16; r++) {
-            long long pos = (long long)(a.q_offset + q0 + r);
+            long long pos = (long long)(q_offset + q0 + r);
             size_t n_att = a.causal && (size_t)pos + 1 < nk ? (size_t)pos + 1 : nk;
             float sc[KB / 32], mx = -INFINITY;
             for (int u = 0; u < KB / 32; u++) {
@@ -152,7 +132,7 @@ __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention
             float corr = m_new == -INFINITY ? 1.0f : expf(m_old - m_new), sum = 0.0f;
             for (int u = 0; u < KB / 32; u++) {
                 float p = sc[u] == -INFINITY ? 0.0f : expf(sc[u] - m_new);
-                ps[r * L::LDP + lane + 32 * u] = from_float<T>(p);
+                ps[r * L::LDP + lane + 32 * u] = stored<T>(p);
                 sum += p;
             }
             sum = warp_sum(sum);
@@ -197,32 +177,43 @@ __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention
 
 template <typename T, int D>
 cudaError_t launch(const cuda_attention_args *args, cudaStream_t stream) {
-    const size_t bytes = tc_layout<D>::bytes;
-    cudaError_t e = cudaFuncSetAttribute(tc_attention_kernel<T, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         (int)bytes);
-    if (e != cudaSuccess) return e;
     dim3 grid((unsigned)((args->a.q_len + QB - 1) / QB), (unsigned)(args->a.batch * args->a.heads));
-    tc_attention_kernel<T, D><<<grid, WARPS * 32, bytes, stream>>>(*args);
+    tc_attention_kernel<T, D><<<grid, WARPS * 32, tc_layout<D>::bytes, stream>>>(*args);
     return cudaGetLastError();
 }
 
-// Whether this device gives a block the shared memory of head size D.
-bool fits(size_t bytes) {
-    int device = 0, optin = 0;
-    return cudaGetDevice(&device) == cudaSuccess &&
-           cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) == cudaSuccess &&
-           (size_t)optin >= bytes;
+// Lets both dtypes' kernels of head size D take their shared memory on the current device.
+template <int D>
+bool allow_smem(size_t optin) {
+    const int bytes = (int)tc_layout<D>::bytes;
+    return optin >= tc_layout<D>::bytes &&
+           cudaFuncSetAttribute(tc_attention_kernel<__nv_bfloat16, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                bytes) == cudaSuccess &&
+           cudaFuncSetAttribute(tc_attention_kernel<__half, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                bytes) == cudaSuccess;
 }
 
 }  // namespace
+
+extern "C" size_t nt5_cuda_attention_tc_setup(void) {
+    int device = 0, optin = 0;
+    size_t enabled = 0;
+    if (cudaGetDevice(&device) == cudaSuccess &&
+        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) == cudaSuccess &&
+        allow_smem<64>((size_t)optin)) {
+        enabled = tc_layout<64>::bytes;
+        if (allow_smem<128>((size_t)optin)) enabled = tc_layout<128>::bytes;
+    }
+    cudaGetLastError(); /* a refusal only means fewer kernels */
+    return enabled;
+}
 
 extern "C" int nt5_cuda_attention_tc_supports(const cuda_attention_args *args) {
     const attn_args *a = &args->a;
     if (a->compute_dtype != NT5_DTYPE_BF16 && a->compute_dtype != NT5_DTYPE_F16) return 0;
     if (a->q_len < 16 || a->batch * a->heads == 0 || a->batch * a->heads > 65535) return 0;
-    if (a->d_kv == 64) return fits(tc_layout<64>::bytes);
-    if (a->d_kv == 128) return fits(tc_layout<128>::bytes);
-    return 0;
+    size_t need = a->d_kv == 64 ? tc_layout<64>::bytes : a->d_kv == 128 ? tc_layout<128>::bytes : 0;
+    return need && need <= args->tc_smem;
 }
 
 extern "C" cudaError_t nt5_cuda_attention_tc(const cuda_attention_args *args, cudaStream_t stream) {

@@ -67,6 +67,7 @@ typedef struct cuda_backend {
     cublasLtHandle_t lt;
     int tf32;               /* f32 products in TF32 (nt5_model_options.allow_tf32) */
     unsigned disabled;      /* CUDA_OFF_* from NT5_CUDA_DISABLE */
+    size_t tc_smem;         /* nt5_cuda_attention_tc_setup() */
     pthread_mutex_t lock;   /* the session pool and the plan cache */
     cuda_session *idle;
     lt_plan plans[PLAN_CACHE];
@@ -296,7 +297,7 @@ static const int32_t *valid_on_device(exec_ctx *x, const size_t *kv_valid, size_
 
 static void cuda_attention(exec_ctx *x, const attn_args *a) {
     if (x->status != NT5_OK) return;
-    cuda_attention_args args = {.a = *a, .disabled = cb_of(x->be)->disabled};
+    cuda_attention_args args = {.a = *a, .disabled = cb_of(x->be)->disabled, .tc_smem = cb_of(x->be)->tc_smem};
     if (a->kv_valid && !(args.kv_valid = valid_on_device(x, a->kv_valid, (a->batch + a->kv_group - 1) / a->kv_group)))
         return;
     args.log_ratio = position_log_ratio(a->bidirectional, a->num_buckets, a->max_distance);
@@ -308,41 +309,51 @@ static void cuda_attention(exec_ctx *x, const attn_args *a) {
     failed(x, nt5_cuda_attention(&args, session_of(x)->stream), "attention");
 }
 
-static void cuda_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, int32_t *ids,
-                             float *logprobs) {
+/* The session's device ids [rows] and log-probabilities [rows] of a pick,
+ * then `extra` bytes (8-aligned), which it returns. */
+static char *pick_buffers(exec_ctx *x, size_t rows, size_t extra, int32_t **ids, float **logprobs) {
     cuda_session *s = session_of(x);
-    if (x->status != NT5_OK || rows == 0) return;
-    size_t bytes = rows * (sizeof *ids + sizeof *logprobs);
-    char *dev = grow(x, &s->picks, &s->picks_cap, bytes);
-    if (!dev) return;
-    int32_t *dev_ids = (int32_t *)dev;
-    float *dev_lp = (float *)(dev + rows * sizeof *ids);
-    if (failed(x, nt5_cuda_greedy_pick(logits, rows, V, dev_ids, dev_lp, s->stream), "greedy pick") ||
-        failed(x, cudaMemcpyAsync(ids, dev_ids, rows * sizeof *ids, cudaMemcpyDeviceToHost, s->stream), "download") ||
-        failed(x, cudaMemcpyAsync(logprobs, dev_lp, rows * sizeof *logprobs, cudaMemcpyDeviceToHost, s->stream),
+    size_t picks = rows * (sizeof **ids + sizeof **logprobs);
+    char *dev = grow(x, &s->picks, &s->picks_cap, picks + extra);
+    if (!dev) return NULL;
+    *ids = (int32_t *)dev;
+    *logprobs = (float *)(dev + rows * sizeof **ids);
+    return dev + picks;
+}
+
+/* The pick's ids and log-probabilities to the host, once its kernel (queued, e: its launch) ran. */
+static void download_picks(exec_ctx *x, cudaError_t e, const char *what, const int32_t *dev_ids, const float *dev_lp,
+                           size_t rows, int32_t *ids, float *logprobs) {
+    cudaStream_t stream = session_of(x)->stream;
+    if (failed(x, e, what) ||
+        failed(x, cudaMemcpyAsync(ids, dev_ids, rows * sizeof *ids, cudaMemcpyDeviceToHost, stream), "download") ||
+        failed(x, cudaMemcpyAsync(logprobs, dev_lp, rows * sizeof *logprobs, cudaMemcpyDeviceToHost, stream),
                "download"))
         return;
-    failed(x, cudaStreamSynchronize(s->stream), "greedy pick");
+    failed(x, cudaStreamSynchronize(stream), what);
+}
+
+static void cuda_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, int32_t *ids,
+                             float *logprobs) {
+    int32_t *dev_ids;
+    float *dev_lp;
+    if (x->status != NT5_OK || rows == 0 || !pick_buffers(x, rows, 0, &dev_ids, &dev_lp)) return;
+    download_picks(x, nt5_cuda_greedy_pick(logits, rows, V, dev_ids, dev_lp, session_of(x)->stream), "greedy pick",
+                   dev_ids, dev_lp, rows, ids, logprobs);
 }
 
 static void cuda_sample_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, const nt5_generate_options *o,
                              const double *u, int32_t *ids, float *logprobs) {
     cuda_session *s = session_of(x);
-    if (x->status != NT5_OK || rows == 0) return;
-    /* device: draws [rows] (doubles first, aligned), ids [rows], log-probabilities [rows] */
-    char *dev = grow(x, &s->picks, &s->picks_cap, rows * (sizeof *u + sizeof *ids + sizeof *logprobs));
-    if (!dev) return;
-    double *dev_u = (double *)dev;
-    int32_t *dev_ids = (int32_t *)(dev + rows * sizeof *u);
-    float *dev_lp = (float *)(dev + rows * (sizeof *u + sizeof *ids));
-    if (failed(x, cudaMemcpyAsync(dev_u, u, rows * sizeof *u, cudaMemcpyHostToDevice, s->stream), "upload") ||
-        failed(x, nt5_cuda_sample_pick(logits, rows, V, o->temperature, o->top_k, o->top_p, dev_u, dev_ids, dev_lp,
-                                       s->stream), "sampling") ||
-        failed(x, cudaMemcpyAsync(ids, dev_ids, rows * sizeof *ids, cudaMemcpyDeviceToHost, s->stream), "download") ||
-        failed(x, cudaMemcpyAsync(logprobs, dev_lp, rows * sizeof *logprobs, cudaMemcpyDeviceToHost, s->stream),
-               "download"))
+    int32_t *dev_ids;
+    float *dev_lp;
+    double *dev_u; /* [rows] the draws */
+    if (x->status != NT5_OK || rows == 0 ||
+        !(dev_u = (double *)pick_buffers(x, rows, rows * sizeof *u, &dev_ids, &dev_lp)) ||
+        failed(x, cudaMemcpyAsync(dev_u, u, rows * sizeof *u, cudaMemcpyHostToDevice, s->stream), "upload"))
         return;
-    failed(x, cudaStreamSynchronize(s->stream), "sampling");
+    download_picks(x, nt5_cuda_sample_pick(logits, rows, V, o->temperature, o->top_k, o->top_p, dev_u, dev_ids, dev_lp,
+                                           s->stream), "sampling", dev_ids, dev_lp, rows, ids, logprobs);
 }
 
 static void cuda_beam_candidates(exec_ctx *x, const float *logits, size_t rows, size_t V, const float *base, size_t n,
@@ -720,6 +731,7 @@ __attribute__((visibility("default"))) nt5_status nt5_cuda_module_create(int api
     cb->device = device;
     cb->tf32 = allow_tf32;
     cb->disabled = disabled_paths();
+    cb->tc_smem = nt5_cuda_attention_tc_setup(); /* check_device made the device current */
     pthread_mutex_init(&cb->lock, NULL);
     cublasStatus_t s = cublasLtCreate(&cb->lt);
     if (s != CUBLAS_STATUS_SUCCESS) {

@@ -68,6 +68,7 @@ typedef struct cuda_attention_args {
     float log_ratio;          /* position_log_ratio() of the bucket settings */
     float *partials;          /* device [nt5_cuda_attention_partials(&a)] scratch, or NULL when that is 0 */
     unsigned disabled;        /* CUDA_OFF_* kernels not to use (NT5_CUDA_DISABLE) */
+    size_t tc_smem;           /* nt5_cuda_attention_tc_setup() of the device: 0, no tensor-core kernel */
 } cuda_attention_args;
 
 /* Paths that NT5_CUDA_DISABLE (a comma-separated list of the names below)
@@ -79,6 +80,10 @@ typedef struct cuda_attention_args {
 /* floats of scratch the call needs in `partials` */
 size_t nt5_cuda_attention_partials(const attn_args *a, unsigned disabled);
 cudaError_t nt5_cuda_attention(const cuda_attention_args *args, cudaStream_t stream);
+
+/* Once per device (current): lets the tensor-core kernels take the shared
+ * memory they need; the most any may use (the largest head size's), or 0. */
+size_t nt5_cuda_attention_tc_setup(void);
 
 /* the kernels behind nt5_cuda_attention */
 int nt5_cuda_attention_tc_supports(const cuda_attention_args *args);

@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "cuda_ops.h"
+#include "reduce.cuh"
 
 namespace {
 
@@ -33,7 +34,6 @@ __device__ void block_best(float &v, size_t &t) {
 
 // logsumexp of a row as logits_process.c computes it: the max, then an fp64 sum
 __device__ float row_logsumexp(const float *s, size_t V) {
-    __shared__ double sums[PICK_THREADS];
     float mx = -INFINITY;
     size_t unused = V;
     for (size_t i = threadIdx.x; i < V; i += PICK_THREADS)
@@ -41,15 +41,7 @@ __device__ float row_logsumexp(const float *s, size_t V) {
     block_best(mx, unused);
     double sum = 0;
     for (size_t i = threadIdx.x; i < V; i += PICK_THREADS) sum += exp((double)(s[i] - mx));
-    sums[threadIdx.x] = sum;
-    __syncthreads();
-    for (int half = PICK_THREADS / 2; half > 0; half /= 2) {
-        if (threadIdx.x < half) sums[threadIdx.x] += sums[threadIdx.x + half];
-        __syncthreads();
-    }
-    float lse = mx + (float)log(sums[0]);
-    __syncthreads();
-    return lse;
+    return mx + (float)log(block_sum(sum));
 }
 
 __global__ void __launch_bounds__(PICK_THREADS)
@@ -93,19 +85,7 @@ __global__ void __launch_bounds__(PICK_THREADS) beam_candidates_kernel(const flo
 }
 
 
-// Block-wide sums and bounds; every thread gets the result.
-template <typename T>
-__device__ T block_sum(T v) {
-    __shared__ T part[PICK_THREADS / 32];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    if (threadIdx.x % 32 == 0) part[threadIdx.x / 32] = v;
-    __syncthreads();
-    T total = 0;
-    for (int w = 0; w < PICK_THREADS / 32; w++) total += part[w];  // the same order in every thread
-    __syncthreads();
-    return total;
-}
-
+// The block's bound (max or min); every thread gets it.
 template <typename T, bool MAX>
 __device__ T block_bound(T v) {
     __shared__ T part[PICK_THREADS / 32];

@@ -7,6 +7,7 @@
 
 #include "cuda_ops.h"
 #include "half_store.cuh"
+#include "reduce.cuh"
 
 namespace {
 
@@ -22,20 +23,6 @@ __global__ void embed_kernel(float *out, const void *table, int32_t dtype, float
         else v = ((const float *)table)[src + i];
         out[row * d + i] = v;
     }
-}
-
-// sum over the block; every thread gets the total
-__device__ float block_sum(float v) {
-    __shared__ float part[32];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    if (lane == 0) part[warp] = v;
-    __syncthreads();
-    int warps = (blockDim.x + 31) / 32;
-    v = lane < warps ? part[lane] : 0.0f;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    return v;
 }
 
 template <typename T>
