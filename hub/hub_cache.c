@@ -1,4 +1,4 @@
-#include "hub_cache.h"
+#include "hub/hub_cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,8 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "hub_repo.h"
+#include "base/error.h"
+#include "hub/hub_repo.h"
 
 #define PATH_CAP 4096
 

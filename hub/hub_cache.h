@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "hub_env.h"
+#include "hub/hub_env.h"
 
 typedef struct hub_repo_cache {
     char *cache_dir;  /* the cache root */

@@ -1,4 +1,4 @@
-#include "hub_download.h"
+#include "hub/hub_download.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -10,13 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "file_mode.h"
-#include "hub_cache.h"
-#include "hub_partial.h"
-#include "hub_repo.h"
-#include "json_file.h"
-#include "weight_names.h"
+#include "base/error.h"
+#include "base/file_mode.h"
+#include "hub/hub_cache.h"
+#include "hub/hub_partial.h"
+#include "hub/hub_repo.h"
+#include "base/json_file.h"
+#include "format/weight_names.h"
 
 #define PATH_CAP 4096
 #define MAX_FILES 256

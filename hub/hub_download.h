@@ -6,8 +6,8 @@
 
 #include <stddef.h>
 
-#include "hub_env.h"
-#include "hub_http.h"
+#include "hub/hub_env.h"
+#include "hub/hub_http.h"
 
 typedef struct hub_request {
     const char *repo_id;

@@ -1,4 +1,4 @@
-#include "hub_env.h"
+#include "hub/hub_env.h"
 
 #include <ctype.h>
 #include <limits.h>
@@ -8,8 +8,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "json_file.h"
+#include "base/error.h"
+#include "base/json_file.h"
 
 int hub_env_flag(const char *name) {
     const char *v = getenv(name);

@@ -1,4 +1,4 @@
-#include "hub_http.h"
+#include "hub/hub_http.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "error.h"
+#include "base/error.h"
 
 #define ATTEMPTS 5
 #define USER_AGENT "nt5/" "0.1"

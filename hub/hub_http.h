@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "hub_env.h"
+#include "hub/hub_env.h"
 
 typedef struct http_meta {
     long status;

@@ -1,4 +1,4 @@
-#include "hub_partial.h"
+#include "hub/hub_partial.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -9,10 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "json_file.h"
-#include "safetensors.h"
-#include "weight_names.h"
+#include "base/error.h"
+#include "base/json_file.h"
+#include "format/safetensors.h"
+#include "format/weight_names.h"
 
 #define PATH_CAP 4096
 #define HEADER_LIMIT (100u << 20)

@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "nt5.h"
-#include "safetensors.h"
+#include "format/safetensors.h"
 
 extern int harness_failures;
 extern int harness_checks;

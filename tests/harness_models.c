@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "half.h"
+#include "base/half.h"
 #include "harness.h"
 
 static void write_header(FILE *f, const st_file *src, int dtype) {

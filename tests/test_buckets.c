@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "position_bias.h"
+#include "backend/position_bias.h"
 
 static int bucket_f64(int64_t rel, int bidirectional, int num_buckets, int max_distance) {
     int bucket = 0;

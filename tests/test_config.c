@@ -3,7 +3,7 @@
  * trip through config_to_json that nt5 files rely on. */
 #include <string.h>
 
-#include "config.h"
+#include "model/config.h"
 #include "harness.h"
 
 static t5_config parse(const char *text, nt5_status want) {

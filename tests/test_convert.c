@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #define NT5_EXPERIMENTAL
-#include "half.h"
+#include "base/half.h"
 #include "harness.h"
 #include "nt5_experimental.h"
 

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "half.h"
+#include "backend/backend.h"
+#include "base/half.h"
 #include "harness.h"
-#include "weights.h"
+#include "model/weights.h"
 
 static float frand(uint64_t *s) {
     *s = *s * 6364136223846793005ull + 1442695040888963407ull;

@@ -7,10 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "forward.h"
+#include "forward/forward.h"
 #include "harness.h"
-#include "model.h"
-#include "position_bias.h"
+#include "model/model.h"
+#include "backend/position_bias.h"
 
 #define TOL 1e-5
 /* the longest fixture prompt has 593 tokens: no truncation at the default 512 */

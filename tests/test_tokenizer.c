@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "tokenizer.h"
+#include "tokenizer/tokenizer.h"
 
 static void check_decode(const tokenizer *t, const cJSON *c, const int32_t *ids, size_t n, int32_t flags,
                          const char *field) {

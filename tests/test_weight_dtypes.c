@@ -5,9 +5,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "half.h"
+#include "base/half.h"
 #include "harness.h"
-#include "safetensors.h"
+#include "format/safetensors.h"
 
 static char tmp_root[1024];
 

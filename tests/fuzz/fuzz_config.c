@@ -2,8 +2,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "json_file.h"
+#include "model/config.h"
+#include "base/json_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     cJSON *root = NULL;

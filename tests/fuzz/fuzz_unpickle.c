@@ -2,7 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "unpickle.h"
+#include "format/unpickle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     pickled_state s;

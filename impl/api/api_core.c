@@ -1,0 +1,146 @@
+/* Public entry points: versions, statuses, errors, models. */
+#include <stddef.h>
+#include <string.h>
+
+#define NT5_EXPERIMENTAL
+#include "base/error.h"
+#include "api/api_hub.h"
+#include "model/hf_layout_write.h"
+#include "hub/hub_repo.h"
+#include "model/model.h"
+#include "model/nt5_file.h"
+#include "nt5_experimental.h"
+#include "base/options.h"
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+
+uint32_t nt5_abi_version(void) { return NT5_ABI_VERSION; }
+
+const char *nt5_version(void) {
+    return STR(NT5_VERSION_MAJOR) "." STR(NT5_VERSION_MINOR) "." STR(NT5_VERSION_PATCH);
+}
+
+const char *nt5_status_name(nt5_status status) {
+    switch (status) {
+    case NT5_OK: return "NT5_OK";
+    case NT5_ERR_INVALID_ARG: return "NT5_ERR_INVALID_ARG";
+    case NT5_ERR_IO: return "NT5_ERR_IO";
+    case NT5_ERR_FORMAT: return "NT5_ERR_FORMAT";
+    case NT5_ERR_UNSUPPORTED: return "NT5_ERR_UNSUPPORTED";
+    case NT5_ERR_OUT_OF_MEMORY: return "NT5_ERR_OUT_OF_MEMORY";
+    case NT5_ERR_BUFFER_TOO_SMALL: return "NT5_ERR_BUFFER_TOO_SMALL";
+    case NT5_ERR_CANCELLED: return "NT5_ERR_CANCELLED";
+    case NT5_ERR_TOO_LONG: return "NT5_ERR_TOO_LONG";
+    case NT5_ERR_NO_DEVICE: return "NT5_ERR_NO_DEVICE";
+    case NT5_ERR_DEVICE: return "NT5_ERR_DEVICE";
+    case NT5_ERR_AUTH: return "NT5_ERR_AUTH";
+    case NT5_ERR_NOT_FOUND: return "NT5_ERR_NOT_FOUND";
+    case NT5_ERR_NETWORK: return "NT5_ERR_NETWORK";
+    case NT5_ERR_INTERNAL: return "NT5_ERR_INTERNAL";
+    default: return "NT5_ERR_UNKNOWN";
+    }
+}
+
+const char *nt5_last_error(void) { return err_message(); }
+
+static const nt5_model_options model_defaults = {
+    .struct_size = sizeof(nt5_model_options),
+    .device = NULL,
+    .num_threads = 0,
+    .encoder_only = 0,
+    .weight_dtype = NT5_DTYPE_AUTO,
+};
+
+/* the smallest struct a caller may pass: struct_size and the first field */
+#define MODEL_OPTIONS_MIN (offsetof(nt5_model_options, device) + sizeof(const char *))
+
+nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t struct_size) {
+    return opts_init(opts, struct_size, &model_defaults, MODEL_OPTIONS_MIN, sizeof *opts, "nt5_model_options");
+}
+
+static nt5_status check_open_args(const void *first, const char *first_name, const nt5_model_options *opts,
+                                  nt5_model **out, nt5_model_options *o) {
+    if (out) *out = NULL;
+    if (!first) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL", first_name);
+    if (!out) return err_set(NT5_ERR_INVALID_ARG, "out is NULL");
+    *o = model_defaults;
+    return opts_overlay(o, sizeof *o, opts, MODEL_OPTIONS_MIN, "nt5_model_options");
+}
+
+nt5_status nt5_model_open(const char *path, const nt5_model_options *opts, nt5_model **out) {
+    nt5_model_options o;
+    nt5_status st = check_open_args(path, "path", opts, out, &o);
+    if (st != NT5_OK) return st;
+    if (!path[0]) return err_set(NT5_ERR_INVALID_ARG, "path is empty");
+    if (hub_looks_like_repo_id(path))
+        return o.weight_dtype == NT5_DTYPE_F16 ? model_open_id_f16(path, &o, out) : model_open_id(path, &o, NULL, out);
+    return model_open_path(path, &o, NULL, out);
+}
+
+nt5_status nt5_model_save_hf(const nt5_model *model, const char *dir) {
+    if (!model || !dir || !dir[0]) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL or empty", model ? "dir" : "model");
+    return hf_layout_save(model, dir);
+}
+
+nt5_status nt5_hub_download(const char *model_id, const nt5_model_options *opts, char *dir, size_t capacity,
+                            size_t *length) {
+    nt5_model_options o = model_defaults;
+    if (!model_id || !model_id[0]) return err_set(NT5_ERR_INVALID_ARG, "model_id is NULL or empty");
+    if (!dir && capacity) return err_set(NT5_ERR_INVALID_ARG, "dir is NULL but capacity is %zu", capacity);
+    nt5_status st = opts_overlay(&o, sizeof o, opts, MODEL_OPTIONS_MIN, "nt5_model_options");
+    if (st != NT5_OK) return st;
+    return hub_download_checked(model_id, &o, dir, capacity, length);
+}
+
+nt5_status nt5_model_save(const nt5_model *model, const char *path) {
+    if (!model || !path || !path[0]) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL or empty", model ? "path" : "model");
+    return nt5file_save(model, path);
+}
+
+nt5_status nt5_model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts,
+                                 nt5_model **out) {
+    nt5_model_options o;
+    nt5_status st = check_open_args(config_json, "config_json", opts, out, &o);
+    if (st != NT5_OK) return st;
+    return model_open_random(config_json, seed, &o, out);
+}
+
+void nt5_model_free(nt5_model *model) { model_free(model); }
+
+nt5_status nt5_model_get_info(const nt5_model *model, nt5_model_info *info) {
+    if (!model || !info) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL", model ? "info" : "model");
+    const size_t minimum = offsetof(nt5_model_info, model_type) + sizeof(int32_t);
+    nt5_status st = opts_check_size(info->struct_size, minimum, sizeof *info, "nt5_model_info");
+    if (st != NT5_OK) return st;
+    const t5_config *c = &model->cfg;
+    nt5_model_info full = {
+        .struct_size = info->struct_size,
+        .model_type = c->model_type,
+        .d_model = c->d_model,
+        .d_kv = c->d_kv,
+        .d_ff = c->d_ff,
+        .num_heads = c->num_heads,
+        .num_layers = c->num_layers,
+        .num_decoder_layers = model->has_decoder ? c->num_decoder_layers : 0,
+        .vocab_size = c->vocab_size,
+        .tokenizer_size = model->tok ? tok_size(model->tok) : 0,
+        .relative_attention_num_buckets = c->num_buckets,
+        .relative_attention_max_distance = c->max_distance,
+        .is_gated_act = c->gated,
+        .tie_word_embeddings = c->tie_word_embeddings,
+        .pad_token_id = c->pad_id,
+        .eos_token_id = c->eos_id,
+        .decoder_start_token_id = c->decoder_start_id,
+        .max_input_length = model->max_input_length,
+        .has_decoder = model->has_decoder,
+        .device = model->be->ops->device,
+        .compute_dtype = model->be->ops->computes_in_weight_dtype ? model->w.shared.dtype : NT5_DTYPE_F32,
+        .weight_dtype = model->w.shared.dtype,
+        .num_threads = model->be->ops->threads(model->be),
+        .model_type_name = config_model_type_name(c->model_type),
+        .activation_name = config_activation_name(c->act),
+    };
+    memcpy(info, &full, info->struct_size);
+    return NT5_OK;
+}

@@ -1,0 +1,204 @@
+/* The CPU backend: host memory, a thread pool, BLAS for matrix products. */
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/cpu/cpu_internal.h"
+#include "base/error.h"
+#include "base/half.h"
+#include "generate/logits_process.h"
+
+static void cpu_destroy(backend *be) {
+    cpu_backend *c = (cpu_backend *)be;
+    pool_destroy(c->pool);
+    free(c);
+}
+
+static void *cpu_adopt_weight(backend *be, void *host, size_t bytes) {
+    (void)be;
+    (void)bytes;
+    return host;
+}
+
+static void cpu_free_weight(backend *be, void *w) {
+    (void)be;
+    free(w);
+}
+
+static void cpu_read_weight(const backend *be, void *host, const void *w, size_t bytes) {
+    (void)be;
+    memcpy(host, w, bytes);
+}
+
+static nt5_status cpu_exec_begin(const backend *be, exec_ctx *x) {
+    memset(x, 0, sizeof *x);
+    x->be = be;
+    return NT5_OK;
+}
+
+static nt5_status cpu_exec_end(exec_ctx *x) { return x->status; }
+
+/* host memory comes and goes with each call */
+static void cpu_reserve(backend *be, size_t bytes) {
+    (void)be;
+    (void)bytes;
+}
+
+int cpu_is_f32(exec_ctx *x, int32_t dtype, const char *op) {
+    if (dtype == NT5_DTYPE_F32) return 1;
+    if (x->status == NT5_OK) x->status = err_set(NT5_ERR_INTERNAL, "CPU %s asked for dtype %d", op, (int)dtype);
+    return 0;
+}
+
+static float *cpu_alloc(exec_ctx *x, size_t n) {
+    if (x->status != NT5_OK) return NULL;
+    float *p = n ? malloc(n * sizeof(float)) : NULL;
+    if (n && !p) x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory allocating %zu floats", n);
+    return p;
+}
+
+static void cpu_release(exec_ctx *x, float *p) {
+    (void)x;
+    free(p);
+}
+
+static void cpu_copy(exec_ctx *x, float *dst, const float *src, size_t n) {
+    if (x->status == NT5_OK && n) memcpy(dst, src, n * sizeof(float));
+}
+
+static void cpu_upload_ints(exec_ctx *x, int32_t *dst, const int32_t *src, size_t n) {
+    if (x->status == NT5_OK && n) memcpy(dst, src, n * sizeof *src);
+}
+
+/* nothing to record: the CPU runs the step every time */
+static void cpu_run_recorded(exec_ctx *x, void **slot, void (*body)(exec_ctx *x, void *ctx), void *ctx) {
+    (void)slot;
+    body(x, ctx);
+}
+
+static void cpu_free_recorded(exec_ctx *x, void *slot) {
+    (void)x;
+    (void)slot;
+}
+
+static void cpu_append_rows(exec_ctx *x, float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
+                            const float *src, size_t ld_src, size_t batch, size_t cols) {
+    if (x->status != NT5_OK) return;
+    for (size_t b = 0; b < batch; b++)
+        memcpy(dst + b * block_stride + (size_t)*pos * ld_dst, src + b * ld_src, cols * sizeof(float));
+}
+
+static void cpu_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index,
+                              size_t count, size_t block_elems, size_t stride) {
+    if (x->status != NT5_OK) return;
+    for (size_t b = 0; b < count; b++)
+        memcpy(dst + b * stride, src + (size_t)index[b] * stride, block_elems * sizeof(float));
+}
+
+static int cpu_threads(const backend *be) { return pool_threads(((const cpu_backend *)be)->pool); }
+
+static void cpu_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs) {
+    for (size_t r = 0; x->status == NT5_OK && r < rows; r++) {
+        const float *s = logits + r * V;
+        size_t pick = lp_argmax(s, V);
+        ids[r] = (int32_t)pick;
+        logprobs[r] = s[pick] - lp_logsumexp(s, V);
+    }
+}
+
+static void cpu_sample_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, const nt5_generate_options *o,
+                            const double *u, int32_t *ids, float *logprobs) {
+    float *warped = x->status == NT5_OK ? malloc(V * sizeof *warped) : NULL;
+    if (!warped && x->status == NT5_OK) x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t r = 0; warped && r < rows; r++) {
+        const float *s = logits + r * V;
+        memcpy(warped, s, V * sizeof *warped);
+        lp_warp(o, warped, V);
+        size_t pick = lp_sample(warped, V, u[r]);
+        ids[r] = (int32_t)pick;
+        logprobs[r] = s[pick] - lp_logsumexp(s, V);
+    }
+    free(warped);
+}
+
+static void cpu_beam_candidates(exec_ctx *x, const float *logits, size_t rows, size_t V, const float *base, size_t n,
+                                lp_candidate *out) {
+    for (size_t r = 0; x->status == NT5_OK && r < rows; r++) {
+        const float *s = logits + r * V;
+        float lse = lp_logsumexp(s, V);
+        lp_candidate *top = out + r * n;
+        size_t have = 0;
+        for (size_t t = 0; t < V; t++) {
+            float v = (s[t] - lse) + base[r];
+            if (have == n && !(v > top[n - 1].score)) continue; /* most tokens: no call */
+            lp_keep_best(top, &have, n, (lp_candidate){v, (int32_t)t, (int32_t)r});
+        }
+        for (; have < n; have++) out[r * n + have] = (lp_candidate){-INFINITY, 0, (int32_t)r};
+    }
+}
+
+static void cpu_zero(exec_ctx *x, float *p, size_t n) {
+    if (x->status == NT5_OK && n) memset(p, 0, n * sizeof *p);
+}
+
+/* host memory only: the API refuses device output for CPU models */
+static void cpu_store(exec_ctx *x, void *dst, int on_device, int32_t dtype, const float *src, size_t n) {
+    (void)on_device;
+    if (x->status == NT5_OK) half_from_f32(dst, src, n, dtype);
+}
+
+static const backend_ops cpu_ops = {
+    .name = "cpu",
+    .device = NT5_DEVICE_CPU,
+    .computes_in_weight_dtype = 0,
+    .destroy = cpu_destroy,
+    .threads = cpu_threads,
+    .adopt_weight = cpu_adopt_weight,
+    .free_weight = cpu_free_weight,
+    .read_weight = cpu_read_weight,
+    .reserve = cpu_reserve,
+    .exec_begin = cpu_exec_begin,
+    .exec_end = cpu_exec_end,
+    .alloc = cpu_alloc,
+    .release = cpu_release,
+    .upload = cpu_copy,
+    .upload_ints = cpu_upload_ints,
+    .download = cpu_copy,
+    .run_recorded = cpu_run_recorded,
+    .free_recorded = cpu_free_recorded,
+    .embed = cpu_embed,
+    .rmsnorm = cpu_rmsnorm,
+    .linear = cpu_linear,
+    .linear_relu = cpu_linear_relu,
+    .ffn_activation = cpu_ffn_activation,
+    .attention = cpu_attention,
+    .greedy_pick = cpu_greedy_pick,
+    .sample_pick = cpu_sample_pick,
+    .beam_candidates = cpu_beam_candidates,
+    .zero = cpu_zero,
+    .store = cpu_store,
+    .append_rows = cpu_append_rows,
+    .gather_blocks = cpu_gather_blocks,
+};
+
+nt5_status cpu_backend_create(int threads, backend **out) {
+    if (threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (int)n : 1;
+    }
+    /* nt5 splits every product over its own pool; BLAS runs single-threaded
+     * inside each piece. (This sets OpenBLAS's process-wide thread count.) */
+    openblas_set_num_threads(1);
+    cpu_backend *c = calloc(1, sizeof *c);
+    if (!c) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    c->base.ops = &cpu_ops;
+    nt5_status st = pool_create(threads, &c->pool);
+    if (st != NT5_OK) {
+        free(c);
+        return st;
+    }
+    *out = &c->base;
+    return NT5_OK;
+}

@@ -1,0 +1,13 @@
+/* Writes an opened model in Hugging Face layout: model.safetensors under
+ * the state-dict names (fused tensors split back), config.json, the
+ * tokenizer files and a short model card, so that repos shipping only
+ * PyTorch .bin weights can be turned into safetensors. */
+#ifndef NT5_HUB_HF_WRITER_H
+#define NT5_HUB_HF_WRITER_H
+
+#include "model/model.h"
+
+/* Creates `dir` (which must not exist) through a temporary directory and a rename. */
+nt5_status hf_layout_save(const nt5_model *m, const char *dir);
+
+#endif

@@ -1,0 +1,177 @@
+#include "model/model.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "format/checkpoint.h"
+#include "base/error.h"
+#include "forward/forward.h"
+#include "base/json_file.h"
+#include "model/nt5_file.h"
+#include "model/weight_fold.h"
+
+/* "auto", "cpu", "cuda", "cuda:N" -> a backend. auto takes GPU 0 when the
+ * machine has a driver and the CUDA backend starts, else the CPU. */
+static nt5_status make_backend(const nt5_model_options *opts, backend **out) {
+    const char *dev = opts->device ? opts->device : "auto";
+    if (strcmp(dev, "cpu") == 0) return cpu_backend_create(opts->num_threads, out);
+    if (strcmp(dev, "auto") == 0) {
+        if (cuda_driver_present() && cuda_backend_create(0, opts->allow_tf32 != 0, out) == NT5_OK) return NT5_OK;
+        return cpu_backend_create(opts->num_threads, out);
+    }
+    char *end = NULL;
+    long n = strncmp(dev, "cuda:", 5) == 0 ? strtol(dev + 5, &end, 10) : 0;
+    if (strcmp(dev, "cuda") == 0 || (end && end != dev + 5 && !*end && n >= 0 && n < 1024)) {
+        nt5_status st = cuda_backend_create((int)n, opts->allow_tf32 != 0, out);
+        return st == NT5_OK ? st : err_wrap(st, "device \"%s\"", dev);
+    }
+    return err_set(NT5_ERR_INVALID_ARG, "device \"%s\" is not one of auto, cpu, cuda, cuda:N", dev);
+}
+
+nt5_status model_backend_probe(const nt5_model_options *opts, int *gpu) {
+    backend *be = NULL;
+    nt5_status st = make_backend(opts, &be);
+    if (st != NT5_OK) return st;
+    *gpu = be->ops->computes_in_weight_dtype;
+    be->ops->destroy(be);
+    return NT5_OK;
+}
+
+void model_free(nt5_model *m) {
+    if (!m) return;
+    if (m->be) {
+        weights_free(&m->w, m->be);
+        m->be->ops->destroy(m->be);
+    }
+    tok_free(m->tok);
+    free(m->source);
+    free(m);
+}
+
+/* Common tail of opening: checks, backend, weights from `src` (folded when tf says so). */
+static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const load_transforms *tf,
+                              const weight_source *src) {
+    if (m->tok && tok_size(m->tok) > m->cfg.vocab_size)
+        return err_set(NT5_ERR_FORMAT, "the tokenizer has %d tokens but the model's vocab_size is %d", tok_size(m->tok),
+                       m->cfg.vocab_size);
+    if (opts->num_threads < 0) return err_set(NT5_ERR_INVALID_ARG, "num_threads must be >= 0");
+    int32_t dtype = opts->weight_dtype;
+    if (dtype != NT5_DTYPE_AUTO && dtype != NT5_DTYPE_F32 && dtype != NT5_DTYPE_BF16 && dtype != NT5_DTYPE_F16)
+        return err_set(NT5_ERR_INVALID_ARG, "weight_dtype %d is not an NT5_DTYPE_*", dtype);
+    m->has_decoder = !opts->encoder_only && m->cfg.num_decoder_layers > 0 && src->has(src->self, "dec.final_ln");
+    nt5_status st = make_backend(opts, &m->be);
+    if (st != NT5_OK) return st;
+    /* f16 products need the calibrated input scales of an f16 nt5 file, and a GPU */
+    int gpu = m->be->ops->computes_in_weight_dtype, calibrated = src->input_exp(src->self, "enc.0.qkv") >= 0;
+    int32_t stored = src->stored_dtype(src->self);
+    /* auto: bf16 checkpoints stay bf16; on the CPU others are f32, on a GPU
+     * calibrated f16 files stay f16 and others become bf16 */
+    if (dtype == NT5_DTYPE_AUTO)
+        dtype = gpu ? (stored == NT5_DTYPE_F16 && calibrated ? NT5_DTYPE_F16 : NT5_DTYPE_BF16)
+                    : (stored == NT5_DTYPE_BF16 ? NT5_DTYPE_BF16 : NT5_DTYPE_F32);
+    if (dtype == NT5_DTYPE_F16 && !(gpu && calibrated))
+        return err_set(NT5_ERR_UNSUPPORTED, "weight_dtype f16 runs on a GPU, from an f16 nt5 file with calibrated "
+                       "scales (nt5 convert --dtype f16); %s", gpu ? "this source has none" : "the CPU widens them: "
+                       "use auto or f32");
+    fold_state fold = {src, &m->cfg};
+    weight_source folded = folding_source(&fold);
+    int fold_now = tf && tf->fold_norms && !m->norms_folded;
+    if (fold_now) m->norms_folded = 1;
+    st = weights_load(&m->cfg, m->has_decoder, dtype, fold_now ? &folded : src, m->be, &m->w);
+    /* a call of one input at full length (up to T5's usual 512 tokens), and 64 new tokens (the default) */
+    size_t len = m->max_input_length > 0 && m->max_input_length < 512 ? (size_t)m->max_input_length : 512;
+    if (st == NT5_OK) m->be->ops->reserve(m->be, forward_call_floats(&m->cfg, len, 64, m->has_decoder) * sizeof(float));
+    return st;
+}
+
+static nt5_status open_file(const char *path, const nt5_model_options *opts, const load_transforms *tf,
+                            nt5_model **out) {
+    nt5_model *m = calloc(1, sizeof *m);
+    if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    st_file *f = NULL;
+    nt5_status st = st_open(path, &f);
+    nt5_file_source_state state = {f, NULL};
+    if (st == NT5_OK) st = nt5file_read_header(f, m);
+    if (st == NT5_OK) st = nt5_file_source_open(&state);
+    if (st == NT5_OK) {
+        weight_source src = nt5_file_source(&state);
+        st = finish_open(m, opts, tf, &src);
+        if (st != NT5_OK) err_wrap(st, "loading %s", path);
+    }
+    nt5_file_source_close(&state);
+    st_close(f);
+    if (st != NT5_OK) {
+        model_free(m);
+        return st;
+    }
+    *out = m;
+    return NT5_OK;
+}
+
+static nt5_status open_dir(const char *dir, const nt5_model_options *opts, const load_transforms *tf,
+                           nt5_model **out) {
+    nt5_model *m = calloc(1, sizeof *m);
+    if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    cJSON *root = NULL;
+    checkpoint ck = {0};
+    nt5_status st = json_read_file(path, &root);
+    if (st == NT5_OK) st = config_from_json(root, path, &m->cfg);
+    cJSON_Delete(root);
+    if (st == NT5_OK) {
+        st = tok_open(dir, &m->tok);
+        if (st == NT5_ERR_NOT_FOUND) st = NT5_OK; /* a model without tokenizer takes ids */
+    }
+    m->max_input_length = m->tok ? tok_max_length(m->tok) : 512;
+    if (st == NT5_OK) st = ckpt_open_dir(dir, opts->encoder_only, &ck);
+    if (st == NT5_OK) {
+        checkpoint_source_state state = {&ck, &m->cfg};
+        weight_source src = checkpoint_source(&state);
+        st = finish_open(m, opts, tf, &src);
+        if (st != NT5_OK) err_wrap(st, "loading %s", dir);
+    }
+    ckpt_close(&ck);
+    if (st != NT5_OK) {
+        model_free(m);
+        return st;
+    }
+    *out = m;
+    return NT5_OK;
+}
+
+nt5_status model_open_path(const char *path, const nt5_model_options *opts, const load_transforms *tf,
+                           nt5_model **out) {
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO,
+                       "cannot open model \"%s\": %s (give a directory with config.json and "
+                       "model.safetensors, or an nt5 file)",
+                       path, strerror(errno));
+    if (S_ISDIR(sb.st_mode)) return open_dir(path, opts, tf, out);
+    if (S_ISREG(sb.st_mode)) return open_file(path, opts, tf, out);
+    return err_set(NT5_ERR_INVALID_ARG, "\"%s\" is neither a directory nor a file", path);
+}
+
+nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts,
+                             nt5_model **out) {
+    nt5_model *m = calloc(1, sizeof *m);
+    if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    cJSON *root = NULL;
+    nt5_status st = json_parse_object(config_json, strlen(config_json), "config", &root);
+    if (st == NT5_OK) st = config_from_json(root, "config", &m->cfg);
+    cJSON_Delete(root);
+    m->max_input_length = 512;
+    random_source_state rs = {seed, (int64_t)m->cfg.num_heads * m->cfg.d_kv, m->cfg.d_kv};
+    weight_source src = random_source(&rs);
+    if (st == NT5_OK) st = finish_open(m, opts, NULL, &src);
+    if (st != NT5_OK) {
+        model_free(m);
+        return st;
+    }
+    *out = m;
+    return NT5_OK;
+}

@@ -1,0 +1,320 @@
+#include "model/nt5_file.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/error.h"
+#include "base/file_mode.h"
+#include "base/half.h"
+#include "base/json_file.h"
+
+#define SPIECE_TENSOR "tokenizer.spiece"
+#define F16_LIMIT 65504.0f
+
+/* One tensor as it is written: which weights, in which dtype and, for F16
+ * matrices, stored = value * 2^-weight_exp. */
+typedef struct out_tensor {
+    const char *name;
+    const weight_tensor *t;
+    int32_t dtype;
+    int weight_exp;
+    float input_absmax; /* calibrated maximum of the product's input; < 0: none */
+} out_tensor;
+
+typedef struct file_plan {
+    out_tensor *tensors;
+    size_t count;
+    const char *weight_dtype; /* metadata: "f32", "bf16" or "f16" */
+} file_plan;
+
+static const char *st_dtype_name(int32_t dtype) {
+    return dtype == NT5_DTYPE_BF16 ? "BF16" : dtype == NT5_DTYPE_F16 ? "F16" : "F32";
+}
+
+static size_t elem_count(const weight_tensor *t) { return (size_t)t->rows * (size_t)(t->cols ? t->cols : 1); }
+
+static size_t out_bytes(const out_tensor *o) { return elem_count(o->t) * (o->dtype == NT5_DTYPE_F32 ? 4 : 2); }
+
+/* The tensor's values as floats in a new host buffer. */
+static float *read_floats(const nt5_model *m, const weight_tensor *t) {
+    size_t n = elem_count(t), stored = n * (t->dtype == NT5_DTYPE_F32 ? 4 : 2);
+    float *f = malloc(n * sizeof *f + 1);
+    void *raw = t->dtype == NT5_DTYPE_F32 ? (void *)f : malloc(stored + 1);
+    if (!f || !raw) {
+        free(f);
+        return NULL;
+    }
+    m->be->ops->read_weight(m->be, raw, t->data, stored);
+    if (raw != f) { /* (f32 tensors have no exponent) */
+        half_to_f32_scaled(f, raw, n, t->dtype, t->weight_exp);
+        free(raw);
+    }
+    return f;
+}
+
+/* f16_exponent() of the tensor's values, which must be finite. */
+static nt5_status pick_weight_exp(const nt5_model *m, out_tensor *o) {
+    float *f = read_floats(m, o->t);
+    if (!f) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory reading %s", o->name);
+    size_t n = elem_count(o->t), bad = 0;
+    for (size_t i = 0; i < n; i++) bad += !isfinite(f[i]);
+    o->weight_exp = f16_exponent(f, n);
+    free(f);
+    return bad ? err_set(NT5_ERR_FORMAT, "tensor %s has %zu non-finite values", o->name, bad) : NT5_OK;
+}
+
+/* Every tensor in load order; models with a decoder also get an explicit
+ * lm_head (a tied model's holds the embedding's values). */
+static nt5_status plan_file(const nt5_model *m, const nt5file_layout *lay, file_plan *p) {
+    memset(p, 0, sizeof *p);
+    p->tensors = calloc(m->w.n_tensors + 1, sizeof *p->tensors);
+    if (!p->tensors) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    int32_t dtype = lay->dtype == NT5_DTYPE_AUTO ? m->w.shared.dtype : lay->dtype;
+    p->weight_dtype = dtype == NT5_DTYPE_BF16 ? "bf16" : dtype == NT5_DTYPE_F16 ? "f16" : "f32";
+    int tied_head = m->has_decoder && m->cfg.tie_word_embeddings;
+    nt5_status st = NT5_OK;
+    for (size_t i = 0; st == NT5_OK && i < m->w.n_tensors + (size_t)tied_head; i++) {
+        int head = i == m->w.n_tensors;
+        size_t src = head ? (size_t)m->w.shared.index : i;
+        out_tensor *o = &p->tensors[p->count++];
+        o->t = &m->w.tensors[src];
+        o->name = head ? "lm_head" : o->t->name;
+        o->dtype = o->t->matrix ? dtype : o->t->dtype;
+        o->input_absmax = -1;
+        /* the embedding is gathered, not multiplied: only a tied lm_head has an input */
+        if (lay->input_absmax && o->t->matrix && strcmp(o->name, "shared") != 0) o->input_absmax = lay->input_absmax[src];
+        if (o->dtype == NT5_DTYPE_F16) st = pick_weight_exp(m, o);
+    }
+    return st;
+}
+
+static int add_entry(cJSON *root, const char *name, const char *dtype, const int64_t *shape, int ndim, size_t begin,
+                     size_t end) {
+    cJSON *e = cJSON_AddObjectToObject(root, name);
+    cJSON *dims = e ? cJSON_AddArrayToObject(e, "shape") : NULL;
+    cJSON *offs = e ? cJSON_AddArrayToObject(e, "data_offsets") : NULL;
+    if (!dims || !offs || !cJSON_AddStringToObject(e, "dtype", dtype)) return 0;
+    int ok = 1;
+    for (int i = 0; i < ndim; i++) ok &= cJSON_AddItemToArray(dims, cJSON_CreateNumber((double)shape[i]));
+    return ok && cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)begin)) &&
+           cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)end));
+}
+
+/* The smallest exponent >= 0 that keeps the calibrated maximum times the
+ * headroom within f16's range once divided by 2^exp. */
+static int input_exp(float absmax, float headroom) {
+    int e = 0;
+    while (e < 64 && ldexpf(absmax * headroom, -e) > F16_LIMIT) e++;
+    return e;
+}
+
+/* f16_scales: {"<matrix>": {"weight_exp", "input_exp", "input_absmax"}} */
+static char *f16_scales_json(const file_plan *p, float headroom) {
+    cJSON *root = cJSON_CreateObject();
+    int ok = root != NULL;
+    for (size_t i = 0; ok && i < p->count; i++) {
+        const out_tensor *o = &p->tensors[i];
+        if (o->dtype != NT5_DTYPE_F16) continue;
+        cJSON *e = cJSON_AddObjectToObject(root, o->name);
+        ok = e && cJSON_AddNumberToObject(e, "weight_exp", o->weight_exp);
+        if (ok && o->input_absmax >= 0)
+            ok = cJSON_AddNumberToObject(e, "input_exp", input_exp(o->input_absmax, headroom)) &&
+                 cJSON_AddNumberToObject(e, "input_absmax", o->input_absmax);
+    }
+    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    return text;
+}
+
+static int add_metadata(cJSON *root, const nt5_model *m, const file_plan *p, const nt5file_layout *lay) {
+    cJSON *meta = cJSON_AddObjectToObject(root, "__metadata__");
+    cJSON *cfg = config_to_json(&m->cfg);
+    char *cfg_text = cfg ? cJSON_PrintUnformatted(cfg) : NULL;
+    int f16 = strcmp(p->weight_dtype, "f16") == 0;
+    float headroom = lay->headroom > 0 ? lay->headroom : NT5_FILE_DEFAULT_HEADROOM;
+    char *scales = f16 ? f16_scales_json(p, headroom) : NULL;
+    char extra[16], maxlen[16], room[32];
+    snprintf(extra, sizeof extra, "%d", m->tok ? tok_extra_ids(m->tok) : 0);
+    snprintf(maxlen, sizeof maxlen, "%d", m->max_input_length);
+    snprintf(room, sizeof room, "%g", headroom);
+    int ok = meta && cfg_text && (!f16 || scales) && cJSON_AddStringToObject(meta, "format", "nt5") &&
+             cJSON_AddStringToObject(meta, "nt5_format", NT5_FILE_FORMAT_VERSION) &&
+             cJSON_AddStringToObject(meta, "config", cfg_text) &&
+             cJSON_AddStringToObject(meta, "weight_dtype", p->weight_dtype) &&
+             cJSON_AddStringToObject(meta, "has_decoder", m->has_decoder ? "1" : "0") &&
+             cJSON_AddStringToObject(meta, "norm_scales_folded", m->norms_folded ? "1" : "0") &&
+             cJSON_AddStringToObject(meta, "tokenizer_extra_ids", extra) &&
+             cJSON_AddStringToObject(meta, "model_max_length", maxlen) &&
+             (!m->source || cJSON_AddStringToObject(meta, "source", m->source)) &&
+             (!f16 || (cJSON_AddStringToObject(meta, "f16_scales", scales) &&
+                       cJSON_AddStringToObject(meta, "f16_headroom", room)));
+    free(scales);
+    free(cfg_text);
+    cJSON_Delete(cfg);
+    return ok;
+}
+
+/* The header: metadata, every planned tensor, then the tokenizer. */
+static char *build_header(const nt5_model *m, const file_plan *p, const nt5file_layout *lay, size_t *header_len) {
+    cJSON *root = cJSON_CreateObject();
+    int ok = root && add_metadata(root, m, p, lay);
+    size_t at = 0;
+    for (size_t i = 0; ok && i < p->count; i++) {
+        const out_tensor *o = &p->tensors[i];
+        int64_t shape[2] = {o->t->rows, o->t->cols};
+        ok = add_entry(root, o->name, st_dtype_name(o->dtype), shape, o->t->cols ? 2 : 1, at, at + out_bytes(o));
+        at += out_bytes(o);
+    }
+    if (ok && m->tok) {
+        size_t n;
+        tok_spiece_bytes(m->tok, &n);
+        int64_t shape[1] = {(int64_t)n};
+        ok = add_entry(root, SPIECE_TENSOR, "U8", shape, 1, at, at + n);
+    }
+    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    if (!text) return NULL;
+    size_t n = strlen(text), padded = (n + 7) / 8 * 8;
+    char *out = realloc(text, padded + 1);
+    if (!out) {
+        free(text);
+        return NULL;
+    }
+    memset(out + n, ' ', padded - n);
+    out[padded] = '\0';
+    *header_len = padded;
+    return out;
+}
+
+static int write_all(FILE *f, const void *data, size_t n) { return fwrite(data, 1, n, f) == n; }
+
+/* One tensor's bytes: as stored when the dtype is unchanged, else converted
+ * (and for F16 divided by 2^weight_exp, which is exact). */
+static int write_tensor(FILE *f, const nt5_model *m, const out_tensor *o) {
+    size_t n = elem_count(o->t);
+    if (o->dtype == o->t->dtype) {
+        void *host = malloc(out_bytes(o) + 1);
+        if (!host) return 0;
+        m->be->ops->read_weight(m->be, host, o->t->data, out_bytes(o));
+        int ok = write_all(f, host, out_bytes(o));
+        free(host);
+        return ok;
+    }
+    float *v = read_floats(m, o->t);
+    if (!v) return 0;
+    /* in place: the 16-bit copy is half the size */
+    half_from_f32_scaled(v, v, n, o->dtype, o->dtype == NT5_DTYPE_F16 ? o->weight_exp : 0);
+    int ok = write_all(f, v, out_bytes(o));
+    free(v);
+    return ok;
+}
+
+enum { WRITE_OK, WRITE_IO_ERROR, WRITE_CANCELLED };
+
+/* The file after its temporary name was made; progress as "writing <path>". */
+static int write_body(FILE *f, const nt5_model *m, const file_plan *p, const char *header, size_t header_len,
+                      const nt5file_layout *lay, const char *path) {
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)header_len >> (8 * i));
+    int ok = write_all(f, len8, 8) && write_all(f, header, header_len);
+    uint64_t total = 0, done = 0;
+    for (size_t i = 0; i < p->count; i++) total += out_bytes(&p->tensors[i]);
+    char what[4200];
+    snprintf(what, sizeof what, "writing %.4000s", path);
+    for (size_t i = 0; ok && i < p->count; i++) {
+        ok = write_tensor(f, m, &p->tensors[i]);
+        done += out_bytes(&p->tensors[i]);
+        if (ok && lay->progress && lay->progress(what, done, total, lay->user_data)) return WRITE_CANCELLED;
+    }
+    if (ok && m->tok) {
+        size_t n;
+        const void *spiece = tok_spiece_bytes(m->tok, &n);
+        ok = write_all(f, spiece, n);
+    }
+    return ok && fflush(f) == 0 && fsync(fileno(f)) == 0 ? WRITE_OK : WRITE_IO_ERROR;
+}
+
+nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_layout *lay) {
+    if (m->w.shared.dtype == NT5_DTYPE_F16)
+        return err_set(NT5_ERR_UNSUPPORTED, "a model opened with f16 weights is not saved again: convert its source "
+                       "(nt5 convert --dtype f16)");
+    if (lay->dtype != NT5_DTYPE_AUTO && lay->dtype != NT5_DTYPE_F32 && lay->dtype != NT5_DTYPE_BF16 &&
+        lay->dtype != NT5_DTYPE_F16)
+        return err_set(NT5_ERR_INVALID_ARG, "weight dtype %d is not one of F32, BF16, F16", lay->dtype);
+    file_plan p;
+    nt5_status st = plan_file(m, lay, &p);
+    size_t header_len = 0;
+    char *header = st == NT5_OK ? build_header(m, &p, lay, &header_len) : NULL;
+    if (st == NT5_OK && !header) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory building the nt5 file header");
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%.4000s.tmp.XXXXXX", path);
+    int fd = st == NT5_OK ? mkstemp(tmp) : -1;
+    if (fd >= 0) fchmod(fd, file_mode_for(0666));
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (st == NT5_OK && !f) {
+        int e = errno;
+        if (fd >= 0) close(fd), unlink(tmp);
+        st = err_set(NT5_ERR_IO, "cannot create a file beside %s: %s", path, strerror(e));
+    }
+    if (f) {
+        int written = write_body(f, m, &p, header, header_len, lay, path);
+        int e = errno;
+        int ok = fclose(f) == 0 && written == WRITE_OK;
+        if (!ok || rename(tmp, path) != 0) {
+            if (ok) e = errno;
+            unlink(tmp);
+            st = written == WRITE_CANCELLED ? err_set(NT5_ERR_CANCELLED, "writing %s cancelled by the progress callback", path)
+                                            : err_set(NT5_ERR_IO, "cannot write %s: %s", path, strerror(e));
+        }
+    }
+    free(header);
+    free(p.tensors);
+    return st;
+}
+
+nt5_status nt5file_save(const nt5_model *m, const char *path) {
+    nt5file_layout lay = {.dtype = NT5_DTYPE_AUTO};
+    return nt5file_write(m, path, &lay);
+}
+
+static nt5_status metadata_int(const st_file *f, const char *key, int *out) {
+    const char *v = st_metadata(f, key);
+    char *end;
+    long x = v ? strtol(v, &end, 10) : 0;
+    if (!v || *end || x < 0 || x > 1000000) return err_set(NT5_ERR_FORMAT, "%s: metadata \"%s\" is missing or invalid", f->path, key);
+    *out = (int)x;
+    return NT5_OK;
+}
+
+nt5_status nt5file_read_header(const st_file *f, nt5_model *m) {
+    const char *format = st_metadata(f, "format"), *version = st_metadata(f, "nt5_format");
+    if (!format || strcmp(format, "nt5") != 0)
+        return err_set(NT5_ERR_FORMAT, "%s is a safetensors file but not an nt5 model file (open its directory, "
+                       "with config.json, instead)", f->path);
+    if (!version || strcmp(version, NT5_FILE_FORMAT_VERSION) != 0)
+        return err_set(NT5_ERR_UNSUPPORTED, "%s has nt5 file format %s; this library reads format %s", f->path,
+                       version ? version : "(none)", NT5_FILE_FORMAT_VERSION);
+    const char *cfg_text = st_metadata(f, "config");
+    if (!cfg_text) return err_set(NT5_ERR_FORMAT, "%s: metadata has no config", f->path);
+    cJSON *cfg = NULL;
+    nt5_status st = json_parse_object(cfg_text, strlen(cfg_text), f->path, &cfg);
+    if (st == NT5_OK) st = config_from_json(cfg, f->path, &m->cfg);
+    cJSON_Delete(cfg);
+    int extra_ids = 0, max_length = 512;
+    if (st == NT5_OK) st = metadata_int(f, "model_max_length", &max_length);
+    if (st == NT5_OK) st = metadata_int(f, "tokenizer_extra_ids", &extra_ids);
+    m->max_input_length = max_length > 0 ? max_length : 512;
+    const char *folded = st_metadata(f, "norm_scales_folded");
+    m->norms_folded = folded && strcmp(folded, "1") == 0;
+    const char *source = st_metadata(f, "source");
+    if (st == NT5_OK && source && !(m->source = strdup(source))) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    const st_tensor *spiece = st_find(f, SPIECE_TENSOR);
+    if (st == NT5_OK && spiece) st = tok_open_bytes(spiece->data, spiece->nbytes, extra_ids, m->max_input_length, f->path, &m->tok);
+    return st;
+}

@@ -1,0 +1,147 @@
+#include "model/weights.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/half.h"
+
+typedef struct loader {
+    const weight_source *src;
+    backend *be;
+    weights *w;
+    int32_t matrix_dtype;
+    nt5_status st;
+} loader;
+
+/* Loads the nt5 tensor `name` ([rows, cols]; cols == 0: a vector) into a
+ * backend buffer stored as `dtype`. */
+static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype) {
+    if (L->st != NT5_OK || (L->st = L->src->check(L->src->self, name, rows, cols)) != NT5_OK) return NULL;
+    size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
+    weight_tensor *grown = realloc(L->w->tensors, (L->w->n_tensors + 1) * sizeof *grown);
+    float *host = malloc(n * sizeof(float));
+    if (grown) L->w->tensors = grown;
+    if (!grown || !host) {
+        free(host);
+        L->st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory loading %s (%zu floats)", name, n);
+        return NULL;
+    }
+    L->st = L->src->fill(L->src->self, name, rows, cols, host);
+    if (L->st != NT5_OK) {
+        free(host);
+        return NULL;
+    }
+    size_t bytes = n * sizeof(float);
+    int32_t weight_exp = dtype == NT5_DTYPE_F16 ? f16_exponent(host, n) : 0;
+    if (dtype != NT5_DTYPE_F32) { /* in place: the 16-bit copy is half the size */
+        half_from_f32_scaled(host, host, n, dtype, weight_exp);
+        bytes = n * sizeof(uint16_t);
+    }
+    void *dev = L->be->ops->adopt_weight(L->be, host, bytes);
+    if (!dev) {
+        L->st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of device memory loading %s", name);
+        return NULL;
+    }
+    weight_tensor *t = &L->w->tensors[L->w->n_tensors++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->data = dev;
+    t->dtype = dtype;
+    t->rows = rows;
+    t->cols = cols;
+    t->matrix = 0;
+    t->weight_exp = weight_exp;
+    t->input_exp = -1;
+    return dev;
+}
+
+/* An fp32 vector or table of layer `block`: norm scales, position-bias tables. */
+static const float *load_f32(loader *L, const char *fmt, int block, int64_t rows, int64_t cols) {
+    char name[64];
+    snprintf(name, sizeof name, fmt, block);
+    return load_tensor(L, name, rows, cols, NT5_DTYPE_F32);
+}
+
+/* A matrix; its products' calibrated input exponent is the one of
+ * `product` (the lm_head's for a tied embedding), or of the matrix itself. */
+static wmat load_matrix_for(loader *L, const char *name, const char *product, int64_t rows, int64_t cols) {
+    const void *data = load_tensor(L, name, rows, cols, L->matrix_dtype);
+    if (!data) return (wmat){NULL, L->matrix_dtype, -1, 0, -1};
+    weight_tensor *t = &L->w->tensors[L->w->n_tensors - 1];
+    t->matrix = 1;
+    t->input_exp = L->src->input_exp(L->src->self, product ? product : name);
+    return (wmat){data, L->matrix_dtype, (int32_t)L->w->n_tensors - 1, t->weight_exp, t->input_exp};
+}
+
+static wmat load_matrix(loader *L, const char *fmt, int block, int64_t rows, int64_t cols) {
+    char name[64];
+    snprintf(name, sizeof name, fmt, block);
+    return load_matrix_for(L, name, NULL, rows, cols);
+}
+
+/* The position-bias table: layer 0 owns it, except in UMT5 where every layer does. */
+static const float *load_bias(loader *L, const t5_config *c, const char *fmt, int layer, const float *first) {
+    if (layer > 0 && !c->bias_every_layer) return first;
+    return load_f32(L, fmt, layer, c->num_buckets, c->num_heads);
+}
+
+static void load_encoder(loader *L, const t5_config *c) {
+    int64_t d = c->d_model, inner = (int64_t)c->num_heads * c->d_kv, wide = c->gated ? 2 * c->d_ff : c->d_ff;
+    for (int i = 0; i < c->num_layers && L->st == NT5_OK; i++) {
+        enc_layer *e = &L->w->enc[i];
+        e->ln_attn = load_f32(L, "enc.%d.ln_attn", i, d, 0);
+        e->qkv = load_matrix(L, "enc.%d.qkv", i, 3 * inner, d);
+        e->o = load_matrix(L, "enc.%d.o", i, d, inner);
+        e->bias = load_bias(L, c, "enc.%d.bias", i, L->w->enc[0].bias);
+        e->ln_ff = load_f32(L, "enc.%d.ln_ff", i, d, 0);
+        e->wi = load_matrix(L, "enc.%d.wi", i, wide, d);
+        e->wo = load_matrix(L, "enc.%d.wo", i, d, c->d_ff);
+    }
+    L->w->enc_final_ln = load_f32(L, "enc.final_ln", -1, d, 0);
+}
+
+static void load_decoder(loader *L, const t5_config *c) {
+    int64_t d = c->d_model, inner = (int64_t)c->num_heads * c->d_kv, wide = c->gated ? 2 * c->d_ff : c->d_ff;
+    for (int i = 0; i < c->num_decoder_layers && L->st == NT5_OK; i++) {
+        dec_layer *e = &L->w->dec[i];
+        e->ln_self = load_f32(L, "dec.%d.ln_self", i, d, 0);
+        e->qkv = load_matrix(L, "dec.%d.qkv", i, 3 * inner, d);
+        e->o = load_matrix(L, "dec.%d.o", i, d, inner);
+        e->bias = load_bias(L, c, "dec.%d.bias", i, L->w->dec[0].bias);
+        e->ln_cross = load_f32(L, "dec.%d.ln_cross", i, d, 0);
+        e->cross_q = load_matrix(L, "dec.%d.cross_q", i, inner, d);
+        e->cross_kv = load_matrix(L, "dec.%d.cross_kv", i, 2 * inner, d);
+        e->cross_o = load_matrix(L, "dec.%d.cross_o", i, d, inner);
+        e->ln_ff = load_f32(L, "dec.%d.ln_ff", i, d, 0);
+        e->wi = load_matrix(L, "dec.%d.wi", i, wide, d);
+        e->wo = load_matrix(L, "dec.%d.wo", i, d, c->d_ff);
+    }
+    L->w->dec_final_ln = load_f32(L, "dec.final_ln", -1, d, 0);
+    if (c->tie_word_embeddings) L->w->lm_head = L->w->shared;
+    else L->w->lm_head = load_matrix(L, "lm_head", -1, c->vocab_size, d);
+}
+
+nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_dtype, const weight_source *src,
+                        backend *be, weights *w) {
+    memset(w, 0, sizeof *w);
+    loader L = {src, be, w, matrix_dtype, NT5_OK};
+    w->enc = calloc((size_t)cfg->num_layers, sizeof *w->enc);
+    w->dec = with_decoder ? calloc((size_t)cfg->num_decoder_layers + 1, sizeof *w->dec) : NULL;
+    if (!w->enc || (with_decoder && !w->dec)) L.st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    /* a tied embedding is also the lm_head: its products are the lm_head's */
+    int tied_head = with_decoder && cfg->tie_word_embeddings;
+    w->shared = load_matrix_for(&L, "shared", tied_head ? "lm_head" : NULL, cfg->vocab_size, cfg->d_model);
+    load_encoder(&L, cfg);
+    if (with_decoder) load_decoder(&L, cfg);
+    if (L.st != NT5_OK) weights_free(w, be);
+    return L.st;
+}
+
+void weights_free(weights *w, backend *be) {
+    for (size_t i = 0; i < w->n_tensors; i++) be->ops->free_weight(be, w->tensors[i].data);
+    free(w->tensors);
+    free(w->enc);
+    free(w->dec);
+    memset(w, 0, sizeof *w);
+}

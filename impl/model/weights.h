@@ -1,0 +1,113 @@
+/* The model's weights in backend memory, in nt5's fused layout:
+ * q/k/v fused per self-attention, k/v fused per cross-attention, gate and up
+ * fused per gated FFN. Shapes are PyTorch Linear [out, in]. */
+#ifndef NT5_IMPL_WEIGHTS_H
+#define NT5_IMPL_WEIGHTS_H
+
+#include <stdint.h>
+
+#include "backend/backend.h"
+#include "model/config.h"
+
+/* A weight matrix [rows, cols] in backend memory, stored as NT5_DTYPE_F32,
+ * NT5_DTYPE_BF16 or (GPU backends) NT5_DTYPE_F16: value * 2^-weight_exp. */
+typedef struct wmat {
+    const void *data;
+    int32_t dtype;
+    int32_t index;      /* its entry in weights.tensors */
+    int32_t weight_exp; /* F16: the stored values are the weights times 2^-weight_exp; else 0 */
+    int32_t input_exp;  /* f16 files: a half-precision product divides its input by 2^input_exp; -1: none */
+} wmat;
+
+typedef struct enc_layer {
+    const float *ln_attn;  /* [d] */
+    wmat qkv;              /* [3 * inner, d] */
+    wmat o;                /* [d, inner] */
+    const float *bias;     /* [num_buckets, heads]: own or layer 0's */
+    const float *ln_ff;    /* [d] */
+    wmat wi;               /* [d_ff or 2 * d_ff (gate; up), d] */
+    wmat wo;               /* [d, d_ff] */
+} enc_layer;
+
+typedef struct dec_layer {
+    const float *ln_self, *bias;
+    wmat qkv, o;
+    const float *ln_cross;
+    wmat cross_q;          /* [inner, d] */
+    wmat cross_kv;         /* [2 * inner, d] */
+    wmat cross_o;          /* [d, inner] */
+    const float *ln_ff;
+    wmat wi, wo;
+} dec_layer;
+
+/* One stored tensor, under its nt5 name. */
+typedef struct weight_tensor {
+    char name[32];
+    void *data;     /* backend memory */
+    int32_t dtype;  /* NT5_DTYPE_* */
+    int64_t rows, cols; /* cols == 0: a vector */
+    int matrix;         /* a product's weights (not a norm scale or bias table) */
+    int32_t weight_exp, input_exp; /* as in wmat */
+} weight_tensor;
+
+typedef struct weights {
+    wmat shared;              /* [vocab, d] */
+    enc_layer *enc;
+    const float *enc_final_ln;
+    dec_layer *dec;           /* NULL when encoder-only */
+    const float *dec_final_ln;
+    wmat lm_head;             /* [vocab, d]; == shared when tied */
+    weight_tensor *tensors;   /* every tensor loaded (the backend buffers to free) */
+    size_t n_tensors;
+} weights;
+
+/* Where weight values come from: a Hugging Face checkpoint, an nt5 file or
+ * a random generator. Tensors are asked for by their nt5 names (see
+ * weight_names.h); check() says whether the source has one of shape [rows,
+ * cols] (cols == 0 for a vector of `rows`), before anything is allocated
+ * for it; fill() writes it as floats, checking the same. */
+typedef struct weight_source {
+    void *self;
+    int (*has)(void *self, const char *nt5_name);
+    /* NT5_DTYPE_BF16 when the weights are stored in bf16, else NT5_DTYPE_F32 */
+    int32_t (*stored_dtype)(void *self);
+    nt5_status (*check)(void *self, const char *nt5_name, int64_t rows, int64_t cols);
+    /* the calibrated input exponent of a matrix's products (f16 files), -1: none */
+    int32_t (*input_exp)(void *self, const char *nt5_name);
+    nt5_status (*fill)(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst);
+} weight_source;
+
+/* Matrices are stored as matrix_dtype (NT5_DTYPE_F32, NT5_DTYPE_BF16, or
+ * NT5_DTYPE_F16 with a power-of-two exponent per matrix); norm scales and
+ * position-bias tables stay fp32. */
+nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_dtype, const weight_source *src,
+                        backend *be, weights *w);
+void weights_free(weights *w, backend *be);
+
+/* Sources */
+struct checkpoint;
+struct st_file;
+typedef struct checkpoint_source_state {
+    struct checkpoint *ck;
+    const t5_config *cfg;
+} checkpoint_source_state;
+/* a Hugging Face checkpoint: nt5 tensors assembled from (fused) HF tensors */
+weight_source checkpoint_source(checkpoint_source_state *state);
+/* an nt5 file: tensors stored under their nt5 names; F16 matrices are
+ * scaled back by their power-of-two exponents (nt5_file.h) */
+struct cJSON;
+typedef struct nt5_file_source_state {
+    struct st_file *file;
+    struct cJSON *scales; /* the "f16_scales" metadata, parsed and checked; NULL if none */
+} nt5_file_source_state;
+nt5_status nt5_file_source_open(nt5_file_source_state *state);
+void nt5_file_source_close(nt5_file_source_state *state);
+weight_source nt5_file_source(nt5_file_source_state *state);
+typedef struct random_source_state {
+    uint64_t seed;
+    int64_t inner;   /* num_heads * d_kv: the query rows of a fused qkv matrix */
+    int64_t d_kv;
+} random_source_state;
+weight_source random_source(random_source_state *state);
+
+#endif
