@@ -7,15 +7,7 @@
 #include <stddef.h>
 
 #include "hub/hub_env.h"
-#include "hub/hub_http.h"
-
-typedef struct hub_request {
-    const char *repo_id;
-    const char *revision; /* NULL: "main" */
-    int encoder_only;     /* skip shards that hold only decoder tensors */
-    http_progress progress;
-    void *user_data;
-} hub_request;
+#include "hub/hub_request.h"
 
 /* Writes the snapshot directory (<cache>/models--x--y/snapshots/<commit>,
  * or an encoder part, hub_partial.h) holding the model's files, and the

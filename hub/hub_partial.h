@@ -8,7 +8,8 @@
 #include <stddef.h>
 
 #include "hub/hub_cache.h"
-#include "hub/hub_download.h"
+#include "hub/hub_http.h"
+#include "hub/hub_request.h"
 
 /* The directory of the encoder part of <commit> (it may not exist yet). */
 void hub_partial_dir(const hub_repo_cache *rc, const char *commit, char *dir, size_t cap);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 
 #include "nt5.h"
-#include "format/safetensors.h"
 
 extern int harness_failures;
 extern int harness_checks;
@@ -46,27 +45,9 @@ const char *data_path(const char *name);
 /* Reads a whole file into a NUL-terminated malloc'ed buffer (NULL on error). */
 char *read_file(const char *path, size_t *len);
 
-/* reference.json and reference.safetensors of a fixture directory. */
-typedef struct reference {
-    cJSON *json;
-    st_file *tensors;
-} reference;
-int reference_load(const char *dir, reference *ref);
-void reference_free(reference *ref);
-/* A tensor of reference.safetensors as floats (points into the mapping). */
-const float *reference_tensor(const reference *ref, const char *name, size_t *count);
-/* Reads a JSON array of integers into a malloc'ed int32 array. */
-int32_t *json_int_array(const cJSON *array, size_t *n);
-
 /* ||a - b|| / ||b|| */
 double rel_l2(const float *a, const float *b, size_t n);
 double max_abs_diff(const float *a, const float *b, size_t n);
-
-/* harness_models.c (tests of internals): a copy of the model directory
- * `model` (F32 model.safetensors, config and tokenizer files) in the new
- * directory `dir`, its weights stored as `dtype` and multiplied by
- * scale(tensor name) when scale is not NULL. 0 on success. */
-int make_model_copy(const char *model, const char *dir, int dtype, float (*scale)(const char *name));
 
 /* Opens a model on the CPU with default options or returns NULL with a failed check. */
 nt5_model *open_model_or_fail(const char *dir);

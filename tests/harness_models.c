@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "base/half.h"
-#include "harness.h"
+#include "harness_internal.h"
 
 static void write_header(FILE *f, const st_file *src, int dtype) {
     cJSON *header = cJSON_CreateObject();
@@ -34,7 +34,7 @@ static void write_header(FILE *f, const st_file *src, int dtype) {
     cJSON_Delete(header);
 }
 
-void write_weights_copy(const st_file *src, const char *path, int dtype, float (*scale)(const char *name)) {
+static void write_weights_copy(const st_file *src, const char *path, int dtype, float (*scale)(const char *name)) {
     FILE *f = fopen(path, "wb");
     if (!f) {
         CHECK(0, "cannot write %s", path);

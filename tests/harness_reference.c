@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "harness.h"
+#include "harness_internal.h"
 
 int reference_load(const char *dir, reference *ref) {
     char path[4096];

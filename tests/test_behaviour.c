@@ -355,7 +355,7 @@ static void check_encoder_only(void) {
     nt5_model_free(m);
 }
 
-/* bf16 weight storage: within DESIGN.md's bf16 tolerance of the fp32 model,
+/* bf16 weight storage: within the bf16 tolerance docs/ARCHITECTURE.md sets of the fp32 model,
  * in both the encoder (large products) and decoding (vector products). */
 static void check_bf16_weights(nt5_model *f32_model) {
     nt5_model_options mo;

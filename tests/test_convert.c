@@ -15,7 +15,7 @@
 
 #define NT5_EXPERIMENTAL
 #include "base/half.h"
-#include "harness.h"
+#include "harness_internal.h"
 #include "nt5_experimental.h"
 
 static char tmp_dir[1024];

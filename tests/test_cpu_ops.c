@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
+#include "backend/dispatch.h"
 #include "base/half.h"
 #include "harness.h"
-#include "model/weights.h"
 
 static float frand(uint64_t *s) {
     *s = *s * 6364136223846793005ull + 1442695040888963407ull;
@@ -35,9 +35,9 @@ static void check_linear(const backend *be, size_t M, size_t N, size_t K, int32_
         }
     wmat wm = {dtype == NT5_DTYPE_BF16 ? (const void *)wb : (const void *)w, dtype, 0, 0, -1};
     exec_ctx x;
-    be->ops->exec_begin(be, &x);
+    exec_begin(be, &x);
     be->ops->linear(&x, out, N, in, NT5_DTYPE_F32, K, &wm, M, N, K, accumulate);
-    CHECK_STATUS(be->ops->exec_end(&x), NT5_OK);
+    CHECK_STATUS(exec_end(&x), NT5_OK);
     double worst = 0;
     for (size_t i = 0; i < M * N; i++) worst = fmax(worst, fabs(out[i] - want[i]) / (1.0 + fabs(want[i])));
     CHECK(worst < 1e-5, "linear M=%zu N=%zu K=%zu %s acc=%d: error %.3g", M, N, K,
@@ -56,10 +56,10 @@ static void check_activations(const backend *be) {
     const activation acts[] = {ACT_RELU, ACT_GELU, ACT_GELU_TANH, ACT_SILU};
     for (size_t a = 0; a < 4; a++) {
         exec_ctx x;
-        be->ops->exec_begin(be, &x);
+        exec_begin(be, &x);
         be->ops->ffn_activation(&x, out, NT5_DTYPE_F32, 1.0f, in, 2 * n, 1, n, acts[a], 1);
         be->ops->ffn_activation(&x, scaled, NT5_DTYPE_F32, 0.25f, in, 2 * n, 1, n, acts[a], 1);
-        be->ops->exec_end(&x);
+        exec_end(&x);
         for (size_t i = 0; i < n; i++)
             if (scaled[i] != out[i] * 0.25f) {
                 CHECK(0, "activation %zu: out_scale 1/4 gives %g, not %g / 4", a, scaled[i], out[i]);
@@ -87,11 +87,11 @@ static void check_fp32_only(const backend *be) {
     wmat wm = {w, NT5_DTYPE_F32, 0, 0, -1};
     for (int op = 0; op < 3; op++) {
         exec_ctx x;
-        be->ops->exec_begin(be, &x);
+        exec_begin(be, &x);
         if (op == 0) be->ops->rmsnorm(&x, out, NT5_DTYPE_BF16, in, w, 1, 4, 1e-6f, 1.0f);
         if (op == 1) be->ops->ffn_activation(&x, out, NT5_DTYPE_F16, 1.0f, in, 4, 1, 4, ACT_RELU, 0);
         if (op == 2) be->ops->linear(&x, out, 4, in, NT5_DTYPE_BF16, 4, &wm, 1, 1, 4, 0);
-        CHECK_STATUS(be->ops->exec_end(&x), NT5_ERR_INTERNAL);
+        CHECK_STATUS(exec_end(&x), NT5_ERR_INTERNAL);
         CHECK(out[0] == 0 && strstr(nt5_last_error(), "CPU") != NULL, "op %d: %s", op, nt5_last_error());
     }
 }

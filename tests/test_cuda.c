@@ -282,7 +282,7 @@ static int copy_file(const char *from, const char *to) {
 /* A random model of t5-v1_1-small's shape converted to f16 (calibrated with
  * t5-v1_1-tiny's tokenizer): f16 products, 16-bit RMSNorm, activation and
  * attention outputs and the f16 tensor-core attention against the CPU in
- * fp32, within DESIGN.md's 3e-3 (the f16 weights alone, widened on the CPU:
+ * fp32, within the 3e-3 docs/ARCHITECTURE.md sets (the f16 weights alone, widened on the CPU:
  * 7.3e-4 to 7.8e-4). */
 static void check_random_f16(void) {
     static const char *const files[] = {"spiece.model", "tokenizer_config.json", "special_tokens_map.json",

@@ -7,10 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "forward/forward.h"
-#include "harness.h"
-#include "model/model.h"
+#include "backend/dispatch.h"
 #include "backend/position_bias.h"
+#include "forward/decoder.h"
+#include "forward/encoder.h"
+#include "harness_internal.h"
+#include "model/model.h"
 
 #define TOL 1e-5
 /* the longest fixture prompt has 593 tokens: no truncation at the default 512 */
@@ -138,21 +140,20 @@ static void check_logits(fixture *f) {
     int32_t *tokens = malloc(f->B * sizeof *tokens);
     float *logits = malloc(f->B * T * V * sizeof *logits);
     exec_ctx x;
-    const backend_ops *ops = f->m->be->ops;
-    ops->exec_begin(f->m->be, &x);
-    float *enc = ops->alloc(&x, f->B * f->S * f->d), *out = ops->alloc(&x, f->B * V);
+    exec_begin(f->m->be, &x);
+    float *enc = op_alloc(&x, f->B * f->S * f->d), *out = op_alloc(&x, f->B * V);
     encoder_forward(&x, &f->m->cfg, &f->m->w, f->batch_ids, f->B, f->S, f->lengths, enc);
     decoder_state ds;
     CHECK_STATUS(decoder_init(&x, &f->m->cfg, &f->m->w, enc, f->B, f->S, f->lengths, 1, T, &ds), NT5_OK);
     for (size_t t = 0; t < T; t++) {
         for (size_t b = 0; b < f->B; b++) tokens[b] = dec[t];
         decoder_step(&x, &f->m->cfg, &f->m->w, &ds, tokens, out);
-        for (size_t b = 0; b < f->B; b++) ops->download(&x, logits + (b * T + t) * V, out + b * V, V);
+        for (size_t b = 0; b < f->B; b++) op_download(&x, logits + (b * T + t) * V, out + b * V, V);
     }
     decoder_free(&x, &f->m->cfg, &ds);
-    ops->release(&x, enc);
-    ops->release(&x, out);
-    CHECK_STATUS(ops->exec_end(&x), NT5_OK);
+    op_release(&x, enc);
+    op_release(&x, out);
+    CHECK_STATUS(exec_end(&x), NT5_OK);
     if (want && n == f->B * T * V) {
         double err = rel_l2(logits, want, n);
         CHECK(err <= TOL, "decoder.logits: relative L2 error %.3g", err);

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness.h"
+#include "harness_internal.h"
 #include "tokenizer/tokenizer.h"
 
 static void check_decode(const tokenizer *t, const cJSON *c, const int32_t *ids, size_t n, int32_t flags,

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "base/half.h"
-#include "harness.h"
+#include "harness_internal.h"
 #include "format/safetensors.h"
 
 static char tmp_root[1024];

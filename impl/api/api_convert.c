@@ -1,6 +1,8 @@
 /* Public entry points: conversion without handing out a model. The source
  * is opened on the CPU (norm scales folded while loading when asked),
  * calibrated for f16, then written as an nt5 file or an HF directory. */
+#include "api/api_convert.h"
+
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,14 +10,16 @@
 #include <unistd.h>
 
 #include "api/api_hub.h"
-#include "calibrate/calibrate.h"
+#include "api/api_options.h"
 #include "base/error.h"
-#include "model/hf_layout_write.h"
-#include "hub/hub_repo.h"
-#include "model/model.h"
-#include "model/nt5_file.h"
 #include "base/options.h"
 #include "base/text_out.h"
+#include "calibrate/calibrate.h"
+#include "format/nt5_format.h"
+#include "hub/hub_repo.h"
+#include "model/hf_layout_write.h"
+#include "model/model.h"
+#include "model/nt5_file_write.h"
 
 static const nt5_convert_options convert_defaults = {
     .struct_size = sizeof(nt5_convert_options),
@@ -99,9 +103,7 @@ static nt5_status write_converted(nt5_model *m, const nt5_convert_options *o, co
 
 /* How the source opens: the caller's hub fields and threads, on the CPU. */
 static nt5_status source_options(const nt5_convert_options *o, nt5_model_options *mo) {
-    nt5_model_options_init(mo, sizeof *mo);
-    nt5_status st = opts_overlay(mo, sizeof *mo, o->source, offsetof(nt5_model_options, device) + sizeof(char *),
-                                 "nt5_model_options");
+    nt5_status st = api_model_options(o->source, mo);
     mo->device = "cpu";
     mo->encoder_only = o->encoder_only;
     /* f16 is written from an f32 model; the others load as they are written */
@@ -117,11 +119,24 @@ static nt5_status convert_run(const char *src, const hub_snapshot *snap, const c
     if (st != NT5_OK) return st;
     load_transforms tf = {.fold_norms = o->fold_norm_scales};
     nt5_model *m = NULL;
-    if (snap) st = model_open_snapshot(src, snap, &mo, &tf, &m);
-    else if (hub_looks_like_repo_id(src)) st = model_open_id(src, &mo, &tf, &m);
+    if (snap) st = api_open_snapshot(src, snap, &mo, &tf, &m);
+    else if (hub_looks_like_repo_id(src)) st = api_open_id(src, &mo, &tf, &m);
     else st = model_open_path(src, &mo, &tf, &m);
     if (st == NT5_OK) st = write_converted(m, o, &mo, dst);
     model_free(m);
+    return st;
+}
+
+/* Hub model src converted as o says into the Hub cache, once per commit
+ * and options (cache_name); its path into cached[cap]. */
+static nt5_status convert_into_cache(const char *src, const nt5_convert_options *o, char *cached, size_t cap) {
+    nt5_model_options mo;
+    nt5_status st = source_options(o, &mo);
+    char name[96];
+    cache_name(o, name, sizeof name);
+    hub_snapshot snap;
+    if (st == NT5_OK) st = api_converted_path(src, &mo, name, cached, cap, &snap);
+    if (st == NT5_OK && access(cached, F_OK) != 0) st = convert_run(src, &snap, cached, o);
     return st;
 }
 
@@ -152,17 +167,12 @@ nt5_status nt5_convert(const char *src, const char *dst, const nt5_convert_optio
     if (o.format != NT5_FORMAT_NT5 || !hub_looks_like_repo_id(src))
         return err_set(NT5_ERR_INVALID_ARG, "dst is NULL, which keeps an nt5 file in the Hub cache: src must be a "
                        "Hub model id and the format NT5_FORMAT_NT5");
-    nt5_model_options mo;
-    st = source_options(&o, &mo);
-    char name[96], cached[4096];
-    cache_name(&o, name, sizeof name);
-    hub_snapshot snap;
-    if (st == NT5_OK) st = hub_converted_path(src, &mo, name, cached, sizeof cached, &snap);
-    if (st == NT5_OK && access(cached, F_OK) != 0) st = convert_run(src, &snap, cached, &o);
+    char cached[4096];
+    st = convert_into_cache(src, &o, cached, sizeof cached);
     return st == NT5_OK ? give_path(cached, path, capacity, length) : st;
 }
 
-nt5_status model_open_id_f16(const char *id, const nt5_model_options *o, nt5_model **out) {
+nt5_status api_open_id_f16(const char *id, const nt5_model_options *o, nt5_model **out) {
     int gpu = 0;
     nt5_status st = model_backend_probe(o, &gpu);
     if (st != NT5_OK) return st;
@@ -174,6 +184,6 @@ nt5_status model_open_id_f16(const char *id, const nt5_model_options *o, nt5_mod
     co.encoder_only = o->encoder_only;
     co.source = o;
     char path[4096];
-    st = nt5_convert(id, NULL, &co, path, sizeof path, NULL);
+    st = convert_into_cache(id, &co, path, sizeof path);
     return st == NT5_OK ? model_open_path(path, o, NULL, out) : st;
 }

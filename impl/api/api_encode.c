@@ -3,12 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "calibrate/call_hooks.h"
 #include "base/error.h"
-#include "forward/forward.h"
+#include "base/options.h"
+#include "forward/encode.h"
 #include "model/inputs.h"
 #include "model/model.h"
-#include "base/options.h"
 
 struct nt5_embeddings {
     void *data;         /* [batch, len, d] in dtype: owned, or the caller's output_buffer */
@@ -95,27 +94,6 @@ void nt5_embeddings_free(nt5_embeddings *e) {
     free(e);
 }
 
-/* Runs the encoder; its output goes into dst (host memory, or the model's
- * device memory when on_device) in the output dtype, padded rows zeroed
- * when asked. */
-static nt5_status run_encoder(const nt5_model *m, const nt5_encode_options *o, const batch_input *in, void *dst,
-                              int on_device) {
-    const backend_ops *ops = m->be->ops;
-    size_t d = (size_t)m->cfg.d_model, rows = in->batch * in->len;
-    exec_ctx x;
-    nt5_status st = ops->exec_begin(m->be, &x);
-    if (st != NT5_OK) return st;
-    call_hooks_apply(&x);
-    float *out = ops->alloc(&x, rows * d); /* [batch * len, d] */
-    encoder_forward(&x, &m->cfg, &m->w, in->ids, in->batch, in->len,
-                    o->attention == NT5_ATTEND_ALL ? NULL : in->lengths, out);
-    for (size_t b = 0; o->zero_padding && b < in->batch; b++)
-        ops->zero(&x, out + (b * in->len + in->lengths[b]) * d, (in->len - in->lengths[b]) * d);
-    ops->store(&x, dst, on_device, o->output_dtype, out, rows * d);
-    ops->release(&x, out);
-    return ops->exec_end(&x);
-}
-
 /* Where the hidden states go: the caller's buffer, or host memory e owns. */
 static nt5_status output_place(const nt5_model *m, const nt5_encode_options *o, const batch_input *in,
                                nt5_embeddings *e) {
@@ -151,7 +129,10 @@ static nt5_status encode(const nt5_model *m, const input_spec *spec, const nt5_e
         return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     }
     st = output_place(m, &o, &in, e);
-    if (st == NT5_OK) st = run_encoder(m, &o, &in, e->data, o.output_memory == NT5_MEMORY_DEVICE);
+    encode_output where = {.dst = e->data, .on_device = o.output_memory == NT5_MEMORY_DEVICE,
+                           .dtype = o.output_dtype, .attend_all = o.attention == NT5_ATTEND_ALL,
+                           .zero_padding = o.zero_padding};
+    if (st == NT5_OK) st = encode_run(m, m->be, &in, &where);
     e->dtype = o.output_dtype;
     e->batch = in.batch;
     e->len = in.len;

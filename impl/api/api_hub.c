@@ -1,10 +1,12 @@
-/* Public entry points that reach the Hub: model ids in nt5_model_open,
- * nt5_hub_download and nt5_convert. */
+/* The Hub for the public calls: model ids in nt5_model_open and
+ * nt5_convert, and nt5_hub_download. */
+#include "api/api_hub.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_hub.h"
+#include "api/api_options.h"
 #include "base/error.h"
 #include "hub/hub_cache.h"
 #include "hub/hub_download.h"
@@ -28,7 +30,7 @@ static nt5_status fetch_snapshot(const char *id, const nt5_model_options *o, hub
     return st;
 }
 
-nt5_status model_open_snapshot(const char *id, const hub_snapshot *snap, const nt5_model_options *o,
+nt5_status api_open_snapshot(const char *id, const hub_snapshot *snap, const nt5_model_options *o,
                                const load_transforms *tf, nt5_model **out) {
     nt5_status st = model_open_path(snap->dir, o, tf, out);
     if (st == NT5_OK && !(*out)->source) {
@@ -38,19 +40,24 @@ nt5_status model_open_snapshot(const char *id, const hub_snapshot *snap, const n
     return st;
 }
 
-nt5_status model_open_id(const char *id, const nt5_model_options *o, const load_transforms *tf, nt5_model **out) {
+nt5_status api_open_id(const char *id, const nt5_model_options *o, const load_transforms *tf, nt5_model **out) {
     hub_snapshot snap;
     nt5_status st = fetch_snapshot(id, o, &snap);
-    return st == NT5_OK ? model_open_snapshot(id, &snap, o, tf, out) : st;
+    return st == NT5_OK ? api_open_snapshot(id, &snap, o, tf, out) : st;
 }
 
-nt5_status hub_download_checked(const char *id, const nt5_model_options *o, char *dir, size_t capacity, size_t *length) {
+nt5_status nt5_hub_download(const char *model_id, const nt5_model_options *opts, char *dir, size_t capacity,
+                            size_t *length) {
+    if (!model_id || !model_id[0]) return err_set(NT5_ERR_INVALID_ARG, "model_id is NULL or empty");
+    if (!dir && capacity) return err_set(NT5_ERR_INVALID_ARG, "dir is NULL but capacity is %zu", capacity);
+    nt5_model_options o;
     hub_snapshot snap;
-    nt5_status st = fetch_snapshot(id, o, &snap);
+    nt5_status st = api_model_options(opts, &o);
+    if (st == NT5_OK) st = fetch_snapshot(model_id, &o, &snap);
     return st == NT5_OK ? text_out(snap.dir, dir, capacity, length) : st;
 }
 
-nt5_status hub_converted_path(const char *id, const nt5_model_options *o, const char *name, char *path, size_t cap,
+nt5_status api_converted_path(const char *id, const nt5_model_options *o, const char *name, char *path, size_t cap,
                               hub_snapshot *snap) {
     hub_env env;
     nt5_status st = hub_env_load(o->cache_dir, o->token, o->offline, &env);

@@ -1,4 +1,5 @@
-/* Model ids: opening and converting through the Hub and its cache (see api_hub.c). */
+/* Model ids: opening through the Hub and its cache, and where converted
+ * files of a Hub model are kept. The public calls' only way to hub/. */
 #ifndef NT5_IMPL_API_HUB_H
 #define NT5_IMPL_API_HUB_H
 
@@ -11,20 +12,16 @@ typedef struct hub_snapshot {
     char commit[41];
 } hub_snapshot;
 
-nt5_status model_open_id(const char *id, const nt5_model_options *o, const load_transforms *tf, nt5_model **out);
+/* Opens Hub model `id` (fetched into the cache, or found there offline). */
+nt5_status api_open_id(const char *id, const nt5_model_options *o, const load_transforms *tf, nt5_model **out);
 /* Opens fetched files of `id`, recording "id@commit" as the model's source. */
-nt5_status model_open_snapshot(const char *id, const hub_snapshot *snap, const nt5_model_options *o,
-                               const load_transforms *tf, nt5_model **out);
-/* A Hub id with weight_dtype f16, on a GPU: converted once into the cache
- * with calibrated scales (nt5_convert, api_convert.c), then opened. */
-nt5_status model_open_id_f16(const char *id, const nt5_model_options *o, nt5_model **out);
-nt5_status hub_download_checked(const char *id, const nt5_model_options *o, char *dir, size_t capacity,
-                                size_t *length);
+nt5_status api_open_snapshot(const char *id, const hub_snapshot *snap, const nt5_model_options *o,
+                             const load_transforms *tf, nt5_model **out);
 /* <cache>/nt5/<repo folder>/<commit>/converted/<name> for the commit the
  * revision resolves to; the model's files are fetched first (into *snap,
  * so a conversion opens them without fetching again); the directory is
  * created. */
-nt5_status hub_converted_path(const char *id, const nt5_model_options *o, const char *name, char *path, size_t cap,
+nt5_status api_converted_path(const char *id, const nt5_model_options *o, const char *name, char *path, size_t cap,
                               hub_snapshot *snap);
 
 #endif

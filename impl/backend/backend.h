@@ -1,42 +1,59 @@
-/* The backend interface: the small set of device operations the forward
- * pass is written against. The CPU backend (impl/cpu_*.c) is the reference;
- * the CUDA backend (kernels/) implements the same table.
+/* The backend contract: the small set of device operations the forward
+ * pass is written against, and the types they take. The CPU backend
+ * (backend/cpu/) is the reference; the CUDA backend (kernels/, a module
+ * loaded at run time: backend/cuda_module.h) implements the same table.
+ * Callers go through backend/dispatch.h, never through the table itself.
  *
  * Buffers are float arrays in the backend's memory (host memory for the
  * CPU); an int32 buffer there is an alloc()ed one of the same count.
  * Other arrays (attention's kv lengths, token choices) are host memory
- * unless an op says otherwise. Operations do not fail individually: a failure (out of memory,
- * a device error) is recorded in the exec context and reported by
- * exec_status(); later operations on a failed context do nothing. */
+ * unless an op says otherwise. Operations do not fail individually: a
+ * failure (out of memory, a device error) is recorded in the exec context,
+ * and the dispatch layer runs no op on a failed context (so an op starts
+ * with x->status == NT5_OK). An op finds its backend's state through
+ * x->scratch, which exec_begin set, never through x->be: that may be a
+ * backend wrapping it (backend/observing.h). docs/ARCHITECTURE.md tells the
+ * whole contract. */
 #ifndef NT5_IMPL_BACKEND_H
 #define NT5_IMPL_BACKEND_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model/config.h"
 #include "nt5.h"
 
-typedef struct wmat wmat;
-typedef struct lp_candidate lp_candidate; /* logits_process.h */
+typedef enum activation {
+    ACT_RELU,
+    ACT_GELU,      /* erf form */
+    ACT_GELU_TANH, /* gelu_new / gelu_pytorch_tanh */
+    ACT_SILU,
+} activation;
+
+/* A weight matrix [rows, cols] in backend memory, stored as NT5_DTYPE_F32,
+ * NT5_DTYPE_BF16 or (GPU backends) NT5_DTYPE_F16: value * 2^-weight_exp. */
+typedef struct wmat {
+    const void *data;
+    int32_t dtype;
+    int32_t index;      /* its entry in the model's tensor list (model/weights.h) */
+    int32_t weight_exp; /* F16: the stored values are the weights times 2^-weight_exp; else 0 */
+    int32_t input_exp;  /* f16 files: a half-precision product divides its input by 2^input_exp; -1: none */
+} wmat;
+
+/* A beam search candidate: a token extending a decoder row, with its score. */
+typedef struct beam_candidate {
+    float score;
+    int32_t token;
+    int32_t row;
+} beam_candidate;
 
 typedef struct backend backend;
-
-/* Sees the input of every matrix product before it runs (the f16
- * calibration's fp32 run). Only for backends whose buffers are host memory. */
-typedef struct linear_observer {
-    void (*seen)(void *user, const wmat *w, const float *in, size_t ld_in, size_t rows, size_t cols);
-    void *user;
-} linear_observer;
 
 /* Per-call execution state: which backend, the call's scratch and the first
  * error. One per API call, never shared between threads. */
 typedef struct exec_ctx {
-    const backend *be;
+    const backend *be; /* the backend the call's ops go through (set by exec_begin) */
     nt5_status status;
-    void *scratch;       /* backend-owned per-call state */
-    const linear_observer *observer; /* call_hooks.h; NULL in ordinary calls */
-    int emulate_f16;                 /* call_hooks.h; 0 in ordinary calls */
+    void *scratch;     /* the backend's per-call state (its exec_begin sets it) */
 } exec_ctx;
 
 /* Attention over one layer for a batch: out = softmax(q k^T + bias + mask) v,
@@ -84,10 +101,11 @@ typedef struct backend_ops {
      * (a GPU backend's pool), so a first call allocates nothing from the
      * driver. Failing changes nothing: calls then allocate as they go. */
     void (*reserve)(backend *be, size_t bytes);
+    /* Sets x->scratch (x is zeroed); the error's status when a call cannot start. */
     nt5_status (*exec_begin)(const backend *be, exec_ctx *x);
-    nt5_status (*exec_end)(exec_ctx *x); /* waits for the work, frees scratch */
+    nt5_status (*exec_end)(exec_ctx *x); /* waits for the work, frees scratch; x->status */
     float *(*alloc)(exec_ctx *x, size_t n);
-    void (*release)(exec_ctx *x, float *p);
+    void (*release)(exec_ctx *x, float *p); /* p may be NULL; runs on a failed context too */
     void (*upload)(exec_ctx *x, float *dst, const float *src, size_t n);
     void (*upload_ints)(exec_ctx *x, int32_t *dst, const int32_t *src, size_t n); /* dst: backend memory */
     void (*download)(exec_ctx *x, float *dst, const float *src, size_t n);
@@ -95,7 +113,7 @@ typedef struct backend_ops {
      * memory and on what never changes between the calls with this *slot
      * (buffers, shapes). A GPU backend may record the step once and replay
      * the recording for later calls. *slot starts NULL; free_recorded
-     * releases it (before the buffers the step uses). */
+     * releases it (before the buffers the step uses; on a failed context too). */
     void (*run_recorded)(exec_ctx *x, void **slot, void (*body)(exec_ctx *x, void *ctx), void *ctx);
     void (*free_recorded)(exec_ctx *x, void *slot);
 
@@ -127,21 +145,21 @@ typedef struct backend_ops {
     void (*attention)(exec_ctx *x, const attn_args *a);
     /* Greedy decoding's pick when no logits processor applies: per row of
      * logits [rows, V], ids[r] = its argmax (the first on ties) and
-     * logprobs[r] = its log_softmax value, as logits_process.h computes
+     * logprobs[r] = its log_softmax value, as backend/picks.h computes
      * them; ids and logprobs are host memory (only 2 numbers a row leave a GPU). */
     void (*greedy_pick)(exec_ctx *x, const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs);
     /* Sampling's pick when no logits processor applies: per row of logits
      * [rows, V], the scores warped by o's temperature, top_k and top_p
-     * (lp_warp), then ids[r] = lp_sample(warped, V, u[r]) and logprobs[r] =
+     * (pick_warp), then ids[r] = pick_sample(warped, V, u[r]) and logprobs[r] =
      * the unwarped log_softmax at ids[r]; u, ids and logprobs are host memory. */
     void (*sample_pick)(exec_ctx *x, const float *logits, size_t rows, size_t V, const nt5_generate_options *o,
                         const double *u, int32_t *ids, float *logprobs);
     /* Beam search's candidates when no logits processor applies: per row of
      * logits [rows, V], the n best of log_softmax(row) + base[row] as
-     * lp_keep_best orders them (token order on ties), into out[row * n ...]
+     * pick_keep_best orders them (token order on ties), into out[row * n ...]
      * (host memory, as are base and out; only these leave a GPU). */
     void (*beam_candidates)(exec_ctx *x, const float *logits, size_t rows, size_t V, const float *base, size_t n,
-                            lp_candidate *out);
+                            beam_candidate *out);
     /* p[0:n] = 0 */
     void (*zero)(exec_ctx *x, float *p, size_t n);
     /* dst[0:n] = src in dtype (NT5_DTYPE_F32/F16/BF16); dst is host memory,
@@ -161,16 +179,5 @@ typedef struct backend_ops {
 struct backend {
     const backend_ops *ops;
 };
-
-/* CPU backend with `threads` worker threads (0: all online cores). */
-nt5_status cpu_backend_create(int threads, backend **out);
-/* The CUDA backend on GPU `device`, from the module libnt5-cuda.so
- * (impl/cuda_loader.c), its f32 products in TF32 when allow_tf32;
- * NT5_ERR_NO_DEVICE with the reason when there is none to be had. */
-nt5_status cuda_backend_create(int device, int allow_tf32, backend **out);
-/* Whether this machine has an NVIDIA driver (cheap; loads nothing). */
-int cuda_driver_present(void);
-
-static inline nt5_status exec_status(const exec_ctx *x) { return x->status; }
 
 #endif

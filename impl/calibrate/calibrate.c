@@ -3,7 +3,12 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "backend/observing.h"
 #include "base/error.h"
+#include "forward/encode.h"
+#include "generate/gen_options.h"
+#include "generate/generate.h"
+#include "model/inputs.h"
 
 const char *const calibration_default_texts[] = {
     "translate English to German: The house is wonderful and the garden is full of flowers.",
@@ -41,41 +46,50 @@ static void record_range(void *user, const wmat *w, const float *in, size_t ld_i
         }
 }
 
-/* One prompt: encoded, then decoded greedily when the model can. */
-static nt5_status run_prompt(const nt5_model *m, const char *text) {
+/* One prompt on be: encoded, then decoded greedily when the model can, as
+ * nt5_encode_texts and nt5_generate_texts do with their default options. */
+static nt5_status run_prompt(const nt5_model *m, const backend *be, const char *text) {
+    input_spec spec = {.texts = &text, .batch = 1};
+    batch_input in;
+    nt5_status st = inputs_prepare(m, &spec, 0, 1, 0, &in);
+    if (st != NT5_OK) return st;
     if (m->has_decoder) {
-        nt5_generate_options o;
-        nt5_generate_options_init(&o, sizeof o);
+        nt5_generate_options o = gen_default_options;
         o.max_new_tokens = CALIBRATION_NEW_TOKENS;
-        nt5_generation *gen = NULL;
-        nt5_status st = nt5_generate_texts(m, &text, 1, &o, &gen);
-        nt5_generation_free(gen);
-        return st;
+        gen_sequence seq = {0};
+        st = generate_run(m, be, &o, &in, &seq);
+        free(seq.ids);
+    } else {
+        float *hidden = malloc(in.batch * in.len * (size_t)m->cfg.d_model * sizeof *hidden); /* [1, len, d_model] */
+        encode_output out = {.dst = hidden, .dtype = NT5_DTYPE_F32};
+        st = hidden ? encode_run(m, be, &in, &out) : err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+        free(hidden);
     }
-    nt5_encode_options o;
-    nt5_encode_options_init(&o, sizeof o);
-    nt5_embeddings *emb = NULL;
-    nt5_status st = nt5_encode_texts(m, &text, 1, &o, &emb);
-    nt5_embeddings_free(emb);
+    inputs_free(&in);
     return st;
 }
 
-nt5_status probe_run(const nt5_model *m, const char *const *texts, size_t count, const call_hooks *hooks,
-                     const char *what, nt5_progress_callback progress, void *user_data) {
+/* Each prompt through the model with its products observed by obs (with
+ * emulate_f16: rounded to f16 first, backend/observing.h). m must be on the
+ * CPU and have a tokenizer. progress (may be NULL) is called with `what`,
+ * prompts done, prompts in all; nonzero cancels. */
+static nt5_status probe_run(const nt5_model *m, const char *const *texts, size_t count, const product_observer *obs,
+                            int emulate_f16, const char *what, nt5_progress_callback progress, void *user_data) {
     if (!m->tok)
         return err_set(NT5_ERR_UNSUPPORTED, "%s runs the model on text, and this model has no tokenizer (spiece.model)",
                        what);
     if (m->be->ops->device != NT5_DEVICE_CPU) return err_set(NT5_ERR_UNSUPPORTED, "%s runs on the CPU", what);
     if (count == 0) return err_set(NT5_ERR_INVALID_ARG, "no texts for %s", what);
-    nt5_status st = NT5_OK;
-    for (size_t i = 0; i < count && st == NT5_OK; i++) {
+    for (size_t i = 0; i < count; i++)
         if (!texts[i]) return err_set(NT5_ERR_INVALID_ARG, "text %zu is NULL", i);
-        call_hooks_set(hooks);
-        st = run_prompt(m, texts[i]);
-        call_hooks_set(NULL);
+    backend *observed = NULL;
+    nt5_status st = observing_backend_create(m->be, obs, emulate_f16, &observed);
+    for (size_t i = 0; i < count && st == NT5_OK; i++) {
+        st = run_prompt(m, observed, texts[i]);
         if (st == NT5_OK && progress && progress(what, i + 1, count, user_data))
             st = err_set(NT5_ERR_CANCELLED, "%s cancelled by the progress callback", what);
     }
+    if (observed) observed->ops->destroy(observed);
     return st == NT5_OK ? st : err_wrap(st, "%s", what);
 }
 
@@ -85,9 +99,8 @@ nt5_status probe_ranges(const nt5_model *m, const char *const *texts, size_t cou
     ranges rs = {malloc(m->w.n_tensors * sizeof *rs.r + 1), m->w.n_tensors, 0};
     if (!rs.r) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t i = 0; i < rs.count; i++) rs.r[i] = (product_range){0, 0, -1};
-    linear_observer obs = {record_range, &rs};
-    call_hooks hooks = {&obs, emulate_f16};
-    nt5_status st = probe_run(m, texts, count, &hooks, what, progress, user_data);
+    product_observer obs = {record_range, &rs};
+    nt5_status st = probe_run(m, texts, count, &obs, emulate_f16, what, progress, user_data);
     if (st != NT5_OK) {
         free(rs.r);
         return st;

@@ -1,11 +1,11 @@
-/* Runs over prompts that look inside the forward through call hooks: the
- * f16 calibration (an fp32 run recording the largest |value| of every
- * weight matrix's product input, from which the f16 writer picks
- * power-of-two input scales, nt5_file.h) and diagnostics (diagnose.c). */
+/* Runs over prompts that look inside the forward through a backend that
+ * observes every product (backend/observing.h): the f16 calibration (an
+ * fp32 run recording the largest |value| of every weight matrix's product
+ * input, from which the f16 writer picks power-of-two input scales,
+ * format/nt5_format.h) and diagnostics (calibrate/diagnose.h). */
 #ifndef NT5_IMPL_CALIBRATE_H
 #define NT5_IMPL_CALIBRATE_H
 
-#include "calibrate/call_hooks.h"
 #include "model/model.h"
 
 #define CALIBRATION_NEW_TOKENS 32
@@ -15,13 +15,6 @@
 extern const char *const calibration_default_texts[];
 extern const size_t calibration_default_count;
 
-/* Each prompt encoded and, when the model has a decoder, decoded greedily
- * for CALIBRATION_NEW_TOKENS tokens, with `hooks` set. m must be on the CPU
- * and have a tokenizer. progress (may be NULL) is called with `what`,
- * prompts done, prompts in all; nonzero cancels. */
-nt5_status probe_run(const nt5_model *m, const char *const *texts, size_t count, const call_hooks *hooks,
-                     const char *what, nt5_progress_callback progress, void *user_data);
-
 /* What a probe run saw at each matrix's products (by tensor index). */
 typedef struct product_range {
     float absmax;   /* largest finite |input| (0 until one is read) */
@@ -29,8 +22,12 @@ typedef struct product_range {
     long order;     /* when it was first read; -1: never */
 } product_range;
 
-/* probe_run with an observer recording every product's input range; *ranges
- * is a new [m->w.n_tensors] array, *seen the number of matrices read. */
+/* Each prompt encoded and, when the model has a decoder, decoded greedily
+ * for CALIBRATION_NEW_TOKENS tokens, recording every product's input range
+ * (with emulate_f16: of its input rounded as the f16 GPU path rounds it).
+ * m must be on the CPU and have a tokenizer. progress (may be NULL) is
+ * called with `what`, prompts done, prompts in all; nonzero cancels.
+ * *ranges is a new [m->w.n_tensors] array, *seen the number of matrices read. */
 nt5_status probe_ranges(const nt5_model *m, const char *const *texts, size_t count, int emulate_f16, const char *what,
                         nt5_progress_callback progress, void *user_data, product_range **ranges, long *seen);
 

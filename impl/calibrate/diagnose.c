@@ -1,16 +1,11 @@
-/* nt5_model_diagnose (experimental): the range of every product's input
- * over a run of prompts, in forward order, and the first product that saw a
- * non-finite value; optionally with product inputs rounded as the
- * half-precision path rounds them (f16 files). */
+#include "calibrate/diagnose.h"
+
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define NT5_EXPERIMENTAL
-#include "calibrate/calibrate.h"
 #include "base/error.h"
-#include "nt5_experimental.h"
-#include "base/text_out.h"
+#include "calibrate/calibrate.h"
 
 /* Matrix names in forward order: tensor indices sorted by first sight. */
 static long *forward_order(const product_range *r, size_t count, long seen) {
@@ -45,24 +40,19 @@ static char *report(const nt5_model *m, const product_range *r, long seen, int e
     return text;
 }
 
-nt5_status nt5_model_diagnose(const nt5_model *model, const char *const *texts, size_t count, int32_t flags,
-                              char *json, size_t capacity, size_t *length) {
-    if (!model || !texts) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL", model ? "texts" : "model");
-    if (!json && capacity) return err_set(NT5_ERR_INVALID_ARG, "json is NULL but capacity is %zu", capacity);
-    if (flags & ~NT5_DIAGNOSE_EMULATE_F16) return err_set(NT5_ERR_INVALID_ARG, "unknown flags 0x%x", (unsigned)flags);
-    int emulate = (flags & NT5_DIAGNOSE_EMULATE_F16) != 0;
+nt5_status diagnose_report(const nt5_model *m, const char *const *texts, size_t count, int emulate_f16, char **json) {
+    *json = NULL;
     int scaled = 0;
-    for (size_t i = 0; i < model->w.n_tensors; i++) scaled |= model->w.tensors[i].input_exp >= 0;
-    if (emulate && !scaled)
+    for (size_t i = 0; i < m->w.n_tensors; i++) scaled |= m->w.tensors[i].input_exp >= 0;
+    if (emulate_f16 && !scaled)
         return err_set(NT5_ERR_UNSUPPORTED, "emulating half precision needs an f16 nt5 file with calibrated input "
                        "scales (nt5 convert --dtype f16)");
     product_range *r = NULL;
     long seen = 0;
-    nt5_status st = probe_ranges(model, texts, count, emulate, "diagnosing", NULL, NULL, &r, &seen);
-    char *text = st == NT5_OK ? report(model, r, seen, emulate) : NULL;
+    nt5_status st = probe_ranges(m, texts, count, emulate_f16, "diagnosing", NULL, NULL, &r, &seen);
+    char *text = st == NT5_OK ? report(m, r, seen, emulate_f16) : NULL;
     if (st == NT5_OK && !text) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory writing the report");
-    if (st == NT5_OK) st = text_out(text, json, capacity, length);
-    free(text);
     free(r);
+    *json = text;
     return st;
 }

@@ -44,7 +44,7 @@ static const struct {
     {"dec.final_ln", "decoder.final_layer_norm.weight"},
 };
 
-int hf_parts(const t5_config *c, const char *nt5_name, char parts[HF_PARTS_MAX][HF_NAME_MAX]) {
+int hf_parts(int gated_ffn, const char *nt5_name, char parts[HF_PARTS_MAX][HF_NAME_MAX]) {
     for (size_t i = 0; i < sizeof singles / sizeof singles[0]; i++) {
         if (strcmp(nt5_name, singles[i].nt5) == 0) {
             snprintf(parts[0], HF_NAME_MAX, "%s", singles[i].hf);
@@ -72,7 +72,7 @@ int hf_parts(const t5_config *c, const char *nt5_name, char parts[HF_PARTS_MAX][
     for (size_t i = 0; i < n; i++) {
         if (strcmp(map[i].field, field) != 0) continue;
         static const char *const gated[] = {"wi_0", "wi_1"};
-        int fused_ffn = strcmp(field, "wi") == 0 && c->gated;
+        int fused_ffn = strcmp(field, "wi") == 0 && gated_ffn;
         int count = 0;
         for (int p = 0; p < (fused_ffn ? 2 : HF_PARTS_MAX) && (fused_ffn || map[i].parts[p]); p++)
             snprintf(parts[count++], HF_NAME_MAX, "%s.block.%d.layer.%d.%s%s.weight", stack_name, block, map[i].layer,

@@ -6,15 +6,14 @@
 #ifndef NT5_IMPL_WEIGHT_NAMES_H
 #define NT5_IMPL_WEIGHT_NAMES_H
 
-#include "model/config.h"
-
 #define HF_NAME_MAX 160
 #define HF_PARTS_MAX 3
 
 /* Writes the Hugging Face names whose tensors, stacked by rows in this
  * order, make the nt5 tensor; returns how many (0 for an unknown name).
- * "shared" maps to "shared.weight" (checkpoints may name it otherwise). */
-int hf_parts(const t5_config *c, const char *nt5_name, char parts[HF_PARTS_MAX][HF_NAME_MAX]);
+ * gated_ffn: the model's FFN is gated (wi_0, wi_1 make "wi"). "shared"
+ * maps to "shared.weight" (checkpoints may name it otherwise). */
+int hf_parts(int gated_ffn, const char *nt5_name, char parts[HF_PARTS_MAX][HF_NAME_MAX]);
 
 /* Whether an encoder-only model needs the Hugging Face tensor `name` (all
  * but decoder.* and lm_head.*). */

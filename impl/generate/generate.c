@@ -1,58 +1,24 @@
 #include "generate/generate.h"
 
-#include <stdlib.h>
-#include <string.h>
+#include "backend/dispatch.h"
+#include "forward/encoder.h"
+#include "generate/search_beam.h"
+#include "generate/search_greedy.h"
 
-#include "calibrate/call_hooks.h"
-#include "base/error.h"
-
-nt5_status generate_run(const nt5_model *m, const nt5_generate_options *o, const batch_input *in, gen_sequence *out) {
+nt5_status generate_run(const nt5_model *m, const backend *be, const nt5_generate_options *o, const batch_input *in,
+                        gen_sequence *out) {
     exec_ctx x;
-    nt5_status st = m->be->ops->exec_begin(m->be, &x);
-    call_hooks_apply(&x);
+    nt5_status st = exec_begin(be, &x);
     if (st != NT5_OK) return st;
     size_t rows = in->batch * in->len;
-    float *enc = m->be->ops->alloc(&x, rows * (size_t)m->cfg.d_model);
+    float *enc = op_alloc(&x, rows * (size_t)m->cfg.d_model); /* [batch * len, d_model] */
     encoder_forward(&x, &m->cfg, &m->w, in->ids, in->batch, in->len, in->lengths, enc);
     st = exec_status(&x);
     if (st == NT5_OK) {
         gen_call g = {.m = m, .o = o, .in = in, .x = &x, .enc_out = enc, .out = out};
         st = o->num_beams > 1 ? search_beam(&g) : search_greedy(&g);
     }
-    m->be->ops->release(&x, enc);
-    nt5_status end = m->be->ops->exec_end(&x);
+    op_release(&x, enc);
+    nt5_status end = exec_end(&x);
     return st != NT5_OK ? st : end;
-}
-
-nt5_status stream_token(const gen_call *g, token_stream *s, size_t sequence, int32_t step, int32_t token,
-                        const int32_t *ids, size_t n_ids) {
-    if (!g->o->on_token) return NT5_OK;
-    const char *delta = "";
-    char *text = NULL;
-    size_t len = 0;
-    if (token >= 0 && g->m->tok &&
-        tok_decode(g->m->tok, ids, n_ids, NT5_DETOKENIZE_SKIP_SPECIAL | NT5_DETOKENIZE_NO_CLEANUP,
-                   g->m->cfg.vocab_size, &text, &len) == NT5_OK) {
-        /* text only grows at its end, except where sentencepiece rewrites a
-         * boundary; then the delta waits until it grows past it again */
-        if (len >= s->emitted_len && (!s->emitted_len || memcmp(text, s->emitted, s->emitted_len) == 0)) {
-            delta = text + s->emitted_len;
-            free(s->emitted);
-            s->emitted = text;
-            s->emitted_len = len;
-            text = NULL;
-        }
-    }
-    nt5_token_event ev = {
-        .struct_size = sizeof ev, .token_id = token, .sequence_index = sequence, .step = step, .text = delta,
-    };
-    int32_t stop = g->o->on_token(&ev, g->o->user_data);
-    free(text);
-    if (stop) return err_set(NT5_ERR_CANCELLED, "generation cancelled by the token callback at step %d", step);
-    return NT5_OK;
-}
-
-void stream_free(token_stream *s) {
-    free(s->emitted);
-    memset(s, 0, sizeof *s);
 }

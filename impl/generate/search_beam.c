@@ -1,13 +1,18 @@
 /* Beam search with Hugging Face's BeamSearchScorer semantics (transformers
  * 4.36): 2 * num_beams candidates per input and step, finished hypotheses
  * scored by sum_logprobs / generated_len^length_penalty. */
+#include "generate/search_beam.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/dispatch.h"
+#include "backend/picks.h"
 #include "base/error.h"
-#include "generate/generate.h"
+#include "forward/decoder.h"
 #include "generate/logits_process.h"
+#include "generate/stream.h"
 
 typedef struct hypothesis {
     float score;
@@ -22,7 +27,7 @@ typedef struct hyp_set {
     int done;
 } hyp_set;
 
-typedef lp_candidate candidate;
+typedef beam_candidate candidate;
 
 typedef struct beam_run {
     gen_call *g;
@@ -76,12 +81,12 @@ static void top_candidates(const beam_run *r, const float *scores, const candida
     for (size_t k = 0; k < r->K; k++) {
         size_t row = b * r->K + k;
         if (rows) {
-            for (size_t i = 0; i < want; i++) lp_keep_best(top, &have, want, rows[row * want + i]);
+            for (size_t i = 0; i < want; i++) pick_keep_best(top, &have, want, rows[row * want + i]);
             continue;
         }
         const float *s = scores + row * r->V;
         float base = r->beam_scores[row];
-        for (size_t t = 0; t < r->V; t++) lp_keep_best(top, &have, want, (candidate){s[t] + base, (int32_t)t, (int32_t)row});
+        for (size_t t = 0; t < r->V; t++) pick_keep_best(top, &have, want, (candidate){s[t] + base, (int32_t)t, (int32_t)row});
     }
 }
 
@@ -166,21 +171,19 @@ static nt5_status run_steps(beam_run *r, decoder_state *ds, float *logits, float
                             int32_t *tokens, int32_t *next_rows) {
     const nt5_model *m = r->g->m;
     const nt5_generate_options *o = r->g->o;
-    const backend_ops *ops = m->be->ops;
     size_t rows = r->B * r->K, steps = (size_t)o->max_new_tokens;
     nt5_status st = NT5_OK;
     for (size_t step = 0; step < steps && st == NT5_OK; step++) {
         for (size_t i = 0; i < rows; i++) tokens[i] = r->history[i * r->hist_stride + r->len - 1];
         decoder_step(r->g->x, &m->cfg, &m->w, ds, tokens, logits);
         /* with no processor at work the backend ranks each row, and only 2K candidates a row reach the host */
-        int plain = o->repetition_penalty == 1.0f && o->no_repeat_ngram_size == 0 &&
-                    (int64_t)r->len - 1 >= o->min_new_tokens;
-        if (plain) ops->beam_candidates(r->g->x, logits, rows, r->V, r->beam_scores, 2 * r->K, best);
-        else ops->download(r->g->x, host, logits, rows * r->V);
+        int plain = lp_none(o, (int64_t)r->len - 1);
+        if (plain) op_beam_candidates(r->g->x, logits, rows, r->V, r->beam_scores, 2 * r->K, best);
+        else op_download(r->g->x, host, logits, rows * r->V);
         if ((st = exec_status(r->g->x)) != NT5_OK) break;
         for (size_t i = 0; !plain && i < rows; i++) {
             float *s = host + i * r->V;
-            lp_log_softmax(s, r->V);
+            pick_log_softmax(s, r->V);
             lp_process(o, s, r->V, r->history + i * r->hist_stride, r->len, m->cfg.eos_id);
         }
         st = process_step(r, host, plain ? best : NULL, tokens, next_rows);
@@ -210,7 +213,7 @@ nt5_status search_beam(gen_call *g) {
     float *host = malloc(rows * V * sizeof *host);
     candidate *best = malloc(rows * 2 * K * sizeof *best); /* [rows, 2K] the backend's per-row candidates */
     int32_t *tokens = malloc(rows * sizeof *tokens), *next_rows = malloc(rows * sizeof *next_rows);
-    float *logits = m->be->ops->alloc(g->x, rows * V);
+    float *logits = op_alloc(g->x, rows * V); /* [rows, V] */
     if (!r.sets || !r.beam_scores || !r.history || !r.next_history || !host || !best || !tokens || !next_rows)
         st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t b = 0; b < B && st == NT5_OK; b++) {
@@ -237,7 +240,7 @@ nt5_status search_beam(gen_call *g) {
     free(best);
     free(tokens);
     free(next_rows);
-    m->be->ops->release(g->x, logits);
+    op_release(g->x, logits);
     decoder_free(g->x, &m->cfg, &ds);
     return st;
 }

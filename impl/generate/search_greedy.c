@@ -1,11 +1,15 @@
-/* Greedy decoding and sampling: one decoder row per input. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "generate/search_greedy.h"
+
+#include "backend/dispatch.h"
+#include "backend/picks.h"
 #include "base/error.h"
-#include "generate/generate.h"
+#include "forward/decoder.h"
 #include "generate/logits_process.h"
+#include "generate/stream.h"
 
 static uint64_t rng_next(uint64_t *s) {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
@@ -29,7 +33,6 @@ typedef struct row_state {
 nt5_status search_greedy(gen_call *g) {
     const nt5_model *m = g->m;
     const nt5_generate_options *o = g->o;
-    const backend_ops *ops = m->be->ops;
     size_t B = g->in->batch, V = (size_t)m->cfg.vocab_size, steps = (size_t)o->max_new_tokens;
     decoder_state ds;
     nt5_status st = decoder_init(g->x, &m->cfg, &m->w, g->enc_out, B, g->in->len, g->in->lengths, 1, steps, &ds);
@@ -38,7 +41,7 @@ nt5_status search_greedy(gen_call *g) {
     int32_t *tokens = malloc(B * sizeof *tokens);
     float *host = malloc(B * V * sizeof *host);
     float *warped = malloc(V * sizeof *warped);
-    float *logits = ops->alloc(g->x, B * V);
+    float *logits = op_alloc(g->x, B * V); /* [B, V] */
     if (!rows || !tokens || !host || !warped) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t b = 0; b < B && st == NT5_OK; b++) {
         rows[b].history = malloc((steps + 1) * sizeof *rows[b].history);
@@ -55,14 +58,14 @@ nt5_status search_greedy(gen_call *g) {
         for (size_t b = 0; b < B; b++) tokens[b] = rows[b].finished ? m->cfg.pad_id : rows[b].history[rows[b].n - 1];
         decoder_step(g->x, &m->cfg, &m->w, &ds, tokens, logits);
         /* with no processor at work the backend picks (or samples), and only ids and scores reach the host */
-        int plain = o->repetition_penalty == 1.0f && o->no_repeat_ngram_size == 0 && (int64_t)step >= o->min_new_tokens;
+        int plain = lp_none(o, (int64_t)step);
         if (plain && o->do_sample) {
             for (size_t b = 0; b < B; b++) draws[b] = rows[b].finished ? 0.0 : uniform(&rows[b].rng);
-            ops->sample_pick(g->x, logits, B, V, o, draws, picks, pick_logprobs);
+            op_sample_pick(g->x, logits, B, V, o, draws, picks, pick_logprobs);
         } else if (plain) {
-            ops->greedy_pick(g->x, logits, B, V, picks, pick_logprobs);
+            op_greedy_pick(g->x, logits, B, V, picks, pick_logprobs);
         } else {
-            ops->download(g->x, host, logits, B * V);
+            op_download(g->x, host, logits, B * V);
         }
         if ((st = exec_status(g->x)) != NT5_OK) break;
         for (size_t b = 0; b < B && st == NT5_OK; b++) {
@@ -78,12 +81,12 @@ nt5_status search_greedy(gen_call *g) {
                 if (o->do_sample) {
                     /* warp a copy: the score is taken on the processed distribution */
                     memcpy(warped, s, V * sizeof *warped);
-                    lp_warp(o, warped, V);
-                    pick = lp_sample(warped, V, uniform(&r->rng));
+                    pick_warp(o, warped, V);
+                    pick = pick_sample(warped, V, uniform(&r->rng));
                 } else {
-                    pick = lp_argmax(s, V);
+                    pick = pick_argmax(s, V);
                 }
-                lp_log_softmax(s, V);
+                pick_log_softmax(s, V);
                 r->logprob += s[pick];
             }
             r->history[r->n++] = (int32_t)pick;
@@ -116,7 +119,7 @@ nt5_status search_greedy(gen_call *g) {
     free(tokens);
     free(host);
     free(warped);
-    ops->release(g->x, logits);
+    op_release(g->x, logits);
     decoder_free(g->x, &m->cfg, &ds);
     return st;
 }

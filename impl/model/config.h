@@ -4,14 +4,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "backend/backend.h"
 #include "nt5.h"
-
-typedef enum activation {
-    ACT_RELU,
-    ACT_GELU,      /* erf form */
-    ACT_GELU_TANH, /* gelu_new / gelu_pytorch_tanh */
-    ACT_SILU,
-} activation;
 
 typedef struct t5_config {
     int model_type; /* NT5_MODEL_* */

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/file_mode.h"
+#include "base/version.h"
 #include "format/weight_names.h"
 
 /* One tensor of the HF state dict: a slice of rows of an nt5 tensor. */
@@ -33,7 +34,7 @@ static nt5_status list_entries(const nt5_model *m, hf_entry **out, size_t *n) {
     for (size_t i = 0; i < m->w.n_tensors; i++) {
         const weight_tensor *t = &m->w.tensors[i];
         char parts[HF_PARTS_MAX][HF_NAME_MAX];
-        int np = hf_parts(&m->cfg, t->name, parts);
+        int np = hf_parts(m->cfg.gated, t->name, parts);
         if (np == 0) {
             free(e);
             return err_set(NT5_ERR_INTERNAL, "no Hugging Face name for %s", t->name);
@@ -149,7 +150,7 @@ static nt5_status write_card(const nt5_model *m, const char *dir) {
     fprintf(f, "---\nlibrary_name: transformers\n---\n\n# %s model in safetensors\n\n"
                "Written by nt5 %s from a checkpoint it opened: the same weights under the state-dict names "
                "`save_pretrained` uses (%s), with config.json and the T5 tokenizer files.\n",
-            config_model_type_name(m->cfg.model_type), nt5_version(),
+            config_model_type_name(m->cfg.model_type), NT5_VERSION_STRING,
             m->w.shared.dtype == NT5_DTYPE_BF16 ? "bfloat16" : "float32");
     return fclose(f) == 0 ? NT5_OK : err_set(NT5_ERR_IO, "cannot write %s", path);
 }

@@ -2,8 +2,8 @@
  * the state-dict names (fused tensors split back), config.json, the
  * tokenizer files and a short model card, so that repos shipping only
  * PyTorch .bin weights can be turned into safetensors. */
-#ifndef NT5_HUB_HF_WRITER_H
-#define NT5_HUB_HF_WRITER_H
+#ifndef NT5_IMPL_HF_LAYOUT_WRITE_H
+#define NT5_IMPL_HF_LAYOUT_WRITE_H
 
 #include "model/model.h"
 

@@ -6,11 +6,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "format/checkpoint.h"
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cuda_loader.h"
 #include "base/error.h"
-#include "forward/forward.h"
 #include "base/json_file.h"
-#include "model/nt5_file.h"
+#include "format/checkpoint.h"
+#include "model/checkpoint_source.h"
+#include "model/nt5_file_read.h"
+#include "model/random_source.h"
 #include "model/weight_fold.h"
 
 /* "auto", "cpu", "cuda", "cuda:N" -> a backend. auto takes GPU 0 when the
@@ -80,11 +83,7 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
     weight_source folded = folding_source(&fold);
     int fold_now = tf && tf->fold_norms && !m->norms_folded;
     if (fold_now) m->norms_folded = 1;
-    st = weights_load(&m->cfg, m->has_decoder, dtype, fold_now ? &folded : src, m->be, &m->w);
-    /* a call of one input at full length (up to T5's usual 512 tokens), and 64 new tokens (the default) */
-    size_t len = m->max_input_length > 0 && m->max_input_length < 512 ? (size_t)m->max_input_length : 512;
-    if (st == NT5_OK) m->be->ops->reserve(m->be, forward_call_floats(&m->cfg, len, 64, m->has_decoder) * sizeof(float));
-    return st;
+    return weights_load(&m->cfg, m->has_decoder, dtype, fold_now ? &folded : src, m->be, &m->w);
 }
 
 static nt5_status open_file(const char *path, const nt5_model_options *opts, const load_transforms *tf,
@@ -94,7 +93,13 @@ static nt5_status open_file(const char *path, const nt5_model_options *opts, con
     st_file *f = NULL;
     nt5_status st = st_open(path, &f);
     nt5_file_source_state state = {f, NULL};
-    if (st == NT5_OK) st = nt5file_read_header(f, m);
+    nt5_file_header h = {0};
+    if (st == NT5_OK) st = nt5file_read_header(f, &h);
+    m->cfg = h.cfg;
+    m->tok = h.tok;
+    m->max_input_length = h.max_input_length;
+    m->norms_folded = h.norms_folded;
+    m->source = h.source;
     if (st == NT5_OK) st = nt5_file_source_open(&state);
     if (st == NT5_OK) {
         weight_source src = nt5_file_source(&state);

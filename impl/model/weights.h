@@ -1,4 +1,4 @@
-/* The model's weights in backend memory, in nt5's fused layout:
+/* The model's weights in backend memory (matrices are backend.h's wmat), in nt5's fused layout:
  * q/k/v fused per self-attention, k/v fused per cross-attention, gate and up
  * fused per gated FFN. Shapes are PyTorch Linear [out, in]. */
 #ifndef NT5_IMPL_WEIGHTS_H
@@ -8,16 +8,6 @@
 
 #include "backend/backend.h"
 #include "model/config.h"
-
-/* A weight matrix [rows, cols] in backend memory, stored as NT5_DTYPE_F32,
- * NT5_DTYPE_BF16 or (GPU backends) NT5_DTYPE_F16: value * 2^-weight_exp. */
-typedef struct wmat {
-    const void *data;
-    int32_t dtype;
-    int32_t index;      /* its entry in weights.tensors */
-    int32_t weight_exp; /* F16: the stored values are the weights times 2^-weight_exp; else 0 */
-    int32_t input_exp;  /* f16 files: a half-precision product divides its input by 2^input_exp; -1: none */
-} wmat;
 
 typedef struct enc_layer {
     const float *ln_attn;  /* [d] */
@@ -83,31 +73,5 @@ typedef struct weight_source {
 nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_dtype, const weight_source *src,
                         backend *be, weights *w);
 void weights_free(weights *w, backend *be);
-
-/* Sources */
-struct checkpoint;
-struct st_file;
-typedef struct checkpoint_source_state {
-    struct checkpoint *ck;
-    const t5_config *cfg;
-} checkpoint_source_state;
-/* a Hugging Face checkpoint: nt5 tensors assembled from (fused) HF tensors */
-weight_source checkpoint_source(checkpoint_source_state *state);
-/* an nt5 file: tensors stored under their nt5 names; F16 matrices are
- * scaled back by their power-of-two exponents (nt5_file.h) */
-struct cJSON;
-typedef struct nt5_file_source_state {
-    struct st_file *file;
-    struct cJSON *scales; /* the "f16_scales" metadata, parsed and checked; NULL if none */
-} nt5_file_source_state;
-nt5_status nt5_file_source_open(nt5_file_source_state *state);
-void nt5_file_source_close(nt5_file_source_state *state);
-weight_source nt5_file_source(nt5_file_source_state *state);
-typedef struct random_source_state {
-    uint64_t seed;
-    int64_t inner;   /* num_heads * d_kv: the query rows of a fused qkv matrix */
-    int64_t d_kv;
-} random_source_state;
-weight_source random_source(random_source_state *state);
 
 #endif

@@ -1,10 +1,10 @@
-// T5 attention on the GPU: which kernel runs a call (cuda_ops.h), and the
+// T5 attention on the GPU: which kernel runs a call (launch.h), and the
 // general kernel, flash style: one warp per query row walks the
 // attended keys 32 at a time (a key per lane for the scores, an output
 // dimension per lane for p v) with an online softmax, so no [heads, L, L]
 // score or bias tensor exists. No 1/sqrt(d) scaling (T5); the relative
 // position bias comes from the [num_buckets, heads] table through the
-// bucket function the CPU uses (impl/position_bias.h); padded keys (>= kv_valid) and,
+// bucket function the CPU uses (backend/position_bias.h); padded keys (>= kv_valid) and,
 // causally, later keys are skipped.
 #include <math.h>
 

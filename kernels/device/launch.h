@@ -1,8 +1,8 @@
 /* The CUDA module's kernel launchers (the .cu files), callable from C. Each
  * queues its work on `stream` and returns the launch's cudaError_t (0 when
  * queued). Buffers are device memory; shapes are in the comments. */
-#ifndef NT5_KERNELS_CUDA_OPS_H
-#define NT5_KERNELS_CUDA_OPS_H
+#ifndef NT5_KERNELS_LAUNCH_H
+#define NT5_KERNELS_LAUNCH_H
 
 #include <cuda_runtime_api.h>
 #include <stddef.h>
@@ -33,7 +33,7 @@ cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t ld_in, size_
                              float scale, cudaStream_t stream);
 
 /* per row of logits [rows, V]: ids[r] = argmax (first on ties), logprobs[r]
- * = logits[r, id] - logsumexp(logits[r]) (fp64 sum), as logits_process.h */
+ * = logits[r, id] - logsumexp(logits[r]) (fp64 sum), as backend/picks.h */
 cudaError_t nt5_cuda_greedy_pick(const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs,
                                  cudaStream_t stream);
 

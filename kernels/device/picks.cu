@@ -53,7 +53,7 @@ __global__ void __launch_bounds__(PICK_THREADS)
     for (size_t i = threadIdx.x; i < V; i += PICK_THREADS)
         if (ahead(s[i], i, bv, bt)) bv = s[i], bt = i;
     block_best(bv, bt);
-    size_t pick = bt < V ? bt : 0; // all -inf (or NaN): index 0, as lp_argmax
+    size_t pick = bt < V ? bt : 0; // all -inf (or NaN): index 0, as pick_argmax
     if (threadIdx.x == 0) {
         ids[blockIdx.x] = (int32_t)pick;
         logprobs[blockIdx.x] = s[pick] - lse;
@@ -117,7 +117,7 @@ __device__ uint32_t largest_key(Enough enough) {
     return prefix;
 }
 
-// Sampling as lp_warp and lp_sample do it on the CPU: the scores divided by
+// Sampling as pick_warp and pick_sample do it on the CPU: the scores divided by
 // the temperature; top-k keeps the scores >= the k-th largest and top-p the
 // scores >= the smallest of the most likely ones whose mass (fp64, relative
 // to the max) reaches top_p of the rest, both found as thresholds on the

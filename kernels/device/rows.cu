@@ -1,7 +1,7 @@
 // Row-wise kernels of the CUDA backend: embedding gather, RMSNorm, gated
 // activations, f32 -> bf16/f16 casts (product inputs, outputs) and cache
 // copies. fp32 arithmetic, the same formulas as the CPU backend
-// (impl/cpu_rows.c, fast_math.h).
+// (impl/backend/cpu/cpu_rows.c, impl/base/fast_math.h).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 

@@ -1,6 +1,7 @@
-/* The CPU backend: host memory, a thread pool, BLAS for matrix products. */
+/* The CPU backend's table, memory and lifetime (cpu_backend.h). */
+#include "backend/cpu/cpu_backend.h"
+
 #include <cblas.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,7 +9,6 @@
 #include "backend/cpu/cpu_internal.h"
 #include "base/error.h"
 #include "base/half.h"
-#include "generate/logits_process.h"
 
 static void cpu_destroy(backend *be) {
     cpu_backend *c = (cpu_backend *)be;
@@ -33,8 +33,7 @@ static void cpu_read_weight(const backend *be, void *host, const void *w, size_t
 }
 
 static nt5_status cpu_exec_begin(const backend *be, exec_ctx *x) {
-    memset(x, 0, sizeof *x);
-    x->be = be;
+    x->scratch = (void *)be; /* the ops' way to the pool (cpu_pool_of) */
     return NT5_OK;
 }
 
@@ -48,14 +47,13 @@ static void cpu_reserve(backend *be, size_t bytes) {
 
 int cpu_is_f32(exec_ctx *x, int32_t dtype, const char *op) {
     if (dtype == NT5_DTYPE_F32) return 1;
-    if (x->status == NT5_OK) x->status = err_set(NT5_ERR_INTERNAL, "CPU %s asked for dtype %d", op, (int)dtype);
+    x->status = err_set(NT5_ERR_INTERNAL, "CPU %s asked for dtype %d", op, (int)dtype);
     return 0;
 }
 
 static float *cpu_alloc(exec_ctx *x, size_t n) {
-    if (x->status != NT5_OK) return NULL;
-    float *p = n ? malloc(n * sizeof(float)) : NULL;
-    if (n && !p) x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory allocating %zu floats", n);
+    float *p = malloc(n * sizeof(float));
+    if (!p) x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory allocating %zu floats", n);
     return p;
 }
 
@@ -65,11 +63,13 @@ static void cpu_release(exec_ctx *x, float *p) {
 }
 
 static void cpu_copy(exec_ctx *x, float *dst, const float *src, size_t n) {
-    if (x->status == NT5_OK && n) memcpy(dst, src, n * sizeof(float));
+    (void)x;
+    if (n) memcpy(dst, src, n * sizeof(float));
 }
 
 static void cpu_upload_ints(exec_ctx *x, int32_t *dst, const int32_t *src, size_t n) {
-    if (x->status == NT5_OK && n) memcpy(dst, src, n * sizeof *src);
+    (void)x;
+    if (n) memcpy(dst, src, n * sizeof *src);
 }
 
 /* nothing to record: the CPU runs the step every time */
@@ -85,68 +85,30 @@ static void cpu_free_recorded(exec_ctx *x, void *slot) {
 
 static void cpu_append_rows(exec_ctx *x, float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
                             const float *src, size_t ld_src, size_t batch, size_t cols) {
-    if (x->status != NT5_OK) return;
+    (void)x;
     for (size_t b = 0; b < batch; b++)
         memcpy(dst + b * block_stride + (size_t)*pos * ld_dst, src + b * ld_src, cols * sizeof(float));
 }
 
 static void cpu_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index,
                               size_t count, size_t block_elems, size_t stride) {
-    if (x->status != NT5_OK) return;
+    (void)x;
     for (size_t b = 0; b < count; b++)
         memcpy(dst + b * stride, src + (size_t)index[b] * stride, block_elems * sizeof(float));
 }
 
 static int cpu_threads(const backend *be) { return pool_threads(((const cpu_backend *)be)->pool); }
 
-static void cpu_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs) {
-    for (size_t r = 0; x->status == NT5_OK && r < rows; r++) {
-        const float *s = logits + r * V;
-        size_t pick = lp_argmax(s, V);
-        ids[r] = (int32_t)pick;
-        logprobs[r] = s[pick] - lp_logsumexp(s, V);
-    }
-}
-
-static void cpu_sample_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, const nt5_generate_options *o,
-                            const double *u, int32_t *ids, float *logprobs) {
-    float *warped = x->status == NT5_OK ? malloc(V * sizeof *warped) : NULL;
-    if (!warped && x->status == NT5_OK) x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    for (size_t r = 0; warped && r < rows; r++) {
-        const float *s = logits + r * V;
-        memcpy(warped, s, V * sizeof *warped);
-        lp_warp(o, warped, V);
-        size_t pick = lp_sample(warped, V, u[r]);
-        ids[r] = (int32_t)pick;
-        logprobs[r] = s[pick] - lp_logsumexp(s, V);
-    }
-    free(warped);
-}
-
-static void cpu_beam_candidates(exec_ctx *x, const float *logits, size_t rows, size_t V, const float *base, size_t n,
-                                lp_candidate *out) {
-    for (size_t r = 0; x->status == NT5_OK && r < rows; r++) {
-        const float *s = logits + r * V;
-        float lse = lp_logsumexp(s, V);
-        lp_candidate *top = out + r * n;
-        size_t have = 0;
-        for (size_t t = 0; t < V; t++) {
-            float v = (s[t] - lse) + base[r];
-            if (have == n && !(v > top[n - 1].score)) continue; /* most tokens: no call */
-            lp_keep_best(top, &have, n, (lp_candidate){v, (int32_t)t, (int32_t)r});
-        }
-        for (; have < n; have++) out[r * n + have] = (lp_candidate){-INFINITY, 0, (int32_t)r};
-    }
-}
-
 static void cpu_zero(exec_ctx *x, float *p, size_t n) {
-    if (x->status == NT5_OK && n) memset(p, 0, n * sizeof *p);
+    (void)x;
+    if (n) memset(p, 0, n * sizeof *p);
 }
 
 /* host memory only: the API refuses device output for CPU models */
 static void cpu_store(exec_ctx *x, void *dst, int on_device, int32_t dtype, const float *src, size_t n) {
+    (void)x;
     (void)on_device;
-    if (x->status == NT5_OK) half_from_f32(dst, src, n, dtype);
+    half_from_f32(dst, src, n, dtype);
 }
 
 static const backend_ops cpu_ops = {

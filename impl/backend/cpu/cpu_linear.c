@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backend/cpu/cpu_internal.h"
+#include "backend/cpu/cpu_parallel.h"
 #include "base/error.h"
 #include "base/fast_math.h"
 #include "base/half.h"
@@ -195,7 +196,7 @@ static void linear_task(void *ctx, size_t piece, size_t slot) {
 
 void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in,
                 const wmat *w, size_t M, size_t N, size_t K, int accumulate) {
-    if (x->status != NT5_OK || M == 0 || !cpu_is_f32(x, in_dtype, "matrix product")) return;
+    if (M == 0 || !cpu_is_f32(x, in_dtype, "matrix product")) return;
     linear_job j = {out, in, w, ld_out, ld_in, M, N, K, cpu_split_count(x, N, 64), accumulate, NULL, NULL};
     if (w->dtype == NT5_DTYPE_BF16 && M > SMALL_M)
         j.tiles = malloc((size_t)pool_threads(cpu_pool_of(x)) * TILE_ROWS * K * sizeof(float));
@@ -209,3 +210,23 @@ void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t 
     free(j.xs);
 }
 
+typedef struct relu_args {
+    float *out; /* [M, N] */
+    size_t N;
+    float scale;
+} relu_args;
+
+/* the product, then ReLU and the scale in place, row by row */
+static void relu_row(const void *ctx, size_t r) {
+    const relu_args *a = ctx;
+    float *y = a->out + r * a->N;
+    for (size_t i = 0; i < a->N; i++) y[i] = (y[i] > 0 ? y[i] : 0) * a->scale;
+}
+
+void cpu_linear_relu(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const void *in, int32_t in_dtype,
+                     size_t ld_in, const wmat *w, size_t M, size_t N, size_t K) {
+    if (!cpu_is_f32(x, out_dtype, "matrix product")) return;
+    cpu_linear(x, out, N, in, in_dtype, ld_in, w, M, N, K, 0);
+    relu_args a = {out, N, out_scale};
+    if (x->status == NT5_OK) cpu_for_rows(x, M, 8, relu_row, &a);
+}

@@ -4,43 +4,9 @@
 #include <string.h>
 
 #include "backend/cpu/cpu_internal.h"
+#include "backend/cpu/cpu_parallel.h"
 #include "base/fast_math.h"
 #include "base/half.h"
-
-size_t cpu_split_count(const exec_ctx *x, size_t total, size_t grain) {
-    size_t threads = (size_t)pool_threads(cpu_pool_of(x));
-    size_t pieces = total / grain;
-    if (pieces > threads) pieces = threads;
-    return pieces ? pieces : 1;
-}
-
-void cpu_piece_range(size_t total, size_t pieces, size_t piece, size_t align, size_t *begin, size_t *end) {
-    size_t per = (total + pieces - 1) / pieces;
-    per = (per + align - 1) / align * align;
-    *begin = piece * per < total ? piece * per : total;
-    *end = *begin + per < total ? *begin + per : total;
-}
-
-typedef struct rows_job {
-    void (*fn)(const void *ctx, size_t row);
-    const void *ctx;
-    size_t rows, pieces;
-} rows_job;
-
-static void rows_task(void *job, size_t piece, size_t slot) {
-    (void)slot;
-    const rows_job *j = job;
-    size_t b, e;
-    cpu_piece_range(j->rows, j->pieces, piece, 1, &b, &e);
-    for (size_t r = b; r < e; r++) j->fn(j->ctx, r);
-}
-
-/* Runs fn(ctx, row) for every row, in pieces of at least `grain` rows. */
-static void cpu_for_rows(exec_ctx *x, size_t rows, size_t grain, void (*fn)(const void *, size_t), const void *ctx) {
-    if (x->status != NT5_OK) return;
-    rows_job j = {fn, ctx, rows, cpu_split_count(x, rows, grain)};
-    pool_run(cpu_pool_of(x), j.pieces, rows_task, &j);
-}
 
 typedef struct embed_args {
     float *out;
@@ -121,21 +87,6 @@ static void act_row(const void *ctx, size_t r) {
         for (size_t i = 0; i < a->F; i++) y[i] *= x[a->F + i];
     if (a->scale != 1.0f)
         for (size_t i = 0; i < a->F; i++) y[i] *= a->scale;
-}
-
-/* the product, then ReLU and the scale in place, row by row */
-static void relu_row(const void *ctx, size_t r) {
-    const act_args *a = ctx;
-    float *y = a->out + r * a->F;
-    for (size_t i = 0; i < a->F; i++) y[i] = (y[i] > 0 ? y[i] : 0) * a->scale;
-}
-
-void cpu_linear_relu(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const void *in, int32_t in_dtype,
-                     size_t ld_in, const wmat *w, size_t M, size_t N, size_t K) {
-    if (!cpu_is_f32(x, out_dtype, "matrix product")) return;
-    cpu_linear(x, out, N, in, in_dtype, ld_in, w, M, N, K, 0);
-    act_args a = {out, NULL, 0, N, out_scale, ACT_RELU, 0};
-    if (x->status == NT5_OK) cpu_for_rows(x, M, 8, relu_row, &a);
 }
 
 void cpu_ffn_activation(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const float *in,

@@ -1,6 +1,8 @@
 /* nt5's own model file: one safetensors container with the weights in nt5's
- * fused layout under nt5 names (weight_names.h), the normalised config and
- * the tokenizer, so that nt5_model_open() needs nothing else.
+ * fused layout under nt5 names (format/weight_names.h), the normalised config
+ * and the tokenizer, so that opening it needs nothing else. This header
+ * holds what reading and writing one agree on; model/nt5_file_read.h and
+ * model/nt5_file_write.h do the rest.
  *
  * Tensors: every weight in load order; a model with a decoder always has an
  * explicit "lm_head" (for a tied model it holds the embedding's values, and
@@ -21,30 +23,31 @@
  *     divided by 2^a, the smallest a >= 0 with x * headroom / 2^a <= 65504,
  *     where x is the largest |input| seen by the fp32 calibration run; the
  *     product is then multiplied by 2^(w + a), exactly. */
-#ifndef NT5_IMPL_NT5_FILE_H
-#define NT5_IMPL_NT5_FILE_H
+#ifndef NT5_IMPL_NT5_FORMAT_H
+#define NT5_IMPL_NT5_FORMAT_H
 
-#include "model/model.h"
+#include <cjson/cJSON.h>
+
 #include "format/safetensors.h"
 
 #define NT5_FILE_FORMAT_VERSION "1"
-
 #define NT5_FILE_DEFAULT_HEADROOM 8.0f
+#define NT5_FILE_SPIECE_TENSOR "tokenizer.spiece"
 
-typedef struct nt5file_layout {
-    int32_t dtype;              /* matrices: NT5_DTYPE_F32, BF16, F16, or AUTO: as loaded */
-    const float *input_absmax;  /* F16: [n_tensors] calibrated input maxima per matrix (< 0: none), or NULL */
-    float headroom;             /* F16: 0 = NT5_FILE_DEFAULT_HEADROOM */
-    nt5_progress_callback progress; /* optional: "writing <path>", bytes done and in all; nonzero cancels */
-    void *user_data;
-} nt5file_layout;
-
-/* Writes the model to `path` through a temporary file and a rename. */
-nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_layout *layout);
-/* nt5file_write with the weights as loaded. */
-nt5_status nt5file_save(const nt5_model *m, const char *path);
-/* Reads the config and tokenizer of an opened nt5 file into m (weights are
- * read through nt5_file_source). */
-nt5_status nt5file_read_header(const st_file *f, nt5_model *m);
+/* Whether f is an nt5 file of the format version this library reads. */
+nt5_status nt5_format_check(const st_file *f);
+/* A metadata value that must be an integer in [0, 1000000]. */
+nt5_status nt5_format_int(const st_file *f, const char *key, int *out);
+/* The f16_scales metadata, parsed and checked: every entry an object with a
+ * weight_exp in [-64, 64] and, if any, an input_exp in [0, 64]; *scales is
+ * NULL when the file has none. */
+nt5_status nt5_format_scales(const st_file *f, cJSON **scales);
+/* A matrix's exponents in checked scales: weight_exp (0 when absent) and
+ * input_exp (-1 when absent). */
+int32_t nt5_format_weight_exp(const cJSON *scales, const char *matrix);
+int32_t nt5_format_input_exp(const cJSON *scales, const char *matrix);
+/* The input exponent a product gets: the smallest e >= 0 that keeps absmax
+ * times the headroom within f16's range once divided by 2^e. */
+int32_t nt5_format_pick_input_exp(float absmax, float headroom);
 
 #endif

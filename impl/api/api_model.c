@@ -1,62 +1,23 @@
-/* Public entry points: versions, statuses, errors, models. */
+/* Public entry points: models (options, open, information, save, free). */
+#define NT5_EXPERIMENTAL
+#include "nt5_experimental.h"
+
 #include <stddef.h>
 #include <string.h>
 
-#define NT5_EXPERIMENTAL
-#include "base/error.h"
+#include "api/api_convert.h"
 #include "api/api_hub.h"
-#include "model/hf_layout_write.h"
-#include "hub/hub_repo.h"
-#include "model/model.h"
-#include "model/nt5_file.h"
-#include "nt5_experimental.h"
+#include "api/api_options.h"
+#include "base/error.h"
 #include "base/options.h"
-
-#define STR2(x) #x
-#define STR(x) STR2(x)
-
-uint32_t nt5_abi_version(void) { return NT5_ABI_VERSION; }
-
-const char *nt5_version(void) {
-    return STR(NT5_VERSION_MAJOR) "." STR(NT5_VERSION_MINOR) "." STR(NT5_VERSION_PATCH);
-}
-
-const char *nt5_status_name(nt5_status status) {
-    switch (status) {
-    case NT5_OK: return "NT5_OK";
-    case NT5_ERR_INVALID_ARG: return "NT5_ERR_INVALID_ARG";
-    case NT5_ERR_IO: return "NT5_ERR_IO";
-    case NT5_ERR_FORMAT: return "NT5_ERR_FORMAT";
-    case NT5_ERR_UNSUPPORTED: return "NT5_ERR_UNSUPPORTED";
-    case NT5_ERR_OUT_OF_MEMORY: return "NT5_ERR_OUT_OF_MEMORY";
-    case NT5_ERR_BUFFER_TOO_SMALL: return "NT5_ERR_BUFFER_TOO_SMALL";
-    case NT5_ERR_CANCELLED: return "NT5_ERR_CANCELLED";
-    case NT5_ERR_TOO_LONG: return "NT5_ERR_TOO_LONG";
-    case NT5_ERR_NO_DEVICE: return "NT5_ERR_NO_DEVICE";
-    case NT5_ERR_DEVICE: return "NT5_ERR_DEVICE";
-    case NT5_ERR_AUTH: return "NT5_ERR_AUTH";
-    case NT5_ERR_NOT_FOUND: return "NT5_ERR_NOT_FOUND";
-    case NT5_ERR_NETWORK: return "NT5_ERR_NETWORK";
-    case NT5_ERR_INTERNAL: return "NT5_ERR_INTERNAL";
-    default: return "NT5_ERR_UNKNOWN";
-    }
-}
-
-const char *nt5_last_error(void) { return err_message(); }
-
-static const nt5_model_options model_defaults = {
-    .struct_size = sizeof(nt5_model_options),
-    .device = NULL,
-    .num_threads = 0,
-    .encoder_only = 0,
-    .weight_dtype = NT5_DTYPE_AUTO,
-};
-
-/* the smallest struct a caller may pass: struct_size and the first field */
-#define MODEL_OPTIONS_MIN (offsetof(nt5_model_options, device) + sizeof(const char *))
+#include "forward/working_memory.h"
+#include "hub/hub_repo.h"
+#include "model/hf_layout_write.h"
+#include "model/model.h"
+#include "model/nt5_file_write.h"
 
 nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t struct_size) {
-    return opts_init(opts, struct_size, &model_defaults, MODEL_OPTIONS_MIN, sizeof *opts, "nt5_model_options");
+    return api_model_options_init(opts, struct_size);
 }
 
 static nt5_status check_open_args(const void *first, const char *first_name, const nt5_model_options *opts,
@@ -64,8 +25,7 @@ static nt5_status check_open_args(const void *first, const char *first_name, con
     if (out) *out = NULL;
     if (!first) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL", first_name);
     if (!out) return err_set(NT5_ERR_INVALID_ARG, "out is NULL");
-    *o = model_defaults;
-    return opts_overlay(o, sizeof *o, opts, MODEL_OPTIONS_MIN, "nt5_model_options");
+    return api_model_options(opts, o);
 }
 
 nt5_status nt5_model_open(const char *path, const nt5_model_options *opts, nt5_model **out) {
@@ -73,24 +33,16 @@ nt5_status nt5_model_open(const char *path, const nt5_model_options *opts, nt5_m
     nt5_status st = check_open_args(path, "path", opts, out, &o);
     if (st != NT5_OK) return st;
     if (!path[0]) return err_set(NT5_ERR_INVALID_ARG, "path is empty");
-    if (hub_looks_like_repo_id(path))
-        return o.weight_dtype == NT5_DTYPE_F16 ? model_open_id_f16(path, &o, out) : model_open_id(path, &o, NULL, out);
-    return model_open_path(path, &o, NULL, out);
+    if (!hub_looks_like_repo_id(path)) st = model_open_path(path, &o, NULL, out);
+    else if (o.weight_dtype == NT5_DTYPE_F16) st = api_open_id_f16(path, &o, out);
+    else st = api_open_id(path, &o, NULL, out);
+    if (st == NT5_OK) working_memory_reserve(*out);
+    return st;
 }
 
 nt5_status nt5_model_save_hf(const nt5_model *model, const char *dir) {
     if (!model || !dir || !dir[0]) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL or empty", model ? "dir" : "model");
     return hf_layout_save(model, dir);
-}
-
-nt5_status nt5_hub_download(const char *model_id, const nt5_model_options *opts, char *dir, size_t capacity,
-                            size_t *length) {
-    nt5_model_options o = model_defaults;
-    if (!model_id || !model_id[0]) return err_set(NT5_ERR_INVALID_ARG, "model_id is NULL or empty");
-    if (!dir && capacity) return err_set(NT5_ERR_INVALID_ARG, "dir is NULL but capacity is %zu", capacity);
-    nt5_status st = opts_overlay(&o, sizeof o, opts, MODEL_OPTIONS_MIN, "nt5_model_options");
-    if (st != NT5_OK) return st;
-    return hub_download_checked(model_id, &o, dir, capacity, length);
 }
 
 nt5_status nt5_model_save(const nt5_model *model, const char *path) {
@@ -102,8 +54,9 @@ nt5_status nt5_model_open_random(const char *config_json, uint64_t seed, const n
                                  nt5_model **out) {
     nt5_model_options o;
     nt5_status st = check_open_args(config_json, "config_json", opts, out, &o);
-    if (st != NT5_OK) return st;
-    return model_open_random(config_json, seed, &o, out);
+    if (st == NT5_OK) st = model_open_random(config_json, seed, &o, out);
+    if (st == NT5_OK) working_memory_reserve(*out);
+    return st;
 }
 
 void nt5_model_free(nt5_model *model) { model_free(model); }

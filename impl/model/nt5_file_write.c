@@ -1,4 +1,4 @@
-#include "model/nt5_file.h"
+#include "model/nt5_file_write.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -12,10 +12,7 @@
 #include "base/error.h"
 #include "base/file_mode.h"
 #include "base/half.h"
-#include "base/json_file.h"
-
-#define SPIECE_TENSOR "tokenizer.spiece"
-#define F16_LIMIT 65504.0f
+#include "format/nt5_format.h"
 
 /* One tensor as it is written: which weights, in which dtype and, for F16
  * matrices, stored = value * 2^-weight_exp. */
@@ -106,14 +103,6 @@ static int add_entry(cJSON *root, const char *name, const char *dtype, const int
            cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)end));
 }
 
-/* The smallest exponent >= 0 that keeps the calibrated maximum times the
- * headroom within f16's range once divided by 2^exp. */
-static int input_exp(float absmax, float headroom) {
-    int e = 0;
-    while (e < 64 && ldexpf(absmax * headroom, -e) > F16_LIMIT) e++;
-    return e;
-}
-
 /* f16_scales: {"<matrix>": {"weight_exp", "input_exp", "input_absmax"}} */
 static char *f16_scales_json(const file_plan *p, float headroom) {
     cJSON *root = cJSON_CreateObject();
@@ -124,7 +113,7 @@ static char *f16_scales_json(const file_plan *p, float headroom) {
         cJSON *e = cJSON_AddObjectToObject(root, o->name);
         ok = e && cJSON_AddNumberToObject(e, "weight_exp", o->weight_exp);
         if (ok && o->input_absmax >= 0)
-            ok = cJSON_AddNumberToObject(e, "input_exp", input_exp(o->input_absmax, headroom)) &&
+            ok = cJSON_AddNumberToObject(e, "input_exp", nt5_format_pick_input_exp(o->input_absmax, headroom)) &&
                  cJSON_AddNumberToObject(e, "input_absmax", o->input_absmax);
     }
     char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
@@ -175,7 +164,7 @@ static char *build_header(const nt5_model *m, const file_plan *p, const nt5file_
         size_t n;
         tok_spiece_bytes(m->tok, &n);
         int64_t shape[1] = {(int64_t)n};
-        ok = add_entry(root, SPIECE_TENSOR, "U8", shape, 1, at, at + n);
+        ok = add_entry(root, NT5_FILE_SPIECE_TENSOR, "U8", shape, 1, at, at + n);
     }
     char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
@@ -281,40 +270,4 @@ nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_lay
 nt5_status nt5file_save(const nt5_model *m, const char *path) {
     nt5file_layout lay = {.dtype = NT5_DTYPE_AUTO};
     return nt5file_write(m, path, &lay);
-}
-
-static nt5_status metadata_int(const st_file *f, const char *key, int *out) {
-    const char *v = st_metadata(f, key);
-    char *end;
-    long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || *end || x < 0 || x > 1000000) return err_set(NT5_ERR_FORMAT, "%s: metadata \"%s\" is missing or invalid", f->path, key);
-    *out = (int)x;
-    return NT5_OK;
-}
-
-nt5_status nt5file_read_header(const st_file *f, nt5_model *m) {
-    const char *format = st_metadata(f, "format"), *version = st_metadata(f, "nt5_format");
-    if (!format || strcmp(format, "nt5") != 0)
-        return err_set(NT5_ERR_FORMAT, "%s is a safetensors file but not an nt5 model file (open its directory, "
-                       "with config.json, instead)", f->path);
-    if (!version || strcmp(version, NT5_FILE_FORMAT_VERSION) != 0)
-        return err_set(NT5_ERR_UNSUPPORTED, "%s has nt5 file format %s; this library reads format %s", f->path,
-                       version ? version : "(none)", NT5_FILE_FORMAT_VERSION);
-    const char *cfg_text = st_metadata(f, "config");
-    if (!cfg_text) return err_set(NT5_ERR_FORMAT, "%s: metadata has no config", f->path);
-    cJSON *cfg = NULL;
-    nt5_status st = json_parse_object(cfg_text, strlen(cfg_text), f->path, &cfg);
-    if (st == NT5_OK) st = config_from_json(cfg, f->path, &m->cfg);
-    cJSON_Delete(cfg);
-    int extra_ids = 0, max_length = 512;
-    if (st == NT5_OK) st = metadata_int(f, "model_max_length", &max_length);
-    if (st == NT5_OK) st = metadata_int(f, "tokenizer_extra_ids", &extra_ids);
-    m->max_input_length = max_length > 0 ? max_length : 512;
-    const char *folded = st_metadata(f, "norm_scales_folded");
-    m->norms_folded = folded && strcmp(folded, "1") == 0;
-    const char *source = st_metadata(f, "source");
-    if (st == NT5_OK && source && !(m->source = strdup(source))) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    const st_tensor *spiece = st_find(f, SPIECE_TENSOR);
-    if (st == NT5_OK && spiece) st = tok_open_bytes(spiece->data, spiece->nbytes, extra_ids, m->max_input_length, f->path, &m->tok);
-    return st;
 }

@@ -1,21 +1,11 @@
-/* The T5 forward pass, written once against the backend interface. */
-#ifndef NT5_IMPL_FORWARD_H
-#define NT5_IMPL_FORWARD_H
+/* The T5 decoder stack over a cache: the self-attention cache and the
+ * cross-attention K/V of a generation call, and one token a row per step. */
+#ifndef NT5_IMPL_DECODER_H
+#define NT5_IMPL_DECODER_H
 
 #include "backend/backend.h"
 #include "model/config.h"
 #include "model/weights.h"
-
-/* About how many floats of backend memory one call of one input of `len`
- * tokens works in: the encoder's buffers and output, and with a decoder
- * the state and logits of `new_tokens` greedy steps. */
-size_t forward_call_floats(const t5_config *c, size_t len, size_t new_tokens, int has_decoder);
-
-/* Encoder over ids [batch, len] (host memory). valid: [batch] real-token
- * counts; keys at positions >= valid[b] are masked. NULL attends to every
- * position (no mask). out: backend buffer [batch * len, d_model]. */
-void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const int32_t *ids, size_t batch,
-                     size_t len, const size_t *valid, float *out);
 
 /* Decoder state for one generation call: the self-attention cache
  * (allocated once, max_len positions) and the cross-attention K/V,

@@ -1,0 +1,40 @@
+#include "forward/encoder.h"
+
+#include "backend/dispatch.h"
+#include "forward/blocks.h"
+
+void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const int32_t *ids, size_t batch,
+                     size_t len, const size_t *valid, float *out) {
+    size_t rows = batch * len, d = (size_t)c->d_model, inner = block_inner(c), F = (size_t)c->d_ff;
+    float *h = op_alloc(x, rows * d);          /* [rows, d] residual stream */
+    float *n = op_alloc(x, rows * d);          /* [rows, d] normed */
+    float *qkv = op_alloc(x, rows * 3 * inner); /* [rows, 3 * inner] */
+    float *attn = op_alloc(x, rows * inner);   /* [rows, inner] */
+    float *ff = op_alloc(x, block_ffn_floats(c, rows)); /* [rows, d_ff or 2 d_ff] */
+    float *act = op_alloc(x, rows * F);        /* [rows, d_ff] */
+    int32_t *dev_ids = (int32_t *)op_alloc(x, rows); /* [rows] ids in backend memory */
+    op_upload_ints(x, dev_ids, ids, rows);
+    op_embed(x, h, &w->shared, dev_ids, rows, d);
+    for (int l = 0; l < c->num_layers; l++) {
+        const enc_layer *L = &w->enc[l];
+        block_norm_for(x, &L->qkv, n, h, L->ln_attn, rows, c, 1.0f);
+        block_linear(x, qkv, 3 * inner, n, &L->qkv, rows, 3 * inner, d, 0);
+        product_input po = block_input_of(x, &L->o);
+        attn_args a = {
+            .out = attn, .out_dtype = po.dtype, .out_scale = po.scale,
+            .q = qkv, .k = qkv + inner, .v = qkv + 2 * inner,
+            .ld_out = inner, .ld_q = 3 * inner, .ld_kv = 3 * inner,
+            .batch = batch, .q_len = len, .kv_len = len, .kv_rows = len,
+            .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = 1,
+            .kv_valid = valid, .bias_table = L->bias, .bidirectional = 1,
+            .num_buckets = c->num_buckets, .max_distance = c->max_distance,
+            .compute_dtype = block_compute_dtype(x, &L->qkv),
+        };
+        op_attention(x, &a);
+        block_linear(x, h, d, attn, &L->o, rows, d, inner, 1);
+        block_ffn(x, c, L->ln_ff, &L->wi, &L->wo, h, n, ff, act, rows);
+    }
+    op_rmsnorm(x, out, NT5_DTYPE_F32, h, w->enc_final_ln, rows, d, c->eps, 1.0f);
+    float *bufs[] = {h, n, qkv, attn, ff, act, (float *)dev_ids};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) op_release(x, bufs[i]);
+}

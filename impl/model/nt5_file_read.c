@@ -1,0 +1,83 @@
+/* Reading an nt5 file (format/nt5_format.h): its config, tokenizer and
+ * metadata, and its tensors as a weight source. */
+#include "model/nt5_file_read.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "base/json_file.h"
+#include "format/nt5_format.h"
+#include "format/tensor_values.h"
+
+nt5_status nt5file_read_header(const st_file *f, nt5_file_header *h) {
+    memset(h, 0, sizeof *h);
+    nt5_status st = nt5_format_check(f);
+    if (st != NT5_OK) return st;
+    const char *cfg_text = st_metadata(f, "config");
+    if (!cfg_text) return err_set(NT5_ERR_FORMAT, "%s: metadata has no config", f->path);
+    cJSON *cfg = NULL;
+    st = json_parse_object(cfg_text, strlen(cfg_text), f->path, &cfg);
+    if (st == NT5_OK) st = config_from_json(cfg, f->path, &h->cfg);
+    cJSON_Delete(cfg);
+    int extra_ids = 0, max_length = 512;
+    if (st == NT5_OK) st = nt5_format_int(f, "model_max_length", &max_length);
+    if (st == NT5_OK) st = nt5_format_int(f, "tokenizer_extra_ids", &extra_ids);
+    h->max_input_length = max_length > 0 ? max_length : 512;
+    const char *folded = st_metadata(f, "norm_scales_folded");
+    h->norms_folded = folded && strcmp(folded, "1") == 0;
+    const char *source = st_metadata(f, "source");
+    if (st == NT5_OK && source && !(h->source = strdup(source))) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    const st_tensor *spiece = st_find(f, NT5_FILE_SPIECE_TENSOR);
+    if (st == NT5_OK && spiece)
+        st = tok_open_bytes(spiece->data, spiece->nbytes, extra_ids, h->max_input_length, f->path, &h->tok);
+    return st;
+}
+
+nt5_status nt5_file_source_open(nt5_file_source_state *s) { return nt5_format_scales(s->file, &s->scales); }
+
+void nt5_file_source_close(nt5_file_source_state *s) {
+    cJSON_Delete(s->scales);
+    s->scales = NULL;
+}
+
+static int nt5_file_has(void *self, const char *nt5_name) {
+    const nt5_file_source_state *s = self;
+    return st_find(s->file, nt5_name) != NULL;
+}
+
+static int32_t nt5_file_stored_dtype(void *self) {
+    const nt5_file_source_state *s = self;
+    return tensor_dtype(st_find(s->file, "shared"));
+}
+
+static int32_t nt5_file_input_exp(void *self, const char *nt5_name) {
+    const nt5_file_source_state *s = self;
+    return nt5_format_input_exp(s->scales, nt5_name);
+}
+
+static nt5_status nt5_file_check(void *self, const char *nt5_name, int64_t rows, int64_t cols) {
+    const nt5_file_source_state *s = self;
+    const st_tensor *t = st_find(s->file, nt5_name);
+    if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the nt5 file", nt5_name);
+    return tensor_check(t, nt5_name, rows, cols);
+}
+
+static nt5_status nt5_file_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
+    const nt5_file_source_state *s = self;
+    const st_tensor *t = st_find(s->file, nt5_name);
+    if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the nt5 file", nt5_name);
+    /* stored = value * 2^-weight_exp for F16 matrices with an entry */
+    int exp = t->dtype == ST_F16 ? nt5_format_weight_exp(s->scales, nt5_name) : 0;
+    return tensor_read(t, nt5_name, rows, cols, exp, dst);
+}
+
+weight_source nt5_file_source(nt5_file_source_state *state) {
+    return (weight_source){.self = state,
+                           .has = nt5_file_has,
+                           .stored_dtype = nt5_file_stored_dtype,
+                           .check = nt5_file_check,
+                           .input_exp = nt5_file_input_exp,
+                           .fill = nt5_file_fill};
+}

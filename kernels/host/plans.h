@@ -1,0 +1,49 @@
+/* The cuBLASLt plan cache: descriptors and the heuristic's algorithm for
+ * each product shape, built once and shared by the threads of a model.
+ * A plan in use by an enqueue is never replaced, so the lock is held only
+ * to find or build one, not across cublasLtMatmul. */
+#ifndef NT5_KERNELS_PLANS_H
+#define NT5_KERNELS_PLANS_H
+
+#include <cublasLt.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PLAN_CACHE 128
+/* each call's cuBLASLt workspace, which plans may assume */
+#define WORKSPACE_BYTES ((size_t)32 << 20)
+
+/* What a plan is for: out[M, N] (stride ld_out, out_dtype) (+)= in[M, K]
+ * (stride ld_in) @ w^T with w in dtype, ReLU'd when relu. */
+typedef struct lt_shape {
+    size_t M, N, K, ld_in, ld_out;
+    int32_t dtype, out_dtype;
+    int accumulate, relu;
+} lt_shape;
+
+typedef struct lt_plan {
+    lt_shape shape;
+    int built;
+    int users; /* enqueues using it now (under the cache's lock) */
+    cublasLtMatmulDesc_t op;
+    cublasLtMatrixLayout_t a, b, c;
+    cublasLtMatmulAlgo_t algo;
+} lt_plan;
+
+typedef struct plan_cache {
+    cublasLtHandle_t lt;
+    int tf32; /* f32 products in TF32 */
+    pthread_mutex_t lock;
+    lt_plan plans[PLAN_CACHE];
+    size_t next; /* where the next new plan goes, round robin */
+} plan_cache;
+
+cublasStatus_t plan_cache_init(plan_cache *pc, int tf32);
+void plan_cache_destroy(plan_cache *pc);
+/* The plan for shape, held until plan_release (cached, or built anew: into
+ * a free slot, else a plan of its own when every slot is in use). */
+cublasStatus_t plan_take(plan_cache *pc, const lt_shape *shape, lt_plan **out);
+void plan_release(plan_cache *pc, lt_plan *p);
+
+#endif
