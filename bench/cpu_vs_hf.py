@@ -14,7 +14,11 @@ to its full length (min new tokens = max new tokens).
 Needs torch and transformers (Debian's python3-torch and transformers 4.36.x
 from PyPI are enough); ctranslate2 is optional. Not part of CI.
 
-usage: python3 bench/cpu_vs_hf.py [--nt5 build/tools/nt5] [--threads 2] [--out bench/results]
+With --compare OTHER_NT5 a second nt5 binary (another commit's build, say)
+is measured in the same run, each of its cases right after the same case of
+--nt5, so a refactoring's speed is compared on the same machine state.
+
+usage: python3 bench/cpu_vs_hf.py [--nt5 build/tools/nt5] [--compare OTHER_NT5] [--threads 2] [--out bench/results]
 """
 import argparse
 import datetime
@@ -165,6 +169,7 @@ def machine():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--nt5", default=os.path.join(ROOT, "build", "tools", "nt5"))
+    ap.add_argument("--compare", help="a second nt5 binary measured in the same run, case by case")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
@@ -176,25 +181,34 @@ def main():
     tmp = tempfile.mkdtemp(prefix="nt5-bench-")
     rows = []
 
-    def row(name, floor_ms, floor_what, hf, nt5, ct2=None, target=None):
+    def row(name, floor_ms, floor_what, hf, nt5, ct2=None, target=None, compare=None):
         r = dict(case=name, floor_ms=floor_ms, floor=floor_what, hf_ms=hf, nt5_ms=nt5, ct2_ms=ct2, target_ms=target,
                  speedup_vs_hf=hf / nt5, nt5_over_floor=nt5 / floor_ms)
         if ct2:
             r["speedup_vs_ct2"] = ct2 / nt5
+        if compare:
+            r["compare_ms"] = compare
+            r["nt5_over_compare"] = nt5 / compare
         rows.append(r)
         print(f"{name:44s} floor {floor_ms:8.2f}  HF {hf:9.2f}  CT2 {ct2 if ct2 else float('nan'):8.2f}  "
-              f"nt5 {nt5:8.2f}  x{hf / nt5:5.2f} vs HF  {nt5 / floor_ms:4.2f} of floor", flush=True)
+              f"nt5 {nt5:8.2f}  x{hf / nt5:5.2f} vs HF  {nt5 / floor_ms:4.2f} of floor"
+              + (f"  compare {compare:8.2f} (nt5/compare {nt5 / compare:5.3f})" if compare else ""), flush=True)
+
+    # the same nt5 measurement with each binary in turn: --nt5's, then --compare's (None without it)
+    def both(measure):
+        return measure(args.nt5), measure(args.compare) if args.compare else None
 
     try:
         base_dir = os.path.join(tmp, "t5-v1_1-base")
         base = make_model("t5-v1_1-base", base_dir, spiece)
         for batch, seq in ((1, 512), (8, 128)):
             hf = hf_encoder_ms(base, batch, seq, args.repeat)
-            nt5 = nt5_bench(args.nt5, base_dir, args.threads, "--encode-only", "--batch", str(batch), "--seq-len",
-                            str(seq), "--repeat", str(args.repeat))["encode_ms"]
+            nt5, other = both(lambda binary: nt5_bench(binary, base_dir, args.threads, "--encode-only", "--batch",
+                                                       str(batch), "--seq-len", str(seq), "--repeat",
+                                                       str(args.repeat))["encode_ms"])
             gf = encoder_gflop("t5-v1_1-base", batch, seq)
             row(f"encoder base {batch}x{seq} (ms)", gf * 1e9 / GEMM_FLOPS * 1e3, f"{gf:.1f} GFLOP at 200 GFLOP/s",
-                hf, nt5, target=650 if batch == 1 else None)
+                hf, nt5, target=650 if batch == 1 else None, compare=other)
         del base
 
         small_dir = os.path.join(tmp, "t5-v1_1-small")
@@ -203,22 +217,23 @@ def main():
         for beams, target in ((1, 8.0), (4, 12.0)):
             rep = args.repeat if beams == 1 else max(3, args.repeat // 2)
             hf = (hf_generate_ms(small, 64, beams, rep) - hf_generate_ms(small, 1, beams, rep)) / 63
-            nt5 = (nt5_generate_ms(args.nt5, small_dir, args.threads, 64, beams, rep) -
-                   nt5_generate_ms(args.nt5, small_dir, args.threads, 1, beams, rep)) / 63
+            nt5, other = both(lambda binary: (nt5_generate_ms(binary, small_dir, args.threads, 64, beams, rep) -
+                                              nt5_generate_ms(binary, small_dir, args.threads, 1, beams, rep)) / 63)
             ct2 = None
             if translator:
                 ct2 = (ct2_generate_ms(translator, tokens, 64, beams, rep) -
                        ct2_generate_ms(translator, tokens, 1, beams, rep)) / 63
             floor = decoder_step_bytes("t5-v1_1-small") / MEM_BYTES_PER_S * 1e3
             row(f"decode small, {beams} beam(s), f32 (ms/token)", floor,
-                f"{decoder_step_bytes('t5-v1_1-small') / 1e6:.0f} MB/token at 25 GB/s", hf, nt5, ct2, target)
+                f"{decoder_step_bytes('t5-v1_1-small') / 1e6:.0f} MB/token at 25 GB/s", hf, nt5, ct2, target, other)
         hf1 = rows[-2]["hf_ms"]
-        nt5_bf16 = (nt5_generate_ms(args.nt5, small_dir, args.threads, 64, 1, args.repeat, "bf16") -
-                    nt5_generate_ms(args.nt5, small_dir, args.threads, 1, 1, args.repeat, "bf16")) / 63
+        nt5_bf16, other = both(lambda binary: (nt5_generate_ms(binary, small_dir, args.threads, 64, 1, args.repeat, "bf16")
+                                               - nt5_generate_ms(binary, small_dir, args.threads, 1, 1, args.repeat,
+                                                                 "bf16")) / 63)
         floor = decoder_step_bytes("t5-v1_1-small", 2) / MEM_BYTES_PER_S * 1e3
         row("decode small, greedy, bf16 weights (ms/token)", floor,
             f"{decoder_step_bytes('t5-v1_1-small', 2) / 1e6:.0f} MB/token at 25 GB/s", hf1, nt5_bf16,
-            rows[-2].get("ct2_ms"), 5.5)
+            rows[-2].get("ct2_ms"), 5.5, other)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -227,6 +242,8 @@ def main():
     result = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), commit=commit,
                   machine=machine(), threads=args.threads, torch=torch.__version__,
                   transformers=transformers.__version__, rows=rows)
+    if args.compare:
+        result["compare"] = args.compare
     try:
         import ctranslate2
         result["ctranslate2"] = ctranslate2.__version__

@@ -51,7 +51,7 @@ UNITS = {
     "tests": (["tests/"], ["abi", "base", "contract", "backend", "cpu", "format", "tokenizer", "model", "forward",
                            "generate", "calibrate", "api", "hub", "tests-abi"]),
     "tests-abi": (["tests/harness.c", "tests/harness.h", "tests/install_app.c", "tests/test_abi.c",
-                   "tests/test_bad_input.c", "tests/test_behaviour.c", "tests/test_cuda.c",
+                   "tests/test_bad_input.c", "tests/test_behaviour.c", "tests/test_cuda.c", "tests/test_cuda_module.c",
                    "tests/test_nt5_file.c"], ["abi"]),
 }
 # units whose files include each other by their layer's name, never by a bare name

@@ -1,5 +1,5 @@
 /* T5's relative-position buckets, computed as Hugging Face computes them.
- * The inline parts are shared with the CUDA kernels (kernels/attention.cu),
+ * The inline parts are shared with the CUDA kernels (kernels/device/attention.cu),
  * so both backends bucket alike. */
 #ifndef NT5_IMPL_POSITION_BIAS_H
 #define NT5_IMPL_POSITION_BIAS_H

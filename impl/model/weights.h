@@ -1,6 +1,7 @@
-/* The model's weights in backend memory (matrices are backend.h's wmat), in nt5's fused layout:
- * q/k/v fused per self-attention, k/v fused per cross-attention, gate and up
- * fused per gated FFN. Shapes are PyTorch Linear [out, in]. */
+/* The model's weights in backend memory (matrices are backend.h's wmat),
+ * in nt5's fused layout: q/k/v fused per self-attention, k/v fused per
+ * cross-attention, gate and up fused per gated FFN. Shapes are PyTorch
+ * Linear [out, in]. */
 #ifndef NT5_IMPL_WEIGHTS_H
 #define NT5_IMPL_WEIGHTS_H
 

@@ -7,7 +7,11 @@
 #include <string.h>
 
 #include "kernels/device/launch.h"
-#include "kernels/host/internal.h"
+#include "kernels/host/graphs.h"
+#include "kernels/host/ops.h"
+#include "kernels/host/picks.h"
+#include "kernels/host/products.h"
+#include "kernels/host/session.h"
 
 static void cuda_destroy(backend *be) {
     cuda_backend *cb = cuda_of(be);

@@ -3,10 +3,12 @@
  * buffer), the second is captured into a graph and launched, later calls
  * launch the graph: one launch instead of a few hundred. A step that cannot
  * be captured (a buffer would move, an upload) runs as is from then on. */
+#include "kernels/host/graphs.h"
+
 #include <stdlib.h>
 
 #include "kernels/device/launch.h"
-#include "kernels/host/internal.h"
+#include "kernels/host/session.h"
 
 typedef struct cuda_recording {
     int calls, unrecordable;

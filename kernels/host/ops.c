@@ -1,11 +1,13 @@
 /* The CUDA backend's row, attention and memory ops: each launches its
  * kernels (kernels/device/) on the call's stream. */
+#include "kernels/host/ops.h"
+
 #include <math.h>
 #include <stdlib.h>
 
 #include "backend/position_bias.h"
 #include "kernels/device/launch.h"
-#include "kernels/host/internal.h"
+#include "kernels/host/session.h"
 
 void cuda_embed(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d) {
     cuda_failed(x, nt5_cuda_embed(out, table->data, table->dtype, ldexpf(1.0f, table->weight_exp), ids, n, d,

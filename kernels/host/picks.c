@@ -1,10 +1,12 @@
 /* The CUDA backend's token picks (backend.h greedy_pick, sample_pick,
  * beam_candidates): a kernel chooses on the GPU and only ids and scores are
  * downloaded. */
+#include "kernels/host/picks.h"
+
 #include <stdlib.h>
 
 #include "kernels/device/launch.h"
-#include "kernels/host/internal.h"
+#include "kernels/host/session.h"
 
 /* The session's device ids [rows] and log-probabilities [rows] of a pick,
  * then `extra` bytes (8-aligned), which it returns. */

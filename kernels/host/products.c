@@ -5,10 +5,13 @@
  * alpha; fp32 accumulation, so the residual stream stays fp32 (a residual
  * product adds into it through beta = 1). An fp32 input of a 16-bit
  * product is cast here first. */
+#include "kernels/host/products.h"
+
 #include <math.h>
 
 #include "kernels/device/launch.h"
-#include "kernels/host/internal.h"
+#include "kernels/host/ops.h"
+#include "kernels/host/session.h"
 
 /* out[M, N] (stride ld_out, in out_dtype) (+)= in @ w^T, with ReLU when
  * relu, times out_scale: backend.h linear and linear_relu. */

@@ -3,10 +3,10 @@
  * backend's pool, so threads sharing a model never share a stream. Buffers
  * come from the device's stream-ordered memory pool, which keeps freed
  * memory for reuse. Weights live in plain device allocations. */
+#include "kernels/host/session.h"
+
 #include <stdlib.h>
 #include <string.h>
-
-#include "kernels/host/internal.h"
 
 int cuda_failed(exec_ctx *x, cudaError_t e, const char *what) {
     if (e == cudaSuccess) return x->status != NT5_OK;

@@ -1,5 +1,7 @@
 /* T5 attention on the CPU: per (batch, head) task, scores = q k^T through
  * BLAS, relative-position bias and masks, softmax in fp32, then p v. */
+#include "backend/cpu/cpu_attention.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>

@@ -6,7 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/cpu/cpu_attention.h"
 #include "backend/cpu/cpu_internal.h"
+#include "backend/cpu/cpu_linear.h"
+#include "backend/cpu/cpu_picks.h"
+#include "backend/cpu/cpu_rows.h"
 #include "base/error.h"
 #include "base/half.h"
 
@@ -43,12 +47,6 @@ static nt5_status cpu_exec_end(exec_ctx *x) { return x->status; }
 static void cpu_reserve(backend *be, size_t bytes) {
     (void)be;
     (void)bytes;
-}
-
-int cpu_is_f32(exec_ctx *x, int32_t dtype, const char *op) {
-    if (dtype == NT5_DTYPE_F32) return 1;
-    x->status = err_set(NT5_ERR_INTERNAL, "CPU %s asked for dtype %d", op, (int)dtype);
-    return 0;
 }
 
 static float *cpu_alloc(exec_ctx *x, size_t n) {

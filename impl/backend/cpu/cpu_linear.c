@@ -1,5 +1,7 @@
 /* The CPU backend's matrix product: BLAS for many rows, own kernels for the
  * few-row products of decoding and for bf16 weights. */
+#include "backend/cpu/cpu_linear.h"
+
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>

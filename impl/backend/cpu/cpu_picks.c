@@ -1,4 +1,6 @@
 /* The CPU backend's token picks: backend/picks.h's arithmetic per row. */
+#include "backend/cpu/cpu_picks.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

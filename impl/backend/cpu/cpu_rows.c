@@ -1,5 +1,7 @@
 /* The CPU backend's row-wise ops: embedding gather, RMSNorm, activations.
  * Each is a function of one row, run over the rows by cpu_for_rows(). */
+#include "backend/cpu/cpu_rows.h"
+
 #include <math.h>
 #include <string.h>
 
