@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend/cpu/cpu_internal.h"
 #include "base/error.h"
@@ -45,6 +46,10 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
     const float *k = a->k + kvb * a->kv_rows * a->ld_kv + h * a->d_kv;
     const float *v = a->v + kvb * a->kv_rows * a->ld_kv + h * a->d_kv;
     float *out = (float *)a->out + b * a->q_len * a->ld_out + h * a->d_kv;
+    if (nk == 0) { /* no key attended (a fully padded row): zeros, without an empty BLAS product */
+        for (size_t i = 0; i < a->q_len; i++) memset(out + i * a->ld_out, 0, a->d_kv * sizeof *out);
+        return;
+    }
     float *s = job->scratch + slot * (a->q_len * a->kv_len + job->n_rel);
     float *bias = s + a->q_len * a->kv_len; /* [n_rel] this head's bias by relative position */
     if (a->bias_table)

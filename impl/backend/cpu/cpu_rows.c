@@ -25,6 +25,8 @@ static void embed_row(const void *ctx, size_t i) {
 }
 
 void cpu_embed(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d) {
+    /* f16 weights (scaled by 2^weight_exp) are a GPU's */
+    if (table->dtype == NT5_DTYPE_F16 && !cpu_is_f32(x, table->dtype, "embedding")) return;
     embed_args a = {out, table, ids, d};
     cpu_for_rows(x, n, 64, embed_row, &a);
 }
