@@ -65,8 +65,7 @@ extern "C" {
 #define NT5_VERSION_MAJOR 0
 #define NT5_VERSION_MINOR 3
 #define NT5_VERSION_PATCH 0
-#define NT5_VERSION_NUMBER \
-    (NT5_VERSION_MAJOR * 10000 + NT5_VERSION_MINOR * 100 + NT5_VERSION_PATCH)
+#define NT5_VERSION_NUMBER (NT5_VERSION_MAJOR * 10000 + NT5_VERSION_MINOR * 100 + NT5_VERSION_PATCH)
 
 /* Bumped whenever anything is appended to this header. The soname is
  * libnt5.so.1 for the whole life of ABI generation 1. */
@@ -83,10 +82,10 @@ NT5_API const char *nt5_version(void);
 typedef int32_t nt5_status;
 
 #define NT5_OK 0
-#define NT5_ERR_INVALID_ARG (-1)      /* NULL, out of range, bad option struct */
-#define NT5_ERR_IO (-2)               /* a file could not be opened or read */
-#define NT5_ERR_FORMAT (-3)           /* malformed config/weights/tokenizer file */
-#define NT5_ERR_UNSUPPORTED (-4)      /* valid but not supported (model type...) */
+#define NT5_ERR_INVALID_ARG (-1) /* NULL, out of range, bad option struct */
+#define NT5_ERR_IO (-2)          /* a file could not be opened or read */
+#define NT5_ERR_FORMAT (-3)      /* malformed config/weights/tokenizer file */
+#define NT5_ERR_UNSUPPORTED (-4) /* valid but not supported (model type...) */
 #define NT5_ERR_OUT_OF_MEMORY (-5)
 #define NT5_ERR_BUFFER_TOO_SMALL (-6) /* the needed size is returned */
 #define NT5_ERR_CANCELLED (-7)        /* a callback asked to stop */
@@ -149,10 +148,10 @@ typedef struct nt5_model_options {
      * nt5_model_info). */
     int32_t weight_dtype;
     /* Hub models (nt5_model_open with a model id such as "google/flan-t5-base"): */
-    const char *revision;   /* branch, tag or commit; NULL = "main" */
-    const char *cache_dir;  /* NULL = HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub */
-    const char *token;      /* NULL = HF_TOKEN, else the token file ($HF_HOME/token) */
-    int32_t offline;        /* 1: use only the cache (as does HF_HUB_OFFLINE=1) */
+    const char *revision;              /* branch, tag or commit; NULL = "main" */
+    const char *cache_dir;             /* NULL = HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub */
+    const char *token;                 /* NULL = HF_TOKEN, else the token file ($HF_HOME/token) */
+    int32_t offline;                   /* 1: use only the cache (as does HF_HUB_OFFLINE=1) */
     nt5_progress_callback on_progress; /* optional, per downloaded file */
     void *progress_user_data;
     /* Since NT5_ABI_VERSION 3. f32 weights on a GPU: 1 lets the matrix
@@ -175,8 +174,7 @@ NT5_API nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t stru
  *   first when missing (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE are honoured;
  *   see the hub fields of nt5_model_options).
  * On success *out owns the model; free it with nt5_model_free(). */
-NT5_API nt5_status nt5_model_open(const char *path, const nt5_model_options *opts,
-                                  nt5_model **out);
+NT5_API nt5_status nt5_model_open(const char *path, const nt5_model_options *opts, nt5_model **out);
 NT5_API void nt5_model_free(nt5_model *model);
 
 /* Writes the model as one nt5 file: its weights in nt5's fused layout and
@@ -200,8 +198,8 @@ NT5_API nt5_status nt5_model_save_hf(const nt5_model *model, const char *dir);
  * length without the NUL in *length, NT5_ERR_BUFFER_TOO_SMALL if it does not
  * fit). Errors: NT5_ERR_AUTH (401/403: set HF_TOKEN), NT5_ERR_NOT_FOUND (repo,
  * revision or file), NT5_ERR_NETWORK, NT5_ERR_UNSUPPORTED (.bin-only repos). */
-NT5_API nt5_status nt5_hub_download(const char *model_id, const nt5_model_options *opts, char *dir,
-                                    size_t capacity, size_t *length);
+NT5_API nt5_status nt5_hub_download(const char *model_id, const nt5_model_options *opts, char *dir, size_t capacity,
+                                    size_t *length);
 
 /* ---- Conversion (since NT5_ABI_VERSION 2) ----------------------------------- */
 
@@ -251,12 +249,12 @@ NT5_API nt5_status nt5_convert_options_init(nt5_convert_options *opts, uint32_t 
  * written path is returned like nt5_hub_download's (path may be NULL when
  * capacity is 0). Files are written under a temporary name and renamed; an
  * HF directory must not exist yet. */
-NT5_API nt5_status nt5_convert(const char *src, const char *dst, const nt5_convert_options *opts,
-                               char *path, size_t capacity, size_t *length);
+NT5_API nt5_status nt5_convert(const char *src, const char *dst, const nt5_convert_options *opts, char *path,
+                               size_t capacity, size_t *length);
 
 typedef struct nt5_model_info {
-    uint32_t struct_size;       /* set by the caller; the library fills that much */
-    int32_t model_type;         /* NT5_MODEL_* */
+    uint32_t struct_size; /* set by the caller; the library fills that much */
+    int32_t model_type;   /* NT5_MODEL_* */
     int32_t d_model;
     int32_t d_kv;
     int32_t d_ff;
@@ -272,14 +270,14 @@ typedef struct nt5_model_info {
     int32_t pad_token_id;
     int32_t eos_token_id;
     int32_t decoder_start_token_id;
-    int32_t max_input_length;   /* default max length of inputs (tokenizer's model_max_length) */
+    int32_t max_input_length; /* default max length of inputs (tokenizer's model_max_length) */
     int32_t has_decoder;
-    int32_t device;             /* NT5_DEVICE_* the model runs on */
-    int32_t compute_dtype;      /* NT5_DTYPE_* of the arithmetic */
-    int32_t weight_dtype;       /* NT5_DTYPE_* the weight matrices are stored in */
+    int32_t device;        /* NT5_DEVICE_* the model runs on */
+    int32_t compute_dtype; /* NT5_DTYPE_* of the arithmetic */
+    int32_t weight_dtype;  /* NT5_DTYPE_* the weight matrices are stored in */
     int32_t num_threads;
-    const char *model_type_name;  /* "t5", "mt5", "umt5"; owned by the model */
-    const char *activation_name;  /* "relu", "gelu_new", ...; owned by the model */
+    const char *model_type_name; /* "t5", "mt5", "umt5"; owned by the model */
+    const char *activation_name; /* "relu", "gelu_new", ...; owned by the model */
 } nt5_model_info;
 
 NT5_API nt5_status nt5_model_get_info(const nt5_model *model, nt5_model_info *info);
@@ -294,8 +292,8 @@ NT5_API nt5_status nt5_model_get_info(const nt5_model *model, nt5_model_info *in
  * the number of ids of the full result. Invalid UTF-8 gives
  * NT5_ERR_INVALID_ARG. */
 #define NT5_TOKENIZE_NO_EOS 1
-NT5_API nt5_status nt5_tokenize(const nt5_model *model, const char *text, int32_t flags,
-                                int32_t *ids, size_t capacity, size_t *n_ids);
+NT5_API nt5_status nt5_tokenize(const nt5_model *model, const char *text, int32_t flags, int32_t *ids, size_t capacity,
+                                size_t *n_ids);
 
 /* Turns ids back into text like T5Tokenizer.decode. Flags:
  * NT5_DETOKENIZE_SKIP_SPECIAL drops </s>, <pad>, <unk> and <extra_id_N>;
@@ -305,9 +303,8 @@ NT5_API nt5_status nt5_tokenize(const nt5_model *model, const char *text, int32_
  * size and the model's vocab size decode to nothing. */
 #define NT5_DETOKENIZE_SKIP_SPECIAL 1
 #define NT5_DETOKENIZE_NO_CLEANUP 2
-NT5_API nt5_status nt5_detokenize(const nt5_model *model, const int32_t *ids, size_t n_ids,
-                                  int32_t flags, char *text, size_t capacity,
-                                  size_t *text_len);
+NT5_API nt5_status nt5_detokenize(const nt5_model *model, const int32_t *ids, size_t n_ids, int32_t flags, char *text,
+                                  size_t capacity, size_t *text_len);
 
 /* ---- Encoding (text -> hidden states) -------------------------------------- */
 
@@ -319,13 +316,13 @@ NT5_API nt5_status nt5_detokenize(const nt5_model *model, const int32_t *ids, si
 
 typedef struct nt5_encode_options {
     uint32_t struct_size;
-    int32_t padding;       /* NT5_PADDING_*, default LONGEST */
-    int32_t max_length;    /* tokens including </s>; 0 (default) = model's max input length */
-    int32_t truncation;    /* 1 (default): cut longer inputs to max_length (keeping </s> for
+    int32_t padding;      /* NT5_PADDING_*, default LONGEST */
+    int32_t max_length;   /* tokens including </s>; 0 (default) = model's max input length */
+    int32_t truncation;   /* 1 (default): cut longer inputs to max_length (keeping </s> for
                               texts); 0: such inputs fail with NT5_ERR_TOO_LONG */
-    int32_t attention;     /* NT5_ATTEND_*, default MASKED */
-    int32_t output_dtype;  /* NT5_DTYPE_*, default F32 */
-    int32_t zero_padding;  /* 1: rows at padded positions are set to zero. Default 0 */
+    int32_t attention;    /* NT5_ATTEND_*, default MASKED */
+    int32_t output_dtype; /* NT5_DTYPE_*, default F32 */
+    int32_t zero_padding; /* 1: rows at padded positions are set to zero. Default 0 */
     /* Since NT5_ABI_VERSION 2. Where the hidden states go: NT5_MEMORY_HOST
      * (default), or NT5_MEMORY_DEVICE: the memory of the GPU the model runs
      * on (models on a CUDA device; output_buffer is then required). */
@@ -358,20 +355,17 @@ typedef struct nt5_embeddings nt5_embeddings;
 
 /* Encodes `batch` texts. On success *out holds hidden states
  * [batch, seq_len, d_model] of the final encoder layer (after its RMSNorm). */
-NT5_API nt5_status nt5_encode_texts(const nt5_model *model, const char *const *texts,
-                                    size_t batch, const nt5_encode_options *opts,
-                                    nt5_embeddings **out);
+NT5_API nt5_status nt5_encode_texts(const nt5_model *model, const char *const *texts, size_t batch,
+                                    const nt5_encode_options *opts, nt5_embeddings **out);
 /* Encodes token ids: `ids` holds the rows one after another, row i has
  * lengths[i] ids (at least 1). Ids are used as given (no </s> is added);
  * rows longer than max_length are cut to their first max_length ids when
  * truncation is on. */
-NT5_API nt5_status nt5_encode_ids(const nt5_model *model, const int32_t *ids,
-                                  const size_t *lengths, size_t batch,
+NT5_API nt5_status nt5_encode_ids(const nt5_model *model, const int32_t *ids, const size_t *lengths, size_t batch,
                                   const nt5_encode_options *opts, nt5_embeddings **out);
 
 /* Shape of the hidden states. Any output pointer may be NULL. */
-NT5_API nt5_status nt5_embeddings_shape(const nt5_embeddings *emb, size_t *batch,
-                                        size_t *seq_len, size_t *d_model);
+NT5_API nt5_status nt5_embeddings_shape(const nt5_embeddings *emb, size_t *batch, size_t *seq_len, size_t *d_model);
 /* NT5_DTYPE_* of nt5_embeddings_data(), or -1 for NULL. */
 NT5_API int32_t nt5_embeddings_dtype(const nt5_embeddings *emb);
 /* Row-major [batch, seq_len, d_model] values in the requested dtype: owned
@@ -429,12 +423,10 @@ typedef struct nt5_generation nt5_generation;
 /* Generates for `batch` texts. Each input is decoded independently (a batch
  * gives the same ids as one input at a time). On success *out holds
  * batch * num_return_sequences sequences, ordered by input, then by rank. */
-NT5_API nt5_status nt5_generate_texts(const nt5_model *model, const char *const *texts,
-                                      size_t batch, const nt5_generate_options *opts,
-                                      nt5_generation **out);
+NT5_API nt5_status nt5_generate_texts(const nt5_model *model, const char *const *texts, size_t batch,
+                                      const nt5_generate_options *opts, nt5_generation **out);
 /* Same from token ids laid out as for nt5_encode_ids (no </s> is added). */
-NT5_API nt5_status nt5_generate_ids(const nt5_model *model, const int32_t *ids,
-                                    const size_t *lengths, size_t batch,
+NT5_API nt5_status nt5_generate_ids(const nt5_model *model, const int32_t *ids, const size_t *lengths, size_t batch,
                                     const nt5_generate_options *opts, nt5_generation **out);
 
 NT5_API size_t nt5_generation_count(const nt5_generation *gen);
@@ -443,8 +435,7 @@ NT5_API size_t nt5_generation_count(const nt5_generation *gen);
  * and its score: the sum of the log-probabilities of its tokens divided by
  * length^length_penalty (for beam search exactly Hugging Face's
  * sequences_scores). Pointers are owned by gen; any output may be NULL. */
-NT5_API nt5_status nt5_generation_get(const nt5_generation *gen, size_t index,
-                                      const int32_t **ids, size_t *n_ids,
+NT5_API nt5_status nt5_generation_get(const nt5_generation *gen, size_t index, const int32_t **ids, size_t *n_ids,
                                       const char **text, float *score);
 NT5_API void nt5_generation_free(nt5_generation *gen);
 

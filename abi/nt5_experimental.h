@@ -22,8 +22,8 @@ extern "C" {
 /* Builds a model from a Hugging Face config.json text with random weights
  * (seeded; values of a trained model's scale) and no tokenizer: for
  * benchmarks and tests of shapes nobody wants to download. */
-NT5_API nt5_status nt5_model_open_random(const char *config_json, uint64_t seed,
-                                         const nt5_model_options *opts, nt5_model **out);
+NT5_API nt5_status nt5_model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts,
+                                         nt5_model **out);
 
 /* Runs texts through the model on the CPU (each encoded and, with a
  * decoder, decoded greedily for up to 32 tokens) and reports every matrix
@@ -39,8 +39,8 @@ NT5_API nt5_status nt5_model_open_random(const char *config_json, uint64_t seed,
  * (NT5_ERR_BUFFER_TOO_SMALL with *length set when it does not fit; the run
  * is then repeated by the next call). */
 #define NT5_DIAGNOSE_EMULATE_F16 1
-NT5_API nt5_status nt5_model_diagnose(const nt5_model *model, const char *const *texts, size_t count,
-                                      int32_t flags, char *json, size_t capacity, size_t *length);
+NT5_API nt5_status nt5_model_diagnose(const nt5_model *model, const char *const *texts, size_t count, int32_t flags,
+                                      char *json, size_t capacity, size_t *length);
 
 #ifdef __cplusplus
 }

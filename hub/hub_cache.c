@@ -90,10 +90,12 @@ static nt5_status make_dirs(const char *path) {
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/') continue;
         *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return err_set(NT5_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return err_set(NT5_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
         *p = '/';
     }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return err_set(NT5_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return err_set(NT5_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
     return NT5_OK;
 }
 
@@ -209,7 +211,8 @@ nt5_status hub_cache_mkdirs(const char *path) {
         if (*p && *p != '/') continue;
         char c = *p;
         *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return err_set(NT5_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return err_set(NT5_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
         if (!c) return NT5_OK;
         *p = c;
     }

@@ -9,9 +9,9 @@
 #include "hub/hub_env.h"
 
 typedef struct hub_repo_cache {
-    char *cache_dir;  /* the cache root */
-    char *repo_dir;   /* <cache>/models--org--name */
-    char *locks_dir;  /* <cache>/.locks/models--org--name */
+    char *cache_dir; /* the cache root */
+    char *repo_dir;  /* <cache>/models--org--name */
+    char *locks_dir; /* <cache>/.locks/models--org--name */
 } hub_repo_cache;
 
 nt5_status hub_cache_open(const hub_env *env, const char *repo_id, hub_repo_cache *rc);

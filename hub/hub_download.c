@@ -21,6 +21,9 @@
 #define PATH_CAP 4096
 #define MAX_FILES 256
 
+/* a repo file name of the listing */
+typedef char file_name[256];
+
 /* Percent-encoding as Python's quote(s, safe): unreserved characters and `safe` stay. */
 static void quote(const char *s, const char *safe, char *out, size_t cap) {
     size_t w = 0;
@@ -28,8 +31,7 @@ static void quote(const char *s, const char *safe, char *out, size_t cap) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("_.-~", *p) ||
             (*p && strchr(safe, *p)))
             out[w++] = (char)*p;
-        else
-            w += (size_t)snprintf(out + w, cap - w, "%%%02X", *p);
+        else w += (size_t)snprintf(out + w, cap - w, "%%%02X", *p);
     }
     out[w] = '\0';
 }
@@ -61,8 +63,8 @@ static int is_sha256(const char *etag) {
 /* Downloads blobs/<etag> through blobs/<etag>.incomplete (resumed), checks
  * its size and, for LFS files, its sha256, then renames it. Called with the
  * blob's lock held. */
-static nt5_status download_blob(const hub_env *env, const hub_repo_cache *rc, const hub_request *req,
-                                const char *url, const http_meta *meta, const char *file) {
+static nt5_status download_blob(const hub_env *env, const hub_repo_cache *rc, const hub_request *req, const char *url,
+                                const http_meta *meta, const char *file) {
     char blob[PATH_CAP], part[PATH_CAP];
     hub_cache_blob_path(rc, meta->etag, NULL, blob, sizeof blob);
     hub_cache_blob_path(rc, meta->etag, ".incomplete", part, sizeof part);
@@ -91,8 +93,10 @@ static nt5_status download_blob(const hub_env *env, const hub_repo_cache *rc, co
         st = file_sha256(part, hex);
         if (st == NT5_OK && strcmp(hex, meta->etag) != 0) {
             unlink(part);
-            return err_set(NT5_ERR_FORMAT, "%s: the downloaded bytes have sha256 %s but the Hub's ETag is %s; "
-                           "nothing was stored", display, hex, meta->etag);
+            return err_set(NT5_ERR_FORMAT,
+                           "%s: the downloaded bytes have sha256 %s but the Hub's ETag is %s; "
+                           "nothing was stored",
+                           display, hex, meta->etag);
         }
         if (st != NT5_OK) return st;
     }
@@ -175,7 +179,7 @@ static int listed(const cJSON *siblings, const char *name) {
 /* The shard names of a downloaded index, each a safe file name; for an
  * encoder-only model only the shards with encoder tensors. */
 static nt5_status shard_names(const hub_repo_cache *rc, const char *commit, const char *index, int encoder_only,
-                              char files[][256], int *n) {
+                              file_name *files, int *n) {
     char path[PATH_CAP];
     hub_cache_snapshot_path(rc, commit, index, path, sizeof path);
     cJSON *root;
@@ -217,7 +221,7 @@ static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, con
     if (st != NT5_OK) return st;
     const cJSON *siblings = cJSON_GetObjectItemCaseSensitive(info, "siblings");
     st = check_listing(siblings, req->repo_id);
-    char (*files)[256] = calloc(MAX_FILES, sizeof *files);
+    file_name *files = calloc(MAX_FILES, sizeof *files); /* [MAX_FILES] */
     int n = 0;
     if (!files) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     static const char *const optional[] = {"spiece.model", "tokenizer_config.json"};
@@ -259,7 +263,8 @@ static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, con
 
 nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, char *snapshot_dir, size_t capacity,
                            char commit_out[41]) {
-    if (!hub_repo_id_valid(req->repo_id)) return err_set(NT5_ERR_INVALID_ARG, "\"%s\" is not a valid repo id", req->repo_id);
+    if (!hub_repo_id_valid(req->repo_id))
+        return err_set(NT5_ERR_INVALID_ARG, "\"%s\" is not a valid repo id", req->repo_id);
     const char *revision = req->revision && *req->revision ? req->revision : "main";
     hub_repo_cache rc;
     nt5_status st = hub_cache_open(env, req->repo_id, &rc);
@@ -274,10 +279,10 @@ nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, char *sna
             snprintf(why, sizeof why, "%s", err_message());
             if (hub_cache_resolve(&rc, revision, commit) == NT5_OK && hub_cache_has_file(&rc, commit, "config.json"))
                 st = NT5_OK;
-            else
-                err_set(st, "%s", why); /* the network error, not the cache miss */
+            else err_set(st, "%s", why); /* the network error, not the cache miss */
         }
-    } else if ((st = hub_cache_resolve(&rc, revision, commit)) != NT5_OK || !hub_cache_has_file(&rc, commit, "config.json")) {
+    } else if ((st = hub_cache_resolve(&rc, revision, commit)) != NT5_OK ||
+               !hub_cache_has_file(&rc, commit, "config.json")) {
         st = err_set(NT5_ERR_NOT_FOUND, "%s at revision %s is not in the cache (%s) and HF_HUB_OFFLINE is set",
                      req->repo_id, revision, rc.repo_dir);
     }

@@ -14,7 +14,9 @@
 #include "base/error.h"
 
 #define ATTEMPTS 5
-#define USER_AGENT "nt5/" "0.1"
+#define USER_AGENT                                                                                                     \
+    "nt5/"                                                                                                             \
+    "0.1"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
@@ -23,7 +25,9 @@ static void curl_init(void) { curl_init_result = curl_global_init(CURL_GLOBAL_DE
 
 nt5_status hub_http_init(void) {
     pthread_once(&curl_once, curl_init);
-    return curl_init_result == CURLE_OK ? NT5_OK : err_set(NT5_ERR_NETWORK, "libcurl could not start: %s", curl_easy_strerror(curl_init_result));
+    return curl_init_result == CURLE_OK
+               ? NT5_OK
+               : err_set(NT5_ERR_NETWORK, "libcurl could not start: %s", curl_easy_strerror(curl_init_result));
 }
 
 static void sleep_backoff(int attempt) {
@@ -103,7 +107,8 @@ static CURL *new_handle(const char *url, struct curl_slist *headers) {
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
     /* a stalled transfer: less than 1 byte/s for 30 s counts as dropped */
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, getenv("NT5_HUB_STALL_SECONDS") ? atol(getenv("NT5_HUB_STALL_SECONDS")) : 30L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+                     getenv("NT5_HUB_STALL_SECONDS") ? atol(getenv("NT5_HUB_STALL_SECONDS")) : 30L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     return c;
@@ -113,11 +118,15 @@ static int retryable(CURLcode rc, long status) { return rc != CURLE_OK || status
 
 nt5_status hub_http_error(long status, const char *error_code, const char *what, const char *url) {
     if (status == 401)
-        return err_set(NT5_ERR_AUTH, "401 Unauthorized for %s: the repository is private or gated; set HF_TOKEN "
-                       "(or save a token with `hf auth login`)", what);
+        return err_set(NT5_ERR_AUTH,
+                       "401 Unauthorized for %s: the repository is private or gated; set HF_TOKEN "
+                       "(or save a token with `hf auth login`)",
+                       what);
     if (status == 403)
-        return err_set(NT5_ERR_AUTH, "403 Forbidden for %s: the token in HF_TOKEN has no access (gated repositories "
-                       "need their terms accepted on the Hub)", what);
+        return err_set(NT5_ERR_AUTH,
+                       "403 Forbidden for %s: the token in HF_TOKEN has no access (gated repositories "
+                       "need their terms accepted on the Hub)",
+                       what);
     if (status == 404) {
         if (error_code && strcmp(error_code, "RepoNotFound") == 0)
             return err_set(NT5_ERR_NOT_FOUND, "repository of %s not found (a private one needs HF_TOKEN)", what);
@@ -145,8 +154,8 @@ static void follow_relative(char *url, size_t cap, const char *location) {
 
 /* What differs between the HEAD and the API requests. */
 typedef struct request_opts {
-    int head;          /* HEAD, no redirects followed, Accept-Encoding: identity */
-    long timeout;      /* seconds */
+    int head;     /* HEAD, no redirects followed, Accept-Encoding: identity */
+    long timeout; /* seconds */
     curl_write_callback on_body;
     void *body;
 } request_opts;
@@ -267,8 +276,8 @@ nt5_status hub_http_get_text(const hub_env *env, const char *url, char **body, s
 
 typedef struct download_state {
     http_sink *sink;
-    long long written;  /* this attempt */
-    int restart;        /* the server ignored Range: start over */
+    long long written; /* this attempt */
+    int restart;       /* the server ignored Range: start over */
     int write_failed, cancelled;
     long status;
 } download_state;
@@ -358,15 +367,18 @@ nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth,
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_cleanup(c);
         curl_slist_free_all(headers);
-        if (d.cancelled) return err_set(NT5_ERR_CANCELLED, "download of %s cancelled by the progress callback", sink->file);
+        if (d.cancelled)
+            return err_set(NT5_ERR_CANCELLED, "download of %s cancelled by the progress callback", sink->file);
         if (d.write_failed == EPROTO)
             return err_set(NT5_ERR_NETWORK, "%s: the server ignored a byte-range request", sink->file);
         if (d.write_failed) return err_set(NT5_ERR_IO, "cannot write %s: %s", sink->file, strerror(d.write_failed));
         if (status == 416 && sink->total >= 0 && sink->offset == sink->total) return NT5_OK; /* already whole */
-        if (rc == CURLE_OK && status >= 400 && !retryable(rc, status)) return hub_http_error(status, NULL, sink->file, url);
+        if (rc == CURLE_OK && status >= 400 && !retryable(rc, status))
+            return hub_http_error(status, NULL, sink->file, url);
         if (rc == CURLE_OK && status < 400 && sink->range_end < 0) return NT5_OK;
         if (rc == CURLE_OK && status < 400) { /* a range: loop to check it is complete */
-            if (d.written == 0) return err_set(NT5_ERR_NETWORK, "%s: an empty answer to a byte-range request", sink->file);
+            if (d.written == 0)
+                return err_set(NT5_ERR_NETWORK, "%s: an empty answer to a byte-range request", sink->file);
             continue;
         }
         /* dropped or failed: resume where the file ends; progress resets the count */
@@ -375,8 +387,9 @@ nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth,
             attempt = 0;
         }
         if (++attempt >= ATTEMPTS)
-            return rc != CURLE_OK ? err_set(NT5_ERR_NETWORK, "download of %s failed: %s", sink->file, curl_easy_strerror(rc))
-                                  : hub_http_error(status, NULL, sink->file, url);
+            return rc != CURLE_OK
+                       ? err_set(NT5_ERR_NETWORK, "download of %s failed: %s", sink->file, curl_easy_strerror(rc))
+                       : hub_http_error(status, NULL, sink->file, url);
         sleep_backoff(attempt - 1);
     }
 }

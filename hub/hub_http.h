@@ -10,22 +10,22 @@
 
 typedef struct http_meta {
     long status;
-    char commit[64];      /* X-Repo-Commit */
-    char etag[130];       /* normalised X-Linked-Etag or ETag */
-    char location[2048];  /* where to download from */
-    char error_code[64];  /* X-Error-Code */
+    char commit[64];     /* X-Repo-Commit */
+    char etag[130];      /* normalised X-Linked-Etag or ETag */
+    char location[2048]; /* where to download from */
+    char error_code[64]; /* X-Error-Code */
     char error_message[256];
-    long long size;       /* X-Linked-Size, or Content-Length when not a redirect; -1 unknown */
+    long long size; /* X-Linked-Size, or Content-Length when not a redirect; -1 unknown */
 } http_meta;
 
 /* Progress of one file; returns nonzero to cancel. */
 typedef int32_t (*http_progress)(const char *file, uint64_t done, uint64_t total, void *user_data);
 
 typedef struct http_sink {
-    int fd;                 /* appended to */
-    long long offset;       /* bytes already in fd (sent as Range) */
-    long long total;        /* expected size or -1 */
-    const char *file;       /* for progress */
+    int fd;           /* appended to */
+    long long offset; /* bytes already in fd (sent as Range) */
+    long long total;  /* expected size or -1 */
+    const char *file; /* for progress */
     http_progress progress;
     void *user_data;
     /* a byte range of the remote file instead of all of it: its bytes

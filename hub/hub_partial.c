@@ -53,7 +53,8 @@ static nt5_status fetch_header(const hub_env *env, const hub_request *req, const
     if (st == NT5_OK) st = fetch_range(env, req, url, meta, fd, 8, 8 + (long long)*hlen - 1);
     char *text = NULL;
     if (st == NT5_OK && !(text = malloc(*hlen + 1))) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    if (st == NT5_OK && pread(fd, text, *hlen, 8) != (ssize_t)*hlen) st = err_set(NT5_ERR_NETWORK, "%s: short header", url);
+    if (st == NT5_OK && pread(fd, text, *hlen, 8) != (ssize_t)*hlen)
+        st = err_set(NT5_ERR_NETWORK, "%s: short header", url);
     if (st == NT5_OK) st = json_parse_object(text, *hlen, url, header);
     free(text);
     close(fd);
@@ -117,8 +118,8 @@ static nt5_status copy_small(const hub_repo_cache *rc, const char *commit, const
     return ok ? NT5_OK : err_set(NT5_ERR_IO, "cannot write %s", to);
 }
 
-nt5_status hub_partial_fetch(const hub_env *env, const hub_repo_cache *rc, const hub_request *req,
-                             const char *commit, const char *url, const http_meta *meta) {
+nt5_status hub_partial_fetch(const hub_env *env, const hub_repo_cache *rc, const hub_request *req, const char *commit,
+                             const char *url, const http_meta *meta) {
     char dir[PATH_CAP], tmp[PATH_CAP + 64], final_path[PATH_CAP + 64];
     hub_partial_dir(rc, commit, dir, sizeof dir);
     nt5_status st = hub_cache_mkdirs(dir);
@@ -136,11 +137,11 @@ nt5_status hub_partial_fetch(const hub_env *env, const hub_repo_cache *rc, const
     for (const cJSON *it = header->child; it && st == NT5_OK; it = it->next) {
         if (!strcmp(it->string, "__metadata__") || !hf_name_needed_by_encoder(it->string)) continue;
         const cJSON *offs = cJSON_GetObjectItemCaseSensitive(it, "data_offsets");
-        double b = cJSON_GetNumberValue(cJSON_GetArrayItem(offs, 0)), en = cJSON_GetNumberValue(cJSON_GetArrayItem(offs, 1));
+        double b = cJSON_GetNumberValue(cJSON_GetArrayItem(offs, 0)),
+               en = cJSON_GetNumberValue(cJSON_GetArrayItem(offs, 1));
         if (!(b >= 0 && en >= b && (meta->size < 0 || 8 + (double)hlen + en <= (double)meta->size)))
             st = err_set(NT5_ERR_FORMAT, "%s: tensor \"%s\" has invalid data_offsets", url, it->string);
-        else
-            e[n++] = (part_entry){it, (long long)b, (long long)en};
+        else e[n++] = (part_entry){it, (long long)b, (long long)en};
     }
     qsort(e, n, sizeof *e, by_begin);
     snprintf(tmp, sizeof tmp, "%s/model.safetensors.%d.part", dir, (int)getpid());
@@ -149,7 +150,8 @@ nt5_status hub_partial_fetch(const hub_env *env, const hub_repo_cache *rc, const
     if (st == NT5_OK) st = write_part_header(fd, e, n, req, commit);
     for (size_t i = 0; i < n && st == NT5_OK; i++)
         if (e[i].end > e[i].begin)
-            st = fetch_range(env, req, url, meta, fd, 8 + (long long)hlen + e[i].begin, 8 + (long long)hlen + e[i].end - 1);
+            st = fetch_range(env, req, url, meta, fd, 8 + (long long)hlen + e[i].begin,
+                             8 + (long long)hlen + e[i].end - 1);
     if (fd >= 0 && close(fd) != 0 && st == NT5_OK) st = err_set(NT5_ERR_IO, "cannot write %s", tmp);
     free(e);
     cJSON_Delete(header);
@@ -157,7 +159,8 @@ nt5_status hub_partial_fetch(const hub_env *env, const hub_repo_cache *rc, const
     if (st == NT5_OK) st = st_open(tmp, &check); /* the part must be a valid safetensors file */
     st_close(check);
     snprintf(final_path, sizeof final_path, "%s/model.safetensors", dir);
-    if (st == NT5_OK && rename(tmp, final_path) != 0) st = err_set(NT5_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
+    if (st == NT5_OK && rename(tmp, final_path) != 0)
+        st = err_set(NT5_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
     if (st != NT5_OK) unlink(tmp);
     return st;
 }

@@ -17,7 +17,7 @@ void hub_partial_dir(const hub_repo_cache *rc, const char *commit, char *dir, si
 int hub_partial_ready(const hub_repo_cache *rc, const char *commit);
 /* Fetches the encoder part; the snapshot must already hold config.json
  * (and the tokenizer files, if any), which are copied beside it. */
-nt5_status hub_partial_fetch(const hub_env *env, const hub_repo_cache *rc, const hub_request *req,
-                             const char *commit, const char *url, const http_meta *meta);
+nt5_status hub_partial_fetch(const hub_env *env, const hub_repo_cache *rc, const hub_request *req, const char *commit,
+                             const char *url, const http_meta *meta);
 
 #endif

@@ -19,8 +19,11 @@ typedef struct grown_ops {
 
 EXPORT const cuda_module_contract nt5_cuda_module_api =
 #if defined(FAKE_GROWN_TABLE)
-    {NT5_CUDA_MODULE_API, sizeof(cuda_module_contract), sizeof(grown_ops), sizeof(backend), sizeof(exec_ctx),
-     sizeof(attn_args), sizeof(wmat), sizeof(beam_candidate), sizeof(cuda_host), sizeof(nt5_generate_options)};
+    {NT5_CUDA_MODULE_API, sizeof(cuda_module_contract),
+     sizeof(grown_ops),   sizeof(backend),
+     sizeof(exec_ctx),    sizeof(attn_args),
+     sizeof(wmat),        sizeof(beam_candidate),
+     sizeof(cuda_host),   sizeof(nt5_generate_options)};
 #else
     CUDA_MODULE_CONTRACT;
 #endif

@@ -14,23 +14,23 @@
 extern int harness_failures;
 extern int harness_checks;
 
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        harness_checks++;                                                     \
-        if (!(cond)) {                                                        \
-            harness_failures++;                                               \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);              \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fprintf(stderr, "\n");                                            \
-        }                                                                     \
+#define CHECK(cond, ...)                                                                                               \
+    do {                                                                                                               \
+        harness_checks++;                                                                                              \
+        if (!(cond)) {                                                                                                 \
+            harness_failures++;                                                                                        \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                       \
+            fprintf(stderr, __VA_ARGS__);                                                                              \
+            fprintf(stderr, "\n");                                                                                     \
+        }                                                                                                              \
     } while (0)
 
 /* CHECK that a call returned `want`, printing the library's message if not. */
-#define CHECK_STATUS(call, want)                                                                        \
-    do {                                                                                                \
-        nt5_status got_ = (call);                                                                       \
-        CHECK(got_ == (want), "%s returned %s, wanted %s (%s)", #call, nt5_status_name(got_),           \
-              nt5_status_name(want), nt5_last_error());                                                 \
+#define CHECK_STATUS(call, want)                                                                                       \
+    do {                                                                                                               \
+        nt5_status got_ = (call);                                                                                      \
+        CHECK(got_ == (want), "%s returned %s, wanted %s (%s)", #call, nt5_status_name(got_), nt5_status_name(want),   \
+              nt5_last_error());                                                                                       \
     } while (0)
 
 int harness_finish(const char *name);

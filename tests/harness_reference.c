@@ -46,4 +46,3 @@ int32_t *json_int_array(const cJSON *array, size_t *n) {
     for (const cJSON *it = array ? array->child : NULL; it && v; it = it->next) v[i++] = (int32_t)it->valuedouble;
     return v;
 }
-

@@ -22,10 +22,10 @@ typedef struct old_model_info {
     int32_t model_type;
 } old_model_info;
 
-#define CHECK_FAILS(call, want)                                                                   \
-    do {                                                                                          \
-        CHECK_STATUS(call, want);                                                                 \
-        CHECK(nt5_last_error()[0] != '\0', "%s gave no message", #call);                           \
+#define CHECK_FAILS(call, want)                                                                                        \
+    do {                                                                                                               \
+        CHECK_STATUS(call, want);                                                                                      \
+        CHECK(nt5_last_error()[0] != '\0', "%s gave no message", #call);                                               \
     } while (0)
 
 static void check_versions(void) {
@@ -33,10 +33,21 @@ static void check_versions(void) {
     char want[32];
     snprintf(want, sizeof want, "%d.%d.%d", NT5_VERSION_MAJOR, NT5_VERSION_MINOR, NT5_VERSION_PATCH);
     CHECK(strcmp(nt5_version(), want) == 0, "version %s vs %s", nt5_version(), want);
-    static const nt5_status all[] = {NT5_OK, NT5_ERR_INVALID_ARG, NT5_ERR_IO, NT5_ERR_FORMAT, NT5_ERR_UNSUPPORTED,
-                                     NT5_ERR_OUT_OF_MEMORY, NT5_ERR_BUFFER_TOO_SMALL, NT5_ERR_CANCELLED,
-                                     NT5_ERR_TOO_LONG, NT5_ERR_NO_DEVICE, NT5_ERR_DEVICE, NT5_ERR_AUTH,
-                                     NT5_ERR_NOT_FOUND, NT5_ERR_NETWORK, NT5_ERR_INTERNAL};
+    static const nt5_status all[] = {NT5_OK,
+                                     NT5_ERR_INVALID_ARG,
+                                     NT5_ERR_IO,
+                                     NT5_ERR_FORMAT,
+                                     NT5_ERR_UNSUPPORTED,
+                                     NT5_ERR_OUT_OF_MEMORY,
+                                     NT5_ERR_BUFFER_TOO_SMALL,
+                                     NT5_ERR_CANCELLED,
+                                     NT5_ERR_TOO_LONG,
+                                     NT5_ERR_NO_DEVICE,
+                                     NT5_ERR_DEVICE,
+                                     NT5_ERR_AUTH,
+                                     NT5_ERR_NOT_FOUND,
+                                     NT5_ERR_NETWORK,
+                                     NT5_ERR_INTERNAL};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         CHECK(strncmp(nt5_status_name(all[i]), "NT5_", 4) == 0 && strcmp(nt5_status_name(all[i]), "NT5_ERR_UNKNOWN"),
               "status %d has no name", all[i]);
@@ -52,7 +63,8 @@ static void check_option_structs(nt5_model *m) {
     CHECK(eo.struct_size == sizeof eo && eo.truncation == 1 && eo.output_dtype == NT5_DTYPE_F32, "encode defaults");
     CHECK_FAILS(nt5_encode_options_preset(&eo, 99), NT5_ERR_INVALID_ARG);
     CHECK_STATUS(nt5_encode_options_preset(&eo, NT5_PRESET_FLUX), NT5_OK);
-    CHECK(eo.max_length == 512 && eo.attention == NT5_ATTEND_ALL && eo.padding == NT5_PADDING_MAX_LENGTH, "flux preset");
+    CHECK(eo.max_length == 512 && eo.attention == NT5_ATTEND_ALL && eo.padding == NT5_PADDING_MAX_LENGTH,
+          "flux preset");
     CHECK_STATUS(nt5_encode_options_preset(&eo, NT5_PRESET_WAN), NT5_OK);
     CHECK(eo.zero_padding == 1 && eo.attention == NT5_ATTEND_MASKED, "wan preset");
 

@@ -30,8 +30,8 @@
 #define TOL_F32_PAIR 2e-5 /* a GPU's fp32 arithmetic against the CPU's: both rounded */
 #define TOL_BF16 1e-2     /* a bf16 output, or bf16 attention arithmetic */
 #define TOL_F16 3e-3
-#define TOL_PICK 1e-6     /* log-probabilities and beam scores */
-#define POISON 30.0f      /* what fills memory an op must not read (padding, masked keys) */
+#define TOL_PICK 1e-6 /* log-probabilities and beam scores */
+#define POISON 30.0f  /* what fills memory an op must not read (padding, masked keys) */
 
 static const char *dtype_name(int32_t dtype) {
     return dtype == NT5_DTYPE_F32 ? "f32" : dtype == NT5_DTYPE_BF16 ? "bf16" : "f16";
@@ -77,9 +77,7 @@ static rng rng_for(const char *label) {
 }
 
 /* uniform in [-scale, scale) */
-static float rng_float(rng *r, float scale) {
-    return ((float)(rng_next(r) >> 40) / 16777216.0f * 2.0f - 1.0f) * scale;
-}
+static float rng_float(rng *r, float scale) { return ((float)(rng_next(r) >> 40) / 16777216.0f * 2.0f - 1.0f) * scale; }
 
 static float *random_floats(rng *r, size_t n, float scale) {
     float *p = xcalloc(n, sizeof *p);
@@ -187,10 +185,8 @@ static void verdict(const backend *be, const case_spec *c, nt5_status st, const 
         if (i < c->n_words)
             snprintf(why, sizeof why, "word %zu is %d (0x%08x), want %d (0x%08x)", i, (int)got->words[i],
                      (unsigned)got->words[i], (int)want->words[i], (unsigned)want->words[i]);
-        else if (!(err <= tol))
-            snprintf(why, sizeof why, "err %.1e > %.0e", err, tol);
-        else if (c->n_vals)
-            snprintf(detail, sizeof detail, "err %.1e", err);
+        else if (!(err <= tol)) snprintf(why, sizeof why, "err %.1e > %.0e", err, tol);
+        else if (c->n_vals) snprintf(detail, sizeof detail, "err %.1e", err);
     }
     print_case(be, c->label, why, detail);
 }
@@ -434,7 +430,10 @@ static void check_embed(const suite *s) {
     int32_t ids[] = {3, 0, 49, 17, 3, 3, 48, 1, 25}; /* repeats, and both ends of a 50-row table */
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         embed_case k = {sizeof ids / sizeof *ids, cases[i].d, ids, {0}};
-        case_spec c = {.n_vals = k.n * k.d, .floor = 1, .tol = 0, .tol_gpu = 0,
+        case_spec c = {.n_vals = k.n * k.d,
+                       .floor = 1,
+                       .tol = 0,
+                       .tol_gpu = 0,
                        .where = cases[i].dtype == NT5_DTYPE_F16 ? GPU_ONLY : BOTH};
         spec_label(&c, "embed d=%zu n=%zu table=%s", k.d, k.n, dtype_name(cases[i].dtype));
         rng r = rng_for(c.label);
@@ -483,12 +482,16 @@ static void check_rmsnorm(const suite *s) {
         size_t rows, d;
         int32_t dtype;
         float scale;
-    } cases[] = {{5, 64, NT5_DTYPE_F32, 1.0f}, {3, 37, NT5_DTYPE_F32, 0.5f}, {3, 37, NT5_DTYPE_BF16, 1.0f},
+    } cases[] = {{5, 64, NT5_DTYPE_F32, 1.0f},  {3, 37, NT5_DTYPE_F32, 0.5f},   {3, 37, NT5_DTYPE_BF16, 1.0f},
                  {5, 64, NT5_DTYPE_BF16, 1.0f}, {3, 37, NT5_DTYPE_F16, 0.125f}, {5, 64, NT5_DTYPE_F16, 0.25f}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         norm_case k = {cases[i].rows, cases[i].d, cases[i].dtype, 1e-6f, cases[i].scale, NULL, NULL};
-        case_spec c = {.n_vals = k.rows * k.d, .floor = 1, .tol = TOL_F32, .tol_gpu = rounding_tol(k.out_dtype),
-                       .out_dtype = k.out_dtype, .where = k.out_dtype == NT5_DTYPE_F32 ? BOTH : GPU_ONLY};
+        case_spec c = {.n_vals = k.rows * k.d,
+                       .floor = 1,
+                       .tol = TOL_F32,
+                       .tol_gpu = rounding_tol(k.out_dtype),
+                       .out_dtype = k.out_dtype,
+                       .where = k.out_dtype == NT5_DTYPE_F32 ? BOTH : GPU_ONLY};
         spec_label(&c, "rmsnorm rows=%zu d=%zu out=%s scale=%g", k.rows, k.d, dtype_name(k.out_dtype), k.scale);
         rng r = rng_for(c.label);
         k.in = random_floats(&r, k.rows * k.d, 3.0f);
@@ -506,11 +509,11 @@ typedef struct linear_case {
     int32_t in_dtype, out_dtype;   /* out_dtype: linear_relu's */
     int accumulate, relu;
     float out_scale;
-    float *in;          /* [M, ld_in] (the columns past K poisoned) */
-    float *in_rounded;  /* [M, ld_in] in as a product in w's 16-bit dtype reads it, or NULL */
-    uint16_t *in_half;  /* [M, K] the 16-bit input when in_dtype is one, else NULL */
-    float *out0;        /* [M, ld_out] linear's out before the product */
-    host_matrix w;      /* [N, K] */
+    float *in;         /* [M, ld_in] (the columns past K poisoned) */
+    float *in_rounded; /* [M, ld_in] in as a product in w's 16-bit dtype reads it, or NULL */
+    uint16_t *in_half; /* [M, K] the 16-bit input when in_dtype is one, else NULL */
+    float *out0;       /* [M, ld_out] linear's out before the product */
+    host_matrix w;     /* [N, K] */
 } linear_case;
 
 /* The input scale of an f16 product: its input is divided by 2^it. */
@@ -539,8 +542,8 @@ static const void *linear_input(call *c, const linear_case *k, const backend *re
     *dtype = ref_for ? NT5_DTYPE_F32 : k->in_dtype;
     if (*dtype != NT5_DTYPE_F32) return call_upload_halves(c, k->in_half, k->M * k->K);
     /* the reference reads a 16-bit input's values, and what a backend computing in w's dtype reads of f32 rows */
-    int reads_rounded =
-        ref_for && k->in_rounded && (k->in_dtype != NT5_DTYPE_F32 || ref_for->ops->computes_in_weight_dtype);
+    int reads_rounded = ref_for && k->in_rounded &&
+                        (k->in_dtype != NT5_DTYPE_F32 || ref_for->ops->computes_in_weight_dtype);
     return call_upload(c, reads_rounded ? k->in_rounded : k->in, k->M * k->ld_in);
 }
 
@@ -588,8 +591,7 @@ static void linear_naive(const void *kv, outputs *want) {
 static void linear_dtypes_label(char *buf, size_t cap, const linear_case *k) {
     if (k->w.dtype == NT5_DTYPE_F16)
         snprintf(buf, cap, "in=%s w=f16 ie=%d", dtype_name(k->in_dtype), (int)k->w.input_exp);
-    else
-        snprintf(buf, cap, "in=%s w=%s", dtype_name(k->in_dtype), dtype_name(k->w.dtype));
+    else snprintf(buf, cap, "in=%s w=%s", dtype_name(k->in_dtype), dtype_name(k->w.dtype));
 }
 
 /* Builds case k's inputs (k holds its shape and dtypes), checks it and frees them. */
@@ -601,14 +603,16 @@ static void check_linear_case(const suite *s, linear_case k, int32_t w_dtype, in
     linear_dtypes_label(dtypes, sizeof dtypes, &k);
     int n = k.ld_in != k.K ? snprintf(lds, sizeof lds, " ld_in=%zu", k.ld_in) : 0;
     if (!k.relu && k.ld_out != k.N) snprintf(lds + n, sizeof lds - (size_t)n, " ld_out=%zu", k.ld_out);
-    case_spec c = {.n_vals = k.M * (k.relu ? k.N : k.ld_out), .floor = 1, .tol = TOL_F32,
+    case_spec c = {.n_vals = k.M * (k.relu ? k.N : k.ld_out),
+                   .floor = 1,
+                   .tol = TOL_F32,
                    .tol_gpu = rounding_tol(k.relu ? k.out_dtype : NT5_DTYPE_F32),
-                   .out_dtype = k.relu ? k.out_dtype : NT5_DTYPE_F32, .where = where};
+                   .out_dtype = k.relu ? k.out_dtype : NT5_DTYPE_F32,
+                   .where = where};
     if (k.relu)
         spec_label(&c, "linear_relu M=%zu N=%zu K=%zu %s out=%s scale=%g%s", k.M, k.N, k.K, dtypes,
                    dtype_name(k.out_dtype), k.out_scale, lds);
-    else
-        spec_label(&c, "linear M=%zu N=%zu K=%zu %s acc=%d%s", k.M, k.N, k.K, dtypes, k.accumulate, lds);
+    else spec_label(&c, "linear M=%zu N=%zu K=%zu %s acc=%d%s", k.M, k.N, k.K, dtypes, k.accumulate, lds);
     rng r = rng_for(c.label);
     k.in = random_floats(&r, k.M * k.ld_in, 1.0f);
     for (size_t m = 0; m < k.M; m++)
@@ -633,8 +637,13 @@ static void check_linear_grid(const suite *s) {
             for (size_t d = 0; d < sizeof Ks / sizeof *Ks; d++)
                 for (int acc = 0; acc <= 1; acc++)
                     for (int bf16 = 0; bf16 <= 1; bf16++) {
-                        linear_case k = {.M = Ms[a], .N = Ns[b], .K = Ks[d], .ld_in = Ks[d], .ld_out = Ns[b],
-                                         .in_dtype = NT5_DTYPE_F32, .accumulate = acc};
+                        linear_case k = {.M = Ms[a],
+                                         .N = Ns[b],
+                                         .K = Ks[d],
+                                         .ld_in = Ks[d],
+                                         .ld_out = Ns[b],
+                                         .in_dtype = NT5_DTYPE_F32,
+                                         .accumulate = acc};
                         check_linear_case(s, k, bf16 ? NT5_DTYPE_BF16 : NT5_DTYPE_F32, -1, CPU_ONLY);
                     }
 }
@@ -643,8 +652,10 @@ static void check_linear_grid(const suite *s) {
  * (f16, f16); the CPU takes the first two. */
 static const struct product_dtypes {
     int32_t in, w, input_exp;
-} product_dtypes[] = {{NT5_DTYPE_F32, NT5_DTYPE_F32, -1}, {NT5_DTYPE_F32, NT5_DTYPE_BF16, -1},
-                      {NT5_DTYPE_BF16, NT5_DTYPE_BF16, -1}, {NT5_DTYPE_F32, NT5_DTYPE_F16, 3},
+} product_dtypes[] = {{NT5_DTYPE_F32, NT5_DTYPE_F32, -1},
+                      {NT5_DTYPE_F32, NT5_DTYPE_BF16, -1},
+                      {NT5_DTYPE_BF16, NT5_DTYPE_BF16, -1},
+                      {NT5_DTYPE_F32, NT5_DTYPE_F16, 3},
                       {NT5_DTYPE_F16, NT5_DTYPE_F16, 3}};
 static const size_t product_Ms[] = {1, 7, 64, 300};
 
@@ -659,8 +670,13 @@ static void check_linear(const suite *s) {
             for (int acc = 0; acc <= 1; acc++) {
                 const struct product_dtypes *d = &product_dtypes[p];
                 size_t K = 100, N = 130;
-                linear_case k = {.M = product_Ms[m], .N = N, .K = K, .ld_in = d->in == NT5_DTYPE_F32 ? K + 3 : K,
-                                 .ld_out = N + 6, .in_dtype = d->in, .accumulate = acc};
+                linear_case k = {.M = product_Ms[m],
+                                 .N = N,
+                                 .K = K,
+                                 .ld_in = d->in == NT5_DTYPE_F32 ? K + 3 : K,
+                                 .ld_out = N + 6,
+                                 .in_dtype = d->in,
+                                 .accumulate = acc};
                 check_linear_case(s, k, d->w, d->input_exp, product_where(d, NT5_DTYPE_F32));
             }
 }
@@ -675,8 +691,14 @@ static void check_linear_relu(const suite *s) {
                 int32_t out_dtype = half_out ? d->w : NT5_DTYPE_F32;
                 if (half_out && d->w == NT5_DTYPE_F32) continue;
                 size_t K = 100, N = 130;
-                linear_case k = {.M = product_Ms[m], .N = N, .K = K, .ld_in = d->in == NT5_DTYPE_F32 ? K + 3 : K,
-                                 .ld_out = N, .in_dtype = d->in, .out_dtype = out_dtype, .relu = 1,
+                linear_case k = {.M = product_Ms[m],
+                                 .N = N,
+                                 .K = K,
+                                 .ld_in = d->in == NT5_DTYPE_F32 ? K + 3 : K,
+                                 .ld_out = N,
+                                 .in_dtype = d->in,
+                                 .out_dtype = out_dtype,
+                                 .relu = 1,
                                  .out_scale = out_dtype == NT5_DTYPE_F16 ? 0.125f : 1.0f};
                 check_linear_case(s, k, d->w, d->input_exp, product_where(d, out_dtype));
                 if (d->w == NT5_DTYPE_F32) { /* an out_scale on an fp32 output too */
@@ -778,11 +800,14 @@ static void check_activations(const suite *s) {
     for (int act = ACT_RELU; act <= ACT_SILU; act++)
         for (int gated = 0; gated <= 1; gated++) {
             for (size_t o = 0; o < sizeof outs / sizeof *outs; o++) {
-                case_spec c = {.n_vals = ACT_M * ACT_F, .floor = 0.1, .tol = TOL_F32,
-                               .tol_gpu = rounding_tol(outs[o].dtype), .out_dtype = outs[o].dtype,
+                case_spec c = {.n_vals = ACT_M * ACT_F,
+                               .floor = 0.1,
+                               .tol = TOL_F32,
+                               .tol_gpu = rounding_tol(outs[o].dtype),
+                               .out_dtype = outs[o].dtype,
                                .where = outs[o].dtype == NT5_DTYPE_F32 ? BOTH : GPU_ONLY};
-                spec_label(&c, "ffn_activation %s%s M=%d F=%d out=%s scale=%g", act_names[act],
-                           gated ? " gated" : "", ACT_M, ACT_F, dtype_name(outs[o].dtype), outs[o].scale);
+                spec_label(&c, "ffn_activation %s%s M=%d F=%d out=%s scale=%g", act_names[act], gated ? " gated" : "",
+                           ACT_M, ACT_F, dtype_name(outs[o].dtype), outs[o].scale);
                 act_case k = act_case_new(c.label, (activation)act, gated, outs[o].dtype, outs[o].scale);
                 check_case(s, &f, &k, &c);
                 free(k.in);
@@ -821,9 +846,9 @@ typedef struct attn_case {
     size_t *kv_valid;               /* [kv_batch] or NULL */
     float *bufs[3];                 /* the host buffers q, k, v live in */
     size_t buf_len[3];
-    size_t at[3], which[3];         /* q, k, v: offset into bufs[which] */
+    size_t at[3], which[3]; /* q, k, v: offset into bufs[which] */
     size_t ld_q, ld_kv;
-    float *bias_table;              /* [num_buckets, heads] or NULL */
+    float *bias_table; /* [num_buckets, heads] or NULL */
 } attn_case;
 
 /* the bias table's bucket mode: an encoder's (1) or a decoder's (0) */
@@ -847,13 +872,30 @@ static nt5_status attn_run(backend *be, const void *kv, const backend *ref_for, 
     float *out = call_alloc(&c, floats_for(n_out, out_dtype));
     const float *bias = k->bias_table ? call_upload(&c, k->bias_table, (size_t)sh->num_buckets * sh->heads) : NULL;
     const int32_t *step_pos = sh->step_pos >= 0 ? call_upload_ints(&c, &step, 1) : NULL;
-    attn_args a = {.out = out, .q = qkv[0], .k = qkv[1], .v = qkv[2], .ld_out = k->inner, .ld_q = k->ld_q,
-                   .ld_kv = k->ld_kv, .batch = sh->batch, .q_len = sh->q_len, .kv_len = sh->kv_len,
-                   .kv_rows = sh->kv_len, .heads = sh->heads, .d_kv = sh->d_kv, .kv_group = sh->kv_group,
-                   .kv_valid = k->kv_valid, .bias_table = bias, .bidirectional = attn_bidirectional(sh),
-                   .num_buckets = sh->num_buckets, .max_distance = sh->max_distance, .q_offset = sh->q_offset,
-                   .step_pos = step_pos, .causal = sh->causal,
-                   .compute_dtype = ref_for ? NT5_DTYPE_F32 : k->compute_dtype, .out_dtype = out_dtype,
+    attn_args a = {.out = out,
+                   .q = qkv[0],
+                   .k = qkv[1],
+                   .v = qkv[2],
+                   .ld_out = k->inner,
+                   .ld_q = k->ld_q,
+                   .ld_kv = k->ld_kv,
+                   .batch = sh->batch,
+                   .q_len = sh->q_len,
+                   .kv_len = sh->kv_len,
+                   .kv_rows = sh->kv_len,
+                   .heads = sh->heads,
+                   .d_kv = sh->d_kv,
+                   .kv_group = sh->kv_group,
+                   .kv_valid = k->kv_valid,
+                   .bias_table = bias,
+                   .bidirectional = attn_bidirectional(sh),
+                   .num_buckets = sh->num_buckets,
+                   .max_distance = sh->max_distance,
+                   .q_offset = sh->q_offset,
+                   .step_pos = step_pos,
+                   .causal = sh->causal,
+                   .compute_dtype = ref_for ? NT5_DTYPE_F32 : k->compute_dtype,
+                   .out_dtype = out_dtype,
                    .out_scale = k->out_scale};
     op_attention(&c.x, &a);
     call_download(&c, got->vals, a.out, n_out, out_dtype);
@@ -941,8 +983,7 @@ static void attn_fill_qkv(attn_case *k, rng *r) {
 }
 
 static attn_case attn_case_new(const attn_shape *sh, const char *label) {
-    attn_case k = {.sh = *sh, .kv_batch = (sh->batch + sh->kv_group - 1) / sh->kv_group,
-                   .inner = sh->heads * sh->d_kv};
+    attn_case k = {.sh = *sh, .kv_batch = (sh->batch + sh->kv_group - 1) / sh->kv_group, .inner = sh->heads * sh->d_kv};
     k.n_keys = sh->step_pos >= 0 ? (size_t)sh->step_pos + sh->q_len : sh->kv_len;
     rng r = rng_for(label);
     if (sh->mask != MASK_NONE) {
@@ -971,14 +1012,14 @@ static void attn_label(case_spec *c, const attn_shape *sh, int32_t compute, int3
     if (sh->causal) n += snprintf(extra + n, sizeof extra - (size_t)n, " causal");
     if (sh->step_pos >= 0) n += snprintf(extra + n, sizeof extra - (size_t)n, " step_pos=%d", sh->step_pos);
     n += snprintf(extra + n, sizeof extra - (size_t)n, " bias=%s", bias_names[sh->bias]);
-    if (sh->bias != BIAS_NONE) snprintf(extra + n, sizeof extra - (size_t)n, " nb=%d/%d", sh->num_buckets,
-                                        sh->max_distance);
+    if (sh->bias != BIAS_NONE)
+        snprintf(extra + n, sizeof extra - (size_t)n, " nb=%d/%d", sh->num_buckets, sh->max_distance);
     if (out == NT5_DTYPE_F16)
         snprintf(dtypes, sizeof dtypes, " compute=%s out=f16 scale=%g", dtype_name(compute), out_scale);
     else if (compute != NT5_DTYPE_F32 || out != NT5_DTYPE_F32)
         snprintf(dtypes, sizeof dtypes, " compute=%s out=%s", dtype_name(compute), dtype_name(out));
-    spec_label(c, "attention b=%zu h=%zu q=%zu kv=%zu d_kv=%zu%s%s%s%s", sh->batch, sh->heads, sh->q_len,
-               sh->kv_len, sh->d_kv, extra, mask_names[sh->mask], layout_names[sh->layout], dtypes);
+    spec_label(c, "attention b=%zu h=%zu q=%zu kv=%zu d_kv=%zu%s%s%s%s", sh->batch, sh->heads, sh->q_len, sh->kv_len,
+               sh->d_kv, extra, mask_names[sh->mask], layout_names[sh->layout], dtypes);
 }
 
 /* A covering set: query lengths 1, 15, 16, 77, 128, 129, 300; key lengths 1,
@@ -1007,13 +1048,19 @@ static void check_attention(const suite *s) {
     static const struct {
         int32_t compute, out;
         double tol;
-    } dtypes[] = {{NT5_DTYPE_F32, NT5_DTYPE_F32, TOL_F32_PAIR}, {NT5_DTYPE_BF16, NT5_DTYPE_F32, TOL_BF16},
-                  {NT5_DTYPE_BF16, NT5_DTYPE_BF16, TOL_BF16}, {NT5_DTYPE_F16, NT5_DTYPE_F16, TOL_F16}};
+    } dtypes[] = {{NT5_DTYPE_F32, NT5_DTYPE_F32, TOL_F32_PAIR},
+                  {NT5_DTYPE_BF16, NT5_DTYPE_F32, TOL_BF16},
+                  {NT5_DTYPE_BF16, NT5_DTYPE_BF16, TOL_BF16},
+                  {NT5_DTYPE_F16, NT5_DTYPE_F16, TOL_F16}};
     for (size_t i = 0; i < sizeof attn_shapes / sizeof *attn_shapes; i++)
         for (size_t d = 0; d < sizeof dtypes / sizeof *dtypes; d++) {
             const attn_shape *sh = &attn_shapes[i];
-            case_spec c = {.n_vals = sh->batch * sh->q_len * sh->heads * sh->d_kv, .floor = 1, .tol = TOL_F32,
-                           .tol_gpu = dtypes[d].tol, .out_dtype = dtypes[d].out, .where = d ? GPU_ONLY : BOTH};
+            case_spec c = {.n_vals = sh->batch * sh->q_len * sh->heads * sh->d_kv,
+                           .floor = 1,
+                           .tol = TOL_F32,
+                           .tol_gpu = dtypes[d].tol,
+                           .out_dtype = dtypes[d].out,
+                           .where = d ? GPU_ONLY : BOTH};
             attn_label(&c, sh, dtypes[d].compute, dtypes[d].out, 0.5f);
             attn_case k = attn_case_new(sh, c.label);
             k.compute_dtype = dtypes[d].compute;
@@ -1030,10 +1077,10 @@ typedef enum pick_kind { PICK_GREEDY, PICK_SAMPLE, PICK_BEAM } pick_kind;
 
 typedef struct pick_case {
     pick_kind kind;
-    size_t rows, V, n;  /* n: beam candidates per row */
-    float *logits;      /* [rows, V] */
-    double u[8];        /* sampling's draws, one a row */
-    float base[8];      /* beam rows' scores */
+    size_t rows, V, n; /* n: beam candidates per row */
+    float *logits;     /* [rows, V] */
+    double u[8];       /* sampling's draws, one a row */
+    float base[8];     /* beam rows' scores */
     nt5_generate_options o;
 } pick_case;
 
@@ -1173,8 +1220,8 @@ typedef enum mem_kind { MEM_APPEND, MEM_GATHER, MEM_ZERO, MEM_STORE } mem_kind;
 
 typedef struct mem_case {
     mem_kind kind;
-    size_t n;             /* floats of dst (append, gather, zero); values stored (store) */
-    float *dst0, *src;    /* dst's values before the op [n]; the source */
+    size_t n;          /* floats of dst (append, gather, zero); values stored (store) */
+    float *dst0, *src; /* dst's values before the op [n]; the source */
     size_t src_n;
     /* append_rows: batch rows of cols (src stride ld_src) at row *pos of blocks (block_stride, ld_dst) */
     size_t batch, cols, ld_src, ld_dst, block_stride;
@@ -1192,8 +1239,7 @@ static void mem_op(call *c, const mem_case *k, float *dst, const float *src) {
         op_append_rows(&c->x, dst, k->block_stride, k->ld_dst, call_upload_ints(c, &k->pos, 1), src, k->ld_src,
                        k->batch, k->cols);
     if (k->kind == MEM_GATHER)
-        op_gather_blocks(&c->x, dst, src, call_upload_ints(c, k->index, k->count), k->count, k->block_elems,
-                         k->stride);
+        op_gather_blocks(&c->x, dst, src, call_upload_ints(c, k->index, k->count), k->count, k->block_elems, k->stride);
     if (k->kind == MEM_ZERO) op_zero(&c->x, dst + k->offset, k->n_zero);
 }
 
@@ -1256,16 +1302,23 @@ static void check_mem_case(const suite *s, mem_case *k, case_spec *c) {
 
 static void check_cache_ops(const suite *s) {
     static const size_t appends[][6] = {/* batch, cols, ld_src, ld_dst, rows a block, pos */
-                                        {3, 37, 40, 48, 10, 6}, {1, 64, 64, 64, 4, 0}, {4, 16, 32, 16, 9, 8}};
+                                        {3, 37, 40, 48, 10, 6},
+                                        {1, 64, 64, 64, 4, 0},
+                                        {4, 16, 32, 16, 9, 8}};
     for (size_t i = 0; i < sizeof appends / sizeof *appends; i++) {
         const size_t *a = appends[i];
-        mem_case k = {.kind = MEM_APPEND, .batch = a[0], .cols = a[1], .ld_src = a[2], .ld_dst = a[3],
-                      .block_stride = a[4] * a[3] + 16, .pos = (int32_t)a[5]};
+        mem_case k = {.kind = MEM_APPEND,
+                      .batch = a[0],
+                      .cols = a[1],
+                      .ld_src = a[2],
+                      .ld_dst = a[3],
+                      .block_stride = a[4] * a[3] + 16,
+                      .pos = (int32_t)a[5]};
         k.n = k.batch * k.block_stride;
         k.src_n = k.batch * k.ld_src;
         case_spec c = {.where = BOTH};
-        spec_label(&c, "append_rows batch=%zu cols=%zu ld_src=%zu ld_dst=%zu block_stride=%zu pos=%d", k.batch,
-                   k.cols, k.ld_src, k.ld_dst, k.block_stride, (int)k.pos);
+        spec_label(&c, "append_rows batch=%zu cols=%zu ld_src=%zu ld_dst=%zu block_stride=%zu pos=%d", k.batch, k.cols,
+                   k.ld_src, k.ld_dst, k.block_stride, (int)k.pos);
         check_mem_case(s, &k, &c);
     }
     static const struct {
@@ -1273,14 +1326,16 @@ static void check_cache_ops(const suite *s) {
         int32_t index[4];
     } gathers[] = {{4, 3, 50, 64, {2, 0, 2, 1}}, {2, 2, 33, 33, {1, 0, 0, 0}}, {3, 5, 1, 7, {4, 4, 0, 0}}};
     for (size_t i = 0; i < sizeof gathers / sizeof *gathers; i++) {
-        mem_case k = {.kind = MEM_GATHER, .count = gathers[i].count, .block_elems = gathers[i].block_elems,
+        mem_case k = {.kind = MEM_GATHER,
+                      .count = gathers[i].count,
+                      .block_elems = gathers[i].block_elems,
                       .stride = gathers[i].stride};
         memcpy(k.index, gathers[i].index, sizeof k.index);
         k.n = k.count * k.stride;
         k.src_n = gathers[i].sources * k.stride;
         case_spec c = {.where = BOTH};
-        spec_label(&c, "gather_blocks count=%zu block_elems=%zu stride=%zu index=%d,%d,%d,%d", k.count,
-                   k.block_elems, k.stride, (int)k.index[0], (int)k.index[1], (int)k.index[2], (int)k.index[3]);
+        spec_label(&c, "gather_blocks count=%zu block_elems=%zu stride=%zu index=%d,%d,%d,%d", k.count, k.block_elems,
+                   k.stride, (int)k.index[0], (int)k.index[1], (int)k.index[2], (int)k.index[3]);
         check_mem_case(s, &k, &c);
     }
     mem_case k = {.kind = MEM_ZERO, .n = 1001, .offset = 3, .n_zero = 990};
@@ -1293,8 +1348,9 @@ static void check_cache_ops(const suite *s) {
  * underflow, signed zero, infinities, halfway cases of both 16-bit dtypes),
  * then random ones. (No NaN: its 16-bit bits are the converter's choice.) */
 static void check_store(const suite *s) {
-    static const float specials[] = {70000.0f, 65519.0f, 65520.0f, 1e-6f, 3.0e-8f, 2.9802322e-8f, -0.0f, INFINITY,
-                                     -INFINITY, 1.00390625f, 1.01171875f, 1.00048828125f, 1.00146484375f, -3.4e38f};
+    static const float specials[] = {70000.0f,      65519.0f,       65520.0f,       1e-6f,     3.0e-8f,
+                                     2.9802322e-8f, -0.0f,          INFINITY,       -INFINITY, 1.00390625f,
+                                     1.01171875f,   1.00048828125f, 1.00146484375f, -3.4e38f};
     for (int32_t dtype = NT5_DTYPE_F32; dtype <= NT5_DTYPE_BF16; dtype++)
         for (int on_device = 0; on_device <= 1; on_device++) {
             mem_case k = {.kind = MEM_STORE, .n = 1001, .src_n = 1001, .dtype = dtype, .on_device = on_device};
@@ -1314,8 +1370,8 @@ static void check_store(const suite *s) {
  * ops fail the call with an internal error naming the CPU, and write nothing.
  * (CPU-only: its buffers are host memory, so the test reads out directly.) */
 static void check_cpu_refusals(const suite *s) {
-    static const char *const what[] = {"rmsnorm out=bf16", "ffn_activation out=f16", "linear in=bf16",
-                                       "linear_relu out=bf16", "attention out=bf16", "embed table=f16"};
+    static const char *const what[] = {"rmsnorm out=bf16",     "ffn_activation out=f16", "linear in=bf16",
+                                       "linear_relu out=bf16", "attention out=bf16",     "embed table=f16"};
     float in[4] = {1, 2, 3, 4}, ones[4] = {1, 1, 1, 1};
     rng r = rng_for("refusals");
     host_matrix m = matrix_new(&r, 1, 4, NT5_DTYPE_F32, -1);
@@ -1324,9 +1380,23 @@ static void check_cpu_refusals(const suite *s) {
     const int32_t ids[1] = {0};
     for (int op = 0; op < 6; op++) {
         float out[4] = {0};
-        attn_args a = {.out = out, .q = in, .k = in, .v = in, .ld_out = 4, .ld_q = 4, .ld_kv = 4, .batch = 1,
-                       .q_len = 1, .kv_len = 1, .kv_rows = 1, .heads = 1, .d_kv = 4, .kv_group = 1,
-                       .compute_dtype = NT5_DTYPE_F32, .out_dtype = NT5_DTYPE_BF16, .out_scale = 1.0f};
+        attn_args a = {.out = out,
+                       .q = in,
+                       .k = in,
+                       .v = in,
+                       .ld_out = 4,
+                       .ld_q = 4,
+                       .ld_kv = 4,
+                       .batch = 1,
+                       .q_len = 1,
+                       .kv_len = 1,
+                       .kv_rows = 1,
+                       .heads = 1,
+                       .d_kv = 4,
+                       .kv_group = 1,
+                       .compute_dtype = NT5_DTYPE_F32,
+                       .out_dtype = NT5_DTYPE_BF16,
+                       .out_scale = 1.0f};
         call c;
         call_begin(&c, s->cpu);
         if (op == 0) op_rmsnorm(&c.x, out, NT5_DTYPE_BF16, in, ones, 1, 4, 1e-6f, 1.0f);

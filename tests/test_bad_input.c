@@ -70,7 +70,8 @@ static void edit_header(const char *dir, void (*edit)(cJSON *header)) {
 static void expect_open_error(const char *case_name, const char *dir, nt5_status want, const char *phrase) {
     nt5_model *m = NULL;
     nt5_status st = nt5_model_open(dir, NULL, &m);
-    CHECK(st == want, "%s: %s, wanted %s (%s)", case_name, nt5_status_name(st), nt5_status_name(want), nt5_last_error());
+    CHECK(st == want, "%s: %s, wanted %s (%s)", case_name, nt5_status_name(st), nt5_status_name(want),
+          nt5_last_error());
     CHECK(m == NULL, "%s: a model came back", case_name);
     CHECK(strstr(nt5_last_error(), phrase) != NULL, "%s: message \"%s\" does not mention \"%s\"", case_name,
           nt5_last_error(), phrase);
@@ -89,11 +90,16 @@ static void overlap(cJSON *h) {
     double begin = cJSON_GetArrayItem(cJSON_GetObjectItem(a, "data_offsets"), 0)->valuedouble;
     set_offsets(b, begin + 4, begin + 4 + 256);
 }
-static void out_of_bounds(cJSON *h) { set_offsets(cJSON_GetObjectItem(h, "encoder.final_layer_norm.weight"), 1e9, 1e9 + 256); }
-static void wrong_dtype(cJSON *h) {
-    cJSON_SetValuestring(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "encoder.final_layer_norm.weight"), "dtype"), "I32");
+static void out_of_bounds(cJSON *h) {
+    set_offsets(cJSON_GetObjectItem(h, "encoder.final_layer_norm.weight"), 1e9, 1e9 + 256);
 }
-static void missing_tensor(cJSON *h) { cJSON_DeleteItemFromObject(h, "encoder.block.1.layer.1.DenseReluDense.wo.weight"); }
+static void wrong_dtype(cJSON *h) {
+    cJSON_SetValuestring(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "encoder.final_layer_norm.weight"), "dtype"),
+                         "I32");
+}
+static void missing_tensor(cJSON *h) {
+    cJSON_DeleteItemFromObject(h, "encoder.block.1.layer.1.DenseReluDense.wo.weight");
+}
 static void size_mismatch(cJSON *h) {
     cJSON *shape = cJSON_GetObjectItem(cJSON_GetObjectItem(h, "encoder.final_layer_norm.weight"), "shape");
     cJSON_SetNumberValue(cJSON_GetArrayItem(shape, 0), 65);
@@ -138,11 +144,13 @@ static void check_weights(void) {
     expect_open_error("missing tensor", dir, NT5_ERR_NOT_FOUND, "encoder.block.1.layer.1.DenseReluDense.wo.weight");
 
     dir = fresh_model("wrong-shape");
-    write_text(dir, "config.json",
-               "{\"model_type\": \"t5\", \"d_model\": 64, \"d_kv\": 8, \"d_ff\": 100, \"num_heads\": 6, \"num_layers\": 3,"
-               " \"num_decoder_layers\": 2, \"vocab_size\": 1024, \"feed_forward_proj\": \"gated-gelu\","
-               " \"tie_word_embeddings\": false}");
-    expect_open_error("tensor of the wrong shape", dir, NT5_ERR_FORMAT, "has shape [96, 64] but the config needs [100, 64]");
+    write_text(
+        dir, "config.json",
+        "{\"model_type\": \"t5\", \"d_model\": 64, \"d_kv\": 8, \"d_ff\": 100, \"num_heads\": 6, \"num_layers\": 3,"
+        " \"num_decoder_layers\": 2, \"vocab_size\": 1024, \"feed_forward_proj\": \"gated-gelu\","
+        " \"tie_word_embeddings\": false}");
+    expect_open_error("tensor of the wrong shape", dir, NT5_ERR_FORMAT,
+                      "has shape [96, 64] but the config needs [100, 64]");
 
     /* a config claiming a model of terabytes: refused by shape before anything is allocated */
     dir = fresh_model("huge-config");
@@ -180,8 +188,9 @@ static void check_configs(void) {
     expect_open_error("incomplete config.json", dir, NT5_ERR_FORMAT, "d_model");
 
     dir = fresh_model("config-bad-value");
-    write_text(dir, "config.json", "{\"model_type\": \"t5\", \"d_model\": -64, \"d_kv\": 8, \"d_ff\": 96, "
-                                   "\"num_heads\": 6, \"num_layers\": 3, \"vocab_size\": 1024}");
+    write_text(dir, "config.json",
+               "{\"model_type\": \"t5\", \"d_model\": -64, \"d_kv\": 8, \"d_ff\": 96, "
+               "\"num_heads\": 6, \"num_layers\": 3, \"vocab_size\": 1024}");
     expect_open_error("negative d_model", dir, NT5_ERR_FORMAT, "d_model");
 
     dir = fresh_model("config-unknown-type");
@@ -189,8 +198,9 @@ static void check_configs(void) {
     expect_open_error("unknown model type", dir, NT5_ERR_UNSUPPORTED, "bert");
 
     dir = fresh_model("config-bad-ffn");
-    write_text(dir, "config.json", "{\"model_type\": \"t5\", \"d_model\": 64, \"d_kv\": 8, \"d_ff\": 96, \"num_heads\": 6, "
-                                   "\"num_layers\": 3, \"vocab_size\": 1024, \"feed_forward_proj\": \"gated-swoosh\"}");
+    write_text(dir, "config.json",
+               "{\"model_type\": \"t5\", \"d_model\": 64, \"d_kv\": 8, \"d_ff\": 96, \"num_heads\": 6, "
+               "\"num_layers\": 3, \"vocab_size\": 1024, \"feed_forward_proj\": \"gated-swoosh\"}");
     expect_open_error("unknown activation", dir, NT5_ERR_UNSUPPORTED, "swoosh");
 
     dir = fresh_model("config-missing");

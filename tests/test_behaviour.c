@@ -92,7 +92,8 @@ static void check_streaming_and_cancel(nt5_model *m) {
         char want[4096];
         size_t len;
         CHECK_STATUS(nt5_detokenize(m, ids, n, NT5_DETOKENIZE_SKIP_SPECIAL | NT5_DETOKENIZE_NO_CLEANUP, want,
-                                    sizeof want, &len), NT5_OK);
+                                    sizeof want, &len),
+                     NT5_OK);
         CHECK(strcmp(log.text, want) == 0, "streamed \"%s\" vs \"%s\"", log.text, want);
     }
     nt5_generation_free(g);
@@ -138,7 +139,8 @@ static void check_encode_modes(nt5_model *m) {
         const float *x = nt5_embeddings_data(f32);
         const uint16_t *y = nt5_embeddings_data(bf16);
         double worst = 0;
-        for (size_t i = 0; i < b * s * d; i++) worst = fmax(worst, fabs(bf16_value(y[i]) - x[i]) / fmax(fabs(x[i]), 1e-3));
+        for (size_t i = 0; i < b * s * d; i++)
+            worst = fmax(worst, fabs(bf16_value(y[i]) - x[i]) / fmax(fabs(x[i]), 1e-3));
         CHECK(worst <= 1.0 / 256, "bf16 output relative error %.3g", worst);
         CHECK(nt5_embeddings_dtype(f16) == NT5_DTYPE_F16, "f16 dtype");
     }
@@ -212,8 +214,8 @@ static void check_output_buffers(nt5_model *m) {
         o.output_buffer = buf;
         o.output_capacity = bytes + 16;
         CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &o, &into), NT5_OK);
-        CHECK(owned && into && nt5_embeddings_data(into) == buf && memcmp(buf, nt5_embeddings_data(owned), bytes) == 0 &&
-                  buf[bytes] == 0xAB,
+        CHECK(owned && into && nt5_embeddings_data(into) == buf &&
+                  memcmp(buf, nt5_embeddings_data(owned), bytes) == 0 && buf[bytes] == 0xAB,
               "dtype %d: the caller's buffer holds the hidden states, and nothing past them", dtype);
         nt5_embeddings_free(into); /* must not free buf (ASan and valgrind would see the free below) */
         CHECK(owned && memcmp(buf, nt5_embeddings_data(owned), bytes) == 0, "the buffer outlives the embeddings");

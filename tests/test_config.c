@@ -16,8 +16,9 @@ static t5_config parse(const char *text, nt5_status want) {
 }
 
 int main(void) {
-    const char *base = "\"d_model\": 512, \"d_kv\": 64, \"d_ff\": 2048, \"num_heads\": 8, \"num_layers\": 6, "
-                       "\"vocab_size\": 32128";
+    const char *base =
+        "\"d_model\": 512, \"d_kv\": 64, \"d_ff\": 2048, \"num_heads\": 8, \"num_layers\": 6, "
+        "\"vocab_size\": 32128";
     char text[512];
     snprintf(text, sizeof text, "{\"model_type\": \"t5\", %s}", base); /* t5-small's v1.0 config has no proj */
     t5_config c = parse(text, NT5_OK);
@@ -35,8 +36,11 @@ int main(void) {
         const char *proj;
         int gated;
         activation act;
-    } projs[] = {{"gated-gelu", 1, ACT_GELU_TANH}, {"gated-silu", 1, ACT_SILU}, {"gelu", 0, ACT_GELU},
-                 {"gated-gelu_pytorch_tanh", 1, ACT_GELU_TANH}, {"relu", 0, ACT_RELU}};
+    } projs[] = {{"gated-gelu", 1, ACT_GELU_TANH},
+                 {"gated-silu", 1, ACT_SILU},
+                 {"gelu", 0, ACT_GELU},
+                 {"gated-gelu_pytorch_tanh", 1, ACT_GELU_TANH},
+                 {"relu", 0, ACT_RELU}};
     for (size_t i = 0; i < sizeof projs / sizeof projs[0]; i++) {
         snprintf(text, sizeof text, "{\"model_type\": \"t5\", \"feed_forward_proj\": \"%s\", %s}", projs[i].proj, base);
         c = parse(text, NT5_OK);
@@ -53,8 +57,9 @@ int main(void) {
     parse(text, NT5_ERR_FORMAT);
     snprintf(text, sizeof text, "{\"model_type\": \"t5\", \"pad_token_id\": 40000, %s}", base);
     parse(text, NT5_ERR_FORMAT);
-    snprintf(text, sizeof text, "{\"model_type\": \"t5\", \"d_model\": 1.5, \"d_kv\": 64, \"d_ff\": 1, "
-                                "\"num_heads\": 1, \"num_layers\": 1, \"vocab_size\": 10}");
+    snprintf(text, sizeof text,
+             "{\"model_type\": \"t5\", \"d_model\": 1.5, \"d_kv\": 64, \"d_ff\": 1, "
+             "\"num_heads\": 1, \"num_layers\": 1, \"vocab_size\": 10}");
     parse(text, NT5_ERR_FORMAT);
     return harness_finish("config");
 }

@@ -122,7 +122,8 @@ static void check_f32_file(const char *model, const char *file, int tied) {
 static void check_folded_file(const char *model, const char *file, int tied) {
     st_file *f = open_st(file);
     if (!f) return;
-    static const char *const ones[] = {"enc.0.ln_attn", "enc.1.ln_ff", "dec.0.ln_self", "dec.0.ln_cross", "dec.1.ln_ff"};
+    static const char *const ones[] = {"enc.0.ln_attn", "enc.1.ln_ff", "dec.0.ln_self", "dec.0.ln_cross",
+                                       "dec.1.ln_ff"};
     for (int i = 0; i < 5; i++) {
         const st_tensor *t = st_find(f, ones[i]);
         CHECK(t && all_ones(t), "%s: %s is folded into ones", model, ones[i]);
@@ -162,8 +163,8 @@ static cJSON *check_f16_file(const char *model, const char *file, double headroo
             memcpy(&h, t->data + 2 * k, 2);
             top = fmaxf(top, fabsf(half_f16_to_f32(h)));
         }
-        CHECK(top > 16384.0f && top <= 32768.0f, "%s: %s's largest stored value %g is in (2^14, 2^15]", model,
-              t->name, top);
+        CHECK(top > 16384.0f && top <= 32768.0f, "%s: %s's largest stored value %g is in (2^14, 2^15]", model, t->name,
+              top);
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(scales, t->name);
         CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(e, "weight_exp")), "%s: %s has a weight_exp", model,
               t->name);
@@ -223,7 +224,8 @@ static void write_with_scales(const char *from, const char *to, const char *scal
 /* Broken f16_scales are refused with the file and tensor named. */
 static void test_bad_scales(const char *f16_file) {
     static const char *const bad[] = {"not json", "{\"enc.0.qkv\": {\"weight_exp\": 1000}}",
-                                      "{\"enc.0.qkv\": {\"weight_exp\": \"-3\"}}", "{\"enc.0.qkv\": {\"weight_exp\": 0.5}}"};
+                                      "{\"enc.0.qkv\": {\"weight_exp\": \"-3\"}}",
+                                      "{\"enc.0.qkv\": {\"weight_exp\": 0.5}}"};
     char path[1200];
     snprintf(path, sizeof path, "%s/bad-scales.nt5", tmp_dir);
     for (int i = 0; i < 4; i++) {
@@ -270,8 +272,9 @@ static void test_model(const char *name, int tied) {
     test_bad_scales(f16);
     nt5_model *m = open_model_or_fail(f16);
     nt5_model_info info = {.struct_size = sizeof info};
-    if (m) CHECK(nt5_model_get_info(m, &info) == NT5_OK && info.weight_dtype == NT5_DTYPE_F32,
-                 "the CPU widens an f16 file to f32");
+    if (m)
+        CHECK(nt5_model_get_info(m, &info) == NT5_OK && info.weight_dtype == NT5_DTYPE_F32,
+              "the CPU widens an f16 file to f32");
     nt5_model_free(m);
     nt5_model_options mo;
     nt5_model_options_init(&mo, sizeof mo);

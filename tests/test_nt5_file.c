@@ -147,7 +147,8 @@ static void check_encoder_only_and_errors(void) {
 int main(void) {
     snprintf(tmp_dir, sizeof tmp_dir, "%s/nt5-file-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmp_dir)) return 1;
-    static const char *const models[] = {"t5-v1_0-tiny", "t5-v1_1-tiny", "t5-v1_1-tiny-sharded", "mt5-tiny", "umt5-tiny"};
+    static const char *const models[] = {"t5-v1_0-tiny", "t5-v1_1-tiny", "t5-v1_1-tiny-sharded", "mt5-tiny",
+                                         "umt5-tiny"};
     for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) round_trip(models[i], NT5_DTYPE_F32);
     round_trip("t5-v1_1-tiny", NT5_DTYPE_BF16);
     check_encoder_only_and_errors();

@@ -219,7 +219,8 @@ static void check_generation(fixture *f, const char *kind, int beams) {
     CHECK_STATUS(nt5_generate_ids(f->m, packed, f->lengths, f->B, &o, &g), NT5_OK);
     for (size_t b = 0; g && b < f->B; b++) {
         size_t n_want;
-        int32_t *seq = json_int_array(cJSON_GetObjectItem(cJSON_GetArrayItem(ref_get(f, kind), (int)b), "sequence"), &n_want);
+        int32_t *seq = json_int_array(cJSON_GetObjectItem(cJSON_GetArrayItem(ref_get(f, kind), (int)b), "sequence"),
+                                      &n_want);
         const int32_t *ids;
         size_t n;
         nt5_generation_get(g, b, &ids, &n, NULL, NULL);

@@ -129,9 +129,12 @@ static int parse_shape(cli_args *a, bench_shape *s) {
         const char *name;
         long *dst, min, max;
     } opts[] = {
-        {"--batch", &s->batch, 1, 4096},        {"--seq-len", &s->seq, 1, 1 << 16},
-        {"--new-tokens", &s->new_tokens, 1, 65536}, {"--num-beams", &s->beams, 1, 64},
-        {"--repeat", &s->repeat, 1, 10000},      {"--warmup", &s->warmup, 0, 1000},
+        {"--batch", &s->batch, 1, 4096},
+        {"--seq-len", &s->seq, 1, 1 << 16},
+        {"--new-tokens", &s->new_tokens, 1, 65536},
+        {"--num-beams", &s->beams, 1, 64},
+        {"--repeat", &s->repeat, 1, 10000},
+        {"--warmup", &s->warmup, 0, 1000},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
         const char *v = args_value(a, opts[i].name);
@@ -202,10 +205,11 @@ int cmd_bench(int argc, char **argv) {
     double per_token = encode_only ? 0 : (gen_ms - enc_ms) / (double)s.new_tokens;
     const char *label = model_dir ? model_dir : config_path ? config_path : name ? name : "t5-v1_1-small";
     if (json)
-        printf("{\"model\": \"%s\", \"weight_dtype\": \"%s\", \"threads\": %d, \"batch\": %ld, \"seq_len\": %ld, \"encode_ms\": %.3f, "
-               "\"new_tokens\": %ld, \"num_beams\": %ld, \"generate_ms\": %.3f, \"decode_ms_per_token\": %.4f}\n",
-               label, info.weight_dtype == NT5_DTYPE_BF16 ? "bf16" : "f32", info.num_threads, s.batch, s.seq, enc_ms, encode_only ? 0 : s.new_tokens, s.beams, gen_ms,
-               per_token);
+        printf(
+            "{\"model\": \"%s\", \"weight_dtype\": \"%s\", \"threads\": %d, \"batch\": %ld, \"seq_len\": %ld, \"encode_ms\": %.3f, "
+            "\"new_tokens\": %ld, \"num_beams\": %ld, \"generate_ms\": %.3f, \"decode_ms_per_token\": %.4f}\n",
+            label, info.weight_dtype == NT5_DTYPE_BF16 ? "bf16" : "f32", info.num_threads, s.batch, s.seq, enc_ms,
+            encode_only ? 0 : s.new_tokens, s.beams, gen_ms, per_token);
     else {
         printf("%s, %d threads, batch %ld x %ld tokens\n  encode   %10.2f ms (median of %ld)\n", label,
                info.num_threads, s.batch, s.seq, enc_ms, s.repeat);

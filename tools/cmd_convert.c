@@ -85,7 +85,8 @@ int cmd_convert(int argc, char **argv) {
         goto done;
     }
     double room = 0;
-    if ((dtype && parse_dtype(dtype, "--dtype", 1, &co.dtype)) || (headroom && parse_float(headroom, "--headroom", &room))) {
+    if ((dtype && parse_dtype(dtype, "--dtype", 1, &co.dtype)) ||
+        (headroom && parse_float(headroom, "--headroom", &room))) {
         rc = 2;
         goto done;
     }

@@ -30,26 +30,36 @@ int cmd_info(int argc, char **argv) {
         const char *key;
         int32_t value;
     } fields[] = {
-        {"d_model", i.d_model}, {"d_kv", i.d_kv}, {"d_ff", i.d_ff}, {"num_heads", i.num_heads},
-        {"num_layers", i.num_layers}, {"num_decoder_layers", i.num_decoder_layers}, {"vocab_size", i.vocab_size},
-        {"tokenizer_size", i.tokenizer_size}, {"relative_attention_num_buckets", i.relative_attention_num_buckets},
-        {"relative_attention_max_distance", i.relative_attention_max_distance}, {"is_gated_act", i.is_gated_act},
-        {"tie_word_embeddings", i.tie_word_embeddings}, {"max_input_length", i.max_input_length},
-        {"has_decoder", i.has_decoder}, {"num_threads", i.num_threads},
+        {"d_model", i.d_model},
+        {"d_kv", i.d_kv},
+        {"d_ff", i.d_ff},
+        {"num_heads", i.num_heads},
+        {"num_layers", i.num_layers},
+        {"num_decoder_layers", i.num_decoder_layers},
+        {"vocab_size", i.vocab_size},
+        {"tokenizer_size", i.tokenizer_size},
+        {"relative_attention_num_buckets", i.relative_attention_num_buckets},
+        {"relative_attention_max_distance", i.relative_attention_max_distance},
+        {"is_gated_act", i.is_gated_act},
+        {"tie_word_embeddings", i.tie_word_embeddings},
+        {"max_input_length", i.max_input_length},
+        {"has_decoder", i.has_decoder},
+        {"num_threads", i.num_threads},
     };
     static const char *const dtypes[] = {"f32", "f16", "bf16"};
     const struct {
         const char *key, *value;
     } names[] = {
-        {"model_type", i.model_type_name}, {"activation", i.activation_name},
-        {"device", i.device == NT5_DEVICE_CUDA ? "cuda" : "cpu"}, {"weight_dtype", dtypes[i.weight_dtype]},
+        {"model_type", i.model_type_name},
+        {"activation", i.activation_name},
+        {"device", i.device == NT5_DEVICE_CUDA ? "cuda" : "cpu"},
+        {"weight_dtype", dtypes[i.weight_dtype]},
         {"compute_dtype", dtypes[i.compute_dtype]},
     };
     size_t n_names = sizeof names / sizeof names[0], n_fields = sizeof fields / sizeof fields[0];
     for (size_t k = 0; k < n_names; k++)
         printf(json ? "%s\"%s\": \"%s\"" : "%s%-32s %s\n", json ? (k ? ", " : "{") : "", names[k].key, names[k].value);
-    for (size_t k = 0; k < n_fields; k++)
-        printf(json ? ", \"%s\": %d" : "%-32s %d\n", fields[k].key, fields[k].value);
+    for (size_t k = 0; k < n_fields; k++) printf(json ? ", \"%s\": %d" : "%-32s %d\n", fields[k].key, fields[k].value);
     if (json) printf("}\n");
 done:
     nt5_model_free(m);

@@ -54,15 +54,15 @@ int write_npy(const char *path, const void *data, int32_t dtype, const size_t sh
     return finish_temp(f, tmp, path, ok);
 }
 
-int write_safetensors(const char *path, const void *data, int32_t dtype, const size_t shape[3],
-                      const size_t *lengths) {
+int write_safetensors(const char *path, const void *data, int32_t dtype, const size_t shape[3], const size_t *lengths) {
     size_t count = shape[0] * shape[1] * shape[2], bytes = count * elem_size(dtype);
     static const char *const names[] = {"F32", "F16", "BF16"};
     char header[512];
-    int n = snprintf(header, sizeof header,
-                     "{\"__metadata__\":{\"format\":\"nt5\"},\"hidden_states\":{\"dtype\":\"%s\",\"shape\":[%zu,%zu,%zu],"
-                     "\"data_offsets\":[0,%zu]},\"lengths\":{\"dtype\":\"I64\",\"shape\":[%zu],\"data_offsets\":[%zu,%zu]}}",
-                     names[dtype], shape[0], shape[1], shape[2], bytes, shape[0], bytes, bytes + 8 * shape[0]);
+    int n = snprintf(
+        header, sizeof header,
+        "{\"__metadata__\":{\"format\":\"nt5\"},\"hidden_states\":{\"dtype\":\"%s\",\"shape\":[%zu,%zu,%zu],"
+        "\"data_offsets\":[0,%zu]},\"lengths\":{\"dtype\":\"I64\",\"shape\":[%zu],\"data_offsets\":[%zu,%zu]}}",
+        names[dtype], shape[0], shape[1], shape[2], bytes, shape[0], bytes, bytes + 8 * shape[0]);
     size_t padded = ((size_t)n + 7) / 8 * 8;
     memset(header + n, ' ', padded - (size_t)n);
     uint64_t hlen = padded;

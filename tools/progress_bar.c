@@ -28,8 +28,7 @@ static int32_t on_progress(const char *what, uint64_t done, uint64_t total, void
     else if (total)
         fprintf(stderr, "\r%s: %5.1f%% %.1f/%.1f MB %.1f MB/s ETA %.0fs   ", what, 100.0 * done / total, done / 1e6,
                 total / 1e6, rate / 1e6, left);
-    else
-        fprintf(stderr, "\r%s: %.1f MB %.1f MB/s   ", what, done / 1e6, rate / 1e6);
+    else fprintf(stderr, "\r%s: %.1f MB %.1f MB/s   ", what, done / 1e6, rate / 1e6);
     return 0;
 }
 

@@ -47,7 +47,8 @@ static nt5_status check_convert_options(const nt5_convert_options *o) {
         o->dtype != NT5_DTYPE_F16)
         return err_set(NT5_ERR_INVALID_ARG, "dtype %d is not NT5_DTYPE_AUTO, F32, BF16 or F16", o->dtype);
     if (o->dtype == NT5_DTYPE_F16 && o->format == NT5_FORMAT_HF)
-        return err_set(NT5_ERR_UNSUPPORTED, "f16 weights need their scales, which only the nt5 format keeps; "
+        return err_set(NT5_ERR_UNSUPPORTED,
+                       "f16 weights need their scales, which only the nt5 format keeps; "
                        "write the HF layout in f32 or bf16");
     if (!(o->f16_headroom >= 0 && o->f16_headroom <= 65504))
         return err_set(NT5_ERR_INVALID_ARG, "f16_headroom must be in [0, 65504] (0: the default)");
@@ -77,8 +78,8 @@ static void cache_name(const nt5_convert_options *o, char *out, size_t cap) {
         if (o->calibration_texts)
             snprintf(texts, sizeof texts, "%016llx",
                      (unsigned long long)texts_hash(o->calibration_texts, o->num_calibration_texts));
-        n += snprintf(out + n, cap - (size_t)n, "-h%g-c%s", o->f16_headroom > 0 ? o->f16_headroom : NT5_FILE_DEFAULT_HEADROOM,
-                      texts);
+        n += snprintf(out + n, cap - (size_t)n, "-h%g-c%s",
+                      o->f16_headroom > 0 ? o->f16_headroom : NT5_FILE_DEFAULT_HEADROOM, texts);
     }
     snprintf(out + n, cap - (size_t)n, ".nt5");
 }
@@ -86,7 +87,9 @@ static void cache_name(const nt5_convert_options *o, char *out, size_t cap) {
 static nt5_status write_converted(nt5_model *m, const nt5_convert_options *o, const nt5_model_options *src,
                                   const char *dst) {
     if (o->format == NT5_FORMAT_HF) return hf_layout_save(m, dst);
-    nt5file_layout lay = {.dtype = o->dtype, .headroom = o->f16_headroom, .progress = src->on_progress,
+    nt5file_layout lay = {.dtype = o->dtype,
+                          .headroom = o->f16_headroom,
+                          .progress = src->on_progress,
                           .user_data = src->progress_user_data};
     float *absmax = NULL;
     if (o->dtype == NT5_DTYPE_F16) {
@@ -147,8 +150,8 @@ static nt5_status give_path(const char *written, char *path, size_t capacity, si
     return NT5_OK;
 }
 
-nt5_status nt5_convert(const char *src, const char *dst, const nt5_convert_options *opts, char *path,
-                       size_t capacity, size_t *length) {
+nt5_status nt5_convert(const char *src, const char *dst, const nt5_convert_options *opts, char *path, size_t capacity,
+                       size_t *length) {
     nt5_convert_options o = convert_defaults;
     if (!src || !src[0]) return err_set(NT5_ERR_INVALID_ARG, "src is NULL or empty");
     if (dst && !dst[0]) return err_set(NT5_ERR_INVALID_ARG, "dst is empty");
@@ -165,7 +168,8 @@ nt5_status nt5_convert(const char *src, const char *dst, const nt5_convert_optio
         return st == NT5_OK ? give_path(dst, path, capacity, length) : st;
     }
     if (o.format != NT5_FORMAT_NT5 || !hub_looks_like_repo_id(src))
-        return err_set(NT5_ERR_INVALID_ARG, "dst is NULL, which keeps an nt5 file in the Hub cache: src must be a "
+        return err_set(NT5_ERR_INVALID_ARG,
+                       "dst is NULL, which keeps an nt5 file in the Hub cache: src must be a "
                        "Hub model id and the format NT5_FORMAT_NT5");
     char cached[4096];
     st = convert_into_cache(src, &o, cached, sizeof cached);
@@ -177,7 +181,8 @@ nt5_status api_open_id_f16(const char *id, const nt5_model_options *o, nt5_model
     nt5_status st = model_backend_probe(o, &gpu);
     if (st != NT5_OK) return st;
     if (!gpu)
-        return err_set(NT5_ERR_UNSUPPORTED, "weight_dtype f16 runs on a GPU, and this model would run on the CPU: use "
+        return err_set(NT5_ERR_UNSUPPORTED,
+                       "weight_dtype f16 runs on a GPU, and this model would run on the CPU: use "
                        "auto or f32");
     nt5_convert_options co = convert_defaults;
     co.dtype = NT5_DTYPE_F16;

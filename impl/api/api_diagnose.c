@@ -8,8 +8,8 @@
 #include "base/text_out.h"
 #include "calibrate/diagnose.h"
 
-nt5_status nt5_model_diagnose(const nt5_model *model, const char *const *texts, size_t count, int32_t flags,
-                              char *json, size_t capacity, size_t *length) {
+nt5_status nt5_model_diagnose(const nt5_model *model, const char *const *texts, size_t count, int32_t flags, char *json,
+                              size_t capacity, size_t *length) {
     if (!model || !texts) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL", model ? "texts" : "model");
     if (!json && capacity) return err_set(NT5_ERR_INVALID_ARG, "json is NULL but capacity is %zu", capacity);
     if (flags & ~NT5_DIAGNOSE_EMULATE_F16) return err_set(NT5_ERR_INVALID_ARG, "unknown flags 0x%x", (unsigned)flags);

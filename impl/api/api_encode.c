@@ -10,12 +10,12 @@
 #include "model/model.h"
 
 struct nt5_embeddings {
-    void *data;         /* [batch, len, d] in dtype: owned, or the caller's output_buffer */
+    void *data; /* [batch, len, d] in dtype: owned, or the caller's output_buffer */
     int owns_data;
     int32_t dtype;
     size_t batch, len, d;
-    size_t *lengths;    /* [batch] */
-    int32_t *ids;       /* [batch, len] */
+    size_t *lengths; /* [batch] */
+    int32_t *ids;    /* [batch, len] */
 };
 
 static const nt5_encode_options encode_defaults = {
@@ -68,7 +68,8 @@ nt5_status nt5_encode_options_preset(nt5_encode_options *opts, int32_t preset) {
 
 static nt5_status check_encode_options(const nt5_encode_options *o) {
     if (o->padding != NT5_PADDING_LONGEST && o->padding != NT5_PADDING_MAX_LENGTH)
-        return err_set(NT5_ERR_INVALID_ARG, "padding %d is not NT5_PADDING_LONGEST or NT5_PADDING_MAX_LENGTH", o->padding);
+        return err_set(NT5_ERR_INVALID_ARG, "padding %d is not NT5_PADDING_LONGEST or NT5_PADDING_MAX_LENGTH",
+                       o->padding);
     if (o->attention != NT5_ATTEND_MASKED && o->attention != NT5_ATTEND_ALL)
         return err_set(NT5_ERR_INVALID_ARG, "attention %d is not NT5_ATTEND_MASKED or NT5_ATTEND_ALL", o->attention);
     if (o->output_dtype != NT5_DTYPE_F32 && o->output_dtype != NT5_DTYPE_F16 && o->output_dtype != NT5_DTYPE_BF16)
@@ -81,7 +82,8 @@ static nt5_status check_encode_options(const nt5_encode_options *o) {
     if (!o->output_buffer && o->output_capacity)
         return err_set(NT5_ERR_INVALID_ARG, "output_buffer is NULL but output_capacity is %zu", o->output_capacity);
     if (o->output_memory == NT5_MEMORY_DEVICE && !o->output_buffer)
-        return err_set(NT5_ERR_INVALID_ARG, "NT5_MEMORY_DEVICE output needs output_buffer: a device pointer of "
+        return err_set(NT5_ERR_INVALID_ARG,
+                       "NT5_MEMORY_DEVICE output needs output_buffer: a device pointer of "
                        "output_capacity bytes");
     return NT5_OK;
 }
@@ -102,8 +104,10 @@ static nt5_status output_place(const nt5_model *m, const nt5_encode_options *o, 
         return err_set(NT5_ERR_UNSUPPORTED, "NT5_MEMORY_DEVICE output: the model runs on the %s", m->be->ops->name);
     if (o->output_buffer) {
         if (o->output_capacity < bytes)
-            return err_set(NT5_ERR_BUFFER_TOO_SMALL, "the hidden states [%zu, %zu, %d] need %zu bytes; output_capacity "
-                           "is %zu", in->batch, in->len, m->cfg.d_model, bytes, o->output_capacity);
+            return err_set(NT5_ERR_BUFFER_TOO_SMALL,
+                           "the hidden states [%zu, %zu, %d] need %zu bytes; output_capacity "
+                           "is %zu",
+                           in->batch, in->len, m->cfg.d_model, bytes, o->output_capacity);
         e->data = o->output_buffer;
         return NT5_OK;
     }
@@ -129,8 +133,10 @@ static nt5_status encode(const nt5_model *m, const input_spec *spec, const nt5_e
         return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     }
     st = output_place(m, &o, &in, e);
-    encode_output where = {.dst = e->data, .on_device = o.output_memory == NT5_MEMORY_DEVICE,
-                           .dtype = o.output_dtype, .attend_all = o.attention == NT5_ATTEND_ALL,
+    encode_output where = {.dst = e->data,
+                           .on_device = o.output_memory == NT5_MEMORY_DEVICE,
+                           .dtype = o.output_dtype,
+                           .attend_all = o.attention == NT5_ATTEND_ALL,
                            .zero_padding = o.zero_padding};
     if (st == NT5_OK) st = encode_run(m, m->be, &in, &where);
     e->dtype = o.output_dtype;

@@ -31,7 +31,7 @@ static nt5_status fetch_snapshot(const char *id, const nt5_model_options *o, hub
 }
 
 nt5_status api_open_snapshot(const char *id, const hub_snapshot *snap, const nt5_model_options *o,
-                               const load_transforms *tf, nt5_model **out) {
+                             const load_transforms *tf, nt5_model **out) {
     nt5_status st = model_open_path(snap->dir, o, tf, out);
     if (st == NT5_OK && !(*out)->source) {
         size_t n = strlen(id) + sizeof snap->commit + 1;

@@ -46,7 +46,8 @@ nt5_status nt5_model_save_hf(const nt5_model *model, const char *dir) {
 }
 
 nt5_status nt5_model_save(const nt5_model *model, const char *path) {
-    if (!model || !path || !path[0]) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL or empty", model ? "path" : "model");
+    if (!model || !path || !path[0])
+        return err_set(NT5_ERR_INVALID_ARG, "%s is NULL or empty", model ? "path" : "model");
     return nt5file_save(model, path);
 }
 

@@ -18,7 +18,8 @@ nt5_status nt5_tokenize(const nt5_model *model, const char *text, int32_t flags,
     if (st != NT5_OK) return st;
     if (!text || !n_ids) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL", text ? "n_ids" : "text");
     if (!ids && capacity) return err_set(NT5_ERR_INVALID_ARG, "ids is NULL but capacity is %zu", capacity);
-    if (flags & ~NT5_TOKENIZE_NO_EOS) return err_set(NT5_ERR_INVALID_ARG, "unknown tokenize flags 0x%x", (unsigned)flags);
+    if (flags & ~NT5_TOKENIZE_NO_EOS)
+        return err_set(NT5_ERR_INVALID_ARG, "unknown tokenize flags 0x%x", (unsigned)flags);
     int32_t *tmp;
     size_t n;
     st = tok_encode(model->tok, text, !(flags & NT5_TOKENIZE_NO_EOS), &tmp, &n);

@@ -53,33 +53,33 @@ typedef struct backend backend;
 typedef struct exec_ctx {
     const backend *be; /* the backend the call's ops go through (set by exec_begin) */
     nt5_status status;
-    void *scratch;     /* the backend's per-call state (its exec_begin sets it) */
+    void *scratch; /* the backend's per-call state (its exec_begin sets it) */
 } exec_ctx;
 
 /* Attention over one layer for a batch: out = softmax(q k^T + bias + mask) v,
  * per head, without 1/sqrt(d) scaling (T5). Row r of q/out is query
  * (r / q_len, r % q_len); key j of kv batch b is row b * kv_rows + j of k/v. */
 typedef struct attn_args {
-    void *out;                /* [batch * q_len, heads * d_kv] in out_dtype, row stride ld_out */
-    const float *q;           /* [batch * q_len, heads * d_kv], row stride ld_q */
-    const float *k, *v;       /* [kv_batch * kv_rows, heads * d_kv], row stride ld_kv */
+    void *out;          /* [batch * q_len, heads * d_kv] in out_dtype, row stride ld_out */
+    const float *q;     /* [batch * q_len, heads * d_kv], row stride ld_q */
+    const float *k, *v; /* [kv_batch * kv_rows, heads * d_kv], row stride ld_kv */
     size_t ld_out, ld_q, ld_kv;
     size_t batch, q_len, kv_len, kv_rows, heads, d_kv;
-    size_t kv_group;          /* query batch b reads kv batch b / kv_group */
-    const size_t *kv_valid;   /* [kv_batch] keys < kv_valid are attended; NULL: all */
-    const float *bias_table;  /* [num_buckets, heads] relative-position table or NULL */
-    int bidirectional;        /* bucket mode: encoder (1) or causal decoder (0) */
+    size_t kv_group;         /* query batch b reads kv batch b / kv_group */
+    const size_t *kv_valid;  /* [kv_batch] keys < kv_valid are attended; NULL: all */
+    const float *bias_table; /* [num_buckets, heads] relative-position table or NULL */
+    int bidirectional;       /* bucket mode: encoder (1) or causal decoder (0) */
     int num_buckets, max_distance;
-    size_t q_offset;          /* absolute position of query 0 (decoder cache) */
-    const int32_t *step_pos;  /* backend memory, or NULL: q_offset is then *step_pos and the
+    size_t q_offset;         /* absolute position of query 0 (decoder cache) */
+    const int32_t *step_pos; /* backend memory, or NULL: q_offset is then *step_pos and the
                                * attended length kv_len is *step_pos + q_len, kv_len
                                * bounding it (a decoding step a GPU may record and replay) */
-    int causal;               /* keys after the query position are masked */
-    int32_t compute_dtype;    /* NT5_DTYPE_F32: exact fp32; BF16/F16: the products of a
+    int causal;              /* keys after the query position are masked */
+    int32_t compute_dtype;   /* NT5_DTYPE_F32: exact fp32; BF16/F16: the products of a
                                * GPU backend may read q, k, v and the probabilities rounded
                                * to it (fp32 accumulation and softmax) */
-    int32_t out_dtype;        /* NT5_DTYPE_F32, or the O product's 16-bit input (see the ops) */
-    float out_scale;          /* out_dtype F16 only: out is multiplied by it (2^-input_exp) */
+    int32_t out_dtype;       /* NT5_DTYPE_F32, or the O product's 16-bit input (see the ops) */
+    float out_scale;         /* out_dtype F16 only: out is multiplied by it (2^-input_exp) */
 } attn_args;
 
 typedef struct backend_ops {
@@ -126,8 +126,8 @@ typedef struct backend_ops {
      * 2^-input_exp (dense rows). A backend that computes in fp32 is only
      * ever given NT5_DTYPE_F32. */
     /* out = in * rsqrt(mean(in^2) + eps) * w * scale : [rows, d], in out_dtype */
-    void (*rmsnorm)(exec_ctx *x, void *out, int32_t out_dtype, const float *in, const float *w, size_t rows,
-                    size_t d, float eps, float scale);
+    void (*rmsnorm)(exec_ctx *x, void *out, int32_t out_dtype, const float *in, const float *w, size_t rows, size_t d,
+                    float eps, float scale);
     /* out[M, N] (+)= in[M, K] @ w[N, K]^T ; accumulate adds to out (residual).
      * in: fp32 rows (stride ld_in), or with in_dtype = w's half dtype the cast
      * input (ld_in = K), which f16 scaled as above. */
@@ -136,12 +136,12 @@ typedef struct backend_ops {
     /* out[M, N] (dense) = relu(in[M, K] @ w[N, K]^T) * out_scale in out_dtype
      * (a non-gated ReLU FFN's first product and activation in one); in as
      * for linear */
-    void (*linear_relu)(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const void *in,
-                        int32_t in_dtype, size_t ld_in, const wmat *w, size_t M, size_t N, size_t K);
+    void (*linear_relu)(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const void *in, int32_t in_dtype,
+                        size_t ld_in, const wmat *w, size_t M, size_t N, size_t K);
     /* out[M, F] = act(in[:, :F]) (* in[:, F:2F] when gated) * out_scale, in
      * out_dtype ; in row stride ld_in */
-    void (*ffn_activation)(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const float *in,
-                           size_t ld_in, size_t M, size_t F, activation act, int gated);
+    void (*ffn_activation)(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const float *in, size_t ld_in,
+                           size_t M, size_t F, activation act, int gated);
     void (*attention)(exec_ctx *x, const attn_args *a);
     /* Greedy decoding's pick when no logits processor applies: per row of
      * logits [rows, V], ids[r] = its argmax (the first on ties) and
@@ -172,8 +172,8 @@ typedef struct backend_ops {
                         const float *src, size_t ld_src, size_t batch, size_t cols);
     /* dst block b = src block index[b]: the first block_elems floats of
      * blocks that start every `stride` floats (index in backend memory) */
-    void (*gather_blocks)(exec_ctx *x, float *dst, const float *src, const int32_t *index,
-                          size_t count, size_t block_elems, size_t stride);
+    void (*gather_blocks)(exec_ctx *x, float *dst, const float *src, const int32_t *index, size_t count,
+                          size_t block_elems, size_t stride);
 } backend_ops;
 
 struct backend {

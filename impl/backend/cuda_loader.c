@@ -45,8 +45,10 @@ static void *find_module(char *path, size_t cap) {
         snprintf(path, cap, "%s/%s/%s", dir, subdirs[i], MODULE_NAME);
         if (access(path, F_OK) == 0) return open_module(path);
     }
-    snprintf(load_error, sizeof load_error, "%s is not installed (looked in %s/nt5 and %s/kernels; set "
-             "NT5_CUDA_MODULE to its path)", MODULE_NAME, dir, dir);
+    snprintf(load_error, sizeof load_error,
+             "%s is not installed (looked in %s/nt5 and %s/kernels; set "
+             "NT5_CUDA_MODULE to its path)",
+             MODULE_NAME, dir, dir);
     return NULL;
 }
 
@@ -55,13 +57,14 @@ static int contract_matches(void *h, const char *path) {
     const cuda_module_contract *theirs = dlsym(h, NT5_CUDA_MODULE_CONTRACT_SYMBOL);
     char why[256];
     if (!theirs)
-        snprintf(load_error, sizeof load_error, "%s has no %s: not an nt5 CUDA module, or one older than this "
-                 "libnt5 (install matching versions)", path, NT5_CUDA_MODULE_CONTRACT_SYMBOL);
+        snprintf(load_error, sizeof load_error,
+                 "%s has no %s: not an nt5 CUDA module, or one older than this "
+                 "libnt5 (install matching versions)",
+                 path, NT5_CUDA_MODULE_CONTRACT_SYMBOL);
     else if (cuda_module_contract_differs(&contract, theirs, why, sizeof why))
-        snprintf(load_error, sizeof load_error, "%s was built for another libnt5: %s (install matching versions)",
-                 path, why);
-    else
-        return 1;
+        snprintf(load_error, sizeof load_error, "%s was built for another libnt5: %s (install matching versions)", path,
+                 why);
+    else return 1;
     load_status = NT5_ERR_DEVICE;
     return 0;
 }

@@ -34,10 +34,10 @@ typedef struct cuda_module_contract {
     uint32_t backend_ops, backend, exec_ctx, attn_args, wmat, beam_candidate, cuda_host, generate_options;
 } cuda_module_contract;
 
-#define CUDA_MODULE_CONTRACT                                                                                     \
-    {                                                                                                            \
-        NT5_CUDA_MODULE_API, sizeof(cuda_module_contract), sizeof(backend_ops), sizeof(backend), sizeof(exec_ctx), \
-            sizeof(attn_args), sizeof(wmat), sizeof(beam_candidate), sizeof(cuda_host), sizeof(nt5_generate_options) \
+#define CUDA_MODULE_CONTRACT                                                                                           \
+    {                                                                                                                  \
+        NT5_CUDA_MODULE_API, sizeof(cuda_module_contract), sizeof(backend_ops), sizeof(backend), sizeof(exec_ctx),     \
+            sizeof(attn_args), sizeof(wmat), sizeof(beam_candidate), sizeof(cuda_host), sizeof(nt5_generate_options)   \
     }
 
 /* 0 when the module's contract (`module`, of which only what its first

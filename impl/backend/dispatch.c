@@ -3,7 +3,7 @@
 #include <string.h>
 
 /* Runs backend op `op` with x and the arguments unless the call has failed. */
-#define RUN(op, ...) \
+#define RUN(op, ...)                                                                                                   \
     if (x->status == NT5_OK) x->be->ops->op(x, __VA_ARGS__)
 
 nt5_status exec_begin(const backend *be, exec_ctx *x) {
@@ -83,12 +83,12 @@ void op_store(exec_ctx *x, void *dst, int on_device, int32_t dtype, const float 
     RUN(store, dst, on_device, dtype, src, n);
 }
 
-void op_append_rows(exec_ctx *x, float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
-                    const float *src, size_t ld_src, size_t batch, size_t cols) {
+void op_append_rows(exec_ctx *x, float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos, const float *src,
+                    size_t ld_src, size_t batch, size_t cols) {
     RUN(append_rows, dst, block_stride, ld_dst, pos, src, ld_src, batch, cols);
 }
 
-void op_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index, size_t count,
-                      size_t block_elems, size_t stride) {
+void op_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index, size_t count, size_t block_elems,
+                      size_t stride) {
     RUN(gather_blocks, dst, src, index, count, block_elems, stride);
 }

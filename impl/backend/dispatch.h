@@ -43,9 +43,9 @@ void op_beam_candidates(exec_ctx *x, const float *logits, size_t rows, size_t V,
                         beam_candidate *out);
 void op_zero(exec_ctx *x, float *p, size_t n);
 void op_store(exec_ctx *x, void *dst, int on_device, int32_t dtype, const float *src, size_t n);
-void op_append_rows(exec_ctx *x, float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
-                    const float *src, size_t ld_src, size_t batch, size_t cols);
-void op_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index, size_t count,
-                      size_t block_elems, size_t stride);
+void op_append_rows(exec_ctx *x, float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos, const float *src,
+                    size_t ld_src, size_t batch, size_t cols);
+void op_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index, size_t count, size_t block_elems,
+                      size_t stride);
 
 #endif

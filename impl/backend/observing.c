@@ -92,8 +92,7 @@ static nt5_status observed_exec_begin(const backend *be, exec_ctx *x) {
 
 static void observed_destroy(backend *be) { free(be); }
 
-nt5_status observing_backend_create(const backend *inner, const product_observer *obs, int emulate_f16,
-                                    backend **out) {
+nt5_status observing_backend_create(const backend *inner, const product_observer *obs, int emulate_f16, backend **out) {
     if (inner->ops->device != NT5_DEVICE_CPU)
         return err_set(NT5_ERR_UNSUPPORTED, "observing products needs a backend with host memory, not %s",
                        inner->ops->name);

@@ -20,7 +20,6 @@ typedef struct product_observer {
  * obs (copied; may be NULL) sees each product's input; with emulate_f16 a
  * product whose matrix has an input exponent (f16 files) reads its input
  * as f16(in / 2^input_exp) * 2^input_exp. Free it with its ops->destroy. */
-nt5_status observing_backend_create(const backend *inner, const product_observer *obs, int emulate_f16,
-                                    backend **out);
+nt5_status observing_backend_create(const backend *inner, const product_observer *obs, int emulate_f16, backend **out);
 
 #endif

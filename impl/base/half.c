@@ -76,8 +76,7 @@ void half_from_f32(void *dst, const float *src, size_t n, int dtype) {
         return;
     }
     uint16_t *out = dst;
-    for (size_t i = 0; i < n; i++)
-        out[i] = dtype == NT5_DTYPE_F16 ? half_f32_to_f16(src[i]) : half_f32_to_bf16(src[i]);
+    for (size_t i = 0; i < n; i++) out[i] = dtype == NT5_DTYPE_F16 ? half_f32_to_f16(src[i]) : half_f32_to_bf16(src[i]);
 }
 
 int32_t f16_exponent(const float *v, size_t n) {

@@ -12,8 +12,7 @@
 nt5_status file_read_all(const char *path, char **data, size_t *size) {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO, "cannot open %s: %s",
-                       path, strerror(errno));
+        return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     nt5_status st = NT5_OK;
     char *buf = NULL;
     long len = -1;

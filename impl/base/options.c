@@ -4,8 +4,7 @@
 
 #include "base/error.h"
 
-nt5_status opts_check_size(uint32_t struct_size, size_t minimum, size_t known,
-                           const char *type_name) {
+nt5_status opts_check_size(uint32_t struct_size, size_t minimum, size_t known, const char *type_name) {
     if (struct_size < minimum || struct_size > known)
         return err_set(NT5_ERR_INVALID_ARG,
                        "%s.struct_size is %u; this library accepts %zu to %zu "
@@ -14,8 +13,7 @@ nt5_status opts_check_size(uint32_t struct_size, size_t minimum, size_t known,
     return NT5_OK;
 }
 
-nt5_status opts_overlay(void *dst, size_t known, const void *src, size_t minimum,
-                        const char *type_name) {
+nt5_status opts_overlay(void *dst, size_t known, const void *src, size_t minimum, const char *type_name) {
     if (!src) return NT5_OK;
     uint32_t size;
     memcpy(&size, src, sizeof size);
@@ -26,8 +24,8 @@ nt5_status opts_overlay(void *dst, size_t known, const void *src, size_t minimum
     return NT5_OK;
 }
 
-nt5_status opts_init(void *dst, uint32_t struct_size, const void *defaults, size_t minimum,
-                     size_t known, const char *type_name) {
+nt5_status opts_init(void *dst, uint32_t struct_size, const void *defaults, size_t minimum, size_t known,
+                     const char *type_name) {
     if (!dst) return err_set(NT5_ERR_INVALID_ARG, "%s pointer is NULL", type_name);
     nt5_status st = opts_check_size(struct_size, minimum, known, type_name);
     if (st != NT5_OK) return st;

@@ -7,7 +7,7 @@
 
 #define NT5_VERSION_TEXT_(x) #x
 #define NT5_VERSION_TEXT(x) NT5_VERSION_TEXT_(x)
-#define NT5_VERSION_STRING \
+#define NT5_VERSION_STRING                                                                                             \
     NT5_VERSION_TEXT(NT5_VERSION_MAJOR) "." NT5_VERSION_TEXT(NT5_VERSION_MINOR) "." NT5_VERSION_TEXT(NT5_VERSION_PATCH)
 
 #endif

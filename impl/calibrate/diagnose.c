@@ -45,7 +45,8 @@ nt5_status diagnose_report(const nt5_model *m, const char *const *texts, size_t 
     int scaled = 0;
     for (size_t i = 0; i < m->w.n_tensors; i++) scaled |= m->w.tensors[i].input_exp >= 0;
     if (emulate_f16 && !scaled)
-        return err_set(NT5_ERR_UNSUPPORTED, "emulating half precision needs an f16 nt5 file with calibrated input "
+        return err_set(NT5_ERR_UNSUPPORTED,
+                       "emulating half precision needs an f16 nt5 file with calibrated input "
                        "scales (nt5 convert --dtype f16)");
     product_range *r = NULL;
     long seen = 0;

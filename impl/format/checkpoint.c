@@ -64,8 +64,10 @@ nt5_status ckpt_open_dir(const char *dir, int encoder_only, checkpoint *ck) {
     static const struct {
         const char *name;
         int index;
-    } choices[] = {{"model.safetensors", 0}, {"model.safetensors.index.json", 1},
-                   {"pytorch_model.bin", 0}, {"pytorch_model.bin.index.json", 1}};
+    } choices[] = {{"model.safetensors", 0},
+                   {"model.safetensors.index.json", 1},
+                   {"pytorch_model.bin", 0},
+                   {"pytorch_model.bin.index.json", 1}};
     memset(ck, 0, sizeof *ck);
     char path[4096];
     for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++) {
@@ -75,8 +77,8 @@ nt5_status ckpt_open_dir(const char *dir, int encoder_only, checkpoint *ck) {
         if (st != NT5_OK) ckpt_close(ck);
         return st;
     }
-    return err_set(NT5_ERR_NOT_FOUND,
-                   "%s has no model.safetensors, pytorch_model.bin or an index of their shards", dir);
+    return err_set(NT5_ERR_NOT_FOUND, "%s has no model.safetensors, pytorch_model.bin or an index of their shards",
+                   dir);
 }
 
 const st_tensor *ckpt_find(const checkpoint *ck, const char *name) {

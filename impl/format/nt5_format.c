@@ -12,8 +12,10 @@
 nt5_status nt5_format_check(const st_file *f) {
     const char *format = st_metadata(f, "format"), *version = st_metadata(f, "nt5_format");
     if (!format || strcmp(format, "nt5") != 0)
-        return err_set(NT5_ERR_FORMAT, "%s is a safetensors file but not an nt5 model file (open its directory, "
-                       "with config.json, instead)", f->path);
+        return err_set(NT5_ERR_FORMAT,
+                       "%s is a safetensors file but not an nt5 model file (open its directory, "
+                       "with config.json, instead)",
+                       f->path);
     if (!version || strcmp(version, NT5_FILE_FORMAT_VERSION) != 0)
         return err_set(NT5_ERR_UNSUPPORTED, "%s has nt5 file format %s; this library reads format %s", f->path,
                        version ? version : "(none)", NT5_FILE_FORMAT_VERSION);
@@ -24,7 +26,8 @@ nt5_status nt5_format_int(const st_file *f, const char *key, int *out) {
     const char *v = st_metadata(f, key);
     char *end;
     long x = v ? strtol(v, &end, 10) : 0;
-    if (!v || *end || x < 0 || x > 1000000) return err_set(NT5_ERR_FORMAT, "%s: metadata \"%s\" is missing or invalid", f->path, key);
+    if (!v || *end || x < 0 || x > 1000000)
+        return err_set(NT5_ERR_FORMAT, "%s: metadata \"%s\" is missing or invalid", f->path, key);
     *out = (int)x;
     return NT5_OK;
 }

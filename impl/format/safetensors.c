@@ -19,14 +19,12 @@ static const struct {
     st_dtype dtype;
     size_t size;
 } dtypes[] = {
-    {"F32", ST_F32, 4},   {"F16", ST_F16, 2},   {"BF16", ST_BF16, 2}, {"F64", ST_OTHER, 8},
-    {"I64", ST_OTHER, 8}, {"I32", ST_OTHER, 4}, {"I16", ST_OTHER, 2}, {"I8", ST_OTHER, 1},
+    {"F32", ST_F32, 4},   {"F16", ST_F16, 2},    {"BF16", ST_BF16, 2},     {"F64", ST_OTHER, 8},
+    {"I64", ST_OTHER, 8}, {"I32", ST_OTHER, 4},  {"I16", ST_OTHER, 2},     {"I8", ST_OTHER, 1},
     {"U8", ST_OTHER, 1},  {"BOOL", ST_OTHER, 1}, {"F8_E4M3", ST_OTHER, 1}, {"F8_E5M2", ST_OTHER, 1},
 };
 
-size_t st_dtype_size(st_dtype dtype) {
-    return dtype == ST_F32 ? 4 : 2;
-}
+size_t st_dtype_size(st_dtype dtype) { return dtype == ST_F32 ? 4 : 2; }
 
 static void free_tensors(st_file *f) {
     for (size_t i = 0; i < f->count; i++) free(f->tensors[i].name);
@@ -50,19 +48,20 @@ static int by_offset(const void *a, const void *b) {
 }
 
 /* Parses one header entry into `t`. */
-static nt5_status parse_entry(const cJSON *item, const uint8_t *data, size_t data_size,
-                              const char *what, st_tensor *t) {
+static nt5_status parse_entry(const cJSON *item, const uint8_t *data, size_t data_size, const char *what,
+                              st_tensor *t) {
     const char *name = item->string;
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(item, "dtype");
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(item, "shape");
     const cJSON *offs = cJSON_GetObjectItemCaseSensitive(item, "data_offsets");
     if (!cJSON_IsObject(item) || !cJSON_IsString(dt) || !cJSON_IsArray(shape) || !cJSON_IsArray(offs) ||
         cJSON_GetArraySize(offs) != 2)
-        return err_set(NT5_ERR_FORMAT, "%s: tensor \"%s\" needs dtype, shape and data_offsets [begin, end]",
-                       what, name);
+        return err_set(NT5_ERR_FORMAT, "%s: tensor \"%s\" needs dtype, shape and data_offsets [begin, end]", what,
+                       name);
     size_t k = 0, n = sizeof dtypes / sizeof dtypes[0];
     while (k < n && strcmp(dtypes[k].name, dt->valuestring) != 0) k++;
-    if (k == n) return err_set(NT5_ERR_FORMAT, "%s: tensor \"%s\" has unknown dtype \"%s\"", what, name, dt->valuestring);
+    if (k == n)
+        return err_set(NT5_ERR_FORMAT, "%s: tensor \"%s\" has unknown dtype \"%s\"", what, name, dt->valuestring);
     t->dtype = dtypes[k].dtype;
     snprintf(t->dtype_name, sizeof t->dtype_name, "%s", dtypes[k].name);
     int ndim = cJSON_GetArraySize(shape);
@@ -83,13 +82,12 @@ static nt5_status parse_entry(const cJSON *item, const uint8_t *data, size_t dat
     double e = cJSON_GetNumberValue(cJSON_GetArrayItem(offs, 1));
     if (!(b >= 0 && e >= b && e <= (double)data_size) || b != (double)(uint64_t)b || e != (double)(uint64_t)e)
         return err_set(NT5_ERR_FORMAT,
-                       "%s: tensor \"%s\" data_offsets [%.0f, %.0f] lie outside the %zu-byte data section",
-                       what, name, b, e, data_size);
+                       "%s: tensor \"%s\" data_offsets [%.0f, %.0f] lie outside the %zu-byte data section", what, name,
+                       b, e, data_size);
     uint64_t nbytes = (uint64_t)e - (uint64_t)b;
     if (elems > UINT64_MAX / dtypes[k].size || elems * dtypes[k].size != nbytes)
-        return err_set(NT5_ERR_FORMAT, "%s: tensor \"%s\" has %llu bytes but its shape and dtype need %llu",
-                       what, name, (unsigned long long)nbytes,
-                       (unsigned long long)(elems * dtypes[k].size));
+        return err_set(NT5_ERR_FORMAT, "%s: tensor \"%s\" has %llu bytes but its shape and dtype need %llu", what, name,
+                       (unsigned long long)nbytes, (unsigned long long)(elems * dtypes[k].size));
     t->data = data + (size_t)b;
     t->nbytes = (size_t)nbytes;
     return NT5_OK;
@@ -158,8 +156,7 @@ nt5_status st_parse(const uint8_t *bytes, size_t size, const char *what, st_file
 nt5_status st_open(const char *path, st_file **out) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO, "cannot open %s: %s", path,
-                       strerror(errno));
+        return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);

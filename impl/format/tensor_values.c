@@ -35,5 +35,8 @@ nt5_status tensor_read(const st_tensor *t, const char *name, int64_t rows, int64
 }
 
 int32_t tensor_dtype(const st_tensor *t) {
-    return !t ? NT5_DTYPE_F32 : t->dtype == ST_BF16 ? NT5_DTYPE_BF16 : t->dtype == ST_F16 ? NT5_DTYPE_F16 : NT5_DTYPE_F32;
+    return !t                    ? NT5_DTYPE_F32
+           : t->dtype == ST_BF16 ? NT5_DTYPE_BF16
+           : t->dtype == ST_F16  ? NT5_DTYPE_F16
+                                 : NT5_DTYPE_F32;
 }

@@ -46,7 +46,8 @@ static nt5_status list_records(const char *path, uint64_t file_size, archive *a)
         if (a->count == 0) {
             const char *slash = strchr(name, '/');
             if (!slash || (size_t)(slash - name) + 2 > sizeof a->prefix) {
-                st = err_set(NT5_ERR_FORMAT, "%s: zip entries are not under one folder as torch.save writes them", path);
+                st = err_set(NT5_ERR_FORMAT, "%s: zip entries are not under one folder as torch.save writes them",
+                             path);
                 break;
             }
             snprintf(a->prefix, sizeof a->prefix, "%.*s/", (int)(slash - name), name);
@@ -102,7 +103,10 @@ static nt5_status to_entry(const char *path, const archive *a, const uint8_t *ma
     if (!t->name) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     t->ndim = p->ndim;
     snprintf(t->dtype_name, sizeof t->dtype_name, "%s", p->dtype_name);
-    t->dtype = p->dtype == NT5_DTYPE_F32 ? ST_F32 : p->dtype == NT5_DTYPE_F16 ? ST_F16 : p->dtype == NT5_DTYPE_BF16 ? ST_BF16 : ST_OTHER;
+    t->dtype = p->dtype == NT5_DTYPE_F32    ? ST_F32
+               : p->dtype == NT5_DTYPE_F16  ? ST_F16
+               : p->dtype == NT5_DTYPE_BF16 ? ST_BF16
+                                            : ST_OTHER;
     if (t->dtype == ST_OTHER) return NT5_OK; /* refused if it is ever read */
     uint64_t numel = 1, expect = 1;
     for (int d = p->ndim - 1; d >= 0; d--) {
@@ -134,8 +138,10 @@ nt5_status torch_bin_open(const char *path, st_file **out) {
     uint8_t magic[4] = {0};
     if (fstat(fd, &sb) != 0 || sb.st_size < 4 || pread(fd, magic, 4, 0) != 4 || memcmp(magic, "PK\x03\x04", 4) != 0) {
         close(fd);
-        return err_set(NT5_ERR_UNSUPPORTED, "%s is not a zip-format PyTorch checkpoint (the legacy pre-1.6 format "
-                       "is not supported)", path);
+        return err_set(NT5_ERR_UNSUPPORTED,
+                       "%s is not a zip-format PyTorch checkpoint (the legacy pre-1.6 format "
+                       "is not supported)",
+                       path);
     }
     size_t size = (size_t)sb.st_size;
     uint8_t *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);

@@ -6,15 +6,28 @@
 
 #include "base/error.h"
 
-typedef enum vkind { V_NONE, V_BOOL, V_INT, V_FLOAT, V_STR, V_TUPLE, V_LIST, V_DICT, V_GLOBAL, V_STORAGE, V_TENSOR, V_MARK } vkind;
+typedef enum vkind {
+    V_NONE,
+    V_BOOL,
+    V_INT,
+    V_FLOAT,
+    V_STR,
+    V_TUPLE,
+    V_LIST,
+    V_DICT,
+    V_GLOBAL,
+    V_STORAGE,
+    V_TENSOR,
+    V_MARK
+} vkind;
 
 typedef struct value value;
 struct value {
     vkind kind;
     int64_t i;
     double f;
-    char *s;          /* V_STR, V_GLOBAL ("module.name") */
-    value **items;    /* tuple/list items; dict keys and values alternate */
+    char *s;       /* V_STR, V_GLOBAL ("module.name") */
+    value **items; /* tuple/list items; dict keys and values alternate */
     size_t n, cap;
     pickled_tensor t; /* V_STORAGE (key, dtype, numel) and V_TENSOR */
 };
@@ -22,7 +35,7 @@ struct value {
 typedef struct unpickler {
     const uint8_t *p, *end;
     const char *what;
-    value **all;      /* every value made, freed at the end */
+    value **all; /* every value made, freed at the end */
     size_t n_all, cap_all;
     value **stack;
     size_t sp, cap_stack;
@@ -121,8 +134,8 @@ static value *make_str(unpickler *u, const uint8_t *q, size_t n) {
 
 static const char *allowed_global(const char *module, const char *name) {
     if (!strcmp(module, "collections") && !strcmp(name, "OrderedDict")) return "OrderedDict";
-    if (!strcmp(module, "torch._utils") &&
-        (!strcmp(name, "_rebuild_tensor_v2") || !strcmp(name, "_rebuild_tensor") || !strcmp(name, "_rebuild_parameter")))
+    if (!strcmp(module, "torch._utils") && (!strcmp(name, "_rebuild_tensor_v2") || !strcmp(name, "_rebuild_tensor") ||
+                                            !strcmp(name, "_rebuild_parameter")))
         return name;
     if (!strcmp(module, "torch"))
         for (size_t i = 0; i < sizeof storage_types / sizeof storage_types[0]; i++)
@@ -148,8 +161,10 @@ static int op_global(unpickler *u) {
     if (!ok) {
         char detail[300];
         snprintf(detail, sizeof detail, "%s.%s", module, name);
-        return fail(u, "%s: the pickle references %s, which a PyTorch state dict never needs; refusing it "
-                    "(nothing was executed)", detail);
+        return fail(u,
+                    "%s: the pickle references %s, which a PyTorch state dict never needs; refusing it "
+                    "(nothing was executed)",
+                    detail);
     }
     value *v = make(u, V_GLOBAL);
     if (v && !(v->s = strdup(ok))) u->st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
@@ -197,7 +212,8 @@ static int op_reduce(unpickler *u) {
     if (fn->kind != V_GLOBAL || args->kind != V_TUPLE) return fail(u, "%s: REDUCE of something not callable%s", "");
     if (!strcmp(fn->s, "OrderedDict")) return push(u, make(u, V_DICT));
     if (!strcmp(fn->s, "_rebuild_parameter")) {
-        if (args->n < 1 || args->items[0]->kind != V_TENSOR) return fail(u, "%s: _rebuild_parameter of a non-tensor%s", "");
+        if (args->n < 1 || args->items[0]->kind != V_TENSOR)
+            return fail(u, "%s: _rebuild_parameter of a non-tensor%s", "");
         return push(u, args->items[0]);
     }
     if (!strcmp(fn->s, "_rebuild_tensor_v2") || !strcmp(fn->s, "_rebuild_tensor")) {
@@ -300,14 +316,25 @@ static int step(unpickler *u, value **result) {
     case 0x86: return op_small_tuple(u, 2);
     case 0x87: return op_small_tuple(u, 3);
     case ']': return push(u, make(u, V_LIST));
-    case 'a': { value *v = pop(u); return v && u->sp && u->stack[u->sp - 1]->kind == V_LIST ? add_item(u, u->stack[u->sp - 1], v) : fail(u, "%s: APPEND on a non-list%s", ""); }
+    case 'a': {
+        value *v = pop(u);
+        return v && u->sp && u->stack[u->sp - 1]->kind == V_LIST ? add_item(u, u->stack[u->sp - 1], v)
+                                                                 : fail(u, "%s: APPEND on a non-list%s", "");
+    }
     case 'e': return op_collect(u, V_LIST, 1);
     case '}': return push(u, make(u, V_DICT));
     case 's': return op_setitems(u, 0);
     case 'u': return op_setitems(u, 1);
     case 'N': return push(u, make(u, V_NONE));
-    case 0x88: case 0x89: { value *v = make(u, V_BOOL); if (v) v->i = *q == 0x88; return push(u, v); }
-    case 'J': case 'K': case 'M': {
+    case 0x88:
+    case 0x89: {
+        value *v = make(u, V_BOOL);
+        if (v) v->i = *q == 0x88;
+        return push(u, v);
+    }
+    case 'J':
+    case 'K':
+    case 'M': {
         size_t n = *q == 'J' ? 4 : *q == 'K' ? 1 : 2;
         const uint8_t *d = take(u, n);
         value *v = d ? make(u, V_INT) : NULL;
@@ -335,16 +362,29 @@ static int step(unpickler *u, value **result) {
         }
         return push(u, v);
     }
-    case 'X': case 'U': {
+    case 'X':
+    case 'U': {
         const uint8_t *n = take(u, *q == 'X' ? 4 : 1);
         size_t len = n ? (size_t)le(n, *q == 'X' ? 4 : 1) : 0;
         const uint8_t *d = n ? take(u, len) : NULL;
         return d && push(u, make_str(u, d, len));
     }
-    case 'h': { const uint8_t *d = take(u, 1); return d && memo_get(u, *d); }
-    case 'j': { const uint8_t *d = take(u, 4); return d && memo_get(u, (size_t)le(d, 4)); }
-    case 'q': { const uint8_t *d = take(u, 1); return d && memo_put(u, *d); }
-    case 'r': { const uint8_t *d = take(u, 4); return d && memo_put(u, (size_t)le(d, 4)); }
+    case 'h': {
+        const uint8_t *d = take(u, 1);
+        return d && memo_get(u, *d);
+    }
+    case 'j': {
+        const uint8_t *d = take(u, 4);
+        return d && memo_get(u, (size_t)le(d, 4));
+    }
+    case 'q': {
+        const uint8_t *d = take(u, 1);
+        return d && memo_put(u, *d);
+    }
+    case 'r': {
+        const uint8_t *d = take(u, 4);
+        return d && memo_put(u, (size_t)le(d, 4));
+    }
     default: {
         char op[8];
         snprintf(op, sizeof op, "0x%02x", *q);

@@ -15,11 +15,11 @@
 /* One tensor of the state dict: a view of a storage. */
 typedef struct pickled_tensor {
     char *name;
-    char *storage_key;      /* P/data/<key> */
-    int dtype;              /* NT5_DTYPE_F32/F16/BF16, or -1 for another type */
-    char dtype_name[24];    /* e.g. "FloatStorage" */
-    int64_t storage_numel;  /* elements in the storage */
-    int64_t offset;         /* in elements */
+    char *storage_key;     /* P/data/<key> */
+    int dtype;             /* NT5_DTYPE_F32/F16/BF16, or -1 for another type */
+    char dtype_name[24];   /* e.g. "FloatStorage" */
+    int64_t storage_numel; /* elements in the storage */
+    int64_t offset;        /* in elements */
     int ndim;
     int64_t shape[PICKLE_MAX_DIMS], stride[PICKLE_MAX_DIMS];
 } pickled_tensor;

@@ -12,12 +12,9 @@ typedef struct field_map {
 } field_map;
 
 static const field_map enc_fields[] = {
-    {"ln_attn", 0, "", {"layer_norm"}},
-    {"qkv", 0, "SelfAttention.", {"q", "k", "v"}},
-    {"o", 0, "SelfAttention.", {"o"}},
-    {"bias", 0, "SelfAttention.", {"relative_attention_bias"}},
-    {"ln_ff", 1, "", {"layer_norm"}},
-    {"wi", 1, "DenseReluDense.", {"wi"}},
+    {"ln_attn", 0, "", {"layer_norm"}},   {"qkv", 0, "SelfAttention.", {"q", "k", "v"}},
+    {"o", 0, "SelfAttention.", {"o"}},    {"bias", 0, "SelfAttention.", {"relative_attention_bias"}},
+    {"ln_ff", 1, "", {"layer_norm"}},     {"wi", 1, "DenseReluDense.", {"wi"}},
     {"wo", 1, "DenseReluDense.", {"wo"}},
 };
 

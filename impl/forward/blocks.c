@@ -22,8 +22,8 @@ void block_norm_for(exec_ctx *x, const wmat *w, float *n, const float *h, const 
     op_rmsnorm(x, n, p.dtype, h, ln, rows, (size_t)c->d_model, c->eps, scale * p.scale);
 }
 
-void block_linear(exec_ctx *x, float *out, size_t ld_out, const float *in, const wmat *w, size_t M, size_t N,
-                  size_t K, int accumulate) {
+void block_linear(exec_ctx *x, float *out, size_t ld_out, const float *in, const wmat *w, size_t M, size_t N, size_t K,
+                  int accumulate) {
     op_linear(x, out, ld_out, in, block_input_of(x, w).dtype, K, w, M, N, K, accumulate);
 }
 

@@ -23,8 +23,8 @@ void block_norm_for(exec_ctx *x, const wmat *w, float *n, const float *h, const 
                     const t5_config *c, float scale);
 /* out[M, N] (+)= in[M, K] @ w^T for an input [M, K] (dense) that block_norm_for,
  * the FFN activation or attention wrote for w */
-void block_linear(exec_ctx *x, float *out, size_t ld_out, const float *in, const wmat *w, size_t M, size_t N,
-                  size_t K, int accumulate);
+void block_linear(exec_ctx *x, float *out, size_t ld_out, const float *in, const wmat *w, size_t M, size_t N, size_t K,
+                  int accumulate);
 /* Floats of the FFN's wide buffer for `rows` rows (none for a non-gated
  * ReLU FFN, whose product and activation are one op). */
 size_t block_ffn_floats(const t5_config *c, size_t rows);

@@ -8,9 +8,8 @@
 #include "base/error.h"
 #include "forward/blocks.h"
 
-nt5_status decoder_init(exec_ctx *x, const t5_config *c, const weights *w, const float *enc_out,
-                        size_t enc_batch, size_t enc_len, const size_t *enc_valid, size_t kv_group,
-                        size_t max_len, decoder_state *s) {
+nt5_status decoder_init(exec_ctx *x, const t5_config *c, const weights *w, const float *enc_out, size_t enc_batch,
+                        size_t enc_len, const size_t *enc_valid, size_t kv_group, size_t max_len, decoder_state *s) {
     memset(s, 0, sizeof *s);
     size_t L = (size_t)c->num_decoder_layers, d = (size_t)c->d_model, inner = block_inner(c), F = (size_t)c->d_ff;
     s->batch = enc_batch * kv_group;
@@ -72,18 +71,33 @@ static void step_body(exec_ctx *x, void *ctx) {
         block_norm_for(x, &L->qkv, s->n, s->h, L->ln_self, rows, c, 1.0f);
         block_linear(x, s->qkv, 3 * inner, s->n, &L->qkv, rows, 3 * inner, d, 0);
         /* this step's k|v rows into the cache [batch, max_len, 2 * inner] at the step's position */
-        op_append_rows(x, cache, s->max_len * 2 * inner, 2 * inner, s->step_pos, s->qkv + inner, 3 * inner,
-                            s->batch, 2 * inner);
+        op_append_rows(x, cache, s->max_len * 2 * inner, 2 * inner, s->step_pos, s->qkv + inner, 3 * inner, s->batch,
+                       2 * inner);
         product_input po = block_input_of(x, &L->o);
         attn_args self = {
-            .out = s->attn, .out_dtype = po.dtype, .out_scale = po.scale,
-            .q = s->qkv, .k = cache, .v = cache + inner,
-            .ld_out = inner, .ld_q = 3 * inner, .ld_kv = 2 * inner,
-            .batch = s->batch, .q_len = 1, .kv_len = s->max_len, .kv_rows = s->max_len,
-            .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = 1,
-            .bias_table = L->bias, .bidirectional = 0,
-            .num_buckets = c->num_buckets, .max_distance = c->max_distance,
-            .step_pos = s->step_pos, .causal = 1, .compute_dtype = block_compute_dtype(x, &L->qkv),
+            .out = s->attn,
+            .out_dtype = po.dtype,
+            .out_scale = po.scale,
+            .q = s->qkv,
+            .k = cache,
+            .v = cache + inner,
+            .ld_out = inner,
+            .ld_q = 3 * inner,
+            .ld_kv = 2 * inner,
+            .batch = s->batch,
+            .q_len = 1,
+            .kv_len = s->max_len,
+            .kv_rows = s->max_len,
+            .heads = (size_t)c->num_heads,
+            .d_kv = (size_t)c->d_kv,
+            .kv_group = 1,
+            .bias_table = L->bias,
+            .bidirectional = 0,
+            .num_buckets = c->num_buckets,
+            .max_distance = c->max_distance,
+            .step_pos = s->step_pos,
+            .causal = 1,
+            .compute_dtype = block_compute_dtype(x, &L->qkv),
         };
         op_attention(x, &self);
         block_linear(x, s->h, d, s->attn, &L->o, rows, d, inner, 1);
@@ -92,12 +106,24 @@ static void step_body(exec_ctx *x, void *ctx) {
         block_linear(x, s->qkv, inner, s->n, &L->cross_q, rows, inner, d, 0);
         product_input pc = block_input_of(x, &L->cross_o);
         attn_args cross = {
-            .out = s->attn, .out_dtype = pc.dtype, .out_scale = pc.scale,
-            .q = s->qkv, .k = s->cross_kv[l], .v = s->cross_kv[l] + inner,
-            .ld_out = inner, .ld_q = inner, .ld_kv = 2 * inner,
-            .batch = s->batch, .q_len = 1, .kv_len = s->enc_len, .kv_rows = s->enc_len,
-            .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = s->kv_group,
-            .kv_valid = s->enc_valid, .compute_dtype = block_compute_dtype(x, &L->cross_q),
+            .out = s->attn,
+            .out_dtype = pc.dtype,
+            .out_scale = pc.scale,
+            .q = s->qkv,
+            .k = s->cross_kv[l],
+            .v = s->cross_kv[l] + inner,
+            .ld_out = inner,
+            .ld_q = inner,
+            .ld_kv = 2 * inner,
+            .batch = s->batch,
+            .q_len = 1,
+            .kv_len = s->enc_len,
+            .kv_rows = s->enc_len,
+            .heads = (size_t)c->num_heads,
+            .d_kv = (size_t)c->d_kv,
+            .kv_group = s->kv_group,
+            .kv_valid = s->enc_valid,
+            .compute_dtype = block_compute_dtype(x, &L->cross_q),
         };
         op_attention(x, &cross);
         block_linear(x, s->h, d, s->attn, &L->cross_o, rows, d, inner, 1);
@@ -146,7 +172,15 @@ void decoder_free(exec_ctx *x, const t5_config *c, decoder_state *s) {
     }
     free(s->self_kv);
     free(s->cross_kv);
-    float *bufs[] = {s->spare_kv, (float *)s->reorder, (float *)s->step_ids, (float *)s->step_pos, s->h, s->n, s->qkv, s->attn, s->ff,
+    float *bufs[] = {s->spare_kv,
+                     (float *)s->reorder,
+                     (float *)s->step_ids,
+                     (float *)s->step_pos,
+                     s->h,
+                     s->n,
+                     s->qkv,
+                     s->attn,
+                     s->ff,
                      s->act};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) op_release(x, bufs[i]);
     memset(s, 0, sizeof *s);

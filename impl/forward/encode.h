@@ -7,7 +7,7 @@
 #include "model/model.h"
 
 typedef struct encode_output {
-    void *dst;        /* [batch, len, d_model] in dtype: host memory, or with on_device the device's */
+    void *dst; /* [batch, len, d_model] in dtype: host memory, or with on_device the device's */
     int on_device;
     int32_t dtype;    /* NT5_DTYPE_F32, F16 or BF16 */
     int attend_all;   /* no mask: padding tokens are attended like any other (Flux, SD3) */

@@ -3,16 +3,16 @@
 #include "backend/dispatch.h"
 #include "forward/blocks.h"
 
-void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const int32_t *ids, size_t batch,
-                     size_t len, const size_t *valid, float *out) {
+void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const int32_t *ids, size_t batch, size_t len,
+                     const size_t *valid, float *out) {
     size_t rows = batch * len, d = (size_t)c->d_model, inner = block_inner(c), F = (size_t)c->d_ff;
-    float *h = op_alloc(x, rows * d);          /* [rows, d] residual stream */
-    float *n = op_alloc(x, rows * d);          /* [rows, d] normed */
-    float *qkv = op_alloc(x, rows * 3 * inner); /* [rows, 3 * inner] */
-    float *attn = op_alloc(x, rows * inner);   /* [rows, inner] */
+    float *h = op_alloc(x, rows * d);                   /* [rows, d] residual stream */
+    float *n = op_alloc(x, rows * d);                   /* [rows, d] normed */
+    float *qkv = op_alloc(x, rows * 3 * inner);         /* [rows, 3 * inner] */
+    float *attn = op_alloc(x, rows * inner);            /* [rows, inner] */
     float *ff = op_alloc(x, block_ffn_floats(c, rows)); /* [rows, d_ff or 2 d_ff] */
-    float *act = op_alloc(x, rows * F);        /* [rows, d_ff] */
-    int32_t *dev_ids = (int32_t *)op_alloc(x, rows); /* [rows] ids in backend memory */
+    float *act = op_alloc(x, rows * F);                 /* [rows, d_ff] */
+    int32_t *dev_ids = (int32_t *)op_alloc(x, rows);    /* [rows] ids in backend memory */
     op_upload_ints(x, dev_ids, ids, rows);
     op_embed(x, h, &w->shared, dev_ids, rows, d);
     for (int l = 0; l < c->num_layers; l++) {
@@ -21,13 +21,27 @@ void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const in
         block_linear(x, qkv, 3 * inner, n, &L->qkv, rows, 3 * inner, d, 0);
         product_input po = block_input_of(x, &L->o);
         attn_args a = {
-            .out = attn, .out_dtype = po.dtype, .out_scale = po.scale,
-            .q = qkv, .k = qkv + inner, .v = qkv + 2 * inner,
-            .ld_out = inner, .ld_q = 3 * inner, .ld_kv = 3 * inner,
-            .batch = batch, .q_len = len, .kv_len = len, .kv_rows = len,
-            .heads = (size_t)c->num_heads, .d_kv = (size_t)c->d_kv, .kv_group = 1,
-            .kv_valid = valid, .bias_table = L->bias, .bidirectional = 1,
-            .num_buckets = c->num_buckets, .max_distance = c->max_distance,
+            .out = attn,
+            .out_dtype = po.dtype,
+            .out_scale = po.scale,
+            .q = qkv,
+            .k = qkv + inner,
+            .v = qkv + 2 * inner,
+            .ld_out = inner,
+            .ld_q = 3 * inner,
+            .ld_kv = 3 * inner,
+            .batch = batch,
+            .q_len = len,
+            .kv_len = len,
+            .kv_rows = len,
+            .heads = (size_t)c->num_heads,
+            .d_kv = (size_t)c->d_kv,
+            .kv_group = 1,
+            .kv_valid = valid,
+            .bias_table = L->bias,
+            .bidirectional = 1,
+            .num_buckets = c->num_buckets,
+            .max_distance = c->max_distance,
             .compute_dtype = block_compute_dtype(x, &L->qkv),
         };
         op_attention(x, &a);

@@ -9,7 +9,7 @@
 /* Encoder over ids [batch, len] (host memory). valid: [batch] real-token
  * counts; keys at positions >= valid[b] are masked. NULL attends to every
  * position (no mask). out: backend buffer [batch * len, d_model]. */
-void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const int32_t *ids, size_t batch,
-                     size_t len, const size_t *valid, float *out);
+void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const int32_t *ids, size_t batch, size_t len,
+                     const size_t *valid, float *out);
 
 #endif

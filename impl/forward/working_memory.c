@@ -8,7 +8,7 @@ size_t working_floats(const t5_config *c, size_t len, size_t new_tokens, int has
     size_t floats = len * per_row;
     if (has_decoder)
         floats += (size_t)c->num_decoder_layers * 2 * inner * (new_tokens + len) /* self and cross caches */
-                  + per_row + (size_t)c->vocab_size;                              /* a step, logits */
+                  + per_row + (size_t)c->vocab_size;                             /* a step, logits */
     return floats;
 }
 

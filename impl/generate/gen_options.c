@@ -32,8 +32,7 @@ nt5_status gen_check_options(const nt5_generate_options *o) {
         return err_set(NT5_ERR_INVALID_ARG, "num_beams %d is not in [1, 256]", o->num_beams);
     if (o->do_sample && o->num_beams > 1)
         return err_set(NT5_ERR_UNSUPPORTED, "sampling with num_beams > 1 (beam sampling) is not supported");
-    if (!(o->temperature > 0) || o->temperature > 1e6f)
-        return err_set(NT5_ERR_INVALID_ARG, "temperature must be > 0");
+    if (!(o->temperature > 0) || o->temperature > 1e6f) return err_set(NT5_ERR_INVALID_ARG, "temperature must be > 0");
     if (o->top_k < 0) return err_set(NT5_ERR_INVALID_ARG, "top_k %d is negative", o->top_k);
     if (!(o->top_p > 0) || o->top_p > 1) return err_set(NT5_ERR_INVALID_ARG, "top_p must be in (0, 1]");
     if (!(o->length_penalty > -1e6f && o->length_penalty < 1e6f))

@@ -20,7 +20,8 @@ static void no_repeat_ngram(float *scores, const int32_t *history, size_t n, siz
     /* ban every token that would complete an n-gram already in history */
     const int32_t *tail = history + n - (ngram - 1);
     for (size_t start = 0; start + ngram <= n; start++)
-        if (memcmp(history + start, tail, (ngram - 1) * sizeof *tail) == 0) scores[history[start + ngram - 1]] = -INFINITY;
+        if (memcmp(history + start, tail, (ngram - 1) * sizeof *tail) == 0)
+            scores[history[start + ngram - 1]] = -INFINITY;
 }
 
 void lp_process(const nt5_generate_options *o, float *scores, size_t vocab, const int32_t *history, size_t n_history,

@@ -18,8 +18,8 @@ typedef struct gen_call {
     const nt5_generate_options *o;
     const batch_input *in;
     exec_ctx *x;
-    const float *enc_out;  /* backend buffer [batch * len, d_model] */
-    gen_sequence *out;     /* [batch * num_return_sequences] */
+    const float *enc_out; /* backend buffer [batch * len, d_model] */
+    gen_sequence *out;    /* [batch * num_return_sequences] */
 } gen_call;
 
 #endif

@@ -32,9 +32,9 @@ typedef beam_candidate candidate;
 typedef struct beam_run {
     gen_call *g;
     size_t B, K, V;
-    hyp_set *sets;        /* [B] */
-    float *beam_scores;   /* [B*K] */
-    int32_t *history;     /* [B*K, max_len + 1] start token + tokens */
+    hyp_set *sets;      /* [B] */
+    float *beam_scores; /* [B*K] */
+    int32_t *history;   /* [B*K, max_len + 1] start token + tokens */
     int32_t *next_history;
     size_t hist_stride, len; /* len: tokens in history, start included */
 } beam_run;
@@ -86,7 +86,8 @@ static void top_candidates(const beam_run *r, const float *scores, const candida
         }
         const float *s = scores + row * r->V;
         float base = r->beam_scores[row];
-        for (size_t t = 0; t < r->V; t++) pick_keep_best(top, &have, want, (candidate){s[t] + base, (int32_t)t, (int32_t)row});
+        for (size_t t = 0; t < r->V; t++)
+            pick_keep_best(top, &have, want, (candidate){s[t] + base, (int32_t)t, (int32_t)row});
     }
 }
 

@@ -12,8 +12,8 @@ nt5_status stream_token(const gen_call *g, token_stream *s, size_t sequence, int
     char *text = NULL;
     size_t len = 0;
     if (token >= 0 && g->m->tok &&
-        tok_decode(g->m->tok, ids, n_ids, NT5_DETOKENIZE_SKIP_SPECIAL | NT5_DETOKENIZE_NO_CLEANUP,
-                   g->m->cfg.vocab_size, &text, &len) == NT5_OK) {
+        tok_decode(g->m->tok, ids, n_ids, NT5_DETOKENIZE_SKIP_SPECIAL | NT5_DETOKENIZE_NO_CLEANUP, g->m->cfg.vocab_size,
+                   &text, &len) == NT5_OK) {
         /* text only grows at its end, except where sentencepiece rewrites a
          * boundary; then the delta waits until it grows past it again */
         if (len >= s->emitted_len && (!s->emitted_len || memcmp(text, s->emitted, s->emitted_len) == 0)) {
@@ -25,7 +25,11 @@ nt5_status stream_token(const gen_call *g, token_stream *s, size_t sequence, int
         }
     }
     nt5_token_event ev = {
-        .struct_size = sizeof ev, .token_id = token, .sequence_index = sequence, .step = step, .text = delta,
+        .struct_size = sizeof ev,
+        .token_id = token,
+        .sequence_index = sequence,
+        .step = step,
+        .text = delta,
     };
     int32_t stop = g->o->on_token(&ev, g->o->user_data);
     free(text);

@@ -58,7 +58,8 @@ static nt5_status ckpt_parts(void *self, const char *nt5_name, int64_t rows, int
     size_t part_rows = (size_t)rows / (size_t)n, width = cols ? (size_t)cols : 1;
     for (int i = 0; i < n; i++) {
         if (!found[i]) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the checkpoint", names[i]);
-        nt5_status st = dst ? tensor_read(found[i], names[i], (int64_t)part_rows, cols, 0, dst + (size_t)i * part_rows * width)
+        nt5_status st = dst ? tensor_read(found[i], names[i], (int64_t)part_rows, cols, 0,
+                                          dst + (size_t)i * part_rows * width)
                             : tensor_check(found[i], names[i], (int64_t)part_rows, cols);
         if (st != NT5_OK) return st;
     }
@@ -74,7 +75,10 @@ static nt5_status ckpt_fill(void *self, const char *nt5_name, int64_t rows, int6
 }
 
 weight_source checkpoint_source(checkpoint_source_state *state) {
-    return (weight_source){
-        .self = state, .has = ckpt_has, .stored_dtype = ckpt_stored_dtype, .check = ckpt_check,
-        .input_exp = no_input_exp, .fill = ckpt_fill};
+    return (weight_source){.self = state,
+                           .has = ckpt_has,
+                           .stored_dtype = ckpt_stored_dtype,
+                           .check = ckpt_check,
+                           .input_exp = no_input_exp,
+                           .fill = ckpt_fill};
 }

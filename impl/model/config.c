@@ -21,8 +21,8 @@ static const struct {
     const char *name;
     activation act;
 } activations[] = {
-    {"relu", ACT_RELU},           {"gelu", ACT_GELU},         {"gelu_new", ACT_GELU_TANH},
-    {"gelu_pytorch_tanh", ACT_GELU_TANH}, {"silu", ACT_SILU}, {"swish", ACT_SILU},
+    {"relu", ACT_RELU}, {"gelu", ACT_GELU},  {"gelu_new", ACT_GELU_TANH}, {"gelu_pytorch_tanh", ACT_GELU_TANH},
+    {"silu", ACT_SILU}, {"swish", ACT_SILU},
 };
 
 const char *config_model_type_name(int model_type) {
@@ -38,8 +38,8 @@ const char *config_activation_name(activation act) {
 }
 
 /* Reads an integer field; `fallback` < 0 makes it required. */
-static nt5_status read_int(const cJSON *root, const char *key, int fallback, int min, int max,
-                           const char *what, int *out) {
+static nt5_status read_int(const cJSON *root, const char *key, int fallback, int min, int max, const char *what,
+                           int *out) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!v || cJSON_IsNull(v)) {
         if (fallback < 0) return err_set(NT5_ERR_FORMAT, "%s: required field \"%s\" is missing", what, key);
@@ -85,14 +85,12 @@ static nt5_status parse_ffn(const char *proj, const char *what, t5_config *cfg) 
 nt5_status config_from_json(const cJSON *root, const char *what, t5_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
-    if (!cJSON_IsString(mt))
-        return err_set(NT5_ERR_FORMAT, "%s: \"model_type\" is missing or not a string", what);
+    if (!cJSON_IsString(mt)) return err_set(NT5_ERR_FORMAT, "%s: \"model_type\" is missing or not a string", what);
     size_t k = 0;
     while (k < sizeof model_types / sizeof model_types[0] && strcmp(model_types[k].name, mt->valuestring) != 0) k++;
     if (k == sizeof model_types / sizeof model_types[0])
-        return err_set(NT5_ERR_UNSUPPORTED,
-                       "%s: unknown model type \"%s\" (nt5 runs \"t5\", \"mt5\" and \"umt5\")", what,
-                       mt->valuestring);
+        return err_set(NT5_ERR_UNSUPPORTED, "%s: unknown model type \"%s\" (nt5 runs \"t5\", \"mt5\" and \"umt5\")",
+                       what, mt->valuestring);
     cfg->model_type = model_types[k].type;
     cfg->bias_every_layer = cfg->model_type == NT5_MODEL_UMT5;
 
@@ -148,16 +146,25 @@ cJSON *config_to_json(const t5_config *c) {
         const char *key;
         int value;
     } ints[] = {
-        {"d_model", c->d_model}, {"d_kv", c->d_kv}, {"d_ff", c->d_ff}, {"num_heads", c->num_heads},
-        {"num_layers", c->num_layers}, {"num_decoder_layers", c->num_decoder_layers}, {"vocab_size", c->vocab_size},
-        {"relative_attention_num_buckets", c->num_buckets}, {"relative_attention_max_distance", c->max_distance},
-        {"pad_token_id", c->pad_id}, {"eos_token_id", c->eos_id}, {"decoder_start_token_id", c->decoder_start_id},
+        {"d_model", c->d_model},
+        {"d_kv", c->d_kv},
+        {"d_ff", c->d_ff},
+        {"num_heads", c->num_heads},
+        {"num_layers", c->num_layers},
+        {"num_decoder_layers", c->num_decoder_layers},
+        {"vocab_size", c->vocab_size},
+        {"relative_attention_num_buckets", c->num_buckets},
+        {"relative_attention_max_distance", c->max_distance},
+        {"pad_token_id", c->pad_id},
+        {"eos_token_id", c->eos_id},
+        {"decoder_start_token_id", c->decoder_start_id},
     };
     int ok = o && cJSON_AddStringToObject(o, "model_type", config_model_type_name(c->model_type)) &&
              cJSON_AddStringToObject(o, "feed_forward_proj", proj) &&
              cJSON_AddNumberToObject(o, "layer_norm_epsilon", c->eps) &&
              cJSON_AddBoolToObject(o, "tie_word_embeddings", c->tie_word_embeddings);
-    for (size_t i = 0; ok && i < sizeof ints / sizeof ints[0]; i++) ok = cJSON_AddNumberToObject(o, ints[i].key, ints[i].value) != NULL;
+    for (size_t i = 0; ok && i < sizeof ints / sizeof ints[0]; i++)
+        ok = cJSON_AddNumberToObject(o, ints[i].key, ints[i].value) != NULL;
     if (!ok) {
         cJSON_Delete(o);
         return NULL;

@@ -20,7 +20,9 @@ typedef struct hf_entry {
     int64_t row0, rows;
 } hf_entry;
 
-static int by_name(const void *a, const void *b) { return strcmp(((const hf_entry *)a)->name, ((const hf_entry *)b)->name); }
+static int by_name(const void *a, const void *b) {
+    return strcmp(((const hf_entry *)a)->name, ((const hf_entry *)b)->name);
+}
 
 static size_t entry_bytes(const hf_entry *e) {
     return (size_t)e->rows * (size_t)(e->src->cols ? e->src->cols : 1) * (e->src->dtype == NT5_DTYPE_BF16 ? 2 : 4);
@@ -86,7 +88,9 @@ static nt5_status write_weights(const nt5_model *m, const char *path) {
             size_t bytes = entry_bytes(&e[i]), row_bytes = bytes / (size_t)(e[i].rows ? e[i].rows : 1);
             void *host = malloc(bytes ? bytes : 1);
             ok = host != NULL;
-            if (ok) m->be->ops->read_weight(m->be, host, (const char *)e[i].src->data + (size_t)e[i].row0 * row_bytes, bytes);
+            if (ok)
+                m->be->ops->read_weight(m->be, host, (const char *)e[i].src->data + (size_t)e[i].row0 * row_bytes,
+                                        bytes);
             ok = ok && fwrite(host, 1, bytes, f) == bytes;
             free(host);
         }
@@ -147,9 +151,10 @@ static nt5_status write_card(const nt5_model *m, const char *dir) {
     snprintf(path, sizeof path, "%s/README.md", dir);
     FILE *f = fopen(path, "w");
     if (!f) return err_set(NT5_ERR_IO, "cannot write %s", path);
-    fprintf(f, "---\nlibrary_name: transformers\n---\n\n# %s model in safetensors\n\n"
-               "Written by nt5 %s from a checkpoint it opened: the same weights under the state-dict names "
-               "`save_pretrained` uses (%s), with config.json and the T5 tokenizer files.\n",
+    fprintf(f,
+            "---\nlibrary_name: transformers\n---\n\n# %s model in safetensors\n\n"
+            "Written by nt5 %s from a checkpoint it opened: the same weights under the state-dict names "
+            "`save_pretrained` uses (%s), with config.json and the T5 tokenizer files.\n",
             config_model_type_name(m->cfg.model_type), NT5_VERSION_STRING,
             m->w.shared.dtype == NT5_DTYPE_BF16 ? "bfloat16" : "float32");
     return fclose(f) == 0 ? NT5_OK : err_set(NT5_ERR_IO, "cannot write %s", path);
@@ -157,7 +162,8 @@ static nt5_status write_card(const nt5_model *m, const char *dir) {
 
 nt5_status hf_layout_save(const nt5_model *m, const char *dir) {
     if (m->w.shared.dtype == NT5_DTYPE_F16)
-        return err_set(NT5_ERR_UNSUPPORTED, "a model opened with f16 weights has no Hugging Face layout: convert its "
+        return err_set(NT5_ERR_UNSUPPORTED,
+                       "a model opened with f16 weights has no Hugging Face layout: convert its "
                        "source");
     if (access(dir, F_OK) == 0) return err_set(NT5_ERR_INVALID_ARG, "%s already exists; give a new directory", dir);
     char tmp[4096], path[4200];

@@ -32,8 +32,8 @@ static nt5_status row_ids(const nt5_model *m, const input_spec *in, size_t i, si
     return NT5_OK;
 }
 
-nt5_status inputs_prepare(const nt5_model *m, const input_spec *in, int32_t max_length, int truncation,
-                          int pad_to_max, batch_input *out) {
+nt5_status inputs_prepare(const nt5_model *m, const input_spec *in, int32_t max_length, int truncation, int pad_to_max,
+                          batch_input *out) {
     memset(out, 0, sizeof *out);
     if (in->batch == 0) return err_set(NT5_ERR_INVALID_ARG, "batch is 0: give at least one input");
     if (in->texts == NULL && (in->ids == NULL || in->lengths == NULL))
@@ -56,8 +56,10 @@ nt5_status inputs_prepare(const nt5_model *m, const input_spec *in, int32_t max_
         if (st != NT5_OK) break;
         offset += n;
         if (n > limit && !truncation) {
-            st = err_set(NT5_ERR_TOO_LONG, "input %zu has %zu tokens, more than max_length %zu (turn truncation on "
-                         "or raise max_length)", i, n, limit);
+            st = err_set(NT5_ERR_TOO_LONG,
+                         "input %zu has %zu tokens, more than max_length %zu (turn truncation on "
+                         "or raise max_length)",
+                         i, n, limit);
             free(owned);
             break;
         }

@@ -76,9 +76,12 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
         dtype = gpu ? (stored == NT5_DTYPE_F16 && calibrated ? NT5_DTYPE_F16 : NT5_DTYPE_BF16)
                     : (stored == NT5_DTYPE_BF16 ? NT5_DTYPE_BF16 : NT5_DTYPE_F32);
     if (dtype == NT5_DTYPE_F16 && !(gpu && calibrated))
-        return err_set(NT5_ERR_UNSUPPORTED, "weight_dtype f16 runs on a GPU, from an f16 nt5 file with calibrated "
-                       "scales (nt5 convert --dtype f16); %s", gpu ? "this source has none" : "the CPU widens them: "
-                       "use auto or f32");
+        return err_set(NT5_ERR_UNSUPPORTED,
+                       "weight_dtype f16 runs on a GPU, from an f16 nt5 file with calibrated "
+                       "scales (nt5 convert --dtype f16); %s",
+                       gpu ? "this source has none"
+                           : "the CPU widens them: "
+                             "use auto or f32");
     fold_state fold = {src, &m->cfg};
     weight_source folded = folding_source(&fold);
     int fold_now = tf && tf->fold_norms && !m->norms_folded;
@@ -116,8 +119,7 @@ static nt5_status open_file(const char *path, const nt5_model_options *opts, con
     return NT5_OK;
 }
 
-static nt5_status open_dir(const char *dir, const nt5_model_options *opts, const load_transforms *tf,
-                           nt5_model **out) {
+static nt5_status open_dir(const char *dir, const nt5_model_options *opts, const load_transforms *tf, nt5_model **out) {
     nt5_model *m = calloc(1, sizeof *m);
     if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     char path[4096];
@@ -161,8 +163,7 @@ nt5_status model_open_path(const char *path, const nt5_model_options *opts, cons
     return err_set(NT5_ERR_INVALID_ARG, "\"%s\" is neither a directory nor a file", path);
 }
 
-nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts,
-                             nt5_model **out) {
+nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts, nt5_model **out) {
     nt5_model *m = calloc(1, sizeof *m);
     if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     cJSON *root = NULL;

@@ -25,11 +25,9 @@ typedef struct load_transforms {
 } load_transforms;
 
 /* Opens a Hugging Face layout directory or an nt5 file; tf may be NULL. */
-nt5_status model_open_path(const char *path, const nt5_model_options *opts, const load_transforms *tf,
-                           nt5_model **out);
+nt5_status model_open_path(const char *path, const nt5_model_options *opts, const load_transforms *tf, nt5_model **out);
 /* Builds a model with random weights from config.json text. */
-nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts,
-                             nt5_model **out);
+nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_model_options *opts, nt5_model **out);
 void model_free(nt5_model *m);
 /* Whether opts' device would give a GPU backend (*gpu), or the error it gives. */
 nt5_status model_backend_probe(const nt5_model_options *opts, int *gpu);

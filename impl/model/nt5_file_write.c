@@ -85,7 +85,8 @@ static nt5_status plan_file(const nt5_model *m, const nt5file_layout *lay, file_
         o->dtype = o->t->matrix ? dtype : o->t->dtype;
         o->input_absmax = -1;
         /* the embedding is gathered, not multiplied: only a tied lm_head has an input */
-        if (lay->input_absmax && o->t->matrix && strcmp(o->name, "shared") != 0) o->input_absmax = lay->input_absmax[src];
+        if (lay->input_absmax && o->t->matrix && strcmp(o->name, "shared") != 0)
+            o->input_absmax = lay->input_absmax[src];
         if (o->dtype == NT5_DTYPE_F16) st = pick_weight_exp(m, o);
     }
     return st;
@@ -231,7 +232,8 @@ static int write_body(FILE *f, const nt5_model *m, const file_plan *p, const cha
 
 nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_layout *lay) {
     if (m->w.shared.dtype == NT5_DTYPE_F16)
-        return err_set(NT5_ERR_UNSUPPORTED, "a model opened with f16 weights is not saved again: convert its source "
+        return err_set(NT5_ERR_UNSUPPORTED,
+                       "a model opened with f16 weights is not saved again: convert its source "
                        "(nt5 convert --dtype f16)");
     if (lay->dtype != NT5_DTYPE_AUTO && lay->dtype != NT5_DTYPE_F32 && lay->dtype != NT5_DTYPE_BF16 &&
         lay->dtype != NT5_DTYPE_F16)
@@ -258,8 +260,9 @@ nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_lay
         if (!ok || rename(tmp, path) != 0) {
             if (ok) e = errno;
             unlink(tmp);
-            st = written == WRITE_CANCELLED ? err_set(NT5_ERR_CANCELLED, "writing %s cancelled by the progress callback", path)
-                                            : err_set(NT5_ERR_IO, "cannot write %s: %s", path, strerror(e));
+            st = written == WRITE_CANCELLED
+                     ? err_set(NT5_ERR_CANCELLED, "writing %s cancelled by the progress callback", path)
+                     : err_set(NT5_ERR_IO, "cannot write %s: %s", path, strerror(e));
         }
     }
     free(header);

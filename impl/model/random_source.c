@@ -75,7 +75,10 @@ static nt5_status random_fill(void *self, const char *name, int64_t rows, int64_
 }
 
 weight_source random_source(random_source_state *state) {
-    return (weight_source){
-        .self = state, .has = random_has, .stored_dtype = random_stored_dtype, .check = random_check,
-        .input_exp = no_input_exp, .fill = random_fill};
+    return (weight_source){.self = state,
+                           .has = random_has,
+                           .stored_dtype = random_stored_dtype,
+                           .check = random_check,
+                           .input_exp = no_input_exp,
+                           .fill = random_fill};
 }

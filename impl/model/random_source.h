@@ -9,7 +9,7 @@
 
 typedef struct random_source_state {
     uint64_t seed;
-    int64_t inner;   /* num_heads * d_kv: the query rows of a fused qkv matrix */
+    int64_t inner; /* num_heads * d_kv: the query rows of a fused qkv matrix */
     int64_t d_kv;
 } random_source_state;
 

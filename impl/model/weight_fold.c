@@ -10,7 +10,7 @@
 static const struct {
     const char *stack, *matrix, *norm;
 } folds[] = {
-    {"enc", "qkv", "ln_attn"}, {"enc", "wi", "ln_ff"},        {"dec", "qkv", "ln_self"},
+    {"enc", "qkv", "ln_attn"},      {"enc", "wi", "ln_ff"}, {"dec", "qkv", "ln_self"},
     {"dec", "cross_q", "ln_cross"}, {"dec", "wi", "ln_ff"},
 };
 
@@ -74,7 +74,10 @@ static nt5_status fold_fill(void *self, const char *name, int64_t rows, int64_t 
 }
 
 weight_source folding_source(fold_state *state) {
-    return (weight_source){
-        .self = state, .has = fold_has, .stored_dtype = fold_stored_dtype, .check = fold_check,
-        .input_exp = fold_input_exp, .fill = fold_fill};
+    return (weight_source){.self = state,
+                           .has = fold_has,
+                           .stored_dtype = fold_stored_dtype,
+                           .check = fold_check,
+                           .input_exp = fold_input_exp,
+                           .fill = fold_fill};
 }

@@ -11,22 +11,22 @@
 #include "model/config.h"
 
 typedef struct enc_layer {
-    const float *ln_attn;  /* [d] */
-    wmat qkv;              /* [3 * inner, d] */
-    wmat o;                /* [d, inner] */
-    const float *bias;     /* [num_buckets, heads]: own or layer 0's */
-    const float *ln_ff;    /* [d] */
-    wmat wi;               /* [d_ff or 2 * d_ff (gate; up), d] */
-    wmat wo;               /* [d, d_ff] */
+    const float *ln_attn; /* [d] */
+    wmat qkv;             /* [3 * inner, d] */
+    wmat o;               /* [d, inner] */
+    const float *bias;    /* [num_buckets, heads]: own or layer 0's */
+    const float *ln_ff;   /* [d] */
+    wmat wi;              /* [d_ff or 2 * d_ff (gate; up), d] */
+    wmat wo;              /* [d, d_ff] */
 } enc_layer;
 
 typedef struct dec_layer {
     const float *ln_self, *bias;
     wmat qkv, o;
     const float *ln_cross;
-    wmat cross_q;          /* [inner, d] */
-    wmat cross_kv;         /* [2 * inner, d] */
-    wmat cross_o;          /* [d, inner] */
+    wmat cross_q;  /* [inner, d] */
+    wmat cross_kv; /* [2 * inner, d] */
+    wmat cross_o;  /* [d, inner] */
     const float *ln_ff;
     wmat wi, wo;
 } dec_layer;
@@ -34,21 +34,21 @@ typedef struct dec_layer {
 /* One stored tensor, under its nt5 name. */
 typedef struct weight_tensor {
     char name[32];
-    void *data;     /* backend memory */
-    int32_t dtype;  /* NT5_DTYPE_* */
-    int64_t rows, cols; /* cols == 0: a vector */
-    int matrix;         /* a product's weights (not a norm scale or bias table) */
+    void *data;                    /* backend memory */
+    int32_t dtype;                 /* NT5_DTYPE_* */
+    int64_t rows, cols;            /* cols == 0: a vector */
+    int matrix;                    /* a product's weights (not a norm scale or bias table) */
     int32_t weight_exp, input_exp; /* as in wmat */
 } weight_tensor;
 
 typedef struct weights {
-    wmat shared;              /* [vocab, d] */
+    wmat shared; /* [vocab, d] */
     enc_layer *enc;
     const float *enc_final_ln;
-    dec_layer *dec;           /* NULL when encoder-only */
+    dec_layer *dec; /* NULL when encoder-only */
     const float *dec_final_ln;
-    wmat lm_head;             /* [vocab, d]; == shared when tied */
-    weight_tensor *tensors;   /* every tensor loaded (the backend buffers to free) */
+    wmat lm_head;           /* [vocab, d]; == shared when tied */
+    weight_tensor *tensors; /* every tensor loaded (the backend buffers to free) */
     size_t n_tensors;
 } weights;
 

@@ -20,8 +20,7 @@ static void copy_message(char *err, size_t cap, const std::string &msg) {
     err[cap - 1] = '\0';
 }
 
-template <typename Loader>
-static int load_with(Loader load, spm_model **out, char *err, size_t err_capacity) {
+template <typename Loader> static int load_with(Loader load, spm_model **out, char *err, size_t err_capacity) {
     try {
         spm_model *m = new spm_model();
         auto status = load(m->sp);
@@ -79,8 +78,7 @@ extern "C" const char *spm_id_to_piece(const spm_model *m, int id) {
     }
 }
 
-extern "C" int spm_decode_pieces(const spm_model *m, const char *const *pieces, size_t n, char **out,
-                                 size_t *out_len) {
+extern "C" int spm_decode_pieces(const spm_model *m, const char *const *pieces, size_t n, char **out, size_t *out_len) {
     try {
         std::vector<std::string> list(pieces, pieces + n);
         std::string text;

@@ -19,7 +19,7 @@
 struct tokenizer {
     spm_model *sp;
     int pieces, extra_ids, max_length;
-    char *spiece;      /* the serialized model */
+    char *spiece; /* the serialized model */
     size_t spiece_len;
 };
 
@@ -48,8 +48,7 @@ static nt5_status read_tokenizer_config(const char *dir, tokenizer *t) {
     if (cJSON_IsNumber(extra)) {
         if (extra->valuedouble < 0 || extra->valuedouble > 10000)
             st = err_set(NT5_ERR_FORMAT, "%s: extra_ids must be in [0, 10000]", path);
-        else
-            t->extra_ids = extra->valueint;
+        else t->extra_ids = extra->valueint;
     }
     /* Hugging Face writes a huge sentinel when there is no limit */
     if (cJSON_IsNumber(maxlen) && maxlen->valuedouble >= 1 && maxlen->valuedouble <= 1e6)
@@ -63,7 +62,8 @@ static nt5_status load_spiece(tokenizer *t, const char *what) {
     char msg[256] = "";
     int rc = spm_load_bytes(t->spiece, t->spiece_len, &t->sp, msg, sizeof msg);
     if (rc != 0)
-        return err_set(rc == -2 ? NT5_ERR_OUT_OF_MEMORY : NT5_ERR_FORMAT, "%s: not a sentencepiece model (%s)", what, msg);
+        return err_set(rc == -2 ? NT5_ERR_OUT_OF_MEMORY : NT5_ERR_FORMAT, "%s: not a sentencepiece model (%s)", what,
+                       msg);
     t->pieces = spm_piece_count(t->sp);
     if (t->pieces < 3 || strcmp(spm_id_to_piece(t->sp, T5_PAD), "<pad>") != 0 ||
         strcmp(spm_id_to_piece(t->sp, T5_EOS), "</s>") != 0 || strcmp(spm_id_to_piece(t->sp, T5_UNK), "<unk>") != 0)
@@ -178,7 +178,9 @@ static nt5_status encode_chunk(const tokenizer *t, const char *s, size_t len, in
     int *ids;
     size_t n;
     int rc = spm_encode(t->sp, s, len, &ids, &n);
-    if (rc != 0) return err_set(rc == -2 ? NT5_ERR_OUT_OF_MEMORY : NT5_ERR_INVALID_ARG, "sentencepiece could not encode the text");
+    if (rc != 0)
+        return err_set(rc == -2 ? NT5_ERR_OUT_OF_MEMORY : NT5_ERR_INVALID_ARG,
+                       "sentencepiece could not encode the text");
     nt5_status st = NT5_OK;
     for (size_t i = 0; i < n && st == NT5_OK; i++)
         if (list_push(out, ids[i]) != 0) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
@@ -316,12 +318,15 @@ static void clean_up(str_buf *b) {
     }
 }
 
+/* "<extra_id_N>": the text of an extra id, which sentencepiece does not know */
+typedef char extra_name[24];
+
 nt5_status tok_decode(const tokenizer *t, const int32_t *ids, size_t n_ids, int32_t flags, int32_t vocab_size,
                       char **text, size_t *len) {
     int skip = (flags & NT5_DETOKENIZE_SKIP_SPECIAL) != 0;
     const char **tokens = malloc((n_ids ? n_ids : 1) * sizeof *tokens);
     int32_t *kept = malloc((n_ids ? n_ids : 1) * sizeof *kept);
-    char (*extra_names)[24] = malloc((n_ids ? n_ids : 1) * sizeof *extra_names);
+    extra_name *extra_names = malloc((n_ids ? n_ids : 1) * sizeof *extra_names); /* [n_ids] */
     str_buf b = {0};
     nt5_status st = NT5_OK;
     if (!tokens || !kept || !extra_names) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");

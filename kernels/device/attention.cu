@@ -80,8 +80,7 @@ __global__ void __launch_bounds__(WARPS * 32) attention_kernel(cuda_attention_ar
     }
 }
 
-template <int PER_LANE>
-cudaError_t launch(const cuda_attention_args *args, cudaStream_t stream) {
+template <int PER_LANE> cudaError_t launch(const cuda_attention_args *args, cudaStream_t stream) {
     size_t rows = args->a.batch * args->a.heads * args->a.q_len;
     if (rows == 0) return cudaSuccess;
     unsigned blocks = (unsigned)((rows + WARPS - 1) / WARPS);

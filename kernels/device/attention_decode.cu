@@ -114,13 +114,13 @@ unsigned slices_for(const attn_args *a) {
     return (unsigned)(s < 1 ? 1 : s > MAX_SLICES ? MAX_SLICES : s);
 }
 
-template <int PER_LANE>
-cudaError_t launch(const cuda_attention_args *args, cudaStream_t stream) {
+template <int PER_LANE> cudaError_t launch(const cuda_attention_args *args, cudaStream_t stream) {
     const attn_args *a = &args->a;
     size_t rows = a->batch * a->heads * a->q_len;
     unsigned slices = args->partials ? slices_for(a) : 1;
     decode_attention_kernel<PER_LANE><<<dim3((unsigned)rows, slices), WARPS * 32, 0, stream>>>(*args, slices);
-    if (slices > 1) merge_slices_kernel<<<(unsigned)rows, a->d_kv < 128 ? 64 : 128, 0, stream>>>(*args, slices);
+    unsigned merge_threads = a->d_kv < 128 ? 64 : 128;
+    if (slices > 1) merge_slices_kernel<<<(unsigned)rows, merge_threads, 0, stream>>>(*args, slices);
     return cudaGetLastError();
 }
 

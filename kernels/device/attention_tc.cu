@@ -22,15 +22,14 @@ using namespace nvcuda;
 
 namespace {
 
-constexpr int QB = 64;     // queries per block, 16 per warp
-constexpr int KB = 64;     // keys per step
+constexpr int QB = 64;  // queries per block, 16 per warp
+constexpr int KB = 64;  // keys per step
 constexpr int WARPS = QB / 16;
-constexpr int PAD_H = 8;   // row padding in 16-bit elements (spreads banks, keeps 32-byte alignment)
-constexpr int PAD_F = 4;   // row padding in floats
+constexpr int PAD_H = 8;  // row padding in 16-bit elements (spreads banks, keeps 32-byte alignment)
+constexpr int PAD_F = 4;  // row padding in floats
 
 // Shared memory of one block for head size D, byte offsets (all multiples of 32, as WMMA needs).
-template <int D>
-struct tc_layout {
+template <int D> struct tc_layout {
     static constexpr int LDH = D + PAD_H;   // q [QB, D], k [KB, D], v [KB, D] rows (16-bit)
     static constexpr int LDS = KB + PAD_F;  // scores [QB, KB] (fp32)
     static constexpr int LDP = KB + PAD_H;  // probabilities [QB, KB] (16-bit)
@@ -41,8 +40,8 @@ struct tc_layout {
     static constexpr size_t s = v + (size_t)KB * LDH * 2;
     static constexpr size_t p = s + (size_t)QB * LDS * 4;
     static constexpr size_t o = p + (size_t)QB * LDP * 2;
-    static constexpr size_t bias = o + (size_t)QB * LDO * 4;  // [QB + KB] by relative position
-    static constexpr size_t rows = bias + (size_t)(QB + KB) * 4; // max, sum, correction: [3, QB]
+    static constexpr size_t bias = o + (size_t)QB * LDO * 4;      // [QB + KB] by relative position
+    static constexpr size_t rows = bias + (size_t)(QB + KB) * 4;  // max, sum, correction: [3, QB]
     static constexpr size_t bytes = rows + (size_t)3 * QB * 4;
     static_assert(k % 32 == 0 && v % 32 == 0 && s % 32 == 0 && p % 32 == 0 && o % 32 == 0, "WMMA alignment");
 };
@@ -175,22 +174,20 @@ __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention
     }
 }
 
-template <typename T, int D>
-cudaError_t launch(const cuda_attention_args *args, cudaStream_t stream) {
+template <typename T, int D> cudaError_t launch(const cuda_attention_args *args, cudaStream_t stream) {
     dim3 grid((unsigned)((args->a.q_len + QB - 1) / QB), (unsigned)(args->a.batch * args->a.heads));
     tc_attention_kernel<T, D><<<grid, WARPS * 32, tc_layout<D>::bytes, stream>>>(*args);
     return cudaGetLastError();
 }
 
 // Lets both dtypes' kernels of head size D take their shared memory on the current device.
-template <int D>
-bool allow_smem(size_t optin) {
+template <int D> bool allow_smem(size_t optin) {
     const int bytes = (int)tc_layout<D>::bytes;
     return optin >= tc_layout<D>::bytes &&
            cudaFuncSetAttribute(tc_attention_kernel<__nv_bfloat16, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                 bytes) == cudaSuccess &&
-           cudaFuncSetAttribute(tc_attention_kernel<__half, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                bytes) == cudaSuccess;
+           cudaFuncSetAttribute(tc_attention_kernel<__half, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) ==
+               cudaSuccess;
 }
 
 }  // namespace

@@ -8,20 +8,10 @@
 
 #include "nt5.h"
 
-template <typename T>
-__device__ inline T stored(float v);
-template <>
-__device__ inline float stored<float>(float v) {
-    return v;
-}
-template <>
-__device__ inline __nv_bfloat16 stored<__nv_bfloat16>(float v) {
-    return __float2bfloat16_rn(v);
-}
-template <>
-__device__ inline __half stored<__half>(float v) {
-    return __float2half_rn(v);
-}
+template <typename T> __device__ inline T stored(float v);
+template <> __device__ inline float stored<float>(float v) { return v; }
+template <> __device__ inline __nv_bfloat16 stored<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+template <> __device__ inline __half stored<__half>(float v) { return __float2half_rn(v); }
 
 // out[i] = v in dtype (NT5_DTYPE_F32, BF16 or F16), chosen at run time
 __device__ inline void store_as(void *out, int32_t dtype, size_t i, float v) {

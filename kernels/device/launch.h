@@ -63,12 +63,12 @@ cudaError_t nt5_cuda_gather_blocks(float *dst, const float *src, const int32_t *
  * queries (decoding steps, attention_decode.cu), and a warp per query row
  * otherwise (fp32 and unusual head sizes, attention.cu). */
 typedef struct cuda_attention_args {
-    attn_args a;              /* a.kv_valid is not read: see kv_valid */
-    const int32_t *kv_valid;  /* device [kv_batch] attended keys per kv batch, or NULL */
-    float log_ratio;          /* position_log_ratio() of the bucket settings */
-    float *partials;          /* device [nt5_cuda_attention_partials(&a)] scratch, or NULL when that is 0 */
-    unsigned disabled;        /* CUDA_OFF_* kernels not to use (NT5_CUDA_DISABLE) */
-    size_t tc_smem;           /* nt5_cuda_attention_tc_setup() of the device: 0, no tensor-core kernel */
+    attn_args a;             /* a.kv_valid is not read: see kv_valid */
+    const int32_t *kv_valid; /* device [kv_batch] attended keys per kv batch, or NULL */
+    float log_ratio;         /* position_log_ratio() of the bucket settings */
+    float *partials;         /* device [nt5_cuda_attention_partials(&a)] scratch, or NULL when that is 0 */
+    unsigned disabled;       /* CUDA_OFF_* kernels not to use (NT5_CUDA_DISABLE) */
+    size_t tc_smem;          /* nt5_cuda_attention_tc_setup() of the device: 0, no tensor-core kernel */
 } cuda_attention_args;
 
 /* Paths that NT5_CUDA_DISABLE (a comma-separated list of the names below)

@@ -23,7 +23,8 @@ __device__ void block_best(float &v, size_t &t) {
     ts[threadIdx.x] = t;
     __syncthreads();
     for (int half = PICK_THREADS / 2; half > 0; half /= 2) {
-        if (threadIdx.x < half && ahead(vs[threadIdx.x + half], ts[threadIdx.x + half], vs[threadIdx.x], ts[threadIdx.x]))
+        if (threadIdx.x < half &&
+            ahead(vs[threadIdx.x + half], ts[threadIdx.x + half], vs[threadIdx.x], ts[threadIdx.x]))
             vs[threadIdx.x] = vs[threadIdx.x + half], ts[threadIdx.x] = ts[threadIdx.x + half];
         __syncthreads();
     }
@@ -53,7 +54,7 @@ __global__ void __launch_bounds__(PICK_THREADS)
     for (size_t i = threadIdx.x; i < V; i += PICK_THREADS)
         if (ahead(s[i], i, bv, bt)) bv = s[i], bt = i;
     block_best(bv, bt);
-    size_t pick = bt < V ? bt : 0; // all -inf (or NaN): index 0, as pick_argmax
+    size_t pick = bt < V ? bt : 0;  // all -inf (or NaN): index 0, as pick_argmax
     if (threadIdx.x == 0) {
         ids[blockIdx.x] = (int32_t)pick;
         logprobs[blockIdx.x] = s[pick] - lse;
@@ -61,8 +62,8 @@ __global__ void __launch_bounds__(PICK_THREADS)
 }
 
 // n passes, each taking the best candidate after the previous one in the order
-__global__ void __launch_bounds__(PICK_THREADS) beam_candidates_kernel(const float *logits, size_t V, const float *base,
-                                                                        size_t n, float *scores, int32_t *tokens) {
+__global__ void __launch_bounds__(PICK_THREADS)
+    beam_candidates_kernel(const float *logits, size_t V, const float *base, size_t n, float *scores, int32_t *tokens) {
     const float *s = logits + blockIdx.x * V;
     float lse = row_logsumexp(s, V), b = base[blockIdx.x], prev_v = INFINITY;
     size_t prev_t = 0;
@@ -86,8 +87,7 @@ __global__ void __launch_bounds__(PICK_THREADS) beam_candidates_kernel(const flo
 
 
 // The block's bound (max or min); every thread gets it.
-template <typename T, bool MAX>
-__device__ T block_bound(T v) {
+template <typename T, bool MAX> __device__ T block_bound(T v) {
     __shared__ T part[PICK_THREADS / 32];
     for (int o = 16; o > 0; o >>= 1) {
         T other = __shfl_xor_sync(0xffffffffu, v, o);
@@ -109,8 +109,7 @@ __device__ uint32_t order_key(float v) {
 __device__ float key_value(uint32_t k) { return __uint_as_float(k & 0x80000000u ? k & 0x7fffffffu : ~k); }
 
 // The largest key K with enough(K) (a predicate true at 0 and falling as K grows), bit by bit.
-template <typename Enough>
-__device__ uint32_t largest_key(Enough enough) {
+template <typename Enough> __device__ uint32_t largest_key(Enough enough) {
     uint32_t prefix = 0;
     for (int bit = 31; bit >= 0; bit--)
         if (enough(prefix | (1u << bit))) prefix |= 1u << bit;
@@ -180,7 +179,7 @@ __global__ void __launch_bounds__(PICK_THREADS)
         acc += p;
         if (target < acc) found = i;
     }
-    found = block_bound<size_t, false>(found);  // the first crossing in token order
+    found = block_bound<size_t, false>(found);                // the first crossing in token order
     if (found == V) found = block_bound<size_t, true>(last);  // none (rounding): the last possible token
     if (threadIdx.x == 0) {
         ids[blockIdx.x] = (int32_t)found;
@@ -190,8 +189,8 @@ __global__ void __launch_bounds__(PICK_THREADS)
 
 }  // namespace
 
-extern "C" cudaError_t nt5_cuda_beam_candidates(const float *logits, size_t rows, size_t V, const float *base,
-                                                size_t n, float *scores, int32_t *tokens, cudaStream_t stream) {
+extern "C" cudaError_t nt5_cuda_beam_candidates(const float *logits, size_t rows, size_t V, const float *base, size_t n,
+                                                float *scores, int32_t *tokens, cudaStream_t stream) {
     if (rows == 0 || n == 0) return cudaSuccess;
     beam_candidates_kernel<<<(unsigned)rows, PICK_THREADS, 0, stream>>>(logits, V, base, n, scores, tokens);
     return cudaGetLastError();
@@ -205,8 +204,8 @@ extern "C" cudaError_t nt5_cuda_greedy_pick(const float *logits, size_t rows, si
 }
 
 extern "C" cudaError_t nt5_cuda_sample_pick(const float *logits, size_t rows, size_t V, float temperature,
-                                            int32_t top_k, float top_p, const double *u, int32_t *ids,
-                                            float *logprobs, cudaStream_t stream) {
+                                            int32_t top_k, float top_p, const double *u, int32_t *ids, float *logprobs,
+                                            cudaStream_t stream) {
     if (rows == 0) return cudaSuccess;
     sample_pick_kernel<<<(unsigned)rows, PICK_THREADS, 0, stream>>>(logits, V, temperature, top_k, top_p, u, ids,
                                                                     logprobs);

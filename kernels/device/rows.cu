@@ -62,13 +62,12 @@ __global__ void ffn_activation_kernel(T *out, float scale, const float *in, size
 
 template <typename T>
 __global__ void to_half_kernel(T *out, const float *in, size_t ld_in, size_t rows, size_t cols, float scale) {
-    for (size_t t = blockIdx.x * (size_t)blockDim.x + threadIdx.x; t < rows * cols;
-         t += (size_t)gridDim.x * blockDim.x)
+    for (size_t t = blockIdx.x * (size_t)blockDim.x + threadIdx.x; t < rows * cols; t += (size_t)gridDim.x * blockDim.x)
         out[t] = stored<T>(in[(t / cols) * ld_in + t % cols] * scale);
 }
 
-__global__ void append_rows_kernel(float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
-                                   const float *src, size_t ld_src, size_t cols) {
+__global__ void append_rows_kernel(float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos, const float *src,
+                                   size_t ld_src, size_t cols) {
     size_t b = blockIdx.x;
     float *to = dst + b * block_stride + (size_t)*pos * ld_dst;
     const float *from = src + b * ld_src;
@@ -105,8 +104,7 @@ extern "C" cudaError_t nt5_cuda_rmsnorm(void *out, int32_t out_dtype, const floa
         rmsnorm_kernel<<<(unsigned)rows, 256, 0, stream>>>((__nv_bfloat16 *)out, in, w, d, eps, scale);
     else if (out_dtype == NT5_DTYPE_F16)
         rmsnorm_kernel<<<(unsigned)rows, 256, 0, stream>>>((__half *)out, in, w, d, eps, scale);
-    else
-        rmsnorm_kernel<<<(unsigned)rows, 256, 0, stream>>>((float *)out, in, w, d, eps, scale);
+    else rmsnorm_kernel<<<(unsigned)rows, 256, 0, stream>>>((float *)out, in, w, d, eps, scale);
     return cudaGetLastError();
 }
 
@@ -119,8 +117,7 @@ extern "C" cudaError_t nt5_cuda_ffn_activation(void *out, int32_t out_dtype, flo
         ffn_activation_kernel<<<grid, 256, 0, stream>>>((__nv_bfloat16 *)out, out_scale, in, ld_in, M, F, act, gated);
     else if (out_dtype == NT5_DTYPE_F16)
         ffn_activation_kernel<<<grid, 256, 0, stream>>>((__half *)out, out_scale, in, ld_in, M, F, act, gated);
-    else
-        ffn_activation_kernel<<<grid, 256, 0, stream>>>((float *)out, out_scale, in, ld_in, M, F, act, gated);
+    else ffn_activation_kernel<<<grid, 256, 0, stream>>>((float *)out, out_scale, in, ld_in, M, F, act, gated);
     return cudaGetLastError();
 }
 
@@ -130,8 +127,7 @@ extern "C" cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t l
     unsigned grid = grid_for(rows * cols, 256);
     if (dtype == NT5_DTYPE_BF16)
         to_half_kernel<<<grid, 256, 0, stream>>>((__nv_bfloat16 *)out, in, ld_in, rows, cols, scale);
-    else
-        to_half_kernel<<<grid, 256, 0, stream>>>((__half *)out, in, ld_in, rows, cols, scale);
+    else to_half_kernel<<<grid, 256, 0, stream>>>((__half *)out, in, ld_in, rows, cols, scale);
     return cudaGetLastError();
 }
 

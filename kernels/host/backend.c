@@ -70,8 +70,10 @@ static unsigned disabled_paths(void) {
     static const struct {
         const char *name;
         unsigned bit;
-    } paths[] = {{"graphs", CUDA_OFF_GRAPHS}, {"tc-attention", CUDA_OFF_TC_ATTENTION},
-                 {"split-attention", CUDA_OFF_SPLIT_ATTENTION}, {"relu-epilogue", CUDA_OFF_RELU_EPILOGUE}};
+    } paths[] = {{"graphs", CUDA_OFF_GRAPHS},
+                 {"tc-attention", CUDA_OFF_TC_ATTENTION},
+                 {"split-attention", CUDA_OFF_SPLIT_ATTENTION},
+                 {"relu-epilogue", CUDA_OFF_RELU_EPILOGUE}};
     const char *env = getenv("NT5_CUDA_DISABLE");
     unsigned bits = 0;
     for (const char *p = env; p && *p;) {
@@ -99,8 +101,10 @@ static nt5_status check_device(const cuda_host *host, int device) {
     if ((e = cudaGetDeviceProperties(&prop, device)) != cudaSuccess)
         return host->set_error(NT5_ERR_NO_DEVICE, "cuda:%d: %s", device, cudaGetErrorString(e));
     if (prop.major < 8)
-        return host->set_error(NT5_ERR_NO_DEVICE, "cuda:%d (%s) has compute capability %d.%d; nt5's CUDA backend "
-                               "needs 8.0 or newer", device, prop.name, prop.major, prop.minor);
+        return host->set_error(NT5_ERR_NO_DEVICE,
+                               "cuda:%d (%s) has compute capability %d.%d; nt5's CUDA backend "
+                               "needs 8.0 or newer",
+                               device, prop.name, prop.major, prop.minor);
     if ((e = cudaSetDevice(device)) != cudaSuccess)
         return host->set_error(NT5_ERR_NO_DEVICE, "cuda:%d: %s", device, cudaGetErrorString(e));
     cudaMemPool_t pool;
@@ -118,8 +122,10 @@ __attribute__((visibility("default"))) nt5_status nt5_cuda_module_create(const c
     char why[256];
     *out = NULL;
     if (cuda_module_contract_differs(contract, &nt5_cuda_module_api, why, sizeof why))
-        return host->set_error(NT5_ERR_DEVICE, "libnt5-cuda.so was built for another libnt5: %s (install matching "
-                               "versions)", why);
+        return host->set_error(NT5_ERR_DEVICE,
+                               "libnt5-cuda.so was built for another libnt5: %s (install matching "
+                               "versions)",
+                               why);
     nt5_status st = check_device(host, device);
     if (st != NT5_OK) return st;
     cuda_backend *cb = calloc(1, sizeof *cb);

@@ -18,17 +18,17 @@ typedef struct cuda_backend cuda_backend;
 
 /* Per-call state: reused by later calls once returned to the pool. */
 typedef struct cuda_session {
-    cuda_backend *cb;           /* the backend it belongs to */
+    cuda_backend *cb; /* the backend it belongs to */
     cudaStream_t stream;
-    void *workspace;            /* [WORKSPACE_BYTES] for cuBLASLt */
-    uint16_t *bf16_in;          /* [bf16_cap] a product's input cast to bf16/f16, or an output cast */
+    void *workspace;   /* [WORKSPACE_BYTES] for cuBLASLt */
+    uint16_t *bf16_in; /* [bf16_cap] a product's input cast to bf16/f16, or an output cast */
     size_t bf16_cap;
-    int32_t *valid;             /* [valid_cap] attention's kv_valid, uploaded when it changes */
+    int32_t *valid; /* [valid_cap] attention's kv_valid, uploaded when it changes */
     size_t valid_cap, valid_n;
-    int32_t *valid_host;        /* [valid_n] what `valid` holds */
-    void *picks;                /* [picks_cap] greedy ids and log-probabilities, or beam candidates */
+    int32_t *valid_host; /* [valid_n] what `valid` holds */
+    void *picks;         /* [picks_cap] greedy ids and log-probabilities, or beam candidates */
     size_t picks_cap;
-    float *partials;            /* [partials_cap] attention's per-slice results */
+    float *partials; /* [partials_cap] attention's per-slice results */
     size_t partials_cap;
     int capturing;              /* a decoding step is being recorded: no buffer may move */
     int capture_broken;         /* something in it could not be recorded */
@@ -47,7 +47,7 @@ struct cuda_backend {
     size_t tc_smem;       /* nt5_cuda_attention_tc_setup() */
     pthread_mutex_t lock; /* the session pool */
     cuda_session *idle;
-    plan_cache plans;     /* cuBLASLt plans by product shape */
+    plan_cache plans; /* cuBLASLt plans by product shape */
 };
 
 static inline cuda_backend *cuda_of(const backend *be) { return (cuda_backend *)be; }

@@ -10,20 +10,22 @@
 #include "kernels/host/session.h"
 
 void cuda_embed(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d) {
-    cuda_failed(x, nt5_cuda_embed(out, table->data, table->dtype, ldexpf(1.0f, table->weight_exp), ids, n, d,
-                                 session_of(x)->stream),
-               "embed");
+    cuda_failed(x,
+                nt5_cuda_embed(out, table->data, table->dtype, ldexpf(1.0f, table->weight_exp), ids, n, d,
+                               session_of(x)->stream),
+                "embed");
 }
 
-void cuda_rmsnorm(exec_ctx *x, void *out, int32_t out_dtype, const float *in, const float *w, size_t rows,
-                         size_t d, float eps, float scale) {
+void cuda_rmsnorm(exec_ctx *x, void *out, int32_t out_dtype, const float *in, const float *w, size_t rows, size_t d,
+                  float eps, float scale) {
     cuda_failed(x, nt5_cuda_rmsnorm(out, out_dtype, in, w, rows, d, eps, scale, session_of(x)->stream), "rmsnorm");
 }
 
-void cuda_ffn_activation(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const float *in,
-                                size_t ld_in, size_t M, size_t F, activation act, int gated) {
-    cuda_failed(x, nt5_cuda_ffn_activation(out, out_dtype, out_scale, in, ld_in, M, F, act, gated,
-                                          session_of(x)->stream), "activation");
+void cuda_ffn_activation(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const float *in, size_t ld_in,
+                         size_t M, size_t F, activation act, int gated) {
+    cuda_failed(x,
+                nt5_cuda_ffn_activation(out, out_dtype, out_scale, in, ld_in, M, F, act, gated, session_of(x)->stream),
+                "activation");
 }
 
 /* kv_valid on the device; the same lengths every layer and step of a call
@@ -46,7 +48,8 @@ static const int32_t *valid_on_device(exec_ctx *x, const size_t *kv_valid, size_
     for (size_t b = 0; b < n; b++) host[b] = (int32_t)kv_valid[b];
     s->valid_n = 0; /* until the new lengths are queued */
     int32_t *dev = cuda_grow(x, (void **)&s->valid, &s->valid_cap, n * sizeof *host);
-    if (!dev || cuda_failed(x, cudaMemcpyAsync(dev, host, n * sizeof *host, cudaMemcpyHostToDevice, s->stream), "upload")) {
+    if (!dev ||
+        cuda_failed(x, cudaMemcpyAsync(dev, host, n * sizeof *host, cudaMemcpyHostToDevice, s->stream), "upload")) {
         free(host);
         return NULL;
     }
@@ -81,24 +84,28 @@ void cuda_store(exec_ctx *x, void *dst, int on_device, int32_t dtype, const floa
     size_t bytes = n * (dtype == NT5_DTYPE_F32 ? 4 : 2);
     if (dtype != NT5_DTYPE_F32) {
         uint16_t *half = on_device ? dst : cuda_grow(x, (void **)&s->bf16_in, &s->bf16_cap, bytes);
-        if (!half || cuda_failed(x, nt5_cuda_to_half(half, src, n, 1, n, dtype, 1.0f, s->stream), "output cast")) return;
+        if (!half || cuda_failed(x, nt5_cuda_to_half(half, src, n, 1, n, dtype, 1.0f, s->stream), "output cast"))
+            return;
         from = half;
         if (on_device) return;
     }
-    if (cuda_failed(x, cudaMemcpyAsync(dst, from, bytes, on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyDeviceToHost,
-                                  s->stream), "output copy"))
+    if (cuda_failed(x,
+                    cudaMemcpyAsync(dst, from, bytes, on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyDeviceToHost,
+                                    s->stream),
+                    "output copy"))
         return;
     if (!on_device) cuda_failed(x, cudaStreamSynchronize(s->stream), "output copy");
 }
 
-void cuda_append_rows(exec_ctx *x, float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
-                             const float *src, size_t ld_src, size_t batch, size_t cols) {
-    cuda_failed(x, nt5_cuda_append_rows(dst, block_stride, ld_dst, pos, src, ld_src, batch, cols,
-                                       session_of(x)->stream), "cache append");
+void cuda_append_rows(exec_ctx *x, float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos, const float *src,
+                      size_t ld_src, size_t batch, size_t cols) {
+    cuda_failed(x,
+                nt5_cuda_append_rows(dst, block_stride, ld_dst, pos, src, ld_src, batch, cols, session_of(x)->stream),
+                "cache append");
 }
 
 void cuda_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index, size_t count,
-                               size_t block_elems, size_t stride) {
+                        size_t block_elems, size_t stride) {
     cuda_failed(x, nt5_cuda_gather_blocks(dst, src, index, count, block_elems, stride, session_of(x)->stream),
-               "gather");
+                "gather");
 }

@@ -27,13 +27,12 @@ static void download_picks(exec_ctx *x, cudaError_t e, const char *what, const i
     if (cuda_failed(x, e, what) ||
         cuda_failed(x, cudaMemcpyAsync(ids, dev_ids, rows * sizeof *ids, cudaMemcpyDeviceToHost, stream), "download") ||
         cuda_failed(x, cudaMemcpyAsync(logprobs, dev_lp, rows * sizeof *logprobs, cudaMemcpyDeviceToHost, stream),
-               "download"))
+                    "download"))
         return;
     cuda_failed(x, cudaStreamSynchronize(stream), what);
 }
 
-void cuda_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, int32_t *ids,
-                             float *logprobs) {
+void cuda_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs) {
     int32_t *dev_ids;
     float *dev_lp;
     if (rows == 0 || !pick_buffers(x, rows, 0, &dev_ids, &dev_lp)) return;
@@ -42,21 +41,22 @@ void cuda_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, i
 }
 
 void cuda_sample_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, const nt5_generate_options *o,
-                             const double *u, int32_t *ids, float *logprobs) {
+                      const double *u, int32_t *ids, float *logprobs) {
     cuda_session *s = session_of(x);
     int32_t *dev_ids;
     float *dev_lp;
     double *dev_u; /* [rows] the draws */
-    if (rows == 0 ||
-        !(dev_u = (double *)pick_buffers(x, rows, rows * sizeof *u, &dev_ids, &dev_lp)) ||
+    if (rows == 0 || !(dev_u = (double *)pick_buffers(x, rows, rows * sizeof *u, &dev_ids, &dev_lp)) ||
         cuda_failed(x, cudaMemcpyAsync(dev_u, u, rows * sizeof *u, cudaMemcpyHostToDevice, s->stream), "upload"))
         return;
-    download_picks(x, nt5_cuda_sample_pick(logits, rows, V, o->temperature, o->top_k, o->top_p, dev_u, dev_ids, dev_lp,
-                                           s->stream), "sampling", dev_ids, dev_lp, rows, ids, logprobs);
+    download_picks(x,
+                   nt5_cuda_sample_pick(logits, rows, V, o->temperature, o->top_k, o->top_p, dev_u, dev_ids, dev_lp,
+                                        s->stream),
+                   "sampling", dev_ids, dev_lp, rows, ids, logprobs);
 }
 
 void cuda_beam_candidates(exec_ctx *x, const float *logits, size_t rows, size_t V, const float *base, size_t n,
-                                 beam_candidate *out) {
+                          beam_candidate *out) {
     cuda_session *s = session_of(x);
     if (rows == 0 || n == 0) return;
     /* device: base [rows], scores [rows, n], tokens [rows, n]; host: the same, then merged into out */
@@ -72,10 +72,14 @@ void cuda_beam_candidates(exec_ctx *x, const float *logits, size_t rows, size_t 
     int32_t *dev_tokens = (int32_t *)(dev + floats * sizeof(float));
     float *scores = (float *)host + rows;
     int32_t *tokens = (int32_t *)(host + floats * sizeof(float));
-    if (!cuda_failed(x, cudaMemcpyAsync(dev_base, base, rows * sizeof *base, cudaMemcpyHostToDevice, s->stream), "upload") &&
-        !cuda_failed(x, nt5_cuda_beam_candidates(logits, rows, V, dev_base, n, dev_scores, dev_tokens, s->stream), "beam") &&
-        !cuda_failed(x, cudaMemcpyAsync(host + rows * sizeof(float), dev_scores, bytes - rows * sizeof(float),
-                                   cudaMemcpyDeviceToHost, s->stream), "download") &&
+    if (!cuda_failed(x, cudaMemcpyAsync(dev_base, base, rows * sizeof *base, cudaMemcpyHostToDevice, s->stream),
+                     "upload") &&
+        !cuda_failed(x, nt5_cuda_beam_candidates(logits, rows, V, dev_base, n, dev_scores, dev_tokens, s->stream),
+                     "beam") &&
+        !cuda_failed(x,
+                     cudaMemcpyAsync(host + rows * sizeof(float), dev_scores, bytes - rows * sizeof(float),
+                                     cudaMemcpyDeviceToHost, s->stream),
+                     "download") &&
         !cuda_failed(x, cudaStreamSynchronize(s->stream), "beam"))
         for (size_t i = 0; i < rows * n; i++) out[i] = (beam_candidate){scores[i], tokens[i], (int32_t)(i / n)};
     free(host);

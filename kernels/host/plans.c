@@ -27,7 +27,7 @@ static cublasStatus_t plan_build(const plan_cache *pc, lt_plan *p) {
     cublasLtEpilogue_t epilogue = sh->relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT;
     size_t ld_b = sh->dtype == NT5_DTYPE_F32 ? sh->ld_in : sh->K; /* 16-bit inputs are cast into a dense buffer */
     cublasComputeType_t compute = sh->dtype == NT5_DTYPE_F32 && pc->tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                                                          : CUBLAS_COMPUTE_32F;
+                                                                         : CUBLAS_COMPUTE_32F;
     cublasStatus_t s = cublasLtMatmulDescCreate(&p->op, compute, CUDA_R_32F);
     if (s != CUBLAS_STATUS_SUCCESS) return s;
     p->built = 1;
@@ -68,8 +68,7 @@ void plan_cache_destroy(plan_cache *pc) {
 
 static int same_shape(const lt_shape *a, const lt_shape *b) {
     return a->M == b->M && a->N == b->N && a->K == b->K && a->ld_in == b->ld_in && a->ld_out == b->ld_out &&
-           a->dtype == b->dtype && a->out_dtype == b->out_dtype && a->accumulate == b->accumulate &&
-           a->relu == b->relu;
+           a->dtype == b->dtype && a->out_dtype == b->out_dtype && a->accumulate == b->accumulate && a->relu == b->relu;
 }
 
 /* A slot for a new plan: the next one no enqueue is using, or NULL. */

@@ -31,14 +31,20 @@ static void product(exec_ctx *x, void *out, int32_t out_dtype, size_t ld_out, fl
     int in_exp = w->dtype == NT5_DTYPE_F16 && w->input_exp > 0 ? w->input_exp : 0;
     if (w->dtype != NT5_DTYPE_F32 && in_dtype == NT5_DTYPE_F32) {
         uint16_t *cast = cuda_grow(x, (void **)&s->bf16_in, &s->bf16_cap, M * K * sizeof(uint16_t));
-        if (!cast ||
-            cuda_failed(x, nt5_cuda_to_half(cast, in, ld_in, M, K, w->dtype, ldexpf(1.0f, -in_exp), s->stream),
-                        "cast of a product's input"))
+        if (!cast || cuda_failed(x, nt5_cuda_to_half(cast, in, ld_in, M, K, w->dtype, ldexpf(1.0f, -in_exp), s->stream),
+                                 "cast of a product's input"))
             return;
         b = cast;
     }
-    lt_shape shape = {.M = M, .N = N, .K = K, .ld_in = ld_in, .ld_out = ld_out, .dtype = w->dtype,
-                      .out_dtype = out_dtype, .accumulate = accumulate, .relu = relu};
+    lt_shape shape = {.M = M,
+                      .N = N,
+                      .K = K,
+                      .ld_in = ld_in,
+                      .ld_out = ld_out,
+                      .dtype = w->dtype,
+                      .out_dtype = out_dtype,
+                      .accumulate = accumulate,
+                      .relu = relu};
     /* ReLU commutes with the positive power-of-two scales */
     float alpha = ldexpf(1.0f, w->weight_exp + in_exp) * out_scale, beta = accumulate ? 1.0f : 0.0f;
     lt_plan *plan = NULL;
@@ -51,8 +57,8 @@ static void product(exec_ctx *x, void *out, int32_t out_dtype, size_t ld_out, fl
     cuda_lt_failed(x, st, "matmul");
 }
 
-void cuda_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in,
-                 const wmat *w, size_t M, size_t N, size_t K, int accumulate) {
+void cuda_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in, const wmat *w,
+                 size_t M, size_t N, size_t K, int accumulate) {
     product(x, out, NT5_DTYPE_F32, ld_out, 1.0f, in, in_dtype, ld_in, w, M, N, K, accumulate, 0);
 }
 

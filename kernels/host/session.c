@@ -157,8 +157,7 @@ float *cuda_alloc(exec_ctx *x, size_t n) {
 void cuda_release(exec_ctx *x, float *p) { cudaFreeAsync(p, session_of(x)->stream); }
 
 void cuda_upload(exec_ctx *x, float *dst, const float *src, size_t n) {
-    cuda_failed(x, cudaMemcpyAsync(dst, src, n * sizeof *src, cudaMemcpyHostToDevice, session_of(x)->stream),
-                "upload");
+    cuda_failed(x, cudaMemcpyAsync(dst, src, n * sizeof *src, cudaMemcpyHostToDevice, session_of(x)->stream), "upload");
 }
 
 void cuda_upload_ints(exec_ctx *x, int32_t *dst, const int32_t *src, size_t n) {

@@ -17,7 +17,7 @@ typedef struct attn_job {
     const int *buckets; /* [n_rel] bucket of relative position rel_min + r */
     int64_t rel_min;
     size_t n_rel;
-    float *scratch;     /* [threads, q_len * kv_len + n_rel] */
+    float *scratch; /* [threads, q_len * kv_len + n_rel] */
 } attn_job;
 
 NT5_VECTOR_CLONES static void softmax_row(float *s, size_t n_attended, size_t n_total) {
@@ -54,8 +54,8 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
     float *bias = s + a->q_len * a->kv_len; /* [n_rel] this head's bias by relative position */
     if (a->bias_table)
         for (size_t r = 0; r < job->n_rel; r++) bias[r] = a->bias_table[(size_t)job->buckets[r] * a->heads + h];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a->q_len, (int)nk, (int)a->d_kv, 1.0f, q,
-                (int)a->ld_q, k, (int)a->ld_kv, 0.0f, s, (int)nk);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a->q_len, (int)nk, (int)a->d_kv, 1.0f, q, (int)a->ld_q, k,
+                (int)a->ld_kv, 0.0f, s, (int)nk);
     for (size_t i = 0; i < a->q_len; i++) {
         float *row = s + i * nk;
         int64_t pos = (int64_t)(a->q_offset + i);
@@ -67,8 +67,8 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
         }
         softmax_row(row, n_att, nk);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)a->q_len, (int)a->d_kv, (int)nk, 1.0f, s, (int)nk,
-                v, (int)a->ld_kv, 0.0f, out, (int)a->ld_out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)a->q_len, (int)a->d_kv, (int)nk, 1.0f, s, (int)nk, v,
+                (int)a->ld_kv, 0.0f, out, (int)a->ld_out);
 }
 
 void cpu_attention(exec_ctx *x, const attn_args *args) {

@@ -88,8 +88,8 @@ static void cpu_append_rows(exec_ctx *x, float *dst, size_t block_stride, size_t
         memcpy(dst + b * block_stride + (size_t)*pos * ld_dst, src + b * ld_src, cols * sizeof(float));
 }
 
-static void cpu_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index,
-                              size_t count, size_t block_elems, size_t stride) {
+static void cpu_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index, size_t count,
+                              size_t block_elems, size_t stride) {
     (void)x;
     for (size_t b = 0; b < count; b++)
         memcpy(dst + b * stride, src + (size_t)index[b] * stride, block_elems * sizeof(float));

@@ -31,43 +31,43 @@ typedef uint32_t v8u __attribute__((vector_size(32)));
 #define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(dst))
 #define HSUM8(v) (((v)[0] + (v)[1]) + ((v)[2] + (v)[3])) + (((v)[4] + (v)[5]) + ((v)[6] + (v)[7]))
 /* 8 bfloat16 values at p as floats: the bf16 bits are a float's top half */
-#define LOAD8_BF16(dst, p)                                                        \
-    do {                                                                          \
-        v8h h_;                                                                   \
-        memcpy(&h_, (p), sizeof h_);                                              \
-        v8u u_ = __builtin_convertvector(h_, v8u) << 16;                          \
-        memcpy(&(dst), &u_, sizeof(dst));                                         \
+#define LOAD8_BF16(dst, p)                                                                                             \
+    do {                                                                                                               \
+        v8h h_;                                                                                                        \
+        memcpy(&h_, (p), sizeof h_);                                                                                   \
+        v8u u_ = __builtin_convertvector(h_, v8u) << 16;                                                               \
+        memcpy(&(dst), &u_, sizeof(dst));                                                                              \
     } while (0)
 
 /* Four dot products against one weight row, which is read once: the
  * decoding step's product for up to four rows (beams) is bound by reading
  * the weights, and BLAS's sgemm would first copy (pack) them. */
-#define DOT4_BODY(LOAD_W, W_AT)                                                   \
-    v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                   \
-    size_t k = 0;                                                                 \
-    for (; k + 8 <= K; k += 8) {                                                  \
-        v8f wv, v0, v1, v2, v3;                                                   \
-        LOAD_W(wv, w + k);                                                        \
-        LOAD8(v0, x[0] + k);                                                      \
-        LOAD8(v1, x[1] + k);                                                      \
-        LOAD8(v2, x[2] + k);                                                      \
-        LOAD8(v3, x[3] + k);                                                      \
-        a0 += v0 * wv;                                                            \
-        a1 += v1 * wv;                                                            \
-        a2 += v2 * wv;                                                            \
-        a3 += v3 * wv;                                                            \
-    }                                                                             \
-    float r0 = HSUM8(a0), r1 = HSUM8(a1), r2 = HSUM8(a2), r3 = HSUM8(a3);         \
-    for (; k < K; k++) {                                                          \
-        float wk = W_AT(w, k);                                                    \
-        r0 += x[0][k] * wk;                                                       \
-        r1 += x[1][k] * wk;                                                       \
-        r2 += x[2][k] * wk;                                                       \
-        r3 += x[3][k] * wk;                                                       \
-    }                                                                             \
-    out[0] = r0;                                                                  \
-    out[1] = r1;                                                                  \
-    out[2] = r2;                                                                  \
+#define DOT4_BODY(LOAD_W, W_AT)                                                                                        \
+    v8f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                                                        \
+    size_t k = 0;                                                                                                      \
+    for (; k + 8 <= K; k += 8) {                                                                                       \
+        v8f wv, v0, v1, v2, v3;                                                                                        \
+        LOAD_W(wv, w + k);                                                                                             \
+        LOAD8(v0, x[0] + k);                                                                                           \
+        LOAD8(v1, x[1] + k);                                                                                           \
+        LOAD8(v2, x[2] + k);                                                                                           \
+        LOAD8(v3, x[3] + k);                                                                                           \
+        a0 += v0 * wv;                                                                                                 \
+        a1 += v1 * wv;                                                                                                 \
+        a2 += v2 * wv;                                                                                                 \
+        a3 += v3 * wv;                                                                                                 \
+    }                                                                                                                  \
+    float r0 = HSUM8(a0), r1 = HSUM8(a1), r2 = HSUM8(a2), r3 = HSUM8(a3);                                              \
+    for (; k < K; k++) {                                                                                               \
+        float wk = W_AT(w, k);                                                                                         \
+        r0 += x[0][k] * wk;                                                                                            \
+        r1 += x[1][k] * wk;                                                                                            \
+        r2 += x[2][k] * wk;                                                                                            \
+        r3 += x[3][k] * wk;                                                                                            \
+    }                                                                                                                  \
+    out[0] = r0;                                                                                                       \
+    out[1] = r1;                                                                                                       \
+    out[2] = r2;                                                                                                       \
     out[3] = r3;
 
 #define F32_AT(w, k) (w)[k]
@@ -196,8 +196,8 @@ static void linear_task(void *ctx, size_t piece, size_t slot) {
     else blas_linear(j, n0, n1, slot);
 }
 
-void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in,
-                const wmat *w, size_t M, size_t N, size_t K, int accumulate) {
+void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in, const wmat *w,
+                size_t M, size_t N, size_t K, int accumulate) {
     if (M == 0 || !cpu_is_f32(x, in_dtype, "matrix product")) return;
     linear_job j = {out, in, w, ld_out, ld_in, M, N, K, cpu_split_count(x, N, 64), accumulate, NULL, NULL};
     if (w->dtype == NT5_DTYPE_BF16 && M > SMALL_M)

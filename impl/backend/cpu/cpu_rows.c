@@ -48,8 +48,8 @@ static void norm_row(const void *ctx, size_t r) {
     for (size_t i = 0; i < a->d; i++) y[i] = a->w[i] * (x[i] * inv) * a->scale;
 }
 
-void cpu_rmsnorm(exec_ctx *x, void *out, int32_t out_dtype, const float *in, const float *w, size_t rows,
-                 size_t d, float eps, float scale) {
+void cpu_rmsnorm(exec_ctx *x, void *out, int32_t out_dtype, const float *in, const float *w, size_t rows, size_t d,
+                 float eps, float scale) {
     if (!cpu_is_f32(x, out_dtype, "rmsnorm")) return;
     norm_args a = {out, in, w, d, eps, scale};
     cpu_for_rows(x, rows, 16, norm_row, &a);
@@ -93,8 +93,8 @@ static void act_row(const void *ctx, size_t r) {
         for (size_t i = 0; i < a->F; i++) y[i] *= a->scale;
 }
 
-void cpu_ffn_activation(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const float *in,
-                        size_t ld_in, size_t M, size_t F, activation act, int gated) {
+void cpu_ffn_activation(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const float *in, size_t ld_in,
+                        size_t M, size_t F, activation act, int gated) {
     if (!cpu_is_f32(x, out_dtype, "activation")) return;
     act_args a = {out, in, ld_in, F, out_scale, act, gated};
     cpu_for_rows(x, M, 8, act_row, &a);
