@@ -15,10 +15,13 @@ Needs torch and transformers (Debian's python3-torch and transformers 4.36.x
 from PyPI are enough); ctranslate2 is optional. Not part of CI.
 
 With --compare OTHER_NT5 a second nt5 binary (another commit's build, say)
-is measured in the same run, each of its cases right after the same case of
---nt5, so a refactoring's speed is compared on the same machine state.
+is measured in the same run: each case runs --rounds times as --nt5, then
+OTHER_NT5, in turn, and the row holds both medians and the median of the
+per-round ratios, so a refactoring's speed is compared on the same machine
+state.
 
-usage: python3 bench/cpu_vs_hf.py [--nt5 build/tools/nt5] [--compare OTHER_NT5] [--threads 2] [--out bench/results]
+usage: python3 bench/cpu_vs_hf.py [--nt5 build/tools/nt5] [--compare OTHER_NT5 [--rounds 5]] [--threads 2]
+                                  [--out bench/results]
 """
 import argparse
 import datetime
@@ -170,6 +173,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--nt5", default=os.path.join(ROOT, "build", "tools", "nt5"))
     ap.add_argument("--compare", help="a second nt5 binary measured in the same run, case by case")
+    ap.add_argument("--rounds", type=int, default=5, help="with --compare: turns of each binary per case")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
@@ -187,16 +191,26 @@ def main():
         if ct2:
             r["speedup_vs_ct2"] = ct2 / nt5
         if compare:
-            r["compare_ms"] = compare
-            r["nt5_over_compare"] = nt5 / compare
+            r.update(compare)
         rows.append(r)
         print(f"{name:44s} floor {floor_ms:8.2f}  HF {hf:9.2f}  CT2 {ct2 if ct2 else float('nan'):8.2f}  "
               f"nt5 {nt5:8.2f}  x{hf / nt5:5.2f} vs HF  {nt5 / floor_ms:4.2f} of floor"
-              + (f"  compare {compare:8.2f} (nt5/compare {nt5 / compare:5.3f})" if compare else ""), flush=True)
+              + (f"  compare {compare['compare_ms']:8.2f}  nt5/compare {compare['nt5_over_compare']:5.3f} "
+                 f"({compare['ratio_min']:5.3f}..{compare['ratio_max']:5.3f})" if compare else ""), flush=True)
 
-    # the same nt5 measurement with each binary in turn: --nt5's, then --compare's (None without it)
+    # The median of one nt5 measurement, and without --compare None; with it
+    # `rounds` of --nt5's then --compare's in turn, and what they compare as.
     def both(measure):
-        return measure(args.nt5), measure(args.compare) if args.compare else None
+        if not args.compare:
+            return measure(args.nt5), None
+        mine, theirs = [], []
+        for _ in range(args.rounds):
+            mine.append(measure(args.nt5))
+            theirs.append(measure(args.compare))
+        ratios = [a / b for a, b in zip(mine, theirs)]
+        return statistics.median(mine), dict(compare_ms=statistics.median(theirs),
+                                              nt5_over_compare=statistics.median(ratios), ratio_min=min(ratios),
+                                              ratio_max=max(ratios), rounds_nt5_ms=mine, rounds_compare_ms=theirs)
 
     try:
         base_dir = os.path.join(tmp, "t5-v1_1-base")
@@ -227,9 +241,11 @@ def main():
             row(f"decode small, {beams} beam(s), f32 (ms/token)", floor,
                 f"{decoder_step_bytes('t5-v1_1-small') / 1e6:.0f} MB/token at 25 GB/s", hf, nt5, ct2, target, other)
         hf1 = rows[-2]["hf_ms"]
-        nt5_bf16, other = both(lambda binary: (nt5_generate_ms(binary, small_dir, args.threads, 64, 1, args.repeat, "bf16")
-                                               - nt5_generate_ms(binary, small_dir, args.threads, 1, 1, args.repeat,
-                                                                 "bf16")) / 63)
+        def bf16_step_ms(binary):
+            return (nt5_generate_ms(binary, small_dir, args.threads, 64, 1, args.repeat, "bf16") -
+                    nt5_generate_ms(binary, small_dir, args.threads, 1, 1, args.repeat, "bf16")) / 63
+
+        nt5_bf16, other = both(bf16_step_ms)
         floor = decoder_step_bytes("t5-v1_1-small", 2) / MEM_BYTES_PER_S * 1e3
         row("decode small, greedy, bf16 weights (ms/token)", floor,
             f"{decoder_step_bytes('t5-v1_1-small', 2) / 1e6:.0f} MB/token at 25 GB/s", hf1, nt5_bf16,

@@ -20,6 +20,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cuda_loader.h"
 #include "backend/dispatch.h"
+#include "backend/observing.h"
 #include "backend/picks.h"
 #include "backend/position_bias.h"
 #include "base/half.h"
@@ -1364,6 +1365,88 @@ static void check_store(const suite *s) {
         }
 }
 
+/* ---- the observing backend (backend/observing.h) over the CPU ---- */
+
+/* what an observer saw: calls, values and the sum of their magnitudes */
+typedef struct seen_inputs {
+    size_t calls, values;
+    double magnitude;
+} seen_inputs;
+
+static void count_input(void *user, const wmat *w, const float *in, size_t ld_in, size_t rows, size_t cols) {
+    seen_inputs *seen = user;
+    (void)w;
+    seen->calls++;
+    seen->values += rows * cols;
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++) seen->magnitude += fabs(in[r * ld_in + c]);
+}
+
+/* out [M, N] of linear (or linear_relu) of in [M, ld_in] with w on be, into got */
+static nt5_status product_on(backend *be, const wmat *w, const float *in, size_t M, size_t N, size_t K, size_t ld_in,
+                             int relu, double *got) {
+    call c;
+    call_begin(&c, be);
+    const float *dev_in = call_upload(&c, in, M * ld_in);
+    float *out = call_alloc(&c, M * N);
+    if (relu) op_linear_relu(&c.x, out, NT5_DTYPE_F32, 0.5f, dev_in, NT5_DTYPE_F32, ld_in, w, M, N, K);
+    else op_linear(&c.x, out, N, dev_in, NT5_DTYPE_F32, ld_in, w, M, N, K, 0);
+    call_download(&c, got, out, M * N, NT5_DTYPE_F32);
+    return call_end(&c);
+}
+
+/* What the observing backend's product reads of in [rows, ld]: in, or with
+ * emulate f16(in / 2^e) * 2^e, into reads; the magnitude of its first
+ * `cols` columns (what the observer sees). */
+static double observed_reads(const float *in, float *reads, size_t rows, size_t ld, size_t cols, int emulate, int e) {
+    double magnitude = 0;
+    for (size_t i = 0; i < rows * ld; i++) {
+        reads[i] = emulate ? ldexpf(half_f16_to_f32(half_f32_to_f16(ldexpf(in[i], -e))), e) : in[i];
+        if (i % ld < cols) magnitude += fabs(reads[i]);
+    }
+    return magnitude;
+}
+
+/* Products through the observing backend give the CPU's results bit for bit
+ * and show the observer each input once; with emulate_f16 a matrix with an
+ * input exponent e reads its input as f16(in / 2^e) * 2^e, so the CPU's
+ * product of that rounded input is the reference. */
+static void check_observing(const suite *s) {
+    enum { M = 7, N = 13, K = 20, LD = 23, E = 3 };
+    rng r = rng_for("observing");
+    float *in = random_floats(&r, M * LD, 300.0f), *reads = xcalloc(M * LD, sizeof *reads);
+    host_matrix m = matrix_new(&r, N, K, NT5_DTYPE_F32, -1);
+    wmat w = matrix_adopt(s->cpu, &m, 0);
+    w.input_exp = E; /* as an f16 file's matrix: its product's input is scaled by 2^-E */
+    for (int emulate = 0; emulate <= 1; emulate++) {
+        double magnitude = observed_reads(in, reads, M, LD, K, emulate, E);
+        for (int relu = 0; relu <= 1; relu++) {
+            seen_inputs seen = {0, 0, 0};
+            product_observer obs = {count_input, &seen};
+            backend *observed = NULL;
+            double got[M * N], want[M * N];
+            char label[96], why[320] = "";
+            snprintf(label, sizeof label, "observing %s M=%d N=%d K=%d emulate_f16=%d", relu ? "linear_relu" : "linear",
+                     M, N, K, emulate);
+            nt5_status st = observing_backend_create(s->cpu, &obs, emulate, &observed);
+            if (st == NT5_OK) st = product_on(observed, &w, in, M, N, K, LD, relu, got);
+            if (st == NT5_OK) st = product_on(s->cpu, &w, reads, M, N, K, LD, relu, want);
+            if (st != NT5_OK) snprintf(why, sizeof why, "%s: %s", nt5_status_name(st), nt5_last_error());
+            else if (memcmp(got, want, sizeof got) != 0)
+                snprintf(why, sizeof why, "differs from the CPU's product of what it should read");
+            else if (seen.calls != 1 || seen.values != (size_t)M * K || seen.magnitude != magnitude)
+                snprintf(why, sizeof why, "the observer saw %zu calls, %zu values, magnitude %g (want 1, %d, %g)",
+                         seen.calls, seen.values, seen.magnitude, M * K, magnitude);
+            print_case(s->cpu, label, why, "exact");
+            if (observed) observed->ops->destroy(observed);
+        }
+    }
+    matrix_release(s->cpu, &w);
+    matrix_free(&m);
+    free(in);
+    free(reads);
+}
+
 /* ---- the CPU's refusals ---- */
 
 /* The CPU computes in fp32: asked for a 16-bit product input or output, its
@@ -1449,6 +1532,7 @@ int main(void) {
     check_picks(&s);
     check_cache_ops(&s);
     check_store(&s);
+    check_observing(&s);
     check_cpu_refusals(&s);
     if (s.gpu) s.gpu->ops->destroy(s.gpu);
     s.cpu->ops->destroy(s.cpu);

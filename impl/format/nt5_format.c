@@ -9,7 +9,7 @@
 
 #define F16_LIMIT 65504.0f
 
-nt5_status nt5_format_check(const st_file *f) {
+nt5_status nt5file_check(const st_file *f) {
     const char *format = st_metadata(f, "format"), *version = st_metadata(f, "nt5_format");
     if (!format || strcmp(format, "nt5") != 0)
         return err_set(NT5_ERR_FORMAT,
@@ -22,7 +22,7 @@ nt5_status nt5_format_check(const st_file *f) {
     return NT5_OK;
 }
 
-nt5_status nt5_format_int(const st_file *f, const char *key, int *out) {
+nt5_status nt5file_int(const st_file *f, const char *key, int *out) {
     const char *v = st_metadata(f, key);
     char *end;
     long x = v ? strtol(v, &end, 10) : 0;
@@ -43,7 +43,7 @@ static int scale_field(const cJSON *entry, const char *field, int lo, int hi, in
     return 1;
 }
 
-nt5_status nt5_format_scales(const st_file *f, cJSON **scales) {
+nt5_status nt5file_scales(const st_file *f, cJSON **scales) {
     const char *text = st_metadata(f, "f16_scales");
     *scales = NULL;
     if (!text) return NT5_OK;
@@ -67,19 +67,19 @@ nt5_status nt5_format_scales(const st_file *f, cJSON **scales) {
     return NT5_OK;
 }
 
-int32_t nt5_format_weight_exp(const cJSON *scales, const char *matrix) {
+int32_t nt5file_weight_exp(const cJSON *scales, const char *matrix) {
     int w = 0;
     scale_field(cJSON_GetObjectItemCaseSensitive(scales, matrix), "weight_exp", -64, 64, 0, &w);
     return w;
 }
 
-int32_t nt5_format_input_exp(const cJSON *scales, const char *matrix) {
+int32_t nt5file_input_exp(const cJSON *scales, const char *matrix) {
     int in = -1;
     scale_field(cJSON_GetObjectItemCaseSensitive(scales, matrix), "input_exp", 0, 64, -1, &in);
     return in;
 }
 
-int32_t nt5_format_pick_input_exp(float absmax, float headroom) {
+int32_t nt5file_pick_input_exp(float absmax, float headroom) {
     int32_t e = 0;
     while (e < 64 && ldexpf(absmax * headroom, -e) > F16_LIMIT) e++;
     return e;

@@ -35,19 +35,19 @@
 #define NT5_FILE_SPIECE_TENSOR "tokenizer.spiece"
 
 /* Whether f is an nt5 file of the format version this library reads. */
-nt5_status nt5_format_check(const st_file *f);
+nt5_status nt5file_check(const st_file *f);
 /* A metadata value that must be an integer in [0, 1000000]. */
-nt5_status nt5_format_int(const st_file *f, const char *key, int *out);
+nt5_status nt5file_int(const st_file *f, const char *key, int *out);
 /* The f16_scales metadata, parsed and checked: every entry an object with a
  * weight_exp in [-64, 64] and, if any, an input_exp in [0, 64]; *scales is
  * NULL when the file has none. */
-nt5_status nt5_format_scales(const st_file *f, cJSON **scales);
+nt5_status nt5file_scales(const st_file *f, cJSON **scales);
 /* A matrix's exponents in checked scales: weight_exp (0 when absent) and
  * input_exp (-1 when absent). */
-int32_t nt5_format_weight_exp(const cJSON *scales, const char *matrix);
-int32_t nt5_format_input_exp(const cJSON *scales, const char *matrix);
+int32_t nt5file_weight_exp(const cJSON *scales, const char *matrix);
+int32_t nt5file_input_exp(const cJSON *scales, const char *matrix);
 /* The input exponent a product gets: the smallest e >= 0 that keeps absmax
  * times the headroom within f16's range once divided by 2^e. */
-int32_t nt5_format_pick_input_exp(float absmax, float headroom);
+int32_t nt5file_pick_input_exp(float absmax, float headroom);
 
 #endif

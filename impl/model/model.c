@@ -95,21 +95,21 @@ static nt5_status open_file(const char *path, const nt5_model_options *opts, con
     if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     st_file *f = NULL;
     nt5_status st = st_open(path, &f);
-    nt5_file_source_state state = {f, NULL};
-    nt5_file_header h = {0};
+    nt5file_source_state state = {f, NULL};
+    nt5file_header h = {0};
     if (st == NT5_OK) st = nt5file_read_header(f, &h);
     m->cfg = h.cfg;
     m->tok = h.tok;
     m->max_input_length = h.max_input_length;
     m->norms_folded = h.norms_folded;
     m->source = h.source;
-    if (st == NT5_OK) st = nt5_file_source_open(&state);
+    if (st == NT5_OK) st = nt5file_source_open(&state);
     if (st == NT5_OK) {
-        weight_source src = nt5_file_source(&state);
+        weight_source src = nt5file_source(&state);
         st = finish_open(m, opts, tf, &src);
         if (st != NT5_OK) err_wrap(st, "loading %s", path);
     }
-    nt5_file_source_close(&state);
+    nt5file_source_close(&state);
     st_close(f);
     if (st != NT5_OK) {
         model_free(m);

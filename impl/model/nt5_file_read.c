@@ -11,9 +11,9 @@
 #include "format/nt5_format.h"
 #include "format/tensor_values.h"
 
-nt5_status nt5file_read_header(const st_file *f, nt5_file_header *h) {
+nt5_status nt5file_read_header(const st_file *f, nt5file_header *h) {
     memset(h, 0, sizeof *h);
-    nt5_status st = nt5_format_check(f);
+    nt5_status st = nt5file_check(f);
     if (st != NT5_OK) return st;
     const char *cfg_text = st_metadata(f, "config");
     if (!cfg_text) return err_set(NT5_ERR_FORMAT, "%s: metadata has no config", f->path);
@@ -22,8 +22,8 @@ nt5_status nt5file_read_header(const st_file *f, nt5_file_header *h) {
     if (st == NT5_OK) st = config_from_json(cfg, f->path, &h->cfg);
     cJSON_Delete(cfg);
     int extra_ids = 0, max_length = 512;
-    if (st == NT5_OK) st = nt5_format_int(f, "model_max_length", &max_length);
-    if (st == NT5_OK) st = nt5_format_int(f, "tokenizer_extra_ids", &extra_ids);
+    if (st == NT5_OK) st = nt5file_int(f, "model_max_length", &max_length);
+    if (st == NT5_OK) st = nt5file_int(f, "tokenizer_extra_ids", &extra_ids);
     h->max_input_length = max_length > 0 ? max_length : 512;
     const char *folded = st_metadata(f, "norm_scales_folded");
     h->norms_folded = folded && strcmp(folded, "1") == 0;
@@ -35,49 +35,49 @@ nt5_status nt5file_read_header(const st_file *f, nt5_file_header *h) {
     return st;
 }
 
-nt5_status nt5_file_source_open(nt5_file_source_state *s) { return nt5_format_scales(s->file, &s->scales); }
+nt5_status nt5file_source_open(nt5file_source_state *s) { return nt5file_scales(s->file, &s->scales); }
 
-void nt5_file_source_close(nt5_file_source_state *s) {
+void nt5file_source_close(nt5file_source_state *s) {
     cJSON_Delete(s->scales);
     s->scales = NULL;
 }
 
-static int nt5_file_has(void *self, const char *nt5_name) {
-    const nt5_file_source_state *s = self;
+static int nt5file_has(void *self, const char *nt5_name) {
+    const nt5file_source_state *s = self;
     return st_find(s->file, nt5_name) != NULL;
 }
 
-static int32_t nt5_file_stored_dtype(void *self) {
-    const nt5_file_source_state *s = self;
+static int32_t nt5file_stored_dtype(void *self) {
+    const nt5file_source_state *s = self;
     return tensor_dtype(st_find(s->file, "shared"));
 }
 
-static int32_t nt5_file_input_exp(void *self, const char *nt5_name) {
-    const nt5_file_source_state *s = self;
-    return nt5_format_input_exp(s->scales, nt5_name);
+static int32_t nt5file_tensor_input_exp(void *self, const char *nt5_name) {
+    const nt5file_source_state *s = self;
+    return nt5file_input_exp(s->scales, nt5_name);
 }
 
-static nt5_status nt5_file_check(void *self, const char *nt5_name, int64_t rows, int64_t cols) {
-    const nt5_file_source_state *s = self;
+static nt5_status nt5file_check_tensor(void *self, const char *nt5_name, int64_t rows, int64_t cols) {
+    const nt5file_source_state *s = self;
     const st_tensor *t = st_find(s->file, nt5_name);
     if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the nt5 file", nt5_name);
     return tensor_check(t, nt5_name, rows, cols);
 }
 
-static nt5_status nt5_file_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
-    const nt5_file_source_state *s = self;
+static nt5_status nt5file_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
+    const nt5file_source_state *s = self;
     const st_tensor *t = st_find(s->file, nt5_name);
     if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the nt5 file", nt5_name);
     /* stored = value * 2^-weight_exp for F16 matrices with an entry */
-    int exp = t->dtype == ST_F16 ? nt5_format_weight_exp(s->scales, nt5_name) : 0;
+    int exp = t->dtype == ST_F16 ? nt5file_weight_exp(s->scales, nt5_name) : 0;
     return tensor_read(t, nt5_name, rows, cols, exp, dst);
 }
 
-weight_source nt5_file_source(nt5_file_source_state *state) {
+weight_source nt5file_source(nt5file_source_state *state) {
     return (weight_source){.self = state,
-                           .has = nt5_file_has,
-                           .stored_dtype = nt5_file_stored_dtype,
-                           .check = nt5_file_check,
-                           .input_exp = nt5_file_input_exp,
-                           .fill = nt5_file_fill};
+                           .has = nt5file_has,
+                           .stored_dtype = nt5file_stored_dtype,
+                           .check = nt5file_check_tensor,
+                           .input_exp = nt5file_tensor_input_exp,
+                           .fill = nt5file_fill};
 }

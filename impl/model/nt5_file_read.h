@@ -12,24 +12,24 @@
 #include "tokenizer/tokenizer.h"
 
 /* What an nt5 file says of its model besides the weights. */
-typedef struct nt5_file_header {
+typedef struct nt5file_header {
     t5_config cfg;
     tokenizer *tok;       /* NULL when the file has none */
     int max_input_length; /* model_max_length */
     int norms_folded;     /* norm_scales_folded */
     char *source;         /* "org/name@commit", or NULL */
-} nt5_file_header;
+} nt5file_header;
 
 /* Reads the header of an opened nt5 file into *h (zeroed first); tok and
  * source are the caller's to free, also when it fails. */
-nt5_status nt5file_read_header(const st_file *f, nt5_file_header *h);
+nt5_status nt5file_read_header(const st_file *f, nt5file_header *h);
 
-typedef struct nt5_file_source_state {
+typedef struct nt5file_source_state {
     st_file *file;
     cJSON *scales; /* the "f16_scales" metadata, parsed and checked; NULL if none */
-} nt5_file_source_state;
-nt5_status nt5_file_source_open(nt5_file_source_state *state);
-void nt5_file_source_close(nt5_file_source_state *state);
-weight_source nt5_file_source(nt5_file_source_state *state);
+} nt5file_source_state;
+nt5_status nt5file_source_open(nt5file_source_state *state);
+void nt5file_source_close(nt5file_source_state *state);
+weight_source nt5file_source(nt5file_source_state *state);
 
 #endif

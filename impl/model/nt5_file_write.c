@@ -114,7 +114,7 @@ static char *f16_scales_json(const file_plan *p, float headroom) {
         cJSON *e = cJSON_AddObjectToObject(root, o->name);
         ok = e && cJSON_AddNumberToObject(e, "weight_exp", o->weight_exp);
         if (ok && o->input_absmax >= 0)
-            ok = cJSON_AddNumberToObject(e, "input_exp", nt5_format_pick_input_exp(o->input_absmax, headroom)) &&
+            ok = cJSON_AddNumberToObject(e, "input_exp", nt5file_pick_input_exp(o->input_absmax, headroom)) &&
                  cJSON_AddNumberToObject(e, "input_absmax", o->input_absmax);
     }
     char *text = ok ? cJSON_PrintUnformatted(root) : NULL;

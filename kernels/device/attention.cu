@@ -97,14 +97,14 @@ bool split(const attn_args *a, unsigned disabled) {
 
 }  // namespace
 
-extern "C" size_t nt5_cuda_attention_partials(const attn_args *a, unsigned disabled) {
-    return split(a, disabled) ? nt5_cuda_attention_decode_partials(a) : 0;
+extern "C" size_t attention_partials(const attn_args *a, unsigned disabled) {
+    return split(a, disabled) ? attention_decode_partials(a) : 0;
 }
 
-extern "C" cudaError_t nt5_cuda_attention(const cuda_attention_args *args, cudaStream_t stream) {
-    if (split(&args->a, args->disabled)) return nt5_cuda_attention_decode(args, stream);
-    if (!(args->disabled & CUDA_OFF_TC_ATTENTION) && nt5_cuda_attention_tc_supports(args))
-        return nt5_cuda_attention_tc(args, stream);
+extern "C" cudaError_t launch_attention(const cuda_attention_args *args, cudaStream_t stream) {
+    if (split(&args->a, args->disabled)) return launch_attention_decode(args, stream);
+    if (!(args->disabled & CUDA_OFF_TC_ATTENTION) && attention_tc_supports(args))
+        return launch_attention_tc(args, stream);
     size_t d = args->a.d_kv;
     if (d <= 32) return launch<1>(args, stream);
     if (d <= 64) return launch<2>(args, stream);

@@ -126,12 +126,12 @@ template <int PER_LANE> cudaError_t launch(const cuda_attention_args *args, cuda
 
 }  // namespace
 
-extern "C" size_t nt5_cuda_attention_decode_partials(const attn_args *a) {
+extern "C" size_t attention_decode_partials(const attn_args *a) {
     unsigned slices = slices_for(a);
     return slices > 1 ? a->batch * a->heads * a->q_len * slices * (a->d_kv + 2) : 0;
 }
 
-extern "C" cudaError_t nt5_cuda_attention_decode(const cuda_attention_args *args, cudaStream_t stream) {
+extern "C" cudaError_t launch_attention_decode(const cuda_attention_args *args, cudaStream_t stream) {
     const attn_args *a = &args->a;
     size_t d = a->d_kv, rows = a->batch * a->heads * a->q_len;
     if (rows == 0) return cudaSuccess;

@@ -192,7 +192,7 @@ template <int D> bool allow_smem(size_t optin) {
 
 }  // namespace
 
-extern "C" size_t nt5_cuda_attention_tc_setup(void) {
+extern "C" size_t attention_tc_setup(void) {
     int device = 0, optin = 0;
     size_t enabled = 0;
     if (cudaGetDevice(&device) == cudaSuccess &&
@@ -205,7 +205,7 @@ extern "C" size_t nt5_cuda_attention_tc_setup(void) {
     return enabled;
 }
 
-extern "C" int nt5_cuda_attention_tc_supports(const cuda_attention_args *args) {
+extern "C" int attention_tc_supports(const cuda_attention_args *args) {
     const attn_args *a = &args->a;
     if (a->compute_dtype != NT5_DTYPE_BF16 && a->compute_dtype != NT5_DTYPE_F16) return 0;
     if (a->q_len < 16 || a->batch * a->heads == 0 || a->batch * a->heads > 65535) return 0;
@@ -213,7 +213,7 @@ extern "C" int nt5_cuda_attention_tc_supports(const cuda_attention_args *args) {
     return need && need <= args->tc_smem;
 }
 
-extern "C" cudaError_t nt5_cuda_attention_tc(const cuda_attention_args *args, cudaStream_t stream) {
+extern "C" cudaError_t launch_attention_tc(const cuda_attention_args *args, cudaStream_t stream) {
     int bf16 = args->a.compute_dtype == NT5_DTYPE_BF16;
     if (args->a.d_kv == 64) return bf16 ? launch<__nv_bfloat16, 64>(args, stream) : launch<__half, 64>(args, stream);
     return bf16 ? launch<__nv_bfloat16, 128>(args, stream) : launch<__half, 128>(args, stream);

@@ -189,23 +189,23 @@ __global__ void __launch_bounds__(PICK_THREADS)
 
 }  // namespace
 
-extern "C" cudaError_t nt5_cuda_beam_candidates(const float *logits, size_t rows, size_t V, const float *base, size_t n,
-                                                float *scores, int32_t *tokens, cudaStream_t stream) {
+extern "C" cudaError_t launch_beam_candidates(const float *logits, size_t rows, size_t V, const float *base, size_t n,
+                                              float *scores, int32_t *tokens, cudaStream_t stream) {
     if (rows == 0 || n == 0) return cudaSuccess;
     beam_candidates_kernel<<<(unsigned)rows, PICK_THREADS, 0, stream>>>(logits, V, base, n, scores, tokens);
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t nt5_cuda_greedy_pick(const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs,
-                                            cudaStream_t stream) {
+extern "C" cudaError_t launch_greedy_pick(const float *logits, size_t rows, size_t V, int32_t *ids, float *logprobs,
+                                          cudaStream_t stream) {
     if (rows == 0) return cudaSuccess;
     greedy_pick_kernel<<<(unsigned)rows, PICK_THREADS, 0, stream>>>(logits, V, ids, logprobs);
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t nt5_cuda_sample_pick(const float *logits, size_t rows, size_t V, float temperature,
-                                            int32_t top_k, float top_p, const double *u, int32_t *ids, float *logprobs,
-                                            cudaStream_t stream) {
+extern "C" cudaError_t launch_sample_pick(const float *logits, size_t rows, size_t V, float temperature, int32_t top_k,
+                                          float top_p, const double *u, int32_t *ids, float *logprobs,
+                                          cudaStream_t stream) {
     if (rows == 0) return cudaSuccess;
     sample_pick_kernel<<<(unsigned)rows, PICK_THREADS, 0, stream>>>(logits, V, temperature, top_k, top_p, u, ids,
                                                                     logprobs);

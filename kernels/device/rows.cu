@@ -90,15 +90,15 @@ unsigned grid_for(size_t n, unsigned block) {
 
 }  // namespace
 
-extern "C" cudaError_t nt5_cuda_embed(float *out, const void *table, int32_t table_dtype, float scale,
-                                      const int32_t *ids, size_t n, size_t d, cudaStream_t stream) {
+extern "C" cudaError_t launch_embed(float *out, const void *table, int32_t table_dtype, float scale, const int32_t *ids,
+                                    size_t n, size_t d, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
     embed_kernel<<<(unsigned)n, 256, 0, stream>>>(out, table, table_dtype, scale, ids, d);
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t nt5_cuda_rmsnorm(void *out, int32_t out_dtype, const float *in, const float *w, size_t rows,
-                                        size_t d, float eps, float scale, cudaStream_t stream) {
+extern "C" cudaError_t launch_rmsnorm(void *out, int32_t out_dtype, const float *in, const float *w, size_t rows,
+                                      size_t d, float eps, float scale, cudaStream_t stream) {
     if (rows == 0) return cudaSuccess;
     if (out_dtype == NT5_DTYPE_BF16)
         rmsnorm_kernel<<<(unsigned)rows, 256, 0, stream>>>((__nv_bfloat16 *)out, in, w, d, eps, scale);
@@ -108,9 +108,9 @@ extern "C" cudaError_t nt5_cuda_rmsnorm(void *out, int32_t out_dtype, const floa
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t nt5_cuda_ffn_activation(void *out, int32_t out_dtype, float out_scale, const float *in,
-                                               size_t ld_in, size_t M, size_t F, activation act, int gated,
-                                               cudaStream_t stream) {
+extern "C" cudaError_t launch_ffn_activation(void *out, int32_t out_dtype, float out_scale, const float *in,
+                                             size_t ld_in, size_t M, size_t F, activation act, int gated,
+                                             cudaStream_t stream) {
     if (M * F == 0) return cudaSuccess;
     unsigned grid = grid_for(M * F, 256);
     if (out_dtype == NT5_DTYPE_BF16)
@@ -121,8 +121,8 @@ extern "C" cudaError_t nt5_cuda_ffn_activation(void *out, int32_t out_dtype, flo
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols,
-                                        int32_t dtype, float scale, cudaStream_t stream) {
+extern "C" cudaError_t launch_to_half(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols,
+                                      int32_t dtype, float scale, cudaStream_t stream) {
     if (rows * cols == 0) return cudaSuccess;
     unsigned grid = grid_for(rows * cols, 256);
     if (dtype == NT5_DTYPE_BF16)
@@ -131,17 +131,17 @@ extern "C" cudaError_t nt5_cuda_to_half(uint16_t *out, const float *in, size_t l
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t nt5_cuda_append_rows(float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
-                                            const float *src, size_t ld_src, size_t batch, size_t cols,
-                                            cudaStream_t stream) {
+extern "C" cudaError_t launch_append_rows(float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos,
+                                          const float *src, size_t ld_src, size_t batch, size_t cols,
+                                          cudaStream_t stream) {
     if (batch == 0 || cols == 0) return cudaSuccess;
     if (batch > 0x7fffffffu) return cudaErrorInvalidValue;
     append_rows_kernel<<<(unsigned)batch, 256, 0, stream>>>(dst, block_stride, ld_dst, pos, src, ld_src, cols);
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t nt5_cuda_gather_blocks(float *dst, const float *src, const int32_t *index, size_t count,
-                                              size_t block_elems, size_t stride, cudaStream_t stream) {
+extern "C" cudaError_t launch_gather_blocks(float *dst, const float *src, const int32_t *index, size_t count,
+                                            size_t block_elems, size_t stride, cudaStream_t stream) {
     if (count == 0 || block_elems == 0) return cudaSuccess;
     if (count > 65535) return cudaErrorInvalidValue;
     size_t x = (block_elems + 255) / 256;

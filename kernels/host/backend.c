@@ -135,7 +135,7 @@ __attribute__((visibility("default"))) nt5_status nt5_cuda_module_create(const c
     cb->device = device;
     cb->tf32 = allow_tf32;
     cb->disabled = disabled_paths();
-    cb->tc_smem = nt5_cuda_attention_tc_setup(); /* check_device made the device current */
+    cb->tc_smem = attention_tc_setup(); /* check_device made the device current */
     cublasStatus_t s = plan_cache_init(&cb->plans, allow_tf32);
     if (s != CUBLAS_STATUS_SUCCESS) {
         free(cb);

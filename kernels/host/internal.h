@@ -44,7 +44,7 @@ struct cuda_backend {
     int device;
     int tf32;             /* f32 products in TF32 (nt5_model_options.allow_tf32) */
     unsigned disabled;    /* CUDA_OFF_* from NT5_CUDA_DISABLE (kernels/device/launch.h) */
-    size_t tc_smem;       /* nt5_cuda_attention_tc_setup() */
+    size_t tc_smem;       /* attention_tc_setup() */
     pthread_mutex_t lock; /* the session pool */
     cuda_session *idle;
     plan_cache plans; /* cuBLASLt plans by product shape */

@@ -11,20 +11,19 @@
 
 void cuda_embed(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d) {
     cuda_failed(x,
-                nt5_cuda_embed(out, table->data, table->dtype, ldexpf(1.0f, table->weight_exp), ids, n, d,
-                               session_of(x)->stream),
+                launch_embed(out, table->data, table->dtype, ldexpf(1.0f, table->weight_exp), ids, n, d,
+                             session_of(x)->stream),
                 "embed");
 }
 
 void cuda_rmsnorm(exec_ctx *x, void *out, int32_t out_dtype, const float *in, const float *w, size_t rows, size_t d,
                   float eps, float scale) {
-    cuda_failed(x, nt5_cuda_rmsnorm(out, out_dtype, in, w, rows, d, eps, scale, session_of(x)->stream), "rmsnorm");
+    cuda_failed(x, launch_rmsnorm(out, out_dtype, in, w, rows, d, eps, scale, session_of(x)->stream), "rmsnorm");
 }
 
 void cuda_ffn_activation(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const float *in, size_t ld_in,
                          size_t M, size_t F, activation act, int gated) {
-    cuda_failed(x,
-                nt5_cuda_ffn_activation(out, out_dtype, out_scale, in, ld_in, M, F, act, gated, session_of(x)->stream),
+    cuda_failed(x, launch_ffn_activation(out, out_dtype, out_scale, in, ld_in, M, F, act, gated, session_of(x)->stream),
                 "activation");
 }
 
@@ -64,12 +63,12 @@ void cuda_attention(exec_ctx *x, const attn_args *a) {
     if (a->kv_valid && !(args.kv_valid = valid_on_device(x, a->kv_valid, (a->batch + a->kv_group - 1) / a->kv_group)))
         return;
     args.log_ratio = position_log_ratio(a->bidirectional, a->num_buckets, a->max_distance);
-    size_t partials = nt5_cuda_attention_partials(a, args.disabled);
+    size_t partials = attention_partials(a, args.disabled);
     if (partials) {
         cuda_session *s = session_of(x);
         if (!(args.partials = cuda_grow(x, (void **)&s->partials, &s->partials_cap, partials * sizeof(float)))) return;
     }
-    cuda_failed(x, nt5_cuda_attention(&args, session_of(x)->stream), "attention");
+    cuda_failed(x, launch_attention(&args, session_of(x)->stream), "attention");
 }
 
 void cuda_zero(exec_ctx *x, float *p, size_t n) {
@@ -84,8 +83,7 @@ void cuda_store(exec_ctx *x, void *dst, int on_device, int32_t dtype, const floa
     size_t bytes = n * (dtype == NT5_DTYPE_F32 ? 4 : 2);
     if (dtype != NT5_DTYPE_F32) {
         uint16_t *half = on_device ? dst : cuda_grow(x, (void **)&s->bf16_in, &s->bf16_cap, bytes);
-        if (!half || cuda_failed(x, nt5_cuda_to_half(half, src, n, 1, n, dtype, 1.0f, s->stream), "output cast"))
-            return;
+        if (!half || cuda_failed(x, launch_to_half(half, src, n, 1, n, dtype, 1.0f, s->stream), "output cast")) return;
         from = half;
         if (on_device) return;
     }
@@ -99,13 +97,11 @@ void cuda_store(exec_ctx *x, void *dst, int on_device, int32_t dtype, const floa
 
 void cuda_append_rows(exec_ctx *x, float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos, const float *src,
                       size_t ld_src, size_t batch, size_t cols) {
-    cuda_failed(x,
-                nt5_cuda_append_rows(dst, block_stride, ld_dst, pos, src, ld_src, batch, cols, session_of(x)->stream),
+    cuda_failed(x, launch_append_rows(dst, block_stride, ld_dst, pos, src, ld_src, batch, cols, session_of(x)->stream),
                 "cache append");
 }
 
 void cuda_gather_blocks(exec_ctx *x, float *dst, const float *src, const int32_t *index, size_t count,
                         size_t block_elems, size_t stride) {
-    cuda_failed(x, nt5_cuda_gather_blocks(dst, src, index, count, block_elems, stride, session_of(x)->stream),
-                "gather");
+    cuda_failed(x, launch_gather_blocks(dst, src, index, count, block_elems, stride, session_of(x)->stream), "gather");
 }

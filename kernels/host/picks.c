@@ -36,7 +36,7 @@ void cuda_greedy_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, i
     int32_t *dev_ids;
     float *dev_lp;
     if (rows == 0 || !pick_buffers(x, rows, 0, &dev_ids, &dev_lp)) return;
-    download_picks(x, nt5_cuda_greedy_pick(logits, rows, V, dev_ids, dev_lp, session_of(x)->stream), "greedy pick",
+    download_picks(x, launch_greedy_pick(logits, rows, V, dev_ids, dev_lp, session_of(x)->stream), "greedy pick",
                    dev_ids, dev_lp, rows, ids, logprobs);
 }
 
@@ -50,8 +50,8 @@ void cuda_sample_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, c
         cuda_failed(x, cudaMemcpyAsync(dev_u, u, rows * sizeof *u, cudaMemcpyHostToDevice, s->stream), "upload"))
         return;
     download_picks(x,
-                   nt5_cuda_sample_pick(logits, rows, V, o->temperature, o->top_k, o->top_p, dev_u, dev_ids, dev_lp,
-                                        s->stream),
+                   launch_sample_pick(logits, rows, V, o->temperature, o->top_k, o->top_p, dev_u, dev_ids, dev_lp,
+                                      s->stream),
                    "sampling", dev_ids, dev_lp, rows, ids, logprobs);
 }
 
@@ -74,7 +74,7 @@ void cuda_beam_candidates(exec_ctx *x, const float *logits, size_t rows, size_t 
     int32_t *tokens = (int32_t *)(host + floats * sizeof(float));
     if (!cuda_failed(x, cudaMemcpyAsync(dev_base, base, rows * sizeof *base, cudaMemcpyHostToDevice, s->stream),
                      "upload") &&
-        !cuda_failed(x, nt5_cuda_beam_candidates(logits, rows, V, dev_base, n, dev_scores, dev_tokens, s->stream),
+        !cuda_failed(x, launch_beam_candidates(logits, rows, V, dev_base, n, dev_scores, dev_tokens, s->stream),
                      "beam") &&
         !cuda_failed(x,
                      cudaMemcpyAsync(host + rows * sizeof(float), dev_scores, bytes - rows * sizeof(float),

@@ -31,7 +31,7 @@ static void product(exec_ctx *x, void *out, int32_t out_dtype, size_t ld_out, fl
     int in_exp = w->dtype == NT5_DTYPE_F16 && w->input_exp > 0 ? w->input_exp : 0;
     if (w->dtype != NT5_DTYPE_F32 && in_dtype == NT5_DTYPE_F32) {
         uint16_t *cast = cuda_grow(x, (void **)&s->bf16_in, &s->bf16_cap, M * K * sizeof(uint16_t));
-        if (!cast || cuda_failed(x, nt5_cuda_to_half(cast, in, ld_in, M, K, w->dtype, ldexpf(1.0f, -in_exp), s->stream),
+        if (!cast || cuda_failed(x, launch_to_half(cast, in, ld_in, M, K, w->dtype, ldexpf(1.0f, -in_exp), s->stream),
                                  "cast of a product's input"))
             return;
         b = cast;
