@@ -1365,6 +1365,51 @@ static void check_store(const suite *s) {
         }
 }
 
+/* ---- NaN propagates as in PyTorch ---- */
+
+/* A NaN input gives a NaN output in every activation (ReLU too: not 0)
+ * and in linear_relu, and leaves the other rows finite. */
+static void check_nan_inputs(const suite *s) {
+    enum { F = 4 };
+    const float in[2 * F] = {NAN, 1.0f, -2.0f, 0.5f, 1.0f, 1.0f, 1.0f, 1.0f}; /* row 0 [F], gate ones [F] */
+    backend *targets[2] = {s->cpu, s->gpu};
+    for (int t = 0; t < 2; t++) {
+        backend *be = targets[t];
+        if (!be) continue;
+        for (int act = 0; act <= ACT_SILU + 1; act++) {
+            int product = act == ACT_SILU + 1; /* linear_relu of a NaN input */
+            call c;
+            call_begin(&c, be);
+            const float *dev_in = call_upload(&c, in, 2 * F);
+            float *out = call_alloc(&c, F);
+            host_matrix m = {0};
+            wmat w = {0};
+            if (product) {
+                rng r = rng_for("nan");
+                m = matrix_new(&r, F, F, NT5_DTYPE_F32, -1);
+                w = matrix_adopt(be, &m, 0);
+                op_linear_relu(&c.x, out, NT5_DTYPE_F32, 1.0f, dev_in, NT5_DTYPE_F32, F, &w, 1, F, F);
+            } else {
+                op_ffn_activation(&c.x, out, NT5_DTYPE_F32, 1.0f, dev_in, 2 * F, 1, F, (activation)act, 1);
+            }
+            double got[F];
+            call_download(&c, got, out, F, NT5_DTYPE_F32);
+            nt5_status st = call_end(&c);
+            char label[64], why[320] = "";
+            snprintf(label, sizeof label, "%s of NaN", product ? "linear_relu" : act_names[act]);
+            if (st != NT5_OK) snprintf(why, sizeof why, "%s: %s", nt5_status_name(st), nt5_last_error());
+            else if (!isnan(got[0])) snprintf(why, sizeof why, "gives %g, not NaN", got[0]);
+            else if (!product && !(isfinite(got[1]) && isfinite(got[2]) && isfinite(got[3])))
+                snprintf(why, sizeof why, "made a finite input non-finite");
+            print_case(be, label, why, "NaN");
+            if (product) {
+                matrix_release(be, &w);
+                matrix_free(&m);
+            }
+        }
+    }
+}
+
 /* ---- the observing backend (backend/observing.h) over the CPU ---- */
 
 /* what an observer saw: calls, values and the sum of their magnitudes */
@@ -1532,6 +1577,7 @@ int main(void) {
     check_picks(&s);
     check_cache_ops(&s);
     check_store(&s);
+    check_nan_inputs(&s);
     check_observing(&s);
     check_cpu_refusals(&s);
     if (s.gpu) s.gpu->ops->destroy(s.gpu);

@@ -257,12 +257,39 @@ static void check_prompts(void) {
     nt5_model_free(m);
 }
 
+/* Files that are not regular files where nt5 reads one: refused at once
+ * (a FIFO would block a read forever), named for what they are. */
+static void check_special_files(void) {
+    static const char *const files[] = {"config.json", "model.safetensors", "spiece.model"};
+    char path[4200], name[64];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(name, sizeof name, "fifo-%zu", i);
+        const char *dir = fresh_model(name);
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+        CHECK(mkfifo(path, 0600) == 0, "mkfifo %s", path);
+        expect_open_error(files[i], dir, NT5_ERR_IO, "is a FIFO");
+    }
+    const char *dir = fresh_model("config-directory");
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    unlink(path);
+    mkdir(path, 0700);
+    expect_open_error("a directory named config.json", dir, NT5_ERR_IO, "is a directory");
+
+    dir = fresh_model("symlink-loop");
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    unlink(path);
+    CHECK(symlink("model.safetensors", path) == 0, "symlink %s", path);
+    expect_open_error("model.safetensors a symbolic link to itself", dir, NT5_ERR_IO, "symbolic links");
+}
+
 int main(void) {
     snprintf(tmp_root, sizeof tmp_root, "%s/nt5-bad-input-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmp_root)) return 1;
     check_weights();
     check_configs();
     check_prompts();
+    check_special_files();
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_root);

@@ -185,6 +185,18 @@ class TorchBin(unittest.TestCase):
                 with open(os.path.join(regressions, name), "rb") as f:
                     self.refused(f.read(), "nt5:")
 
+    def test_storage_claims_past_the_file(self):
+        # a storage of 2^62 f32 elements is 2^64 bytes, 0 in 64 bits: refused, not read out of bounds
+        tensors = torch_writer.read_safetensors(os.path.join(DATA, "t5-v1_0-tiny", "model.safetensors"))
+        name = next(iter(tensors))
+        numel = len(tensors[name][2]) // 4
+        for claim in ({"numel": 2 ** 62}, {"numel": 2 ** 62 + numel}, {"offset": 2 ** 40},
+                      {"offset": 2 ** 61, "numel": 2 ** 62}, {"offset": 1}, {"numel": 2 ** 63 - 1}):
+            path = os.path.join(self.tmp, "claims.bin")
+            torch_writer.write_torch_bin(path, tensors, claims={name: claim})
+            with open(path, "rb") as f:
+                self.refused(f.read(), "runs past its storage")
+
     def test_legacy_and_garbage(self):
         self.refused(b"\x80\x02\x8a\x0a" + bytes(20), "legacy")
         self.refused(b"PK\x03\x04" + b"\0" * 40, "zip")

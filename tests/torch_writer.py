@@ -31,15 +31,16 @@ class _Storage:
 
 
 class _Tensor:
-    def __init__(self, storage, shape, rebuild):
-        self.storage, self.shape, self.rebuild = storage, shape, rebuild
+    def __init__(self, storage, shape, rebuild, offset=0):
+        self.storage, self.shape, self.rebuild, self.offset = storage, shape, rebuild, offset
 
     def __reduce__(self):
         stride, s = [], 1
         for d in reversed(self.shape):
             stride.insert(0, s)
             s *= d
-        return (self.rebuild, (self.storage, 0, tuple(self.shape), tuple(stride), False, collections.OrderedDict()))
+        return (self.rebuild, (self.storage, self.offset, tuple(self.shape), tuple(stride), False,
+                               collections.OrderedDict()))
 
 
 class _Pickler(pickle.Pickler):
@@ -63,8 +64,10 @@ def _stand_in_torch():
     return torch, utils
 
 
-def write_torch_bin(path, tensors, archive="pytorch_model"):
-    """tensors: name -> (dtype, shape, raw bytes) as read_safetensors gives."""
+def write_torch_bin(path, tensors, archive="pytorch_model", claims=None):
+    """tensors: name -> (dtype, shape, raw bytes) as read_safetensors gives.
+    claims: name -> {"numel": N, "offset": K}, what the pickle says of that
+    tensor's storage instead of the truth (hostile files for the tests)."""
     saved = {m: sys.modules.get(m) for m in ("torch", "torch._utils")}
     torch, utils = _stand_in_torch()
     sys.modules.update({"torch": torch, "torch._utils": utils})
@@ -72,9 +75,10 @@ def write_torch_bin(path, tensors, archive="pytorch_model"):
         state, blobs = {}, []
         for name, (dtype, shape, raw) in tensors.items():
             cls_name, size = _DTYPES[dtype]
-            storage = _Storage(getattr(torch, cls_name), str(len(blobs)), len(raw) // size)
+            claim = (claims or {}).get(name, {})
+            storage = _Storage(getattr(torch, cls_name), str(len(blobs)), claim.get("numel", len(raw) // size))
             blobs.append(raw)
-            state[name] = _Tensor(storage, shape, utils._rebuild_tensor_v2)
+            state[name] = _Tensor(storage, shape, utils._rebuild_tensor_v2, claim.get("offset", 0))
         import io
         buf = io.BytesIO()
         _Pickler(buf, protocol=2).dump(state)

@@ -17,8 +17,11 @@
 #endif
 
 /* e^x for x in float range; results below 2^-126 flush to 2^-126 * p and
- * above 2^127 saturate, which no caller distinguishes from 0 or inf. */
-static inline float fast_expf(float x) {
+ * above 2^127 saturate, which no caller distinguishes from 0 or inf. NaN
+ * gives NaN, and infinities saturate: every input is defined (the
+ * selects, not branches, keep the loops vectorized). */
+static inline float fast_expf(float v) {
+    float x = v == v ? v : 0.0f; /* NaN: computed as 0, answered as NaN below */
     x = x < -87.0f ? -87.0f : x;
     x = x > 88.0f ? 88.0f : x;
     /* x = n ln2 + r, |r| <= ln2 / 2; round to nearest with the 1.5 * 2^23 trick */
@@ -33,10 +36,10 @@ static inline float fast_expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* n in [-126, 127]: a normal power of two */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return v == v ? p * scale : v;
 }
 
 /* gelu with the tanh approximation (gelu_new): 0.5 v (1 + tanh(u)) = v * sigmoid(2u) */
@@ -46,5 +49,8 @@ static inline float fast_gelu_tanh(float v) {
 }
 
 static inline float fast_silu(float v) { return v / (1.0f + fast_expf(-v)); }
+
+/* ReLU as PyTorch computes it: NaN stays NaN. */
+static inline float relu(float v) { return v < 0.0f ? 0.0f : v; }
 
 #endif

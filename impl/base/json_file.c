@@ -1,32 +1,39 @@
 #include "base/json_file.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/error.h"
+#include "base/regular_file.h"
 
 #define SMALL_FILE_LIMIT (64u << 20)
 
-nt5_status file_read_all(const char *path, char **data, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    nt5_status st = NT5_OK;
-    char *buf = NULL;
-    long len = -1;
-    if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
-    if (len < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        st = err_set(NT5_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-    } else if ((unsigned long)len > SMALL_FILE_LIMIT) {
-        st = err_set(NT5_ERR_FORMAT, "%s is %ld bytes, more than nt5 reads for a file of its kind", path, len);
-    } else if (!(buf = malloc((size_t)len + 1))) {
-        st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
-    } else if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        st = err_set(NT5_ERR_IO, "short read on %s", path);
+/* All n bytes at fd into buf; 0 when the file ended early or a read failed. */
+static int read_fully(int fd, char *buf, size_t n) {
+    for (size_t done = 0; done < n;) {
+        ssize_t got = read(fd, buf + done, n - done);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return 0;
+        done += (size_t)got;
     }
-    fclose(f);
+    return 1;
+}
+
+nt5_status file_read_all(const char *path, char **data, size_t *size) {
+    int fd;
+    uint64_t len;
+    nt5_status st = regular_file_open(path, &fd, &len);
+    if (st != NT5_OK) return st;
+    char *buf = NULL;
+    if (len > SMALL_FILE_LIMIT)
+        st = err_set(NT5_ERR_FORMAT, "%s is %llu bytes, more than nt5 reads for a file of its kind", path,
+                     (unsigned long long)len);
+    else if (!(buf = malloc((size_t)len + 1))) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory reading %s", path);
+    else if ((errno = 0, !read_fully(fd, buf, (size_t)len)))
+        st = err_set(NT5_ERR_IO, "cannot read %s: %s", path, errno ? strerror(errno) : "it is shorter than it was");
+    close(fd);
     if (st != NT5_OK) {
         free(buf);
         return st;

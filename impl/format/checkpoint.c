@@ -1,6 +1,7 @@
 #include "format/checkpoint.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,33 +28,67 @@ static int is_plain_file_name(const char *name) {
     return name[0] && name[0] != '.' && !strchr(name, '/') && !strchr(name, '\\') && strlen(name) < 256;
 }
 
+/* A shard an index names: where it first appears, and whether the open
+ * needs it (an encoder-only open skips shards of decoder tensors alone). */
+typedef struct shard_ref {
+    const char *name;
+    size_t first;
+    int needed;
+} shard_ref;
+
+static int by_name_then_first(const void *a, const void *b) {
+    const shard_ref *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->first > y->first) - (x->first < y->first);
+}
+
+static int by_first(const void *a, const void *b) {
+    const shard_ref *x = a, *y = b;
+    return (x->first > y->first) - (x->first < y->first);
+}
+
+/* The distinct shards of weight_map in order of first appearance, into
+ * refs[*n] (sorting, so a large index costs n log n). */
+static nt5_status list_shards(const char *index_path, const cJSON *map, int encoder_only, shard_ref *refs, size_t *n) {
+    size_t count = 0;
+    for (const cJSON *it = map->child; it; it = it->next) {
+        if (!cJSON_IsString(it) || !is_plain_file_name(it->valuestring))
+            return err_set(NT5_ERR_FORMAT, "%s: tensor \"%s\" maps to an invalid shard file name", index_path,
+                           it->string);
+        refs[count] = (shard_ref){it->valuestring, count, !encoder_only || hf_name_needed_by_encoder(it->string)};
+        count++;
+    }
+    qsort(refs, count, sizeof *refs, by_name_then_first);
+    size_t distinct = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (distinct && strcmp(refs[distinct - 1].name, refs[i].name) == 0) refs[distinct - 1].needed |= refs[i].needed;
+        else refs[distinct++] = refs[i];
+    }
+    qsort(refs, distinct, sizeof *refs, by_first);
+    *n = distinct;
+    return NT5_OK;
+}
+
 static nt5_status open_sharded(const char *dir, const char *index_path, int encoder_only, checkpoint *ck) {
     cJSON *root;
     nt5_status st = json_read_file(index_path, &root);
     if (st != NT5_OK) return st;
     const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
-    if (!cJSON_IsObject(map)) {
-        cJSON_Delete(root);
-        return err_set(NT5_ERR_FORMAT, "%s: \"weight_map\" is missing or not an object", index_path);
-    }
-    /* open each distinct shard once, in order of first appearance */
-    for (const cJSON *it = map->child; it && st == NT5_OK; it = it->next) {
-        if (!cJSON_IsString(it) || !is_plain_file_name(it->valuestring)) {
-            st = err_set(NT5_ERR_FORMAT, "%s: tensor \"%s\" maps to an invalid shard file name", index_path,
-                         it->string);
-            break;
-        }
-        int seen = 0, needed = !encoder_only;
-        for (const cJSON *p = map->child; p != it; p = p->next) seen |= strcmp(p->valuestring, it->valuestring) == 0;
-        if (seen) continue;
-        for (const cJSON *p = it; p && !needed; p = p->next)
-            needed = strcmp(p->valuestring, it->valuestring) == 0 && hf_name_needed_by_encoder(p->string);
-        if (!needed) continue; /* a decoder-only shard */
+    shard_ref *refs = NULL;
+    size_t n = 0;
+    if (!cJSON_IsObject(map))
+        st = err_set(NT5_ERR_FORMAT, "%s: \"weight_map\" is missing or not an object", index_path);
+    else if (!(refs = malloc(((size_t)cJSON_GetArraySize(map) + 1) * sizeof *refs)))
+        st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    else st = list_shards(index_path, map, encoder_only, refs, &n);
+    for (size_t i = 0; i < n && st == NT5_OK; i++) {
+        if (!refs[i].needed) continue; /* a decoder-only shard */
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, it->valuestring);
+        snprintf(path, sizeof path, "%s/%s", dir, refs[i].name);
         st = add_file(ck, path);
         if (st != NT5_OK) err_wrap(st, "shard listed in %s", index_path);
     }
+    free(refs);
     cJSON_Delete(root);
     return st;
 }
@@ -72,7 +107,11 @@ nt5_status ckpt_open_dir(const char *dir, int encoder_only, checkpoint *ck) {
     char path[4096];
     for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, choices[i].name);
-        if (access(path, F_OK) != 0) continue;
+        if (access(path, F_OK) != 0) {
+            if (errno == ENOENT) continue;
+            /* there, but not to be read (a symbolic link loop, no permission): not "missing" */
+            return err_set(NT5_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        }
         nt5_status st = choices[i].index ? open_sharded(dir, path, encoder_only, ck) : add_file(ck, path);
         if (st != NT5_OK) ckpt_close(ck);
         return st;

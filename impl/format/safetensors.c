@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/regular_file.h"
 
 #define ST_HEADER_LIMIT (100u << 20)
 
@@ -154,15 +155,11 @@ nt5_status st_parse(const uint8_t *bytes, size_t size, const char *what, st_file
 }
 
 nt5_status st_open(const char *path, st_file **out) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return err_set(NT5_ERR_IO, "%s is not a regular file", path);
-    }
-    size_t size = (size_t)sb.st_size;
+    int fd;
+    uint64_t file_size;
+    nt5_status opened = regular_file_open(path, &fd, &file_size);
+    if (opened != NT5_OK) return opened;
+    size_t size = (size_t)file_size;
     void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
     close(fd);
     if (size && map == MAP_FAILED) return err_set(NT5_ERR_IO, "cannot map %s: %s", path, strerror(errno));

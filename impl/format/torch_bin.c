@@ -11,6 +11,7 @@
 #include <unzip.h>
 
 #include "base/error.h"
+#include "base/regular_file.h"
 #include "format/unpickle.h"
 
 typedef struct record {
@@ -123,7 +124,9 @@ static nt5_status to_entry(const char *path, const archive *a, const uint8_t *ma
     const record *r = find_record(a, key);
     size_t es = element_size(p->dtype);
     if (!r) return err_set(NT5_ERR_FORMAT, "%s: storage %s of tensor \"%s\" is missing", path, key, p->name);
-    if ((uint64_t)p->offset + numel > (uint64_t)p->storage_numel || (uint64_t)p->storage_numel * es > r->size)
+    /* divisions, not products: a storage of 2^62 elements must not wrap to 0 bytes */
+    if (p->offset < 0 || p->storage_numel < 0 || (uint64_t)p->storage_numel > r->size / es ||
+        (uint64_t)p->offset > (uint64_t)p->storage_numel || numel > (uint64_t)p->storage_numel - (uint64_t)p->offset)
         return err_set(NT5_ERR_FORMAT, "%s: tensor \"%s\" runs past its storage", path, p->name);
     t->data = map + r->offset + (uint64_t)p->offset * es;
     t->nbytes = (size_t)(numel * es);
@@ -131,19 +134,19 @@ static nt5_status to_entry(const char *path, const archive *a, const uint8_t *ma
 }
 
 nt5_status torch_bin_open(const char *path, st_file **out) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    struct stat sb;
+    int fd;
+    uint64_t file_size;
+    nt5_status opened = regular_file_open(path, &fd, &file_size);
+    if (opened != NT5_OK) return opened;
     uint8_t magic[4] = {0};
-    if (fstat(fd, &sb) != 0 || sb.st_size < 4 || pread(fd, magic, 4, 0) != 4 || memcmp(magic, "PK\x03\x04", 4) != 0) {
+    if (file_size < 4 || pread(fd, magic, 4, 0) != 4 || memcmp(magic, "PK\x03\x04", 4) != 0) {
         close(fd);
         return err_set(NT5_ERR_UNSUPPORTED,
                        "%s is not a zip-format PyTorch checkpoint (the legacy pre-1.6 format "
                        "is not supported)",
                        path);
     }
-    size_t size = (size_t)sb.st_size;
+    size_t size = (size_t)file_size;
     uint8_t *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED) return err_set(NT5_ERR_IO, "cannot map %s: %s", path, strerror(errno));

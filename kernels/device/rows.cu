@@ -38,7 +38,7 @@ __global__ void rmsnorm_kernel(T *out, const float *in, const float *w, size_t d
 
 __device__ float activate(float v, activation act) {
     switch (act) {
-    case ACT_RELU: return v > 0 ? v : 0;
+    case ACT_RELU: return v < 0 ? 0 : v;  // NaN stays NaN, as in PyTorch
     case ACT_GELU: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
     case ACT_GELU_TANH: {
         float u = 0.7978845608028654f * (v + 0.044715f * v * v * v);

@@ -222,7 +222,7 @@ typedef struct relu_args {
 static void relu_row(const void *ctx, size_t r) {
     const relu_args *a = ctx;
     float *y = a->out + r * a->N;
-    for (size_t i = 0; i < a->N; i++) y[i] = (y[i] > 0 ? y[i] : 0) * a->scale;
+    for (size_t i = 0; i < a->N; i++) y[i] = relu(y[i]) * a->scale;
 }
 
 void cpu_linear_relu(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const void *in, int32_t in_dtype,

@@ -59,7 +59,7 @@ void cpu_rmsnorm(exec_ctx *x, void *out, int32_t out_dtype, const float *in, con
 NT5_VECTOR_CLONES static void activate_row(float *y, const float *x, size_t n, activation act) {
     switch (act) {
     case ACT_RELU:
-        for (size_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+        for (size_t i = 0; i < n; i++) y[i] = relu(x[i]);
         break;
     case ACT_GELU:
         for (size_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
