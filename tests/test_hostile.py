@@ -7,6 +7,7 @@ usage: test_hostile.py NT5_BINARY DATA_DIR"""
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -44,6 +45,42 @@ class Hostile(unittest.TestCase):
         r = nt5("info", d)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("t5", r.stdout)
+
+
+    def test_unwritable_output_exits_1(self):
+        model = os.path.join(DATA, "t5-v1_1-tiny")
+        for args in (["info", model], ["tokenize", model, "Hello"], ["encode", model, "Hello", "--json"],
+                     ["generate", model, "Hello", "--max-new-tokens", "3", "--json"], ["--help"], ["--version"]):
+            with open("/dev/full", "w") as full:
+                r = subprocess.run([NT5, *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+            self.assertEqual(r.returncode, 1, args)
+            self.assertIn("cannot write the output", r.stderr, args)
+
+    def nan_weight_model(self):
+        """t5-v1_0-tiny (ReLU FFN) with one NaN in an encoder FFN matrix: PyTorch gives NaN hidden states."""
+        d = self.copy_model("t5-v1_0-tiny")
+        path = os.path.join(d, "model.safetensors")
+        with open(path, "rb") as f:
+            raw = bytearray(f.read())
+        n = struct.unpack("<Q", raw[:8])[0]
+        entry = json.loads(raw[8:8 + n])["encoder.block.0.layer.1.DenseReluDense.wi.weight"]
+        assert entry["dtype"] == "F32"
+        at = 8 + n + entry["data_offsets"][0]
+        raw[at:at + 4] = struct.pack("<f", float("nan"))
+        with open(path, "wb") as f:
+            f.write(raw)
+        return d
+
+    def test_nan_propagates_and_json_stays_json(self):
+        d = self.nan_weight_model()
+        r = nt5("encode", d, "Hello world", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        summary = json.loads(r.stdout)  # parses: no bare nan
+        self.assertIsNone(summary["mean"], "the NaN weight reaches the hidden states (a ReLU of NaN is NaN)")
+        r = nt5("generate", d, "Hello world", "--max-new-tokens", "3", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for line in r.stdout.splitlines():
+            self.assertIn(json.loads(line)["score"], (None,), line)
 
 
 if __name__ == "__main__":

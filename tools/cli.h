@@ -60,6 +60,12 @@ int model_and_texts(cli_args *a, const char *command, const char *help, int enco
                     const char **texts, size_t *n);
 /* Writes s as a JSON string literal. */
 void json_string(FILE *f, const char *s);
+/* Writes v with printf's %.*g (digits), or null when it is NaN or infinite
+ * (JSON has no such numbers). */
+void json_number(FILE *f, double v, int digits);
+/* The command's exit status once its output is flushed: 1, with a message,
+ * when stdout could not be written (a full disk, a closed pipe), else rc. */
+int finish_output(int rc);
 
 int cmd_info(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);

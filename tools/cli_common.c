@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,6 +149,20 @@ int model_and_texts(cli_args *a, const char *command, const char *help, int enco
     }
     int rc = open_model(a, path, encoder_only, m);
     return rc ? rc : args_finish(a, command);
+}
+
+void json_number(FILE *f, double v, int digits) {
+    if (isfinite(v)) fprintf(f, "%.*g", digits, v);
+    else fputs("null", f);
+}
+
+int finish_output(int rc) {
+    errno = 0;
+    int failed = ferror(stdout); /* an earlier write failed */
+    if (fclose(stdout) != 0) failed = 1;
+    if (!failed) return rc;
+    fprintf(stderr, "nt5: cannot write the output: %s\n", errno ? strerror(errno) : "a write failed");
+    return 1;
 }
 
 void json_string(FILE *f, const char *s) {

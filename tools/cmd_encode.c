@@ -73,7 +73,12 @@ static void summarise(const nt5_embeddings *e, const size_t shape[3], int json) 
         printf("{\"shape\": [%zu, %zu, %zu], \"lengths\": [", shape[0], shape[1], shape[2]);
         for (size_t b = 0; b < shape[0]; b++) printf(b ? ", %zu" : "%zu", lengths[b]);
         printf("]");
-        if (f32) printf(", \"mean\": %.9g, \"std\": %.9g", mean, std);
+        if (f32) {
+            printf(", \"mean\": ");
+            json_number(stdout, mean, 9);
+            printf(", \"std\": ");
+            json_number(stdout, std, 9);
+        }
         printf("}\n");
         return;
     }

@@ -74,7 +74,9 @@ static void print_result(const nt5_generation *g, size_t i, int json, int show_i
     if (json) {
         printf("{\"index\": %zu, \"text\": ", i);
         json_string(stdout, text);
-        printf(", \"score\": %.7g, \"ids\": [", score);
+        printf(", \"score\": ");
+        json_number(stdout, score, 7);
+        printf(", \"ids\": [");
         for (size_t k = 0; k < n; k++) printf(k ? ", %d" : "%d", ids[k]);
         printf("]}\n");
         return;

@@ -27,7 +27,7 @@ static int usage(FILE *f) {
     return f == stdout ? 0 : 2;
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return usage(stdout);
     if (strcmp(argv[1], "--version") == 0) {
@@ -39,3 +39,5 @@ int main(int argc, char **argv) {
     fprintf(stderr, "nt5: unknown command \"%s\"\n", argv[1]);
     return usage(stderr);
 }
+
+int main(int argc, char **argv) { return finish_output(run(argc, argv)); }
