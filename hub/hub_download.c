@@ -82,7 +82,10 @@ static nt5_status download_blob(const hub_env *env, const hub_repo_cache *rc, co
     if (meta->size < 0 || sink.offset < meta->size)
         st = hub_http_download(env, meta->location, hub_same_host(meta->location, url), &sink);
     if (close(fd) != 0 && st == NT5_OK) st = err_set(NT5_ERR_IO, "cannot write %s: %s", part, strerror(errno));
-    if (st != NT5_OK) return st; /* the .incomplete file stays for a resume */
+    if (st != NT5_OK) { /* the .incomplete file stays for a resume, unless nothing came */
+        if (stat(part, &sb) == 0 && sb.st_size == 0) unlink(part);
+        return st;
+    }
     if (stat(part, &sb) != 0 || (meta->size >= 0 && sb.st_size != meta->size)) {
         unlink(part);
         return err_set(NT5_ERR_NETWORK, "%s: received %lld bytes, the Hub announced %lld", display,
@@ -160,8 +163,13 @@ static nt5_status model_info(const hub_env *env, const hub_request *req, const c
     if (st != NT5_OK) return st;
     const cJSON *sha = cJSON_GetObjectItemCaseSensitive(*info, "sha");
     if (!cJSON_IsString(sha) || !hub_is_commit(sha->valuestring)) {
+        st = cJSON_IsString(sha) ? err_set(NT5_ERR_FORMAT,
+                                           "%s: the model info's commit sha \"%.80s\" is not 40 "
+                                           "lowercase hex digits",
+                                           url, sha->valuestring)
+                                 : err_set(NT5_ERR_FORMAT, "%s: the model info has no commit sha", url);
         cJSON_Delete(*info);
-        return err_set(NT5_ERR_FORMAT, "%s: the model info has no commit sha", url);
+        return st;
     }
     memcpy(commit, sha->valuestring, 41);
     return NT5_OK;

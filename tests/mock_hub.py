@@ -15,7 +15,7 @@ bytes, --drop-count times), --drop-at A,B,... (closes it once at each
 absolute file offset, in order), --corrupt (one flipped byte in CDN bodies),
 --wrong-etag (X-Linked-Etag of other bytes), --stall S (the CDN sleeps S
 seconds mid-body once). The repo "nt5-test/hostile" lists "../evil" and
-"/etc/passwd"; "nt5-test/missing-file" lists a model.safetensors that its
+"/etc/passwd"; "nt5-test/bad-sha" answers a commit sha that is not one; "nt5-test/missing-file" lists a model.safetensors that its
 resolve URL does not have; "nt5-test/bin-only" is t5-v1_0-tiny (when
 DATA_DIR has it) without its safetensors (PyTorch .bin weights only). GET /_stats returns bytes served per path.
 
@@ -139,7 +139,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def repo(self, repo_id, revision):
         r = self.hub.repos.get(repo_id)
-        if repo_id in (ORG + "/hostile", ORG + "/missing-file"):
+        if repo_id in (ORG + "/hostile", ORG + "/missing-file", ORG + "/bad-sha"):
             r = self.hub.repos.get(ORG + "/t5-v1_1-tiny")
         if r is None:
             self.error(404, "RepoNotFound", message="Repository not found")
@@ -158,7 +158,8 @@ class Handler(BaseHTTPRequestHandler):
         files = list(r.files)
         if repo_id == ORG + "/hostile":
             files += ["../evil", "/etc/passwd"]
-        body = {"id": repo_id, "sha": r.commit, "siblings": [{"rfilename": f} for f in files]}
+        sha = "c0ffee" if repo_id == ORG + "/bad-sha" else r.commit
+        body = {"id": repo_id, "sha": sha, "siblings": [{"rfilename": f} for f in files]}
         self.send(200, [("Content-Type", "application/json")], json.dumps(body).encode())
 
     def resolve(self, repo_id, revision, name):

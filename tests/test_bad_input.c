@@ -105,6 +105,12 @@ static void size_mismatch(cJSON *h) {
     cJSON_SetNumberValue(cJSON_GetArrayItem(shape, 0), 65);
 }
 
+/* The same tensor name twice in a header (the format forbids it): refused, named. */
+static void duplicate_tensor(cJSON *h) {
+    cJSON *copy = cJSON_Duplicate(cJSON_GetObjectItem(h, "encoder.final_layer_norm.weight"), 1);
+    cJSON_AddItemToObject(h, "encoder.final_layer_norm.weight", copy);
+}
+
 static void check_weights(void) {
     char path[4096];
     const char *dir = fresh_model("header-past-end");
@@ -134,6 +140,10 @@ static void check_weights(void) {
     dir = fresh_model("size-mismatch");
     edit_header(dir, size_mismatch);
     expect_open_error("shape disagrees with byte size", dir, NT5_ERR_FORMAT, "need");
+
+    dir = fresh_model("duplicate-tensor");
+    edit_header(dir, duplicate_tensor);
+    expect_open_error("a tensor name twice", dir, NT5_ERR_FORMAT, "\"encoder.final_layer_norm.weight\" appears twice");
 
     dir = fresh_model("wrong-dtype");
     edit_header(dir, wrong_dtype);
@@ -212,6 +222,29 @@ static void check_configs(void) {
     dir = fresh_model("tokenizer-corrupt");
     write_text(dir, "spiece.model", "this is not a sentencepiece model");
     expect_open_error("corrupt spiece.model", dir, NT5_ERR_FORMAT, "spiece.model");
+
+    dir = fresh_model("config-duplicate-key");
+    write_text(dir, "config.json",
+               "{\"model_type\": \"t5\", \"d_model\": 64, \"d_kv\": 8, \"d_ff\": 96, \"num_heads\": 6, "
+               "\"num_layers\": 3, \"vocab_size\": 1024, \"feed_forward_proj\": \"gated-gelu\", \"d_model\": 32}");
+    expect_open_error("a key twice in config.json", dir, NT5_ERR_FORMAT, "\"d_model\" appears twice");
+}
+
+/* A config with num_decoder_layers 0 opens as an encoder; generating says why it cannot. */
+static void check_no_decoder(void) {
+    const char *dir = fresh_model("config-no-decoder");
+    write_text(dir, "config.json",
+               "{\"model_type\": \"t5\", \"d_model\": 64, \"d_kv\": 8, \"d_ff\": 96, \"num_heads\": 6, "
+               "\"num_layers\": 3, \"num_decoder_layers\": 0, \"vocab_size\": 1024, "
+               "\"feed_forward_proj\": \"gated-gelu\", \"tie_word_embeddings\": false}");
+    nt5_model *m = NULL;
+    CHECK_STATUS(nt5_model_open(dir, NULL, &m), NT5_OK);
+    const char *text = "Hello";
+    nt5_generation *g = NULL;
+    CHECK_STATUS(nt5_generate_texts(m, &text, 1, NULL, &g), NT5_ERR_UNSUPPORTED);
+    CHECK(strstr(nt5_last_error(), "num_decoder_layers 0") != NULL, "no-decoder message: %s", nt5_last_error());
+    nt5_generation_free(g);
+    nt5_model_free(m);
 }
 
 static void check_prompts(void) {
@@ -290,6 +323,7 @@ int main(void) {
     check_configs();
     check_prompts();
     check_special_files();
+    check_no_decoder();
     char cmd[4200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_root);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmp_root);

@@ -387,6 +387,12 @@ class Hub(unittest.TestCase):
         self.assertIn("unsafe name", r.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.cache, "evil")))
 
+    def test_invalid_commit_sha_is_named(self):
+        hub = self.hub()
+        r = run(["download", "nt5-test/bad-sha"], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('commit sha "c0ffee" is not 40 lowercase hex digits', r.stderr)
+
     def test_concurrent_downloads(self):
         hub = self.hub()
         env = dict(os.environ, HF_HUB_CACHE=self.cache, HF_ENDPOINT=hub.endpoint, HF_HUB_DISABLE_PROGRESS_BARS="1")

@@ -197,6 +197,16 @@ class TorchBin(unittest.TestCase):
             with open(path, "rb") as f:
                 self.refused(f.read(), "runs past its storage")
 
+    def test_negative_dimension(self):
+        tensors = torch_writer.read_safetensors(os.path.join(DATA, "t5-v1_0-tiny", "model.safetensors"))
+        name = next(iter(tensors))
+        dtype, shape, raw = tensors[name]
+        tensors[name] = (dtype, [-shape[0]] + list(shape[1:]), raw)
+        path = os.path.join(self.tmp, "negative.bin")
+        torch_writer.write_torch_bin(path, tensors)
+        with open(path, "rb") as f:
+            self.refused(f.read(), "negative dimension")
+
     def test_legacy_and_garbage(self):
         self.refused(b"\x80\x02\x8a\x0a" + bytes(20), "legacy")
         self.refused(b"PK\x03\x04" + b"\0" * 40, "zip")

@@ -53,8 +53,7 @@ static nt5_status generate(const nt5_model *m, const input_spec *spec, const nt5
     if (out) *out = NULL;
     if (!m || !out) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL", m ? "out" : "model");
     if (!m->has_decoder)
-        return err_set(NT5_ERR_UNSUPPORTED,
-                       "this model was opened without a decoder (encoder-only): it cannot generate");
+        return err_set(NT5_ERR_UNSUPPORTED, "this model has no decoder (%s): it cannot generate", m->no_decoder);
     nt5_generate_options o = gen_default_options;
     nt5_status st = opts_overlay(&o, sizeof o, opts, GENERATE_OPTIONS_MIN, "nt5_generate_options");
     if (st == NT5_OK) st = gen_check_options(&o);

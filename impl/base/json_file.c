@@ -44,6 +44,27 @@ nt5_status file_read_all(const char *path, char **data, size_t *size) {
     return NT5_OK;
 }
 
+static int by_key(const void *a, const void *b) {
+    return strcmp((*(const cJSON *const *)a)->string, (*(const cJSON *const *)b)->string);
+}
+
+const char *json_duplicate_key(const cJSON *object) {
+    size_t n = 0;
+    for (const cJSON *it = object->child; it; it = it->next) n++;
+    if (n < 2) return NULL;
+    const cJSON **members = malloc(n * sizeof *members);
+    if (!members) return NULL; /* out of memory: the check is skipped, nothing else changes */
+    n = 0;
+    for (const cJSON *it = object->child; it; it = it->next)
+        if (it->string) members[n++] = it;
+    qsort(members, n, sizeof *members, by_key);
+    const char *twice = NULL;
+    for (size_t i = 1; i < n && !twice; i++)
+        if (strcmp(members[i - 1]->string, members[i]->string) == 0) twice = members[i]->string;
+    free(members);
+    return twice;
+}
+
 nt5_status json_parse_object(const char *text, size_t len, const char *what, cJSON **out) {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
@@ -54,6 +75,12 @@ nt5_status json_parse_object(const char *text, size_t len, const char *what, cJS
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return err_set(NT5_ERR_FORMAT, "%s is JSON but not an object", what);
+    }
+    const char *twice = json_duplicate_key(root);
+    if (twice) {
+        nt5_status st = err_set(NT5_ERR_FORMAT, "%s: key \"%.200s\" appears twice", what, twice);
+        cJSON_Delete(root);
+        return st;
     }
     *out = root;
     return NT5_OK;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/json_file.h"
 #include "base/regular_file.h"
 
 #define ST_HEADER_LIMIT (100u << 20)
@@ -107,6 +108,12 @@ static nt5_status parse_header(st_file *f, const uint8_t *bytes, size_t size, co
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
         return err_set(NT5_ERR_FORMAT, "%s: the header is not a JSON object", what);
+    }
+    const char *twice = json_duplicate_key(root); /* the format forbids it; which would win is a guess */
+    if (twice) {
+        nt5_status st = err_set(NT5_ERR_FORMAT, "%s: tensor \"%.200s\" appears twice in the header", what, twice);
+        cJSON_Delete(root);
+        return st;
     }
     nt5_status st = NT5_OK;
     size_t n = 0;

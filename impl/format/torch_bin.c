@@ -111,7 +111,10 @@ static nt5_status to_entry(const char *path, const archive *a, const uint8_t *ma
     if (t->dtype == ST_OTHER) return NT5_OK; /* refused if it is ever read */
     uint64_t numel = 1, expect = 1;
     for (int d = p->ndim - 1; d >= 0; d--) {
-        if (p->shape[d] < 0 || (p->shape[d] > 1 && p->stride[d] != (int64_t)expect))
+        if (p->shape[d] < 0)
+            return err_set(NT5_ERR_FORMAT, "%s: tensor \"%s\" has a negative dimension (%lld)", path, p->name,
+                           (long long)p->shape[d]);
+        if (p->shape[d] > 1 && p->stride[d] != (int64_t)expect)
             return err_set(NT5_ERR_UNSUPPORTED, "%s: tensor \"%s\" is not contiguous", path, p->name);
         t->shape[d] = p->shape[d];
         expect *= (uint64_t)p->shape[d];

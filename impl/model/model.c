@@ -65,6 +65,9 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
     if (dtype != NT5_DTYPE_AUTO && dtype != NT5_DTYPE_F32 && dtype != NT5_DTYPE_BF16 && dtype != NT5_DTYPE_F16)
         return err_set(NT5_ERR_INVALID_ARG, "weight_dtype %d is not an NT5_DTYPE_*", dtype);
     m->has_decoder = !opts->encoder_only && m->cfg.num_decoder_layers > 0 && src->has(src->self, "dec.final_ln");
+    m->no_decoder = opts->encoder_only               ? "it was opened encoder-only"
+                    : m->cfg.num_decoder_layers == 0 ? "its config has num_decoder_layers 0: an encoder model"
+                                                     : "its checkpoint has no decoder weights";
     nt5_status st = make_backend(opts, &m->be);
     if (st != NT5_OK) return st;
     /* f16 products need the calibrated input scales of an f16 nt5 file, and a GPU */

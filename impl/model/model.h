@@ -13,10 +13,11 @@ struct nt5_model {
     backend *be;
     weights w;
     int has_decoder;
-    tokenizer *tok;       /* NULL when the model has no tokenizer */
-    int max_input_length; /* default max length of inputs */
-    char *source;         /* "org/name@commit" when it came from the Hub (or an nt5 file made so); else NULL */
-    int norms_folded;     /* RMSNorm scales were multiplied into the matrices (weight_fold.h) */
+    const char *no_decoder; /* why has_decoder is 0 ("it was opened encoder-only", ...), static text */
+    tokenizer *tok;         /* NULL when the model has no tokenizer */
+    int max_input_length;   /* default max length of inputs */
+    char *source;           /* "org/name@commit" when it came from the Hub (or an nt5 file made so); else NULL */
+    int norms_folded;       /* RMSNorm scales were multiplied into the matrices (weight_fold.h) */
 };
 
 /* Changes made to the weights while they load (conversion options). */
