@@ -12,11 +12,10 @@
 #include <unistd.h>
 
 #include "base/error.h"
+#include "base/version.h"
 
 #define ATTEMPTS 5
-#define USER_AGENT                                                                                                     \
-    "nt5/"                                                                                                             \
-    "0.1"
+#define USER_AGENT "nt5/" NT5_VERSION_STRING
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result;
@@ -97,6 +96,28 @@ static struct curl_slist *hf_headers(const hub_env *env, int send_auth, int iden
     return list;
 }
 
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* How long a transfer may stay below the minimum rate, in seconds:
+ * NT5_HUB_STALL_SECONDS, else huggingface_hub's HF_HUB_DOWNLOAD_TIMEOUT, else 30. */
+static long stall_seconds(void) {
+    const char *v = getenv("NT5_HUB_STALL_SECONDS");
+    if (!v || !*v) v = getenv("HF_HUB_DOWNLOAD_TIMEOUT");
+    long s = v && *v ? atol(v) : 30;
+    return s > 0 ? s : 30;
+}
+
+/* The slowest transfer kept going, in bytes per second: NT5_HUB_MIN_RATE, else 1024. */
+static long min_rate(void) {
+    const char *v = getenv("NT5_HUB_MIN_RATE");
+    long r = v && *v ? atol(v) : 1024;
+    return r > 0 ? r : 1024;
+}
+
 static CURL *new_handle(const char *url, struct curl_slist *headers) {
     CURL *c = curl_easy_init();
     if (!c) return NULL;
@@ -105,10 +126,9 @@ static CURL *new_handle(const char *url, struct curl_slist *headers) {
     curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-    /* a stalled transfer: less than 1 byte/s for 30 s counts as dropped */
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-                     getenv("NT5_HUB_STALL_SECONDS") ? atol(getenv("NT5_HUB_STALL_SECONDS")) : 30L);
+    /* a stalled or trickling transfer: below the minimum rate for the stall time counts as dropped */
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, min_rate());
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, stall_seconds());
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     return c;
@@ -330,7 +350,13 @@ static size_t on_download_header(char *buf, size_t size, size_t n, void *ud) {
 nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth, http_sink *sink) {
     nt5_status st = hub_http_init();
     if (st != NT5_OK) return st;
-    for (int attempt = 0, progress_attempts = 0;;) {
+    /* An attempt makes progress when it moves the file's end past the
+     * furthest it reached before, at the minimum rate or faster; ATTEMPTS
+     * attempts in a row without progress end the download (a server that
+     * stalls, trickles, or sends the same bytes again and again). */
+    long long furthest = lseek(sink->fd, 0, SEEK_END);
+    for (int attempt = 0;;) {
+        double began = now_seconds();
         download_state d = {.sink = sink};
         struct curl_slist *headers = hf_headers(env, send_auth, 0);
         CURL *c = new_handle(url, headers);
@@ -382,14 +408,21 @@ nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth,
             continue;
         }
         /* dropped or failed: resume where the file ends; progress resets the count */
-        if (d.written > 0 && progress_attempts < 1000) {
-            progress_attempts++;
+        long long reached = lseek(sink->fd, 0, SEEK_END);
+        if (reached > furthest && (double)(reached - furthest) >= (double)min_rate() * (now_seconds() - began))
             attempt = 0;
-        }
-        if (++attempt >= ATTEMPTS)
+        if (reached > furthest) furthest = reached;
+        if (++attempt >= ATTEMPTS) {
+            if (d.written > 0)
+                return err_set(NT5_ERR_NETWORK,
+                               "download of %s stalled: %d attempts in a row moved it on slower than %ld bytes/s "
+                               "(NT5_HUB_MIN_RATE) or not at all; a transfer is dropped after %ld s below that "
+                               "rate (NT5_HUB_STALL_SECONDS)",
+                               sink->file, ATTEMPTS, min_rate(), stall_seconds());
             return rc != CURLE_OK
                        ? err_set(NT5_ERR_NETWORK, "download of %s failed: %s", sink->file, curl_easy_strerror(rc))
                        : hub_http_error(status, NULL, sink->file, url);
+        }
         sleep_backoff(attempt - 1);
     }
 }

@@ -14,7 +14,8 @@ with another), --drop-after N (the CDN closes the connection after N body
 bytes, --drop-count times), --drop-at A,B,... (closes it once at each
 absolute file offset, in order), --corrupt (one flipped byte in CDN bodies),
 --wrong-etag (X-Linked-Etag of other bytes), --stall S (the CDN sleeps S
-seconds mid-body once). The repo "nt5-test/hostile" lists "../evil" and
+seconds mid-body once), --stuck, --trickle S and --long-length (faulty_cdn).
+The repo "nt5-test/hostile" lists "../evil" and
 "/etc/passwd"; "nt5-test/bad-sha" answers a commit sha that is not one; "nt5-test/missing-file" lists a model.safetensors that its
 resolve URL does not have; "nt5-test/bin-only" is t5-v1_0-tiny (when
 DATA_DIR has it) without its safetensors (PyTorch .bin weights only). GET /_stats returns bytes served per path.
@@ -189,6 +190,8 @@ class Handler(BaseHTTPRequestHandler):
         data = r.read(name)
         if self.hub.args.corrupt:
             data = data[:100] + bytes([data[100] ^ 0xFF]) + data[101:]
+        if self.hub.args.stuck or self.hub.args.trickle or self.hub.args.long_length:
+            return self.faulty_cdn(sha, data)
         start, last, status = 0, len(data) - 1, 200
         m = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
         if m:
@@ -231,6 +234,39 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(2)
 
 
+    def faulty_cdn(self, sha, data):
+        """--stuck: 1000 bytes of what was asked, then nothing; --trickle S: a
+        byte every S seconds; --long-length: the whole file every time,
+        Range ignored, under a Content-Length 1000 bytes too long."""
+        start = 0
+        m = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
+        if m and not self.hub.args.long_length:
+            start = min(int(m.group(1)), len(data))
+        body = data[start:]
+        length = len(body) + (1000 if self.hub.args.long_length else 0)
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(length))
+        self.send_header("ETag", '"%s"' % sha)
+        if start:
+            self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
+        self.end_headers()
+        try:
+            if self.hub.args.stuck:
+                self.wfile.write(body[:1000])
+                self.wfile.flush()
+                time.sleep(self.hub.args.lifetime)
+            elif self.hub.args.trickle:
+                for i in range(len(body)):
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(self.hub.args.trickle)
+            else:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data")
@@ -242,6 +278,9 @@ def main():
     ap.add_argument("--corrupt", action="store_true")
     ap.add_argument("--wrong-etag", action="store_true")
     ap.add_argument("--stall", type=float, default=0)
+    ap.add_argument("--stuck", action="store_true")
+    ap.add_argument("--trickle", type=float, default=0)
+    ap.add_argument("--long-length", action="store_true")
     ap.add_argument("--lifetime", type=float, default=600, help="stop by itself after this many seconds")
     args = ap.parse_args()
     Handler.hub = Hub(args)

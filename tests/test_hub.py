@@ -358,6 +358,15 @@ class Hub(unittest.TestCase):
         r = run(["download", TINY], self.cache, hub.endpoint, NT5_HUB_STALL_SECONDS="1")
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_stuck_trickling_and_overlong_downloads_end(self):
+        # bounded by progress: 5 attempts in a row slower than NT5_HUB_MIN_RATE end the download
+        limits = dict(NT5_HUB_STALL_SECONDS="1", NT5_HUB_MIN_RATE="4096", NT5_HUB_RETRY_BASE_MS="10")
+        for fault in (["--stuck"], ["--trickle", "0.5"], ["--long-length"]):
+            hub = self.hub(*fault)
+            r = run(["download", TINY], self.cache, hub.endpoint, **limits)
+            self.assertEqual(r.returncode, 1, fault)
+            self.assertIn("stalled", r.stderr, fault)
+
     def test_missing_file_is_named(self):
         hub = self.hub()
         r = run(["download", "nt5-test/missing-file"], self.cache, hub.endpoint)
