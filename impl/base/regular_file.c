@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,5 +41,19 @@ nt5_status regular_file_open(const char *path, int *fd, uint64_t *size) {
     }
     *fd = f;
     *size = (uint64_t)sb.st_size;
+    return NT5_OK;
+}
+
+nt5_status regular_file_map(const char *path, const uint8_t **map, size_t *size) {
+    int fd;
+    uint64_t len;
+    nt5_status st = regular_file_open(path, &fd, &len);
+    if (st != NT5_OK) return st;
+    void *m = len ? mmap(NULL, (size_t)len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
+    int e = errno;
+    close(fd);
+    if (m == MAP_FAILED) return err_set(NT5_ERR_IO, "cannot map %s: %s", path, strerror(e));
+    *map = m;
+    *size = (size_t)len;
     return NT5_OK;
 }

@@ -13,5 +13,9 @@
  * opened (with the reason: a symbolic link loop, no permission) or is not a
  * regular file (naming what it is). */
 nt5_status regular_file_open(const char *path, int *fd, uint64_t *size);
+/* The regular file at path mapped read-only: *map (NULL for an empty file)
+ * and *size, to munmap when done. Errors as regular_file_open's, and
+ * NT5_ERR_IO when it cannot be mapped. */
+nt5_status regular_file_map(const char *path, const uint8_t **map, size_t *size);
 
 #endif

@@ -1,14 +1,10 @@
 #include "format/safetensors.h"
 
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <stdio.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "base/error.h"
 #include "base/json_file.h"
@@ -162,21 +158,17 @@ nt5_status st_parse(const uint8_t *bytes, size_t size, const char *what, st_file
 }
 
 nt5_status st_open(const char *path, st_file **out) {
-    int fd;
-    uint64_t file_size;
-    nt5_status opened = regular_file_open(path, &fd, &file_size);
-    if (opened != NT5_OK) return opened;
-    size_t size = (size_t)file_size;
-    void *map = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
-    close(fd);
-    if (size && map == MAP_FAILED) return err_set(NT5_ERR_IO, "cannot map %s: %s", path, strerror(errno));
+    const uint8_t *map = NULL;
+    size_t size = 0;
+    nt5_status st = regular_file_map(path, &map, &size);
+    if (st != NT5_OK) return st;
     st_file *f = NULL;
-    nt5_status st = st_parse(map, size, path, &f);
+    st = st_parse(map, size, path, &f);
     if (st != NT5_OK) {
-        if (size) munmap(map, size);
+        if (map) munmap((void *)map, size);
         return st;
     }
-    f->map = size ? map : NULL;
+    f->map = (void *)map;
     f->map_size = size;
     if (!(f->path = strdup(path))) {
         st_close(f);

@@ -1,13 +1,9 @@
 #include "format/torch_bin.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <unzip.h>
 
 #include "base/error.h"
@@ -137,22 +133,17 @@ static nt5_status to_entry(const char *path, const archive *a, const uint8_t *ma
 }
 
 nt5_status torch_bin_open(const char *path, st_file **out) {
-    int fd;
-    uint64_t file_size;
-    nt5_status opened = regular_file_open(path, &fd, &file_size);
-    if (opened != NT5_OK) return opened;
-    uint8_t magic[4] = {0};
-    if (file_size < 4 || pread(fd, magic, 4, 0) != 4 || memcmp(magic, "PK\x03\x04", 4) != 0) {
-        close(fd);
+    const uint8_t *map = NULL;
+    size_t size = 0;
+    nt5_status mapped = regular_file_map(path, &map, &size);
+    if (mapped != NT5_OK) return mapped;
+    if (size < 4 || memcmp(map, "PK\x03\x04", 4) != 0) {
+        if (map) munmap((void *)map, size);
         return err_set(NT5_ERR_UNSUPPORTED,
                        "%s is not a zip-format PyTorch checkpoint (the legacy pre-1.6 format "
                        "is not supported)",
                        path);
     }
-    size_t size = (size_t)file_size;
-    uint8_t *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED) return err_set(NT5_ERR_IO, "cannot map %s: %s", path, strerror(errno));
     archive a = {0};
     pickled_state state = {0};
     st_file *f = calloc(1, sizeof *f);
@@ -169,11 +160,11 @@ nt5_status torch_bin_open(const char *path, st_file **out) {
     pickled_state_free(&state);
     free(a.records);
     if (f) {
-        f->map = map;
+        f->map = (void *)map;
         f->map_size = size;
         f->path = strdup(path);
     } else {
-        munmap(map, size);
+        munmap((void *)map, size);
     }
     if (st == NT5_OK && !f->path) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     if (st != NT5_OK) {
