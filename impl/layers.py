@@ -8,9 +8,10 @@ layer: "base/error.h" for impl/base/error.h, "hub/hub_cache.h",
 "kernels/device/launch.h"; nt5.h and nt5_experimental.h are the ABI. Only
 tools, tests and bindings include their own folder's headers by bare name.
 
-  python3 impl/layers.py tree UNIT DIR   makes DIR an include tree holding only
-                                         what UNIT may include (symlinks), for
-                                         the build's -I
+  python3 impl/layers.py trees DIR       makes DIR/UNIT, for every unit, an
+                                         include tree holding only what UNIT
+                                         may include (symlinks), for the
+                                         build's -I
   python3 impl/layers.py check [ROOT]    checks every include of the tracked C,
                                          C++ and CUDA sources against the table,
                                          that no file include cycle exists, and
@@ -93,12 +94,12 @@ def tracked_sources(root):
     return sorted(p for p in out if p.endswith(SOURCE_EXTENSIONS) and os.path.exists(os.path.join(root, p)))
 
 
-def make_tree(unit, directory, root=ROOT):
+def make_tree(unit, directory, sources, root=ROOT):
     """DIR/<include name> -> the header, for every header of the unit and of what it may include."""
     allowed = set(UNITS[unit][1]) | {unit}
     os.makedirs(directory, exist_ok=True)
     wanted = set()
-    for path in tracked_sources(root):
+    for path in sources:
         if path.endswith((".h", ".cuh")) and unit_of(path) in allowed:
             link = os.path.join(directory, include_name(path))
             wanted.add(os.path.normpath(link))
@@ -172,8 +173,7 @@ def find_cycles(edges):
 def public_functions(root):
     """The functions abi/nt5.h and abi/nt5_experimental.h declare."""
     text = "".join(open(os.path.join(root, p)).read() for p in ABI_HEADERS.values())
-    return set(re.findall(r"\b(nt5_[a-z0-9_]+)\s*\(", COMMENTS.sub("", text))) - set(
-        re.findall(r"\(\s*\*\s*(nt5_[a-z0-9_]+)\s*\)", text))
+    return set(re.findall(r"\b(nt5_[a-z0-9_]+)\s*\(", COMMENTS.sub("", text)))
 
 
 def check(root=ROOT):
@@ -209,9 +209,10 @@ def check(root=ROOT):
 
 
 def main(argv):
-    if len(argv) == 4 and argv[1] == "tree" and argv[2] in UNITS:
-        make_tree(argv[2], argv[3])
-        print(argv[3])
+    if len(argv) == 3 and argv[1] == "trees":
+        sources = tracked_sources(ROOT)
+        for unit in UNITS:
+            make_tree(unit, os.path.join(argv[2], unit), sources)
         return 0
     if len(argv) in (2, 3) and argv[1] == "check":
         faults = check(argv[2] if len(argv) == 3 else ROOT)

@@ -16,10 +16,6 @@
 #include "model/model.h"
 #include "model/nt5_file_write.h"
 
-nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t struct_size) {
-    return api_model_options_init(opts, struct_size);
-}
-
 static nt5_status check_open_args(const void *first, const char *first_name, const nt5_model_options *opts,
                                   nt5_model **out, nt5_model_options *o) {
     if (out) *out = NULL;

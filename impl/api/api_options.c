@@ -4,7 +4,7 @@
 
 #include "base/options.h"
 
-const nt5_model_options api_model_defaults = {
+static const nt5_model_options api_model_defaults = {
     .struct_size = sizeof(nt5_model_options),
     .device = NULL,
     .num_threads = 0,
@@ -15,7 +15,7 @@ const nt5_model_options api_model_defaults = {
 /* the smallest struct a caller may pass: struct_size and the first field */
 #define MODEL_OPTIONS_MIN (offsetof(nt5_model_options, device) + sizeof(const char *))
 
-nt5_status api_model_options_init(nt5_model_options *opts, uint32_t struct_size) {
+nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t struct_size) {
     return opts_init(opts, struct_size, &api_model_defaults, MODEL_OPTIONS_MIN, sizeof *opts, "nt5_model_options");
 }
 
