@@ -82,6 +82,27 @@ class Hostile(unittest.TestCase):
         for line in r.stdout.splitlines():
             self.assertIn(json.loads(line)["score"], (None,), line)
 
+    @unittest.skipIf(b"__asan_init" in open(NT5, "rb").read(), "ASan reserves terabytes of address space")
+    def test_memory_limit_ends_in_out_of_memory(self):
+        # under ulimit -v, OpenBLAS retried its buffer mapping forever (in its own threads, and in
+        # nt5's products); every limit must now end: a result, or the out-of-memory message
+        model = os.path.join(DATA, "t5-v1_1-tiny")
+        commands = [["info", model], ["encode", model, "hello", "--threads", "1"],
+                    ["generate", model, "hello", "--max-new-tokens", "3"]]
+        for kib in range(100000, 500001, 50000):
+            for args in commands:
+                r = subprocess.run(["sh", "-c", 'ulimit -v %d; exec "$@"' % kib, "sh", NT5, *args],
+                                   capture_output=True, text=True, timeout=60)
+                with self.subTest(limit_kib=kib, command=args[0]):
+                    if r.returncode != 0:
+                        self.assertEqual(r.returncode, 1, r.stderr)
+                        self.assertIn("out of memory", r.stderr)
+        for args in commands:  # the smallest limit refuses, the largest runs
+            for kib, rc in ((100000, 1), (500000, 0)):
+                r = subprocess.run(["sh", "-c", 'ulimit -v %d; exec "$@"' % kib, "sh", NT5, *args],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.returncode, rc, (kib, args, r.stderr))
+
 
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1], verbosity=2)

@@ -67,6 +67,10 @@ void json_number(FILE *f, double v, int digits);
  * when stdout could not be written (a full disk, a closed pipe), else rc. */
 int finish_output(int rc);
 
+/* Starts the tool again without OpenBLAS's own threads (blas_threads.c);
+ * returns when they are already off or the restart failed. */
+void no_blas_threads(char **argv);
+
 int cmd_info(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_encode(int argc, char **argv);

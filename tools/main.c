@@ -40,4 +40,7 @@ static int run(int argc, char **argv) {
     return usage(stderr);
 }
 
-int main(int argc, char **argv) { return finish_output(run(argc, argv)); }
+int main(int argc, char **argv) {
+    no_blas_threads(argv);
+    return finish_output(run(argc, argv));
+}

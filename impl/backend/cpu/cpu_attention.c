@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cpu/cpu_blas.h"
 #include "backend/cpu/cpu_internal.h"
 #include "base/error.h"
 #include "base/fast_math.h"
@@ -54,6 +55,7 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
     float *bias = s + a->q_len * a->kv_len; /* [n_rel] this head's bias by relative position */
     if (a->bias_table)
         for (size_t r = 0; r < job->n_rel; r++) bias[r] = a->bias_table[(size_t)job->buckets[r] * a->heads + h];
+    cpu_blas_enter();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a->q_len, (int)nk, (int)a->d_kv, 1.0f, q, (int)a->ld_q, k,
                 (int)a->ld_kv, 0.0f, s, (int)nk);
     for (size_t i = 0; i < a->q_len; i++) {
@@ -69,6 +71,7 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)a->q_len, (int)a->d_kv, (int)nk, 1.0f, s, (int)nk, v,
                 (int)a->ld_kv, 0.0f, out, (int)a->ld_out);
+    cpu_blas_leave();
 }
 
 void cpu_attention(exec_ctx *x, const attn_args *args) {

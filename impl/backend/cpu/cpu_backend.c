@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "backend/cpu/cpu_attention.h"
+#include "backend/cpu/cpu_blas.h"
 #include "backend/cpu/cpu_internal.h"
 #include "backend/cpu/cpu_linear.h"
 #include "backend/cpu/cpu_picks.h"
@@ -16,6 +17,7 @@
 
 static void cpu_destroy(backend *be) {
     cpu_backend *c = (cpu_backend *)be;
+    cpu_blas_close(pool_threads(c->pool));
     pool_destroy(c->pool);
     free(c);
 }
@@ -151,14 +153,17 @@ nt5_status cpu_backend_create(int threads, backend **out) {
     /* nt5 splits every product over its own pool; BLAS runs single-threaded
      * inside each piece. (This sets OpenBLAS's process-wide thread count.) */
     openblas_set_num_threads(1);
+    nt5_status st = cpu_blas_open(threads);
+    if (st != NT5_OK) return st;
     cpu_backend *c = calloc(1, sizeof *c);
-    if (!c) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    c->base.ops = &cpu_ops;
-    nt5_status st = pool_create(threads, &c->pool);
+    if (c) st = pool_create(threads, &c->pool);
+    else st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     if (st != NT5_OK) {
+        cpu_blas_close(threads);
         free(c);
         return st;
     }
+    c->base.ops = &cpu_ops;
     *out = &c->base;
     return NT5_OK;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cpu/cpu_blas.h"
 #include "backend/cpu/cpu_internal.h"
 #include "backend/cpu/cpu_parallel.h"
 #include "base/error.h"
@@ -163,7 +164,7 @@ static void small_m_linear(const linear_job *j, size_t n0, size_t n1) {
 
 /* out[:, n0:n1] through BLAS; bf16 weights are widened TILE_ROWS rows at a
  * time into this thread's tile (cheap next to the M-row product). */
-static void blas_linear(const linear_job *j, size_t n0, size_t n1, size_t slot) {
+static void blas_linear_inside(const linear_job *j, size_t n0, size_t n1, size_t slot) {
     float beta = j->accumulate ? 1.0f : 0.0f;
     if (j->w->dtype == NT5_DTYPE_F32) {
         const float *w = j->w->data;
@@ -183,6 +184,12 @@ static void blas_linear(const linear_job *j, size_t n0, size_t n1, size_t slot) 
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->M, (int)rows, (int)j->K, 1.0f, j->in,
                     (int)j->ld_in, tile, (int)j->K, beta, j->out + t0, (int)j->ld_out);
     }
+}
+
+static void blas_linear(const linear_job *j, size_t n0, size_t n1, size_t slot) {
+    cpu_blas_enter();
+    blas_linear_inside(j, n0, n1, slot);
+    cpu_blas_leave();
 }
 
 /* Each piece computes a block of output columns (rows of w). */
