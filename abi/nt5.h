@@ -63,13 +63,13 @@ extern "C" {
 /* ---- Versions ------------------------------------------------------------ */
 
 #define NT5_VERSION_MAJOR 0
-#define NT5_VERSION_MINOR 3
+#define NT5_VERSION_MINOR 4
 #define NT5_VERSION_PATCH 0
 #define NT5_VERSION_NUMBER (NT5_VERSION_MAJOR * 10000 + NT5_VERSION_MINOR * 100 + NT5_VERSION_PATCH)
 
 /* Bumped whenever anything is appended to this header. The soname is
  * libnt5.so.1 for the whole life of ABI generation 1. */
-#define NT5_ABI_VERSION 3
+#define NT5_ABI_VERSION 4
 
 /* The ABI version of the loaded library; a program compiled against this
  * header needs nt5_abi_version() >= NT5_ABI_VERSION. */
@@ -160,6 +160,12 @@ typedef struct nt5_model_options {
      * (default) keeps them exact fp32 for parity with the CPU. Ignored for
      * bf16/f16 weights and on the CPU. */
     int32_t allow_tf32;
+    /* Since NT5_ABI_VERSION 4. Weights are checked for NaN and infinities as
+     * they load (nt5_model_info.non_finite_weights counts them; PyTorch
+     * computes with them, and its outputs are NaN); 1 makes nt5_model_open
+     * fail instead, with NT5_ERR_FORMAT naming the first such tensor.
+     * Default 0. */
+    int32_t refuse_non_finite_weights;
 } nt5_model_options;
 
 NT5_API nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t struct_size);
@@ -278,6 +284,11 @@ typedef struct nt5_model_info {
     int32_t num_threads;
     const char *model_type_name; /* "t5", "mt5", "umt5"; owned by the model */
     const char *activation_name; /* "relu", "gelu_new", ...; owned by the model */
+    /* Since NT5_ABI_VERSION 4. NaN and infinite values among the weights as
+     * loaded, and the checkpoint tensor that holds the first of them (its
+     * Hugging Face name; NULL when there is none; owned by the model). */
+    int64_t non_finite_weights;
+    const char *first_non_finite_weight;
 } nt5_model_info;
 
 NT5_API nt5_status nt5_model_get_info(const nt5_model *model, nt5_model_info *info);

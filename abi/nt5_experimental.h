@@ -30,7 +30,8 @@ NT5_API nt5_status nt5_model_open_random(const char *config_json, uint64_t seed,
  * product's input range as JSON:
  *   {"emulate_f16": bool, "products": [{"matrix": "enc.0.qkv",
  *    "input_absmax": x, "non_finite": bool, "input_exp": a}, ...],
- *    "first_non_finite": "enc.0.wo" or null}
+ *    "first_non_finite": "enc.0.wo" or null, "non_finite_weights": n,
+ *    "first_non_finite_weight": "encoder.block.0.layer.1.DenseReluDense.wo.weight" or null}
  * with the products in forward order (input_exp only for f16 files). With
  * NT5_DIAGNOSE_EMULATE_F16 (f16 nt5 files) each product's input is first
  * rounded to f16 after dividing by 2^input_exp, as the half-precision GPU

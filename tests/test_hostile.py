@@ -56,20 +56,43 @@ class Hostile(unittest.TestCase):
             self.assertEqual(r.returncode, 1, args)
             self.assertIn("cannot write the output", r.stderr, args)
 
-    def nan_weight_model(self):
-        """t5-v1_0-tiny (ReLU FFN) with one NaN in an encoder FFN matrix: PyTorch gives NaN hidden states."""
-        d = self.copy_model("t5-v1_0-tiny")
+    def poked_model(self, name, pokes):
+        """A copy of fixture `name` with values put into its f32 safetensors: {tensor: (index, value)}."""
+        d = self.copy_model(name)
         path = os.path.join(d, "model.safetensors")
         with open(path, "rb") as f:
             raw = bytearray(f.read())
         n = struct.unpack("<Q", raw[:8])[0]
-        entry = json.loads(raw[8:8 + n])["encoder.block.0.layer.1.DenseReluDense.wi.weight"]
-        assert entry["dtype"] == "F32"
-        at = 8 + n + entry["data_offsets"][0]
-        raw[at:at + 4] = struct.pack("<f", float("nan"))
+        header = json.loads(raw[8:8 + n])
+        for tensor, (index, value) in pokes.items():
+            assert header[tensor]["dtype"] == "F32"
+            at = 8 + n + header[tensor]["data_offsets"][0] + 4 * index
+            raw[at:at + 4] = struct.pack("<f", value)
         with open(path, "wb") as f:
             f.write(raw)
         return d
+
+    def nan_weight_model(self):
+        """t5-v1_0-tiny (ReLU FFN) with one NaN in an encoder FFN matrix: PyTorch gives NaN hidden states."""
+        return self.poked_model("t5-v1_0-tiny", {"encoder.block.0.layer.1.DenseReluDense.wi.weight": (0, float("nan"))})
+
+    def test_non_finite_weights_are_counted_named_and_refusable(self):
+        # an infinity in the second of the fused gate/up matrices (row 7), a NaN in the third of the fused
+        # q/k/v: counted at load, the first named by its checkpoint name, refused on request
+        first = "encoder.block.1.layer.1.DenseReluDense.wi_1.weight"
+        d = self.poked_model("t5-v1_1-tiny", {first: (7 * 64 + 3, float("inf")),
+                                              "decoder.block.0.layer.0.SelfAttention.v.weight": (5, float("nan"))})
+        info = json.loads(nt5("info", d, "--json").stdout)
+        self.assertEqual((info["non_finite_weights"], info["first_non_finite_weight"]), (2, first))
+        r = nt5("info", d, "--refuse-non-finite")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("2 weights are NaN or infinite, the first in " + first, r.stderr)
+        self.assertIn("NT5_ERR_FORMAT", r.stderr)
+        report = json.loads(nt5("diagnose", d, "Hello world", "--json").stdout)
+        self.assertEqual((report["non_finite_weights"], report["first_non_finite_weight"]), (2, first))
+        self.assertIn("non-finite weights: 2, the first in " + first, nt5("diagnose", d, "Hello world").stdout)
+        clean = json.loads(nt5("info", os.path.join(DATA, "t5-v1_1-tiny"), "--json", "--refuse-non-finite").stdout)
+        self.assertEqual((clean["non_finite_weights"], clean["first_non_finite_weight"]), (0, None))
 
     def test_nan_propagates_and_json_stays_json(self):
         d = self.nan_weight_model()

@@ -119,6 +119,7 @@ int model_options_from_args(cli_args *a, int encoder_only, nt5_model_options *o)
     o->revision = args_value(a, "--revision");
     o->cache_dir = args_value(a, "--cache-dir");
     o->offline = args_flag(a, "--offline");
+    o->refuse_non_finite_weights = args_flag(a, "--refuse-non-finite");
     return 0;
 }
 

@@ -10,7 +10,8 @@ static const char help[] =
     "usage: nt5 diagnose MODEL TEXT [TEXT ...] [--emulate-f16] [--json]\n"
     "Runs the texts through MODEL on the CPU (encoded and, with a decoder, decoded greedily for\n"
     "32 tokens) and prints, for every matrix product in forward order, the largest |input| and\n"
-    "whether a non-finite value reached it, then the first product that saw one.\n"
+    "whether a non-finite value reached it, then the first weight tensor holding one and the\n"
+    "first product that saw one.\n"
     "  --emulate-f16  (f16 nt5 files) round each product's input to f16 after its calibrated\n"
     "                 input scale, as the half-precision GPU path does; f16 overflow shows here\n"
     "  --json         the report as JSON\n"
@@ -30,9 +31,13 @@ static void print_table(const cJSON *report) {
         printf("%-16s %14.6g %6s %14s\n", cJSON_GetObjectItemCaseSensitive(p, "matrix")->valuestring, top, exp_text,
                room);
     }
+    const cJSON *weight = cJSON_GetObjectItemCaseSensitive(report, "first_non_finite_weight");
+    if (cJSON_IsString(weight))
+        printf("non-finite weights: %.0f, the first in %s\n",
+               cJSON_GetObjectItemCaseSensitive(report, "non_finite_weights")->valuedouble, weight->valuestring);
     const cJSON *first = cJSON_GetObjectItemCaseSensitive(report, "first_non_finite");
     if (cJSON_IsString(first)) printf("first non-finite input: %s\n", first->valuestring);
-    else printf("no non-finite values\n");
+    else if (!cJSON_IsString(weight)) printf("no non-finite values\n");
 }
 
 int cmd_diagnose(int argc, char **argv) {

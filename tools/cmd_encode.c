@@ -19,7 +19,8 @@ static const char help[] =
     "  --dtype f32|f16|bf16  output type (default f32)\n"
     "  --json                print the summary as JSON\n"
     "  --device D, --threads N, --weight-dtype auto|f32|bf16|f16 (f16: on a GPU, from f16 files or Hub ids)\n"
-    "  --tf32                 f32 weights on a GPU: TF32 products (faster, about 1e-3 relative)\n";
+    "  --tf32                 f32 weights on a GPU: TF32 products (faster, about 1e-3 relative)\n"
+    "  --refuse-non-finite    fail to open a model with NaN or infinite weights\n";
 
 static int parse_options(cli_args *a, nt5_encode_options *o) {
     nt5_encode_options_init(o, sizeof *o);

@@ -12,7 +12,8 @@ static const char help[] =
     "  --seed N                  --repetition-penalty X (1.0)   --no-repeat-ngram-size N\n"
     "  --no-stream               --ids (print token ids too)    --json\n"
     "  --device D, --threads N, --weight-dtype auto|f32|bf16|f16 (f16: on a GPU, from f16 files or Hub ids)\n"
-    "  --tf32                 f32 weights on a GPU: TF32 products (faster, about 1e-3 relative)\n";
+    "  --tf32                 f32 weights on a GPU: TF32 products (faster, about 1e-3 relative)\n"
+    "  --refuse-non-finite    fail to open a model with NaN or infinite weights\n";
 
 typedef struct stream_state {
     int printed;

@@ -4,7 +4,9 @@
 
 static const char help[] =
     "usage: nt5 info MODEL_DIR [--json] [--device D] [--threads N] [--weight-dtype auto|f32|bf16|f16] [--tf32]\n"
-    "Prints the model's configuration, tokenizer and device.\n";
+    "                [--refuse-non-finite]\n"
+    "Prints the model's configuration, tokenizer and device, and how many weights are NaN or\n"
+    "infinite (--refuse-non-finite: fail when any is).\n";
 
 int cmd_info(int argc, char **argv) {
     cli_args a;
@@ -60,7 +62,15 @@ int cmd_info(int argc, char **argv) {
     for (size_t k = 0; k < n_names; k++)
         printf(json ? "%s\"%s\": \"%s\"" : "%s%-32s %s\n", json ? (k ? ", " : "{") : "", names[k].key, names[k].value);
     for (size_t k = 0; k < n_fields; k++) printf(json ? ", \"%s\": %d" : "%-32s %d\n", fields[k].key, fields[k].value);
-    if (json) printf("}\n");
+    printf(json ? ", \"%s\": %lld" : "%-32s %lld\n", "non_finite_weights", (long long)i.non_finite_weights);
+    if (json) {
+        printf(", \"first_non_finite_weight\": ");
+        if (i.first_non_finite_weight) json_string(stdout, i.first_non_finite_weight);
+        else printf("null");
+        printf("}\n");
+    } else if (i.first_non_finite_weight) {
+        printf("%-32s %s\n", "first_non_finite_weight", i.first_non_finite_weight);
+    }
 done:
     nt5_model_free(m);
     args_free(&a);

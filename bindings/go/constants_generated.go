@@ -11,13 +11,13 @@ import "C"
 const VersionMajor = 0
 
 // VersionMinor is NT5_VERSION_MINOR.
-const VersionMinor = 3
+const VersionMinor = 4
 
 // VersionPatch is NT5_VERSION_PATCH.
 const VersionPatch = 0
 
 // AbiVersion is NT5_ABI_VERSION.
-const AbiVersion = 3
+const AbiVersion = 4
 
 // Ok is NT5_OK.
 const Ok = 0

@@ -96,6 +96,12 @@ func WithTF32() Option {
 	return func(o *C.nt5_model_options, _ *[]unsafe.Pointer) { o.allow_tf32 = 1 }
 }
 
+// WithRefuseNonFiniteWeights makes Open fail when a weight is NaN or infinite
+// (by default they are only counted).
+func WithRefuseNonFiniteWeights() Option {
+	return func(o *C.nt5_model_options, _ *[]unsafe.Pointer) { o.refuse_non_finite_weights = 1 }
+}
+
 // Open opens a Hugging Face layout directory or an nt5 file.
 func Open(path string, opts ...Option) (*Model, error) {
 	var o C.nt5_model_options

@@ -90,6 +90,8 @@ nt5_status nt5_model_get_info(const nt5_model *model, nt5_model_info *info) {
         .num_threads = model->be->ops->threads(model->be),
         .model_type_name = config_model_type_name(c->model_type),
         .activation_name = config_activation_name(c->act),
+        .non_finite_weights = (int64_t)model->w.non_finite,
+        .first_non_finite_weight = model->w.non_finite ? model->w.first_non_finite : NULL,
     };
     memcpy(info, &full, info->struct_size);
     return NT5_OK;

@@ -34,6 +34,9 @@ static char *report(const nt5_model *m, const product_range *r, long seen, int e
     }
     ok = ok && (first ? cJSON_AddStringToObject(root, "first_non_finite", first) != NULL
                       : cJSON_AddNullToObject(root, "first_non_finite") != NULL);
+    ok = ok && cJSON_AddNumberToObject(root, "non_finite_weights", (double)m->w.non_finite) &&
+         (m->w.non_finite ? cJSON_AddStringToObject(root, "first_non_finite_weight", m->w.first_non_finite) != NULL
+                          : cJSON_AddNullToObject(root, "first_non_finite_weight") != NULL);
     char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
     free(order);

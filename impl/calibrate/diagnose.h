@@ -8,7 +8,8 @@
 #include "model/model.h"
 
 /* The report as JSON text (*json, malloc'ed): {"emulate_f16", "products":
- * [{"matrix", "input_absmax", "non_finite", "input_exp"?}], "first_non_finite"}. */
+ * [{"matrix", "input_absmax", "non_finite", "input_exp"?}], "first_non_finite",
+ * "non_finite_weights", "first_non_finite_weight"}. */
 nt5_status diagnose_report(const nt5_model *m, const char *const *texts, size_t count, int emulate_f16, char **json);
 
 #endif

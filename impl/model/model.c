@@ -89,7 +89,11 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
     weight_source folded = folding_source(&fold);
     int fold_now = tf && tf->fold_norms && !m->norms_folded;
     if (fold_now) m->norms_folded = 1;
-    return weights_load(&m->cfg, m->has_decoder, dtype, fold_now ? &folded : src, m->be, &m->w);
+    st = weights_load(&m->cfg, m->has_decoder, dtype, fold_now ? &folded : src, m->be, &m->w);
+    if (st == NT5_OK && m->w.non_finite && opts->refuse_non_finite_weights)
+        return err_set(NT5_ERR_FORMAT, "%zu weights are NaN or infinite, the first in %s (refuse_non_finite_weights)",
+                       m->w.non_finite, m->w.first_non_finite);
+    return st;
 }
 
 static nt5_status open_file(const char *path, const nt5_model_options *opts, const load_transforms *tf,

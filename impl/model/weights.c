@@ -1,5 +1,6 @@
 #include "model/weights.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,9 +12,27 @@ typedef struct loader {
     const weight_source *src;
     backend *be;
     weights *w;
+    int gated; /* the FFN is gated: names the parts of "wi" */
     int32_t matrix_dtype;
     nt5_status st;
 } loader;
+
+/* Counts the NaN and infinite values of the nt5 tensor `name` ([rows, cols],
+ * just filled) and names the Hugging Face tensor of the first one. */
+static void count_non_finite(loader *L, const char *name, const float *v, int64_t rows, int64_t cols) {
+    size_t n = (size_t)rows * (cols ? (size_t)cols : 1), bad = 0, first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]) && bad++ == 0) first = i;
+    if (!bad) return;
+    if (L->w->non_finite == 0) {
+        char parts[HF_PARTS_MAX][HF_NAME_MAX];
+        int n_parts = hf_parts(L->gated, name, parts); /* stacked by rows, equal in size */
+        size_t part = n_parts > 1 ? first / (cols ? (size_t)cols : 1) / ((size_t)rows / (size_t)n_parts) : 0;
+        snprintf(L->w->first_non_finite, sizeof L->w->first_non_finite, "%.*s", HF_NAME_MAX - 1,
+                 n_parts > 0 ? parts[part] : name);
+    }
+    L->w->non_finite += bad;
+}
 
 /* Loads the nt5 tensor `name` ([rows, cols]; cols == 0: a vector) into a
  * backend buffer stored as `dtype`. */
@@ -33,6 +52,7 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
         free(host);
         return NULL;
     }
+    count_non_finite(L, name, host, rows, cols);
     size_t bytes = n * sizeof(float);
     int32_t weight_exp = dtype == NT5_DTYPE_F16 ? f16_exponent(host, n) : 0;
     if (dtype != NT5_DTYPE_F32) { /* in place: the 16-bit copy is half the size */
@@ -125,7 +145,7 @@ static void load_decoder(loader *L, const t5_config *c) {
 nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_dtype, const weight_source *src,
                         backend *be, weights *w) {
     memset(w, 0, sizeof *w);
-    loader L = {src, be, w, matrix_dtype, NT5_OK};
+    loader L = {src, be, w, cfg->gated, matrix_dtype, NT5_OK};
     w->enc = calloc((size_t)cfg->num_layers, sizeof *w->enc);
     w->dec = with_decoder ? calloc((size_t)cfg->num_decoder_layers + 1, sizeof *w->dec) : NULL;
     if (!w->enc || (with_decoder && !w->dec)) L.st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");

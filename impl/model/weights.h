@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "format/weight_names.h"
 #include "model/config.h"
 
 typedef struct enc_layer {
@@ -50,6 +51,8 @@ typedef struct weights {
     wmat lm_head;           /* [vocab, d]; == shared when tied */
     weight_tensor *tensors; /* every tensor loaded (the backend buffers to free) */
     size_t n_tensors;
+    size_t non_finite;                  /* NaN and infinite values loaded */
+    char first_non_finite[HF_NAME_MAX]; /* the Hugging Face tensor holding the first; "" when none */
 } weights;
 
 /* Where weight values come from: a Hugging Face checkpoint, an nt5 file or

@@ -7,9 +7,9 @@ const libnt5 = get(ENV, "NT5_LIBRARY", "libnt5.so.1")
 const nt5_status = Int32
 
 const NT5_VERSION_MAJOR = 0
-const NT5_VERSION_MINOR = 3
+const NT5_VERSION_MINOR = 4
 const NT5_VERSION_PATCH = 0
-const NT5_ABI_VERSION = 3
+const NT5_ABI_VERSION = 4
 const NT5_OK = 0
 const NT5_ERR_INVALID_ARG = -1  # NULL, out of range, bad option struct
 const NT5_ERR_IO = -2  # a file could not be opened or read
@@ -79,6 +79,7 @@ struct nt5_model_options
     on_progress::nt5_progress_callback
     progress_user_data::Ptr{Cvoid}
     allow_tf32::Int32
+    refuse_non_finite_weights::Int32
 end
 
 struct nt5_convert_options
@@ -119,6 +120,8 @@ struct nt5_model_info
     num_threads::Int32
     model_type_name::Cstring
     activation_name::Cstring
+    non_finite_weights::Int64
+    first_non_finite_weight::Cstring
 end
 
 struct nt5_encode_options

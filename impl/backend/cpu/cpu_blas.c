@@ -23,8 +23,8 @@ void blas_memory_free(void *buffer);
 #define MAX_BUFFERS 64
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int open_threads; /* the open backends' pools together (under lock) */
-static int mapped;       /* buffers OpenBLAS has mapped for nt5 (under lock) */
+static int open_threads;    /* the open backends' pools together (under lock) */
+static int mapped;          /* buffers OpenBLAS has mapped for nt5 (under lock) */
 static _Atomic int allowed; /* threads let inside at once: open_threads, at most mapped */
 static _Atomic int inside;
 

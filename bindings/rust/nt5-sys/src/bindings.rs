@@ -6,9 +6,9 @@ use std::os::raw::{c_char, c_int, c_void};
 pub type nt5_status = i32;
 
 pub const NT5_VERSION_MAJOR: i32 = 0;
-pub const NT5_VERSION_MINOR: i32 = 3;
+pub const NT5_VERSION_MINOR: i32 = 4;
 pub const NT5_VERSION_PATCH: i32 = 0;
-pub const NT5_ABI_VERSION: i32 = 3;
+pub const NT5_ABI_VERSION: i32 = 4;
 pub const NT5_OK: i32 = 0;
 /// NULL, out of range, bad option struct
 pub const NT5_ERR_INVALID_ARG: i32 = -1;
@@ -115,6 +115,7 @@ pub struct nt5_model_options {
     pub on_progress: nt5_progress_callback,
     pub progress_user_data: *mut c_void,
     pub allow_tf32: i32,
+    pub refuse_non_finite_weights: i32,
 }
 
 #[repr(C)]
@@ -159,6 +160,8 @@ pub struct nt5_model_info {
     pub num_threads: i32,
     pub model_type_name: *const c_char,
     pub activation_name: *const c_char,
+    pub non_finite_weights: i64,
+    pub first_non_finite_weight: *const c_char,
 }
 
 #[repr(C)]

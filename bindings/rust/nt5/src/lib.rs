@@ -60,6 +60,9 @@ pub struct ModelOptions {
     pub weight_dtype: Option<i32>,
     /// f32 weights on a GPU: TF32 products (faster, about 1e-3 relative).
     pub allow_tf32: bool,
+    /// Fail to open when a weight is NaN or infinite (by default they are counted:
+    /// `info().non_finite_weights`).
+    pub refuse_non_finite_weights: bool,
 }
 
 /// Encoder options; `Default` is the library's defaults.
@@ -200,6 +203,7 @@ impl Model {
         o.encoder_only = options.encoder_only as i32;
         o.weight_dtype = options.weight_dtype.unwrap_or(sys::NT5_DTYPE_AUTO);
         o.allow_tf32 = options.allow_tf32 as i32;
+        o.refuse_non_finite_weights = options.refuse_non_finite_weights as i32;
         let mut out = ptr::null_mut();
         check(unsafe { sys::nt5_model_open(path.as_ptr(), &o, &mut out) })?;
         Ok(Model { ptr: NonNull::new(out).expect("nt5_model_open returned NT5_OK and no model") })

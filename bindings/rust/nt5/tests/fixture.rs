@@ -44,9 +44,15 @@ fn json_ints_after(text: &str, path: &[&str]) -> Vec<i32> {
 
 #[test]
 fn encode_matches_hugging_face() {
-    /* the CPU ignores allow_tf32: still exact fp32 */
-    let options = ModelOptions { device: Some("cpu".into()), allow_tf32: true, ..Default::default() };
+    /* the CPU ignores allow_tf32: still exact fp32; the fixture's weights are all finite */
+    let options = ModelOptions {
+        device: Some("cpu".into()),
+        allow_tf32: true,
+        refuse_non_finite_weights: true,
+        ..Default::default()
+    };
     let model = Model::open_with(&model_dir(), &options).expect("open");
+    assert_eq!(model.info().expect("info").non_finite_weights, 0);
     let emb = model.encode(&["Hello world!"], &EncodeOptions::default()).expect("encode");
     let want = read_tensor(&data_dir().join("t5-v1_1-tiny/reference.safetensors"), "encoder.single.0");
     assert_eq!(emb.shape, [1, 8, 64]);
