@@ -14,7 +14,7 @@ with another), --drop-after N (the CDN closes the connection after N body
 bytes, --drop-count times), --drop-at A,B,... (closes it once at each
 absolute file offset, in order), --corrupt (one flipped byte in CDN bodies),
 --wrong-etag (X-Linked-Etag of other bytes), --stall S (the CDN sleeps S
-seconds mid-body once), --stuck, --trickle S and --long-length (faulty_cdn).
+seconds mid-body once), --stuck, --trickle S, --long-length and --empty (faulty_cdn).
 The repo "nt5-test/hostile" lists "../evil" and
 "/etc/passwd"; "nt5-test/bad-sha" answers a commit sha that is not one; "nt5-test/missing-file" lists a model.safetensors that its
 resolve URL does not have; "nt5-test/bin-only" is t5-v1_0-tiny (when
@@ -190,7 +190,7 @@ class Handler(BaseHTTPRequestHandler):
         data = r.read(name)
         if self.hub.args.corrupt:
             data = data[:100] + bytes([data[100] ^ 0xFF]) + data[101:]
-        if self.hub.args.stuck or self.hub.args.trickle or self.hub.args.long_length:
+        if self.hub.args.stuck or self.hub.args.trickle or self.hub.args.long_length or self.hub.args.empty:
             return self.faulty_cdn(sha, data)
         start, last, status = 0, len(data) - 1, 200
         m = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
@@ -237,7 +237,8 @@ class Handler(BaseHTTPRequestHandler):
     def faulty_cdn(self, sha, data):
         """--stuck: 1000 bytes of what was asked, then nothing; --trickle S: a
         byte every S seconds; --long-length: the whole file every time,
-        Range ignored, under a Content-Length 1000 bytes too long."""
+        Range ignored, under a Content-Length 1000 bytes too long; --empty:
+        the headers, then the connection closed before any byte."""
         start = 0
         m = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
         if m and not self.hub.args.long_length:
@@ -251,7 +252,9 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Range", "bytes %d-%d/%d" % (start, len(data) - 1, len(data)))
         self.end_headers()
         try:
-            if self.hub.args.stuck:
+            if self.hub.args.empty:
+                pass
+            elif self.hub.args.stuck:
                 self.wfile.write(body[:1000])
                 self.wfile.flush()
                 time.sleep(self.hub.args.lifetime)
@@ -281,6 +284,7 @@ def main():
     ap.add_argument("--stuck", action="store_true")
     ap.add_argument("--trickle", type=float, default=0)
     ap.add_argument("--long-length", action="store_true")
+    ap.add_argument("--empty", action="store_true")
     ap.add_argument("--lifetime", type=float, default=600, help="stop by itself after this many seconds")
     args = ap.parse_args()
     Handler.hub = Hub(args)

@@ -367,6 +367,15 @@ class Hub(unittest.TestCase):
             self.assertEqual(r.returncode, 1, fault)
             self.assertIn("stalled", r.stderr, fault)
 
+    def test_download_that_receives_nothing_leaves_no_incomplete(self):
+        # a CDN that closes before the body: the download fails, and no 0-byte .incomplete stays
+        hub = self.hub("--empty")
+        r = run(["download", TINY], self.cache, hub.endpoint, NT5_HUB_STALL_SECONDS="1", NT5_HUB_RETRY_BASE_MS="10")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        blobs = os.path.join(repo_dir(self.cache), "blobs")
+        self.assertTrue(os.path.isdir(blobs), "the download reached the blob stage")
+        self.assertEqual([b for b in os.listdir(blobs) if b.endswith(".incomplete")], [])
+
     def test_missing_file_is_named(self):
         hub = self.hub()
         r = run(["download", "nt5-test/missing-file"], self.cache, hub.endpoint)
