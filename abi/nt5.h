@@ -166,6 +166,12 @@ typedef struct nt5_model_options {
      * fail instead, with NT5_ERR_FORMAT naming the first such tensor.
      * Default 0. */
     int32_t refuse_non_finite_weights;
+    /* Since NT5_ABI_VERSION 4. The tokenizer to use instead of the model's
+     * own: a directory with spiece.model (and tokenizer_config.json), or a
+     * spiece.model file. NULL (default): the model's (spiece.model beside
+     * config.json, the spiece_model tensor of a single checkpoint file, the
+     * nt5 file's); a model without one takes token ids only. */
+    const char *tokenizer;
 } nt5_model_options;
 
 NT5_API nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t struct_size);

@@ -48,11 +48,14 @@ void progress_attach(nt5_model_options *o, progress_bar *p);
 void progress_end(progress_bar *p);
 
 /* Model options from --threads / --encoder-only / --revision / --cache-dir /
- * --offline; returns 0 or the exit code. */
+ * --offline / --refuse-non-finite / --tokenizer; returns 0 or the exit code. */
 int model_options_from_args(cli_args *a, int encoder_only, nt5_model_options *o);
-/* Opens a model (directory, nt5 file or Hub id) with those options and
- * --device / --weight-dtype, drawing download progress. */
-int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out);
+/* Those and --device / --tf32 / --weight-dtype: every option of a command
+ * that opens a model, read before its positional arguments (so that no
+ * option's value is taken for one). */
+int model_flags(cli_args *a, int encoder_only, nt5_model_options *o);
+/* Opens a model (directory, file or Hub id), drawing download progress. */
+int open_model(const char *path, nt5_model_options *o, nt5_model **out);
 /* Reads "MODEL_DIR TEXT [TEXT ...]" (after the options), opens the model
  * and checks nothing is left over. *texts must hold argc entries. Returns 0
  * or the exit code (2 with the usage printed). */

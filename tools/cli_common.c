@@ -120,26 +120,32 @@ int model_options_from_args(cli_args *a, int encoder_only, nt5_model_options *o)
     o->cache_dir = args_value(a, "--cache-dir");
     o->offline = args_flag(a, "--offline");
     o->refuse_non_finite_weights = args_flag(a, "--refuse-non-finite");
+    o->tokenizer = args_value(a, "--tokenizer");
     return 0;
 }
 
-int open_model(cli_args *a, const char *path, int encoder_only, nt5_model **out) {
-    nt5_model_options o;
-    int rc = model_options_from_args(a, encoder_only, &o);
+int model_flags(cli_args *a, int encoder_only, nt5_model_options *o) {
+    int rc = model_options_from_args(a, encoder_only, o);
     if (rc) return rc;
-    o.device = args_value(a, "--device");
-    o.allow_tf32 = args_flag(a, "--tf32");
+    o->device = args_value(a, "--device");
+    o->allow_tf32 = args_flag(a, "--tf32");
     const char *wd = args_value(a, "--weight-dtype");
-    if (wd && parse_dtype(wd, "--weight-dtype", 1, &o.weight_dtype)) return 2;
+    return wd && parse_dtype(wd, "--weight-dtype", 1, &o->weight_dtype) ? 2 : 0;
+}
+
+int open_model(const char *path, nt5_model_options *o, nt5_model **out) {
     progress_bar bar;
-    progress_attach(&o, &bar);
-    nt5_status st = nt5_model_open(path, &o, out);
+    progress_attach(o, &bar);
+    nt5_status st = nt5_model_open(path, o, out);
     progress_end(&bar);
     return st == NT5_OK ? 0 : report(path, st);
 }
 
 int model_and_texts(cli_args *a, const char *command, const char *help, int encoder_only, nt5_model **m,
                     const char **texts, size_t *n) {
+    nt5_model_options o;
+    int rc = model_flags(a, encoder_only, &o);
+    if (rc) return rc;
     const char *path = args_positional(a);
     *n = 0;
     for (const char *t; texts && (t = args_positional(a));) texts[(*n)++] = t;
@@ -148,7 +154,7 @@ int model_and_texts(cli_args *a, const char *command, const char *help, int enco
         fputs(help, stderr);
         return 2;
     }
-    int rc = open_model(a, path, encoder_only, m);
+    rc = open_model(path, &o, m);
     return rc ? rc : args_finish(a, command);
 }
 

@@ -15,13 +15,15 @@ int cmd_info(int argc, char **argv) {
     int rc = 0;
     nt5_model *m = NULL;
     int json = args_flag(&a, "--json");
+    nt5_model_options o;
+    if ((rc = model_flags(&a, 0, &o))) goto done;
     const char *path = args_positional(&a);
     if (!path) {
         fputs(help, stderr);
         rc = 2;
         goto done;
     }
-    if ((rc = open_model(&a, path, 0, &m)) || (rc = args_finish(&a, "info"))) goto done;
+    if ((rc = open_model(path, &o, &m)) || (rc = args_finish(&a, "info"))) goto done;
     nt5_model_info i = {.struct_size = sizeof i};
     nt5_status st = nt5_model_get_info(m, &i);
     if (st != NT5_OK) {

@@ -36,13 +36,15 @@ int cmd_tokenize(int argc, char **argv) {
     int32_t *ids = NULL;
     int no_eos = args_flag(&a, "--no-eos"), json = args_flag(&a, "--json");
     int decode = args_flag(&a, "--decode"), skip = args_flag(&a, "--skip-special");
+    nt5_model_options o;
+    if ((rc = model_flags(&a, 1, &o))) goto done;
     const char *path = args_positional(&a);
     if (!path) {
         fputs(help, stderr);
         rc = 2;
         goto done;
     }
-    if ((rc = open_model(&a, path, 1, &m))) goto done;
+    if ((rc = open_model(path, &o, &m))) goto done;
     if (decode) {
         rc = decode_ids(&a, m, skip);
         goto done;

@@ -75,6 +75,16 @@ func WithDevice(device string) Option {
 	}
 }
 
+// WithTokenizer uses a tokenizer instead of the model's own: a directory with
+// spiece.model, or a spiece.model file.
+func WithTokenizer(path string) Option {
+	return func(o *C.nt5_model_options, keep *[]unsafe.Pointer) {
+		s := C.CString(path)
+		*keep = append(*keep, unsafe.Pointer(s))
+		o.tokenizer = s
+	}
+}
+
 // WithThreads sets the CPU threads per call (0: all cores).
 func WithThreads(n int) Option {
 	return func(o *C.nt5_model_options, _ *[]unsafe.Pointer) { o.num_threads = C.int32_t(n) }

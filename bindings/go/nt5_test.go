@@ -78,6 +78,33 @@ func TestEncodeMatchesHuggingFace(t *testing.T) {
 	}
 }
 
+func TestSingleFileWithATokenizerEncodesAsItsDirectory(t *testing.T) {
+	dir := filepath.Join(dataDir(), "t5-v1_1-tiny")
+	single, err := Open(filepath.Join(dir, "model.safetensors"), WithTokenizer(dir))
+	if err != nil {
+		t.Fatalf("open the single file: %v", err)
+	}
+	defer single.Close()
+	whole, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer whole.Close()
+	a, err := single.Encode([]string{"Hello world!"}, EncodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := whole.Encode([]string{"Hello world!"}, EncodeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range b.Data {
+		if a.Data[i] != b.Data[i] {
+			t.Fatalf("value %d: %g vs %g", i, a.Data[i], b.Data[i])
+		}
+	}
+}
+
 func TestGreedyIDsMatchHuggingFace(t *testing.T) {
 	m := open(t)
 	defer m.Close()

@@ -8,7 +8,9 @@
 
 static nt5_status need_tokenizer(const nt5_model *model) {
     if (!model) return err_set(NT5_ERR_INVALID_ARG, "model is NULL");
-    if (!model->tok) return err_set(NT5_ERR_NOT_FOUND, "this model has no tokenizer (spiece.model)");
+    if (!model->tok)
+        return err_set(NT5_ERR_NOT_FOUND,
+                       "this model has no tokenizer: give one (the tokenizer option, nt5 --tokenizer)");
     return NT5_OK;
 }
 

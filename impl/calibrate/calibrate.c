@@ -76,8 +76,10 @@ static nt5_status run_prompt(const nt5_model *m, const backend *be, const char *
 static nt5_status probe_run(const nt5_model *m, const char *const *texts, size_t count, const product_observer *obs,
                             int emulate_f16, const char *what, nt5_progress_callback progress, void *user_data) {
     if (!m->tok)
-        return err_set(NT5_ERR_UNSUPPORTED, "%s runs the model on text, and this model has no tokenizer (spiece.model)",
-                       what);
+        return err_set(
+            NT5_ERR_UNSUPPORTED,
+            "%s runs the model on text, and this model has no tokenizer: give one (the tokenizer option, nt5 --tokenizer)",
+            what);
     if (m->be->ops->device != NT5_DEVICE_CPU) return err_set(NT5_ERR_UNSUPPORTED, "%s runs on the CPU", what);
     if (count == 0) return err_set(NT5_ERR_INVALID_ARG, "no texts for %s", what);
     for (size_t i = 0; i < count; i++)

@@ -120,7 +120,53 @@ nt5_status ckpt_open_dir(const char *dir, int encoder_only, checkpoint *ck) {
                    dir);
 }
 
+/* The prefix of the one T5 encoder among f's tensors. */
+static nt5_status find_prefix(const st_file *f, char prefix[CKPT_PREFIX_MAX]) {
+    static const char marker[] = "encoder.final_layer_norm.weight";
+    const size_t m = sizeof marker - 1;
+    const char *found = NULL;
+    size_t found_len = 0;
+    for (size_t i = 0; i < f->count; i++) {
+        const char *name = f->tensors[i].name;
+        size_t n = strlen(name);
+        if (n < m || strcmp(name + n - m, marker) != 0 || (n > m && name[n - m - 1] != '.')) continue;
+        if (found && (n - m != found_len || strncmp(name, found, found_len) != 0))
+            return err_set(NT5_ERR_FORMAT, "%s holds more than one T5 encoder (\"%.*s\" and \"%.*s\")", f->path,
+                           (int)found_len, found, (int)(n - m), name);
+        found = name;
+        found_len = n - m;
+    }
+    if (!found)
+        return err_set(NT5_ERR_FORMAT,
+                       "%s is not a T5 checkpoint: no tensor is named encoder.final_layer_norm.weight "
+                       "(under any prefix)",
+                       f->path);
+    if (found_len >= CKPT_PREFIX_MAX)
+        return err_set(NT5_ERR_FORMAT, "%s: the prefix of its T5 tensors is over %d bytes", f->path,
+                       CKPT_PREFIX_MAX - 1);
+    memcpy(prefix, found, found_len);
+    prefix[found_len] = '\0';
+    return NT5_OK;
+}
+
+nt5_status ckpt_adopt_file(st_file *f, checkpoint *ck) {
+    memset(ck, 0, sizeof *ck);
+    if (!(ck->files = malloc(sizeof *ck->files))) {
+        st_close(f);
+        return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    ck->files[ck->count++] = f;
+    nt5_status st = find_prefix(f, ck->prefix);
+    if (st != NT5_OK) ckpt_close(ck);
+    return st;
+}
+
 const st_tensor *ckpt_find(const checkpoint *ck, const char *name) {
+    char full[CKPT_PREFIX_MAX + 256];
+    if (ck->prefix[0]) {
+        if ((size_t)snprintf(full, sizeof full, "%s%s", ck->prefix, name) >= sizeof full) return NULL;
+        name = full;
+    }
     for (size_t i = 0; i < ck->count; i++) {
         const st_tensor *t = st_find(ck->files[i], name);
         if (t) return t;

@@ -9,6 +9,11 @@
 
 #define F16_LIMIT 65504.0f
 
+int nt5file_is(const st_file *f) {
+    const char *format = st_metadata(f, "format");
+    return format && strcmp(format, "nt5") == 0;
+}
+
 nt5_status nt5file_check(const st_file *f) {
     const char *format = st_metadata(f, "format"), *version = st_metadata(f, "nt5_format");
     if (!format || strcmp(format, "nt5") != 0)

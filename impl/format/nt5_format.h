@@ -34,6 +34,8 @@
 #define NT5_FILE_DEFAULT_HEADROOM 8.0f
 #define NT5_FILE_SPIECE_TENSOR "tokenizer.spiece"
 
+/* Whether f says it is an nt5 file (metadata format "nt5"), of any version. */
+int nt5file_is(const st_file *f);
 /* Whether f is an nt5 file of the format version this library reads. */
 nt5_status nt5file_check(const st_file *f);
 /* A metadata value that must be an integer in [0, 1000000]. */

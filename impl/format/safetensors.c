@@ -17,12 +17,10 @@ static const struct {
     st_dtype dtype;
     size_t size;
 } dtypes[] = {
-    {"F32", ST_F32, 4},   {"F16", ST_F16, 2},    {"BF16", ST_BF16, 2},     {"F64", ST_OTHER, 8},
-    {"I64", ST_OTHER, 8}, {"I32", ST_OTHER, 4},  {"I16", ST_OTHER, 2},     {"I8", ST_OTHER, 1},
-    {"U8", ST_OTHER, 1},  {"BOOL", ST_OTHER, 1}, {"F8_E4M3", ST_OTHER, 1}, {"F8_E5M2", ST_OTHER, 1},
+    {"F32", ST_F32, 4},   {"F16", ST_F16, 2},    {"BF16", ST_BF16, 2},       {"F64", ST_OTHER, 8},
+    {"I64", ST_OTHER, 8}, {"I32", ST_OTHER, 4},  {"I16", ST_OTHER, 2},       {"I8", ST_OTHER, 1},
+    {"U8", ST_U8, 1},     {"BOOL", ST_OTHER, 1}, {"F8_E4M3", ST_F8_E4M3, 1}, {"F8_E5M2", ST_F8_E5M2, 1},
 };
-
-size_t st_dtype_size(st_dtype dtype) { return dtype == ST_F32 ? 4 : 2; }
 
 static void free_tensors(st_file *f) {
     for (size_t i = 0; i < f->count; i++) free(f->tensors[i].name);

@@ -9,7 +9,7 @@
 
 #define ST_MAX_DIMS 8
 
-typedef enum st_dtype { ST_F32, ST_F16, ST_BF16, ST_OTHER } st_dtype;
+typedef enum st_dtype { ST_F32, ST_F16, ST_BF16, ST_F8_E4M3, ST_F8_E5M2, ST_U8, ST_OTHER } st_dtype;
 
 typedef struct st_tensor {
     char *name;
@@ -40,6 +40,5 @@ const st_tensor *st_find(const st_file *f, const char *name);
 /* A string value of the metadata, or NULL. */
 const char *st_metadata(const st_file *f, const char *key);
 void st_close(st_file *f);
-size_t st_dtype_size(st_dtype dtype);
 
 #endif

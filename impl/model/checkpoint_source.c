@@ -2,6 +2,7 @@
  * the (fused) HF tensors they are made of. */
 #include "model/checkpoint_source.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,6 +50,45 @@ static int32_t ckpt_stored_dtype(void *self) {
     return tensor_dtype(found[0]);
 }
 
+/* The scale of an fp8 weight `name` ("<layer>.weight"): its "<layer>.scale_weight"
+ * (ComfyUI's scaled fp8) or "<layer>.weight_scale" (its newer format), an F32
+ * scalar; 1 without one, which a file marked "scaled_fp8" must have. */
+static nt5_status fp8_scale(const checkpoint *ck, const char *name, float *scale) {
+    static const char *const suffixes[] = {"scale_weight", "weight_scale"};
+    size_t n = strlen(name);
+    *scale = 1.0f;
+    if (n < 7 || strcmp(name + n - 7, ".weight") != 0) return NT5_OK;
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        char scale_name[HF_NAME_MAX + 16];
+        snprintf(scale_name, sizeof scale_name, "%.*s.%s", (int)(n - 7), name, suffixes[i]);
+        const st_tensor *t = ckpt_find(ck, scale_name);
+        if (!t) continue;
+        if (t->dtype != ST_F32 || t->nbytes != sizeof(float))
+            return err_set(NT5_ERR_FORMAT, "tensor \"%s\" is not one F32 value (%s, %zu bytes)", scale_name,
+                           t->dtype_name, t->nbytes);
+        memcpy(scale, t->data, sizeof *scale);
+        if (!isfinite(*scale)) return err_set(NT5_ERR_FORMAT, "tensor \"%s\" is %g", scale_name, (double)*scale);
+        return NT5_OK;
+    }
+    if (ckpt_find(ck, "scaled_fp8"))
+        return err_set(NT5_ERR_FORMAT,
+                       "the checkpoint is scaled fp8 (it has a scaled_fp8 tensor) but \"%s\" has no "
+                       "scale_weight",
+                       name);
+    return NT5_OK;
+}
+
+/* A part's values: fp8 weights times their scale (exact as fp32 products). */
+static nt5_status read_part(const checkpoint *ck, const st_tensor *t, const char *name, int64_t rows, int64_t cols,
+                            float *dst) {
+    nt5_status st = tensor_read(t, name, rows, cols, 0, dst);
+    if (st != NT5_OK || (t->dtype != ST_F8_E4M3 && t->dtype != ST_F8_E5M2)) return st;
+    float scale;
+    if ((st = fp8_scale(ck, name, &scale)) != NT5_OK || scale == 1.0f) return st;
+    for (size_t i = 0, n = (size_t)rows * (size_t)(cols ? cols : 1); i < n; i++) dst[i] *= scale;
+    return NT5_OK;
+}
+
 /* The HF parts of an nt5 tensor, read into dst (or only checked when dst is NULL). */
 static nt5_status ckpt_parts(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
     const st_tensor *found[HF_PARTS_MAX];
@@ -58,8 +98,9 @@ static nt5_status ckpt_parts(void *self, const char *nt5_name, int64_t rows, int
     size_t part_rows = (size_t)rows / (size_t)n, width = cols ? (size_t)cols : 1;
     for (int i = 0; i < n; i++) {
         if (!found[i]) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the checkpoint", names[i]);
-        nt5_status st = dst ? tensor_read(found[i], names[i], (int64_t)part_rows, cols, 0,
-                                          dst + (size_t)i * part_rows * width)
+        const checkpoint_source_state *s = self;
+        nt5_status st = dst ? read_part(s->ck, found[i], names[i], (int64_t)part_rows, cols,
+                                        dst + (size_t)i * part_rows * width)
                             : tensor_check(found[i], names[i], (int64_t)part_rows, cols);
         if (st != NT5_OK) return st;
     }

@@ -39,7 +39,9 @@ nt5_status inputs_prepare(const nt5_model *m, const input_spec *in, int32_t max_
     if (in->texts == NULL && (in->ids == NULL || in->lengths == NULL))
         return err_set(NT5_ERR_INVALID_ARG, "inputs are NULL");
     if (in->texts && !m->tok)
-        return err_set(NT5_ERR_NOT_FOUND, "this model has no tokenizer (spiece.model): pass token ids");
+        return err_set(
+            NT5_ERR_NOT_FOUND,
+            "this model has no tokenizer: give one (the tokenizer option, nt5 --tokenizer) or pass token ids");
     if (max_length < 0) return err_set(NT5_ERR_INVALID_ARG, "max_length %d is negative", max_length);
     size_t limit = max_length ? (size_t)max_length : (size_t)m->max_input_length;
     size_t B = in->batch;

@@ -11,9 +11,11 @@
 #include "base/error.h"
 #include "base/json_file.h"
 #include "format/checkpoint.h"
+#include "format/nt5_format.h"
 #include "model/checkpoint_source.h"
 #include "model/nt5_file_read.h"
 #include "model/random_source.h"
+#include "model/single_file.h"
 #include "model/weight_fold.h"
 
 /* "auto", "cpu", "cuda", "cuda:N" -> a backend. auto takes GPU 0 when the
@@ -57,6 +59,14 @@ void model_free(nt5_model *m) {
 /* Common tail of opening: checks, backend, weights from `src` (folded when tf says so). */
 static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const load_transforms *tf,
                               const weight_source *src) {
+    if (opts->tokenizer) {
+        tokenizer *tok = NULL;
+        nt5_status st = tok_open_path(opts->tokenizer, m->cfg.vocab_size, &tok);
+        if (st != NT5_OK) return st;
+        tok_free(m->tok);
+        m->tok = tok;
+        m->max_input_length = tok_max_length(tok);
+    }
     if (m->tok && tok_size(m->tok) > m->cfg.vocab_size)
         return err_set(NT5_ERR_FORMAT, "the tokenizer has %d tokens but the model's vocab_size is %d", tok_size(m->tok),
                        m->cfg.vocab_size);
@@ -96,15 +106,17 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
     return st;
 }
 
-static nt5_status open_file(const char *path, const nt5_model_options *opts, const load_transforms *tf,
-                            nt5_model **out) {
+/* An nt5 file (f is closed here). */
+static nt5_status open_nt5_file(const char *path, st_file *f, const nt5_model_options *opts, const load_transforms *tf,
+                                nt5_model **out) {
     nt5_model *m = calloc(1, sizeof *m);
-    if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    st_file *f = NULL;
-    nt5_status st = st_open(path, &f);
+    if (!m) {
+        st_close(f);
+        return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    }
     nt5file_source_state state = {f, NULL};
     nt5file_header h = {0};
-    if (st == NT5_OK) st = nt5file_read_header(f, &h);
+    nt5_status st = nt5file_read_header(f, &h);
     m->cfg = h.cfg;
     m->tok = h.tok;
     m->max_input_length = h.max_input_length;
@@ -124,6 +136,40 @@ static nt5_status open_file(const char *path, const nt5_model_options *opts, con
     }
     *out = m;
     return NT5_OK;
+}
+
+/* A single checkpoint file (single_file.h; f is closed here). */
+static nt5_status open_single_file(const char *path, st_file *f, const nt5_model_options *opts,
+                                   const load_transforms *tf, nt5_model **out) {
+    checkpoint ck;
+    nt5_status st = ckpt_adopt_file(f, &ck);
+    if (st != NT5_OK) return st;
+    nt5_model *m = calloc(1, sizeof *m);
+    if (!m) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    if (st == NT5_OK) st = single_file_read_header(&ck, path, &m->cfg, &m->tok);
+    if (st == NT5_OK) {
+        m->max_input_length = m->tok ? tok_max_length(m->tok) : 512;
+        checkpoint_source_state state = {&ck, &m->cfg};
+        weight_source src = checkpoint_source(&state);
+        st = finish_open(m, opts, tf, &src);
+        if (st != NT5_OK) err_wrap(st, "loading %s", path);
+    }
+    ckpt_close(&ck);
+    if (st != NT5_OK) {
+        model_free(m);
+        return st;
+    }
+    *out = m;
+    return NT5_OK;
+}
+
+/* An nt5 file or a single safetensors checkpoint. */
+static nt5_status open_file(const char *path, const nt5_model_options *opts, const load_transforms *tf,
+                            nt5_model **out) {
+    st_file *f = NULL;
+    nt5_status st = st_open(path, &f);
+    if (st != NT5_OK) return st;
+    return nt5file_is(f) ? open_nt5_file(path, f, opts, tf, out) : open_single_file(path, f, opts, tf, out);
 }
 
 static nt5_status open_dir(const char *dir, const nt5_model_options *opts, const load_transforms *tf, nt5_model **out) {
@@ -163,7 +209,7 @@ nt5_status model_open_path(const char *path, const nt5_model_options *opts, cons
     if (stat(path, &sb) != 0)
         return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO,
                        "cannot open model \"%s\": %s (give a directory with config.json and "
-                       "model.safetensors, or an nt5 file)",
+                       "model.safetensors, a .safetensors checkpoint file, or an nt5 file)",
                        path, strerror(errno));
     if (S_ISDIR(sb.st_mode)) return open_dir(path, opts, tf, out);
     if (S_ISREG(sb.st_mode)) return open_file(path, opts, tf, out);

@@ -1,9 +1,11 @@
 #include "tokenizer/tokenizer.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/error.h"
@@ -15,6 +17,7 @@
 #define T5_PAD 0
 #define T5_EOS 1
 #define T5_UNK 2
+#define T5_EXTRA_IDS 100
 
 struct tokenizer {
     spm_model *sp;
@@ -111,6 +114,26 @@ nt5_status tok_open_bytes(const void *spiece, size_t len, int extra_ids, int max
     }
     *out = t;
     return NT5_OK;
+}
+
+nt5_status tok_open_spiece(const void *spiece, size_t len, int vocab_size, const char *what, tokenizer **out) {
+    nt5_status st = tok_open_bytes(spiece, len, 0, 512, what, out);
+    if (st == NT5_OK && (*out)->pieces + T5_EXTRA_IDS <= vocab_size) (*out)->extra_ids = T5_EXTRA_IDS;
+    return st;
+}
+
+nt5_status tok_open_path(const char *path, int vocab_size, tokenizer **out) {
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO, "cannot open tokenizer \"%s\": %s", path,
+                       strerror(errno));
+    if (S_ISDIR(sb.st_mode)) return tok_open(path, out);
+    char *bytes = NULL;
+    size_t len = 0;
+    nt5_status st = file_read_all(path, &bytes, &len);
+    if (st == NT5_OK) st = tok_open_spiece(bytes, len, vocab_size, path, out);
+    free(bytes);
+    return st;
 }
 
 void tok_free(tokenizer *t) {

@@ -18,6 +18,13 @@ nt5_status tok_open(const char *dir, tokenizer **out);
 /* From a serialized sentencepiece model (an nt5 file carries one). */
 nt5_status tok_open_bytes(const void *spiece, size_t len, int extra_ids, int max_length, const char *what,
                           tokenizer **out);
+/* A bare sentencepiece model (no tokenizer_config.json: inside a checkpoint
+ * file, or a spiece.model given alone): max length 512, and T5's 100
+ * <extra_id_N> tokens when the model's vocab_size has room for them past
+ * the pieces. */
+nt5_status tok_open_spiece(const void *spiece, size_t len, int vocab_size, const char *what, tokenizer **out);
+/* A directory as tok_open reads it, or a spiece.model file as tok_open_spiece. */
+nt5_status tok_open_path(const char *path, int vocab_size, tokenizer **out);
 void tok_free(tokenizer *t);
 /* The serialized sentencepiece model, to store it elsewhere. */
 const void *tok_spiece_bytes(const tokenizer *t, size_t *len);

@@ -80,6 +80,7 @@ struct nt5_model_options
     progress_user_data::Ptr{Cvoid}
     allow_tf32::Int32
     refuse_non_finite_weights::Int32
+    tokenizer::Cstring
 end
 
 struct nt5_convert_options

@@ -116,6 +116,7 @@ pub struct nt5_model_options {
     pub progress_user_data: *mut c_void,
     pub allow_tf32: i32,
     pub refuse_non_finite_weights: i32,
+    pub tokenizer: *const c_char,
 }
 
 #[repr(C)]

@@ -67,6 +67,17 @@ fn encode_matches_hugging_face() {
 }
 
 #[test]
+fn single_file_with_a_tokenizer_encodes_as_its_directory() {
+    let file = data_dir().join("t5-v1_1-tiny/model.safetensors").to_string_lossy().into_owned();
+    let options = ModelOptions { tokenizer: Some(model_dir()), ..Default::default() };
+    let single = Model::open_with(&file, &options).expect("open the single file");
+    let whole = Model::open(&model_dir()).unwrap();
+    let a = single.encode(&["Hello world!"], &EncodeOptions::default()).unwrap();
+    let b = whole.encode(&["Hello world!"], &EncodeOptions::default()).unwrap();
+    assert_eq!(a.data, b.data);
+}
+
+#[test]
 fn greedy_ids_match_hugging_face() {
     let model = Model::open(&model_dir()).unwrap();
     let reference = std::fs::read_to_string(data_dir().join("t5-v1_1-tiny/reference.json")).unwrap();
