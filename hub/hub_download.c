@@ -1,12 +1,15 @@
 #include "hub/hub_download.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -184,10 +187,16 @@ static int listed(const cJSON *siblings, const char *name) {
     return 0;
 }
 
-/* The shard names of a downloaded index, each a safe file name; for an
- * encoder-only model only the shards with encoder tensors. */
-static nt5_status shard_names(const hub_repo_cache *rc, const char *commit, const char *index, int encoder_only,
-                              file_name *files, int *n) {
+/* `folder`/`name` (just `name` at the root) into out[256]; 0 when too long. */
+static int in_folder(const char *folder, const char *name, char out[256]) {
+    return (size_t)snprintf(out, 256, "%s%s%s", folder, *folder ? "/" : "", name) < 256;
+}
+
+/* The shard names of a downloaded index (in `folder`), each a safe file
+ * name, as repo paths; for an encoder-only model only the shards with
+ * encoder tensors. */
+static nt5_status shard_names(const hub_repo_cache *rc, const char *commit, const char *folder, const char *index,
+                              int encoder_only, file_name *files, int *n) {
     char path[PATH_CAP];
     hub_cache_snapshot_path(rc, commit, index, path, sizeof path);
     cJSON *root;
@@ -197,14 +206,15 @@ static nt5_status shard_names(const hub_repo_cache *rc, const char *commit, cons
     if (!cJSON_IsObject(map)) st = err_set(NT5_ERR_FORMAT, "%s has no weight_map", path);
     cJSON_ArrayForEach(it, map) {
         if (st != NT5_OK) break;
-        if (!cJSON_IsString(it) || !hub_filename_safe(it->valuestring) || strlen(it->valuestring) >= 256) {
+        file_name shard;
+        if (!cJSON_IsString(it) || !hub_filename_safe(it->valuestring) || !in_folder(folder, it->valuestring, shard)) {
             st = err_set(NT5_ERR_FORMAT, "%s: invalid shard file name", path);
             break;
         }
         if (encoder_only && !hf_name_needed_by_encoder(it->string)) continue;
         int seen = 0;
-        for (int i = 0; i < *n && !seen; i++) seen = strcmp(files[i], it->valuestring) == 0;
-        if (!seen && *n < MAX_FILES) snprintf(files[(*n)++], 256, "%s", it->valuestring);
+        for (int i = 0; i < *n && !seen; i++) seen = strcmp(files[i], shard) == 0;
+        if (!seen && *n < MAX_FILES) memcpy(files[(*n)++], shard, sizeof shard);
     }
     cJSON_Delete(root);
     return st;
@@ -222,8 +232,83 @@ static nt5_status check_listing(const cJSON *siblings, const char *repo_id) {
     return NT5_OK;
 }
 
+/* Whether `name` carries the quantization tag `quant` (any case), between
+ * non-alphanumeric characters: "model-Q8_0.gguf" has Q8_0, not Q8. */
+static int has_quant_tag(const char *name, const char *quant) {
+    size_t q = strlen(quant);
+    for (const char *p = name; *p; p++) {
+        if (strncasecmp(p, quant, q) != 0) continue;
+        int before = p == name || !isalnum((unsigned char)p[-1]);
+        int after = !isalnum((unsigned char)p[q]) && p[q] != '_';
+        if (before && after) return 1;
+    }
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* The one .gguf file of the listing tagged `quant` (llama.cpp's -hf org/name:QUANT). */
+static nt5_status pick_quant(const cJSON *siblings, const hub_request *req, file_name out) {
+    const cJSON *s;
+    int found = 0;
+    cJSON_ArrayForEach(s, siblings) {
+        const char *name = cJSON_GetObjectItemCaseSensitive(s, "rfilename")->valuestring;
+        if (!ends_with(name, ".gguf") || !has_quant_tag(name, req->quant)) continue;
+        if (found++ && strcmp(out, name) != 0)
+            return err_set(NT5_ERR_INVALID_ARG, "%s has more than one GGUF file for %s (%s and %s): name the file",
+                           req->repo_id, req->quant, out, name);
+        snprintf(out, 256, "%s", name);
+    }
+    return found ? NT5_OK
+                 : err_set(NT5_ERR_NOT_FOUND, "%s has no .gguf file of quantization %s", req->repo_id, req->quant);
+}
+
+/* A diffusers pipeline's tokenizer for the component `folder` when it has
+ * none of its own: text_encoder_N -> tokenizer_N (text_encoder -> tokenizer)
+ * in a repo with model_index.json; "" when there is none. */
+static void pipeline_tokenizer(const cJSON *siblings, const char *folder, file_name tokenizer) {
+    tokenizer[0] = '\0';
+    file_name own, spiece;
+    if (!listed(siblings, "model_index.json") || strncmp(folder, "text_encoder", 12) != 0 || strchr(folder, '/'))
+        return;
+    if (in_folder(folder, "spiece.model", own) && listed(siblings, own)) return;
+    snprintf(spiece, sizeof spiece, "tokenizer%s/spiece.model", folder + 12);
+    if (listed(siblings, spiece)) snprintf(tokenizer, 256, "tokenizer%s", folder + 12);
+}
+
+/* The files of a transformers model in `folder` ("" = the root): config,
+ * tokenizer and the weights in the Hub's order of preference. *index: the
+ * shard index among them; *partial: an encoder alone takes part of one big
+ * safetensors file instead (hub_partial.h; at the root only). */
+static nt5_status model_files(const hub_repo_cache *rc, const hub_request *req, const cJSON *siblings,
+                              const char *folder, const char *commit, file_name *files, int *n, const char **index,
+                              int *partial) {
+    static const char *const optional[] = {"spiece.model", "tokenizer_config.json"};
+    static const char *const weights[] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                          "pytorch_model.bin.index.json"};
+    file_name name;
+    if (!in_folder(folder, "config.json", files[*n]) || !listed(siblings, files[*n]))
+        return err_set(NT5_ERR_NOT_FOUND, "%s has no %s: not a transformers model%s", req->repo_id, files[*n],
+                       *folder ? " folder" : "");
+    (*n)++;
+    for (int i = 0; i < 2; i++)
+        if (in_folder(folder, optional[i], name) && listed(siblings, name)) memcpy(files[(*n)++], name, sizeof name);
+    size_t w = 0;
+    while (w < 4 && !(in_folder(folder, weights[w], name) && listed(siblings, name))) w++;
+    if (w == 4)
+        return err_set(NT5_ERR_NOT_FOUND, "%s has no %s%smodel.safetensors or pytorch_model.bin", req->repo_id, folder,
+                       *folder ? "/" : "");
+    *partial = w == 0 && !*folder && req->encoder_only && !hub_cache_has_file(rc, commit, weights[0]);
+    if (!*partial) memcpy(files[(*n)++], name, sizeof name);
+    *index = w == 1 || w == 3 ? files[*n - 1] : NULL;
+    return NT5_OK;
+}
+
 static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, const hub_request *req,
-                               const char *revision, char commit[41], int *partial) {
+                               const char *revision, char commit[41], hub_fetched *out, int *partial) {
     cJSON *info = NULL;
     nt5_status st = model_info(env, req, revision, commit, &info);
     if (st != NT5_OK) return st;
@@ -231,37 +316,36 @@ static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, con
     st = check_listing(siblings, req->repo_id);
     file_name *files = calloc(MAX_FILES, sizeof *files); /* [MAX_FILES] */
     int n = 0;
-    if (!files) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    static const char *const optional[] = {"spiece.model", "tokenizer_config.json"};
-    if (st == NT5_OK && !listed(siblings, "config.json"))
-        st = err_set(NT5_ERR_NOT_FOUND, "%s has no config.json: not a transformers model", req->repo_id);
-    /* the weights in the Hub's order of preference */
-    static const char *const weights[] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
-                                          "pytorch_model.bin.index.json"};
     const char *index = NULL;
-    if (st == NT5_OK) {
-        snprintf(files[n++], 256, "config.json");
-        for (int i = 0; i < 2; i++)
-            if (listed(siblings, optional[i])) snprintf(files[n++], 256, "%s", optional[i]);
-        size_t w = 0;
-        while (w < 4 && !listed(siblings, weights[w])) w++;
-        /* an encoder alone needs only part of one big safetensors file */
-        *partial = w == 0 && req->encoder_only && !hub_cache_has_file(rc, commit, weights[0]);
-        if (w == 4) st = err_set(NT5_ERR_NOT_FOUND, "%s has no model.safetensors or pytorch_model.bin", req->repo_id);
-        else if (!*partial) snprintf(files[n++], 256, "%s", weights[w]);
-        if (w == 1 || w == 3) index = weights[w];
+    if (!files) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    if (st == NT5_OK && req->quant[0]) { /* one GGUF file */
+        st = pick_quant(siblings, req, files[n]);
+        if (st == NT5_OK) snprintf(out->file, sizeof out->file, "%s", files[n++]);
+    } else if (st == NT5_OK && req->file) { /* one file */
+        if (!listed(siblings, req->path)) st = err_set(NT5_ERR_NOT_FOUND, "%s has no file %s", req->repo_id, req->path);
+        else snprintf(files[n++], 256, "%s", req->path);
+        snprintf(out->file, sizeof out->file, "%s", req->path);
+    } else if (st == NT5_OK) { /* a model at the root or in a component folder, with its pipeline's tokenizer */
+        st = model_files(rc, req, siblings, req->path, commit, files, &n, &index, partial);
+        file_name tokenizer, name;
+        pipeline_tokenizer(siblings, req->path, tokenizer);
+        snprintf(out->tokenizer, sizeof out->tokenizer, "%s", tokenizer);
+        for (int i = 0; st == NT5_OK && tokenizer[0] && i < 2; i++) {
+            static const char *const parts[] = {"spiece.model", "tokenizer_config.json"};
+            if (in_folder(tokenizer, parts[i], name) && listed(siblings, name)) memcpy(files[n++], name, sizeof name);
+        }
     }
     cJSON_Delete(info);
     for (int i = 0; i < n && st == NT5_OK; i++) st = fetch_file(env, rc, req, commit, files[i]);
     if (st == NT5_OK && index) {
         int first = n;
-        st = shard_names(rc, commit, index, req->encoder_only, files, &n);
+        st = shard_names(rc, commit, req->path, index, req->encoder_only, files, &n);
         for (int i = first; i < n && st == NT5_OK; i++) st = fetch_file(env, rc, req, commit, files[i]);
     }
     if (st == NT5_OK && *partial && !hub_partial_ready(rc, commit)) {
         char url[4096];
         http_meta meta;
-        st = head_file(env, rc, req, commit, weights[0], url, sizeof url, &meta);
+        st = head_file(env, rc, req, commit, "model.safetensors", url, sizeof url, &meta);
         if (st == NT5_OK) st = hub_partial_fetch(env, rc, req, commit, url, &meta);
     }
     if (st == NT5_OK) st = hub_cache_write_ref(rc, revision, commit);
@@ -269,8 +353,33 @@ static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, con
     return st;
 }
 
-nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, char *snapshot_dir, size_t capacity,
-                           char commit_out[41]) {
+/* Offline: what an earlier fetch left in the snapshot, found without the listing. */
+static nt5_status find_cached(const hub_repo_cache *rc, const hub_request *req, const char *commit, hub_fetched *out) {
+    file_name key = "", tokenizer = "";
+    if (req->quant[0]) { /* the snapshot's .gguf file with that tag */
+        char dir[PATH_CAP];
+        hub_cache_snapshot_path(rc, commit, NULL, dir, sizeof dir);
+        DIR *d = opendir(dir);
+        for (struct dirent *e; d && (e = readdir(d));)
+            if (ends_with(e->d_name, ".gguf") && has_quant_tag(e->d_name, req->quant))
+                snprintf(key, sizeof key, "%s", e->d_name);
+        if (d) closedir(d);
+        snprintf(out->file, sizeof out->file, "%s", key);
+    } else if (req->file) {
+        snprintf(key, sizeof key, "%s", req->path);
+        snprintf(out->file, sizeof out->file, "%s", req->path);
+    } else if (in_folder(req->path, "config.json", key) && strncmp(req->path, "text_encoder", 12) == 0) {
+        file_name spiece;
+        snprintf(spiece, sizeof spiece, "tokenizer%s/spiece.model", req->path + 12);
+        if (hub_cache_has_file(rc, commit, spiece))
+            snprintf(tokenizer, sizeof tokenizer, "tokenizer%s", req->path + 12);
+    }
+    snprintf(out->tokenizer, sizeof out->tokenizer, "%s", tokenizer);
+    return key[0] && hub_cache_has_file(rc, commit, key) ? NT5_OK : NT5_ERR_NOT_FOUND;
+}
+
+nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, hub_fetched *out) {
+    memset(out, 0, sizeof *out);
     if (!hub_repo_id_valid(req->repo_id))
         return err_set(NT5_ERR_INVALID_ARG, "\"%s\" is not a valid repo id", req->repo_id);
     const char *revision = req->revision && *req->revision ? req->revision : "main";
@@ -279,28 +388,45 @@ nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, char *sna
     if (st != NT5_OK) return st;
     char commit[41] = "";
     int partial = 0;
+    hub_fetched found;
     if (!env->offline) {
-        st = fetch_online(env, &rc, req, revision, commit, &partial);
+        st = fetch_online(env, &rc, req, revision, commit, out, &partial);
         /* like huggingface_hub: when the Hub cannot be reached, use the cache */
         if (st == NT5_ERR_NETWORK) {
             char why[1024];
             snprintf(why, sizeof why, "%s", err_message());
-            if (hub_cache_resolve(&rc, revision, commit) == NT5_OK && hub_cache_has_file(&rc, commit, "config.json"))
+            if (hub_cache_resolve(&rc, revision, commit) == NT5_OK && find_cached(&rc, req, commit, &found) == NT5_OK) {
+                *out = found;
                 st = NT5_OK;
-            else err_set(st, "%s", why); /* the network error, not the cache miss */
+            } else {
+                err_set(st, "%s", why); /* the network error, not the cache miss */
+            }
         }
     } else if ((st = hub_cache_resolve(&rc, revision, commit)) != NT5_OK ||
-               !hub_cache_has_file(&rc, commit, "config.json")) {
-        st = err_set(NT5_ERR_NOT_FOUND, "%s at revision %s is not in the cache (%s) and HF_HUB_OFFLINE is set",
-                     req->repo_id, revision, rc.repo_dir);
+               find_cached(&rc, req, commit, out) != NT5_OK) {
+        st = err_set(NT5_ERR_NOT_FOUND, "%s%s%s%s%s at revision %s is not in the cache (%s) and HF_HUB_OFFLINE is set",
+                     req->repo_id, req->path[0] ? "/" : "", req->path, req->quant[0] ? ":" : "", req->quant, revision,
+                     rc.repo_dir);
     }
     /* offline or after a fallback: an encoder part stands in for a missing whole file */
-    if (st == NT5_OK)
+    if (st == NT5_OK && !req->path[0] && !req->quant[0])
         partial = req->encoder_only && !hub_cache_has_file(&rc, commit, "model.safetensors") &&
                   hub_partial_ready(&rc, commit);
-    if (st == NT5_OK && partial) hub_partial_dir(&rc, commit, snapshot_dir, capacity);
-    else if (st == NT5_OK) hub_cache_snapshot_path(&rc, commit, NULL, snapshot_dir, capacity);
-    if (st == NT5_OK) memcpy(commit_out, commit, sizeof commit);
+    if (st == NT5_OK) {
+        char base[PATH_CAP];
+        if (partial) hub_partial_dir(&rc, commit, base, sizeof base);
+        else hub_cache_snapshot_path(&rc, commit, NULL, base, sizeof base);
+        const char *inside = out->file[0] ? out->file : req->path;
+        if ((size_t)snprintf(out->path, sizeof out->path, "%s%s%s", base, *inside ? "/" : "", inside) >=
+            sizeof out->path)
+            st = err_set(NT5_ERR_INVALID_ARG, "the cache path of %s/%s is too long", req->repo_id, inside);
+        if (out->tokenizer[0]) { /* the repo path becomes the snapshot's */
+            char repo_path[sizeof out->tokenizer];
+            memcpy(repo_path, out->tokenizer, sizeof repo_path);
+            hub_cache_snapshot_path(&rc, commit, repo_path, out->tokenizer, sizeof out->tokenizer);
+        }
+        memcpy(out->commit, commit, sizeof commit);
+    }
     hub_cache_close(&rc);
     return st;
 }

@@ -32,11 +32,6 @@ int hub_repo_id_valid(const char *id) {
     return part_valid(id, (size_t)(slash - id), 1000) && part_valid(slash + 1, strlen(slash + 1), 96);
 }
 
-int hub_looks_like_repo_id(const char *path) {
-    struct stat sb;
-    return stat(path, &sb) != 0 && hub_repo_id_valid(path);
-}
-
 nt5_status hub_repo_folder(const char *repo_id, char *out, size_t capacity) {
     size_t w = (size_t)snprintf(out, capacity, "models--");
     for (const char *p = repo_id; *p && w + 3 < capacity; p++) {

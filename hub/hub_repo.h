@@ -10,9 +10,6 @@
 /* "name" or "org/name" of [A-Za-z0-9_.-], at most 96 characters per part,
  * no "--" or "..", not ending in ".git". */
 int hub_repo_id_valid(const char *repo_id);
-/* Whether a path given to nt5_model_open() should be taken as a repo id:
- * it does not exist locally and is a valid id. */
-int hub_looks_like_repo_id(const char *path);
 /* "models--org--name" into out. */
 nt5_status hub_repo_folder(const char *repo_id, char *out, size_t capacity);
 /* A repo-relative file name that stays inside the snapshot: no absolute

@@ -7,6 +7,9 @@
 typedef struct hub_request {
     const char *repo_id;
     const char *revision; /* NULL: "main" */
+    const char *path;     /* "" (the root), a component folder or a file of the repo */
+    int file;             /* path names a file */
+    const char *quant;    /* "" or the quantization tag of the GGUF file wanted */
     int encoder_only;     /* skip shards that hold only decoder tensors */
     http_progress progress;
     void *user_data;

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """A mock Hugging Face Hub for nt5's tests, on an ephemeral 127.0.0.1 port.
 
-Every directory of DATA_DIR with a config.json is served as the repo
+Every directory of DATA_DIR with a config.json (and each --repo NAME=DIR tree) is served as the repo
 "nt5-test/<directory>" at one fixed commit. Headers follow the real Hub
 (X-Repo-Commit, ETag, X-Linked-Etag, X-Linked-Size, X-Error-Code): LFS files
-(*.safetensors, *.bin, *.model) answer the resolve URL with a 302 to a
+(*.safetensors, *.bin, *.model, *.gguf) answer the resolve URL with a 302 to a
 separate "CDN" path and are identified by their sha256; other files are
 served directly with their git blob sha1. The CDN honours Range (206),
 open-ended or bounded.
@@ -32,7 +32,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
-LFS_SUFFIXES = (".safetensors", ".bin", ".model")
+LFS_SUFFIXES = (".safetensors", ".bin", ".model", ".gguf")
 ORG = "nt5-test"
 
 
@@ -41,7 +41,8 @@ class Repo:
         self.id = ORG + "/" + name
         self.dir = directory
         self.commit = hashlib.sha1(self.id.encode()).hexdigest()
-        self.files = sorted(f for f in os.listdir(directory) if os.path.isfile(os.path.join(directory, f)))
+        self.files = sorted(os.path.relpath(os.path.join(root, f), directory)
+                            for root, _, names in os.walk(directory) for f in names)
 
     def read(self, name):
         with open(os.path.join(self.dir, name), "rb") as f:
@@ -67,6 +68,10 @@ class Hub:
             bin_only.commit = hashlib.sha1(bin_only.id.encode()).hexdigest()
             bin_only.files = [f for f in bin_only.files if f != "model.safetensors"]
             self.repos[bin_only.id] = bin_only
+        for spec in args.repo:  # NAME=DIR: any tree, such as a diffusers pipeline
+            name, d = spec.split("=", 1)
+            r = Repo(name, d)
+            self.repos[r.id] = r
         self.lock = threading.Lock()
         self.bytes_served = {}
         self.drops_left = args.drop_count
@@ -285,6 +290,8 @@ def main():
     ap.add_argument("--trickle", type=float, default=0)
     ap.add_argument("--long-length", action="store_true")
     ap.add_argument("--empty", action="store_true")
+    ap.add_argument("--repo", action="append", default=[], metavar="NAME=DIR",
+                    help="serve the tree DIR as nt5-test/NAME")
     ap.add_argument("--lifetime", type=float, default=600, help="stop by itself after this many seconds")
     args = ap.parse_args()
     Handler.hub = Hub(args)

@@ -6,6 +6,7 @@ HF_HUB_OFFLINE, and failures (401/403/404, dropped connections, corrupted
 bytes, wrong ETags, hostile listings) give clear errors and leave no broken
 file behind. usage: test_hub.py NT5_BINARY DATA_DIR"""
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 NT5, DATA = (sys.argv[1], sys.argv[2]) if len(sys.argv) > 2 else ("nt5", "tests/data")
 MOCK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mock_hub.py")
@@ -375,6 +377,113 @@ class Hub(unittest.TestCase):
         blobs = os.path.join(repo_dir(self.cache), "blobs")
         self.assertTrue(os.path.isdir(blobs), "the download reached the blob stage")
         self.assertEqual([b for b in os.listdir(blobs) if b.endswith(".incomplete")], [])
+
+    def served(self, hub):
+        """Bytes the mock served, by repo path (LFS files by their CDN sha256)."""
+        return json.loads(urllib.request.urlopen(hub.endpoint + "/_stats").read())
+
+    def pipeline_repo(self):
+        """A diffusers pipeline as Flux lays it out: model_index.json, the T5 in text_encoder_2/ (sharded),
+        its tokenizer in tokenizer_2/, and beside them a CLIP text_encoder/ and a large transformer/."""
+        root = tempfile.mkdtemp(prefix="nt5-repo-")
+        self.addCleanup(shutil.rmtree, root, True)
+        shutil.copytree(os.path.join(DATA, "t5-v1_1-tiny-sharded"), os.path.join(root, "text_encoder_2"),
+                        ignore=shutil.ignore_patterns("spiece.model", "tokenizer_config.json", "special_tokens_map.json",
+                                                      "added_tokens.json", "reference*"))
+        os.makedirs(os.path.join(root, "tokenizer_2"))
+        for f in ("spiece.model", "tokenizer_config.json", "special_tokens_map.json"):
+            shutil.copy(os.path.join(DATA, "t5-v1_1-tiny", f), os.path.join(root, "tokenizer_2"))
+        os.makedirs(os.path.join(root, "transformer"))
+        with open(os.path.join(root, "transformer", "diffusion_pytorch_model.safetensors"), "wb") as f:
+            f.write(os.urandom(1 << 21))
+        os.makedirs(os.path.join(root, "text_encoder"))
+        with open(os.path.join(root, "text_encoder", "config.json"), "w") as f:
+            json.dump({"architectures": ["CLIPTextModel"]}, f)
+        with open(os.path.join(root, "model_index.json"), "w") as f:
+            json.dump({"_class_name": "FluxPipeline", "text_encoder_2": ["transformers", "T5EncoderModel"],
+                       "tokenizer_2": ["transformers", "T5TokenizerFast"],
+                       "transformer": ["diffusers", "FluxTransformer2DModel"]}, f)
+        return root
+
+    def test_pipeline_component_fetches_only_it_and_its_tokenizer(self):
+        root = self.pipeline_repo()
+        hub = self.hub("--repo", "pipeline=" + root)
+        ref = "nt5-test/pipeline/text_encoder_2"
+        local = run(["encode", os.path.join(DATA, "t5-v1_1-tiny"), "Hello world!", "--json"], self.cache)
+        r = run(["encode", ref, "Hello world!", "--json"], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, local.stdout, "the component with tokenizer_2 encodes as the fixture")
+        fetched = {p for p, n in self.served(hub).items() if n > 0}
+        allowed = {"/nt5-test/pipeline/" + f for f in ("text_encoder_2/config.json",
+                                                       "text_encoder_2/model.safetensors.index.json",
+                                                       "tokenizer_2/tokenizer_config.json")}
+        for d in ("text_encoder_2", "tokenizer_2"):
+            for f in os.listdir(os.path.join(root, d)):
+                with open(os.path.join(root, d, f), "rb") as fh:
+                    allowed.add("/cdn/" + hashlib.sha256(fh.read()).hexdigest())
+        self.assertTrue(fetched, "something was fetched")
+        self.assertLessEqual(fetched, allowed, "fetched outside the component and its tokenizer")
+        snap = os.path.join(repo_dir(self.cache, "nt5-test/pipeline"), "snapshots")
+        snap = os.path.join(snap, os.listdir(snap)[0])
+        self.assertEqual(sorted(os.listdir(snap)), ["text_encoder_2", "tokenizer_2"], "huggingface_hub's layout")
+        # offline, from the cache: the same, tokenizer included
+        hub.stop()
+        self.hubs.remove(hub)
+        r = run(["encode", ref, "Hello world!", "--json"], self.cache, HF_HUB_OFFLINE="1")
+        self.assertEqual(r.stdout, local.stdout, r.stderr)
+        # a folder without a model, and one that is not there
+        hub = self.hub("--repo", "pipeline=" + root)
+        for folder, message in (("text_encoder", "text_encoder/model.safetensors"),
+                                ("vae", "has no vae/config.json")):
+            r = run(["info", "nt5-test/pipeline/" + folder], self.cache, hub.endpoint)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(message, r.stderr)
+
+    def test_file_and_quantization_references_fetch_one_file(self):
+        root = tempfile.mkdtemp(prefix="nt5-repo-")
+        self.addCleanup(shutil.rmtree, root, True)
+        os.makedirs(os.path.join(root, "split"))
+        shutil.copy(os.path.join(DATA, "t5-v1_1-tiny", "model.safetensors"), os.path.join(root, "t5_fp32.safetensors"))
+        with open(os.path.join(root, "split", "other.safetensors"), "wb") as f:
+            f.write(os.urandom(1 << 20))
+        for quant in ("Q8_0", "Q4_K_M", "Q4_K_S", "f16"):
+            with open(os.path.join(root, "t5-encoder-%s.gguf" % quant), "wb") as f:
+                f.write(b"GGUF" + quant.encode() + os.urandom(1000))
+        hub = self.hub("--repo", "files=" + root)
+        fixture = os.path.join(DATA, "t5-v1_1-tiny")
+        local = run(["encode", fixture, "Hello world!", "--json"], self.cache)
+        r = run(["encode", "nt5-test/files/t5_fp32.safetensors@main", "Hello world!", "--json", "--tokenizer", fixture],
+                self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, local.stdout)
+        with open(os.path.join(root, "t5_fp32.safetensors"), "rb") as f:
+            self.assertEqual({p for p, n in self.served(hub).items() if n > 0},
+                             {"/cdn/" + hashlib.sha256(f.read()).hexdigest()})
+        r = run(["download", "nt5-test/files:Q8_0"], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.strip().endswith("/t5-encoder-Q8_0.gguf"), r.stdout)
+        with open(r.stdout.strip(), "rb") as f:
+            self.assertEqual(f.read(8), b"GGUFQ8_0")
+        r = run(["download", "nt5-test/files:q4_k_m"], self.cache, hub.endpoint)  # the tag in any case
+        self.assertTrue(r.stdout.strip().endswith("/t5-encoder-Q4_K_M.gguf"), r.stderr)
+        for ref, message in (("nt5-test/files:Q5_K_M", "has no .gguf file of quantization Q5_K_M"),
+                             ("nt5-test/files:Q4_K", "has no .gguf file of quantization Q4_K"),
+                             ("nt5-test/files/missing.safetensors", "has no file missing.safetensors"),
+                             ("nt5-test/files/t5_fp32.safetensors:Q8_0", "not both"),
+                             ("nt5-test/files:Q8-0", "letters, digits and _"),
+                             ("nt5-test/files/../x.safetensors", "unsafe")):
+            r = run(["download", ref], self.cache, hub.endpoint)
+            self.assertEqual(r.returncode, 1, ref)
+            self.assertIn(message, r.stderr, ref)
+        served = self.served(hub)
+        with open(os.path.join(root, "split", "other.safetensors"), "rb") as f:
+            self.assertEqual(served.get("/cdn/" + hashlib.sha256(f.read()).hexdigest(), 0), 0)
+        with open(os.path.join(root, "t5-encoder-f16.gguf"), "rb") as f:
+            self.assertEqual(served.get("/cdn/" + hashlib.sha256(f.read()).hexdigest(), 0), 0)
+        hub.stop()
+        self.hubs.remove(hub)
+        r = run(["download", "nt5-test/files:Q8_0"], self.cache, HF_HUB_OFFLINE="1")
+        self.assertTrue(r.stdout.strip().endswith("/t5-encoder-Q8_0.gguf"), r.stderr)
 
     def test_missing_file_is_named(self):
         hub = self.hub()

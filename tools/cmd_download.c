@@ -3,9 +3,11 @@
 #include "cli.h"
 
 static const char help[] =
-    "usage: nt5 download MODEL_ID [--revision REV] [--cache-dir DIR] [--offline]\n"
+    "usage: nt5 download REFERENCE [--revision REV] [--cache-dir DIR] [--offline]\n"
     "Puts the files nt5 needs of a Hugging Face model (config, tokenizer, weights) into the\n"
-    "huggingface_hub cache, shared with the Python tools, and prints the snapshot directory.\n"
+    "huggingface_hub cache, shared with the Python tools, and prints where they are. REFERENCE:\n"
+    "org/name, org/name/folder (a pipeline component), org/name/file.safetensors (one file) or\n"
+    "org/name:QUANT (a .gguf file of that quantization), each with an optional @revision.\n"
     "Honours HF_ENDPOINT, HF_HOME, HF_HUB_CACHE, HF_TOKEN and HF_HUB_OFFLINE. A progress bar is\n"
     "drawn on a terminal unless HF_HUB_DISABLE_PROGRESS_BARS is set.\n";
 

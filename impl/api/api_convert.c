@@ -16,7 +16,7 @@
 #include "base/text_out.h"
 #include "calibrate/calibrate.h"
 #include "format/nt5_format.h"
-#include "hub/hub_repo.h"
+#include "hub/hub_ref.h"
 #include "model/hf_layout_write.h"
 #include "model/model.h"
 #include "model/nt5_file_write.h"
@@ -123,7 +123,7 @@ static nt5_status convert_run(const char *src, const hub_snapshot *snap, const c
     load_transforms tf = {.fold_norms = o->fold_norm_scales};
     nt5_model *m = NULL;
     if (snap) st = api_open_snapshot(src, snap, &mo, &tf, &m);
-    else if (hub_looks_like_repo_id(src)) st = api_open_id(src, &mo, &tf, &m);
+    else if (hub_looks_like_ref(src)) st = api_open_id(src, &mo, &tf, &m);
     else st = model_open_path(src, &mo, &tf, &m);
     if (st == NT5_OK) st = write_converted(m, o, &mo, dst);
     model_free(m);
@@ -167,7 +167,7 @@ nt5_status nt5_convert(const char *src, const char *dst, const nt5_convert_optio
         st = convert_run(src, NULL, dst, &o);
         return st == NT5_OK ? give_path(dst, path, capacity, length) : st;
     }
-    if (o.format != NT5_FORMAT_NT5 || !hub_looks_like_repo_id(src))
+    if (o.format != NT5_FORMAT_NT5 || !hub_looks_like_ref(src))
         return err_set(NT5_ERR_INVALID_ARG,
                        "dst is NULL, which keeps an nt5 file in the Hub cache: src must be a "
                        "Hub model id and the format NT5_FORMAT_NT5");

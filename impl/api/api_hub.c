@@ -10,15 +10,31 @@
 #include "base/error.h"
 #include "hub/hub_cache.h"
 #include "hub/hub_download.h"
+#include "hub/hub_ref.h"
 #include "hub/hub_repo.h"
 #include "model/model.h"
 #include "base/text_out.h"
 
-/* The snapshot directory (or encoder part) of a Hub model and its commit,
- * per the hub fields of o. */
+/* What `id` (a reference, hub/hub_ref.h) names, fetched into the cache per
+ * the hub fields of o: its path, the pipeline tokenizer beside it, the commit. */
 static nt5_status fetch(const hub_env *env, const char *id, const nt5_model_options *o, hub_snapshot *snap) {
-    hub_request req = {id, o->revision, o->encoder_only, o->on_progress, o->progress_user_data};
-    return hub_fetch_model(env, &req, snap->dir, sizeof snap->dir, snap->commit);
+    hub_ref ref;
+    nt5_status st = hub_ref_parse(id, &ref);
+    if (st != NT5_OK) return st;
+    if (ref.revision[0] && o->revision && o->revision[0] && strcmp(ref.revision, o->revision) != 0)
+        return err_set(NT5_ERR_INVALID_ARG, "\"%s\" names revision %s but the options say %s", id, ref.revision,
+                       o->revision);
+    hub_request req = {ref.repo_id,    ref.revision[0] ? ref.revision : o->revision,
+                       ref.path,       hub_ref_is_file(&ref),
+                       ref.quant,      o->encoder_only,
+                       o->on_progress, o->progress_user_data};
+    hub_fetched got;
+    st = hub_fetch_model(env, &req, &got);
+    if (st != NT5_OK) return st;
+    snprintf(snap->dir, sizeof snap->dir, "%s", got.path);
+    snprintf(snap->tokenizer, sizeof snap->tokenizer, "%s", got.tokenizer);
+    memcpy(snap->commit, got.commit, sizeof snap->commit);
+    return NT5_OK;
 }
 
 static nt5_status fetch_snapshot(const char *id, const nt5_model_options *o, hub_snapshot *snap) {
@@ -32,10 +48,14 @@ static nt5_status fetch_snapshot(const char *id, const nt5_model_options *o, hub
 
 nt5_status api_open_snapshot(const char *id, const hub_snapshot *snap, const nt5_model_options *o,
                              const load_transforms *tf, nt5_model **out) {
-    nt5_status st = model_open_path(snap->dir, o, tf, out);
+    nt5_model_options with_tokenizer = *o;
+    if (!o->tokenizer && snap->tokenizer[0]) with_tokenizer.tokenizer = snap->tokenizer;
+    nt5_status st = model_open_path(snap->dir, &with_tokenizer, tf, out);
     if (st == NT5_OK && !(*out)->source) {
-        size_t n = strlen(id) + sizeof snap->commit + 1;
-        if (((*out)->source = malloc(n))) snprintf((*out)->source, n, "%s@%s", id, snap->commit);
+        const char *at = strchr(id, '@'); /* "id@commit", without the revision the id may carry */
+        int id_len = at ? (int)(at - id) : (int)strlen(id);
+        size_t n = (size_t)id_len + sizeof snap->commit + 1;
+        if (((*out)->source = malloc(n))) snprintf((*out)->source, n, "%.*s@%s", id_len, id, snap->commit);
     }
     return st;
 }
@@ -64,14 +84,20 @@ nt5_status api_converted_path(const char *id, const nt5_model_options *o, const 
     if (st != NT5_OK) return st;
     char dir[4096];
     hub_repo_cache rc;
-    st = fetch(&env, id, o, snap);
-    if (st == NT5_OK) st = hub_cache_open(&env, id, &rc);
+    hub_ref ref;
+    st = hub_ref_parse(id, &ref);
+    if (st == NT5_OK) st = fetch(&env, id, o, snap);
+    if (st == NT5_OK) st = hub_cache_open(&env, ref.repo_id, &rc);
     if (st == NT5_OK) {
         hub_cache_nt5_dir(&rc, snap->commit, "converted", dir, sizeof dir);
         hub_cache_close(&rc);
         st = hub_cache_mkdirs(dir);
     }
-    if (st == NT5_OK && (size_t)snprintf(path, cap, "%s/%s", dir, name) >= cap)
+    /* a component, file or quantization of the repo has its own name */
+    char part[1100] = "";
+    for (size_t i = 0, n = (size_t)snprintf(part, sizeof part, "%s%s", ref.path, ref.quant); i < n; i++)
+        if (part[i] == '/' || part[i] == '.') part[i] = '_';
+    if (st == NT5_OK && (size_t)snprintf(path, cap, "%s/%s%s%s", dir, part, part[0] ? "-" : "", name) >= cap)
         st = err_set(NT5_ERR_INVALID_ARG, "the cache path %s/%s is too long", dir, name);
     hub_env_free(&env);
     return st;

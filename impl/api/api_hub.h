@@ -8,11 +8,13 @@
 /* A Hub model's files in the cache: the snapshot directory (or encoder
  * part) and the commit it resolved to. */
 typedef struct hub_snapshot {
-    char dir[4096];
+    char dir[4096];       /* what to open: the snapshot, a component folder or a file in it */
+    char tokenizer[4096]; /* a pipeline's tokenizer folder for a component without its own, or "" */
     char commit[41];
 } hub_snapshot;
 
-/* Opens Hub model `id` (fetched into the cache, or found there offline). */
+/* Opens Hub model `id`, a reference as hub/hub_ref.h reads it (fetched into
+ * the cache, or found there offline). */
 nt5_status api_open_id(const char *id, const nt5_model_options *o, const load_transforms *tf, nt5_model **out);
 /* Opens fetched files of `id`, recording "id@commit" as the model's source. */
 nt5_status api_open_snapshot(const char *id, const hub_snapshot *snap, const nt5_model_options *o,

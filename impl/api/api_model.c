@@ -11,7 +11,7 @@
 #include "base/error.h"
 #include "base/options.h"
 #include "forward/working_memory.h"
-#include "hub/hub_repo.h"
+#include "hub/hub_ref.h"
 #include "model/hf_layout_write.h"
 #include "model/model.h"
 #include "model/nt5_file_write.h"
@@ -29,7 +29,7 @@ nt5_status nt5_model_open(const char *path, const nt5_model_options *opts, nt5_m
     nt5_status st = check_open_args(path, "path", opts, out, &o);
     if (st != NT5_OK) return st;
     if (!path[0]) return err_set(NT5_ERR_INVALID_ARG, "path is empty");
-    if (!hub_looks_like_repo_id(path)) st = model_open_path(path, &o, NULL, out);
+    if (!hub_looks_like_ref(path)) st = model_open_path(path, &o, NULL, out);
     else if (o.weight_dtype == NT5_DTYPE_F16) st = api_open_id_f16(path, &o, out);
     else st = api_open_id(path, &o, NULL, out);
     if (st == NT5_OK) working_memory_reserve(*out);

@@ -21,9 +21,10 @@ nt5_status fp8_to_f32(fp8_kind kind, const uint8_t *src, size_t n, const char *n
     for (size_t i = 0; i < n; i++) {
         dst[i] = table[src[i]];
         if (!isfinite(dst[i]))
-            return err_set(NT5_ERR_FORMAT, "tensor \"%s\" holds the %s encoding 0x%02x at element %zu: the file is damaged",
-                           name, kind == FP8_E4M3FN ? "float8_e4m3fn NaN" : "float8_e5m2 NaN or infinity",
-                           (unsigned)src[i], i);
+            return err_set(NT5_ERR_FORMAT,
+                           "tensor \"%s\" holds the %s encoding 0x%02x at element %zu: the file is damaged", name,
+                           kind == FP8_E4M3FN ? "float8_e4m3fn NaN" : "float8_e5m2 NaN or infinity", (unsigned)src[i],
+                           i);
     }
     return NT5_OK;
 }

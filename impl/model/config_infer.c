@@ -9,8 +9,9 @@
 static nt5_status shape_of(const checkpoint *ck, const char *what, const char *name, int64_t *rows, int64_t *cols) {
     const st_tensor *t = ckpt_find(ck, name);
     if (!t)
-        return err_set(NT5_ERR_FORMAT, "%s: no config.json, and the tensor %s%s that tells the model's shape is missing",
-                       what, ck->prefix, name);
+        return err_set(NT5_ERR_FORMAT,
+                       "%s: no config.json, and the tensor %s%s that tells the model's shape is missing", what,
+                       ck->prefix, name);
     if (t->ndim != 2) return err_set(NT5_ERR_FORMAT, "%s: tensor %s%s is not 2-D", what, ck->prefix, name);
     *rows = t->shape[0];
     *cols = t->shape[1];
@@ -62,7 +63,8 @@ nt5_status config_infer(const checkpoint *ck, const char *what, cJSON **config) 
              cJSON_AddNumberToObject(c, "vocab_size", (double)vocab) &&
              cJSON_AddNumberToObject(c, "d_model", (double)d_model) &&
              cJSON_AddNumberToObject(c, "d_kv", (double)(inner / heads)) &&
-             cJSON_AddNumberToObject(c, "d_ff", (double)d_ff) && cJSON_AddNumberToObject(c, "num_heads", (double)heads) &&
+             cJSON_AddNumberToObject(c, "d_ff", (double)d_ff) &&
+             cJSON_AddNumberToObject(c, "num_heads", (double)heads) &&
              cJSON_AddNumberToObject(c, "num_layers", layers) &&
              cJSON_AddNumberToObject(c, "num_decoder_layers", decoder_layers) &&
              cJSON_AddNumberToObject(c, "relative_attention_num_buckets", (double)buckets) &&
