@@ -295,6 +295,15 @@ typedef struct nt5_model_info {
      * Hugging Face name; NULL when there is none; owned by the model). */
     int64_t non_finite_weights;
     const char *first_non_finite_weight;
+    /* Since NT5_ABI_VERSION 4. What was opened, for people (owned by the
+     * model): the format ("Hugging Face directory", "single safetensors
+     * file, T5 tensors under \"text_encoders.t5xxl.transformer.\"", "GGUF
+     * version 3", "nt5 file"), how the weights were stored there ("F8_E4M3
+     * 168, F16 52"), and where the tokenizer came from (NULL when there is
+     * none). */
+    const char *format;
+    const char *weights_stored;
+    const char *tokenizer_source;
 } nt5_model_info;
 
 NT5_API nt5_status nt5_model_get_info(const nt5_model *model, nt5_model_info *info);

@@ -19,8 +19,7 @@ int hub_ref_is_file(const hub_ref *ref) {
 static int quant_valid(const char *q) {
     if (!*q) return 0;
     for (; *q; q++)
-        if (!((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_'))
-            return 0;
+        if (!((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_')) return 0;
     return 1;
 }
 

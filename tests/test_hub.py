@@ -413,6 +413,8 @@ class Hub(unittest.TestCase):
         r = run(["encode", ref, "Hello world!", "--json"], self.cache, hub.endpoint)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, local.stdout, "the component with tokenizer_2 encodes as the fixture")
+        info = json.loads(run(["info", ref, "--json"], self.cache, hub.endpoint).stdout)
+        self.assertTrue(info["tokenizer_source"].endswith("/tokenizer_2"), info["tokenizer_source"])
         fetched = {p for p, n in self.served(hub).items() if n > 0}
         allowed = {"/nt5-test/pipeline/" + f for f in ("text_encoder_2/config.json",
                                                        "text_encoder_2/model.safetensors.index.json",

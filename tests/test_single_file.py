@@ -72,6 +72,13 @@ class SingleFile(unittest.TestCase):
                     want = json.loads(nt5("info", ref, "--json").stdout)
                     self.assertEqual({k: info[k] for k in SHAPE_KEYS}, {k: want[k] for k in SHAPE_KEYS})
                     self.assertEqual(info["tokenizer_size"], want["tokenizer_size"])
+                    self.assertTrue(info["format"].startswith("single safetensors file"), info["format"])
+                    if kind == "prefixed":
+                        self.assertIn('under "text_encoders.t5xxl.transformer."', info["format"])
+                    self.assertEqual(info["tokenizer_source"],
+                                     "its spiece_model tensor" if kind == "spiece" else tokenizer)
+                    self.assertIn({"fp16": "F16", "prefixed": "F16", "spiece": "F16", "fp8": "F8_E4M3",
+                                   "scaled": "F8_E4M3", "e5m2": "F8_E5M2"}[kind], info["weights_stored"])
                     shape, got = hidden_states(path, os.path.join(self.tmp, "got.safetensors"), *extra)
                     ref_shape, ref_values = hidden_states(ref, os.path.join(self.tmp, "want.safetensors"))
                     self.assertEqual(shape, ref_shape)
@@ -107,6 +114,17 @@ class SingleFile(unittest.TestCase):
         missing = nt5("info", path, "--tokenizer", os.path.join(self.tmp, "nothing-here"))
         self.assertEqual(missing.returncode, 1)
         self.assertIn("cannot open tokenizer", missing.stderr)
+
+    def test_convert_takes_a_single_file(self):
+        # to an nt5 file and to a Hugging Face directory: each encodes as the single file did
+        path, _ = self.written("t5-v1_1-tiny", "scaled")
+        tokenizer = os.path.join(DATA, "t5-v1_1-tiny")
+        want = nt5("encode", path, TEXTS[0], "--json", "--tokenizer", tokenizer).stdout
+        for out, extra in (("scaled.nt5", []), ("scaled-hf", ["--to", "hf"])):
+            target = os.path.join(self.tmp, out)
+            r = nt5("convert", path, "-o", target, "--tokenizer", tokenizer, *extra)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(nt5("encode", target, TEXTS[0], "--json").stdout, want, out)
 
     def test_damaged_files_are_refused_by_name(self):
         cases = {

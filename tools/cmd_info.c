@@ -65,14 +65,24 @@ int cmd_info(int argc, char **argv) {
         printf(json ? "%s\"%s\": \"%s\"" : "%s%-32s %s\n", json ? (k ? ", " : "{") : "", names[k].key, names[k].value);
     for (size_t k = 0; k < n_fields; k++) printf(json ? ", \"%s\": %d" : "%-32s %d\n", fields[k].key, fields[k].value);
     printf(json ? ", \"%s\": %lld" : "%-32s %lld\n", "non_finite_weights", (long long)i.non_finite_weights);
-    if (json) {
-        printf(", \"first_non_finite_weight\": ");
-        if (i.first_non_finite_weight) json_string(stdout, i.first_non_finite_weight);
-        else printf("null");
-        printf("}\n");
-    } else if (i.first_non_finite_weight) {
-        printf("%-32s %s\n", "first_non_finite_weight", i.first_non_finite_weight);
+    const struct {
+        const char *key, *value; /* NULL: none */
+    } found[] = {
+        {"first_non_finite_weight", i.first_non_finite_weight},
+        {"format", i.format},
+        {"weights_stored", i.weights_stored},
+        {"tokenizer_source", i.tokenizer_source},
+    };
+    for (size_t k = 0; k < sizeof found / sizeof found[0]; k++) {
+        if (json) {
+            printf(", \"%s\": ", found[k].key);
+            if (found[k].value) json_string(stdout, found[k].value);
+            else printf("null");
+        } else if (found[k].value) {
+            printf("%-32s %s\n", found[k].key, found[k].value);
+        }
     }
+    if (json) printf("}\n");
 done:
     nt5_model_free(m);
     args_free(&a);

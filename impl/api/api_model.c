@@ -92,6 +92,9 @@ nt5_status nt5_model_get_info(const nt5_model *model, nt5_model_info *info) {
         .activation_name = config_activation_name(c->act),
         .non_finite_weights = (int64_t)model->w.non_finite,
         .first_non_finite_weight = model->w.non_finite ? model->w.first_non_finite : NULL,
+        .format = model->format,
+        .weights_stored = model->stored,
+        .tokenizer_source = model->tok && model->tokenizer_from[0] ? model->tokenizer_from : NULL,
     };
     memcpy(info, &full, info->struct_size);
     return NT5_OK;

@@ -1,5 +1,4 @@
-/* A Hugging Face checkpoint as a weight source: nt5 tensors assembled from
- * the (fused) HF tensors they are made of. */
+/* A Hugging Face checkpoint as a weight source (parts_source.h). */
 #include "model/checkpoint_source.h"
 
 #include <math.h>
@@ -7,47 +6,26 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "format/dtype_tally.h"
 #include "format/tensor_values.h"
 #include "format/weight_names.h"
 
-/* The HF tensors of an nt5 tensor; the shared embedding goes by three names. */
-static int find_parts(const checkpoint_source_state *s, const char *nt5_name, const st_tensor *found[HF_PARTS_MAX],
-                      char names[HF_PARTS_MAX][HF_NAME_MAX]) {
-    int n = hf_parts(s->cfg->gated, nt5_name, names);
-    if (strcmp(nt5_name, "shared") == 0) {
-        static const char *const aliases[] = {"shared.weight", "encoder.embed_tokens.weight",
-                                              "decoder.embed_tokens.weight"};
-        for (int i = 0; i < 3; i++) {
-            if ((found[0] = ckpt_find(s->ck, aliases[i]))) {
-                snprintf(names[0], HF_NAME_MAX, "%s", aliases[i]);
-                return 1;
-            }
-        }
-    }
-    for (int i = 0; i < n; i++) found[i] = ckpt_find(s->ck, names[i]);
-    return n;
+static const void *ckpt_find_part(void *self, const char *hf) {
+    const checkpoint_source_state *s = self;
+    return ckpt_find(s->ck, hf);
 }
 
-static int ckpt_has(void *self, const char *nt5_name) {
-    const st_tensor *found[HF_PARTS_MAX];
-    char names[HF_PARTS_MAX][HF_NAME_MAX];
-    int n = find_parts(self, nt5_name, found, names);
-    for (int i = 0; i < n; i++)
-        if (!found[i]) return 0;
-    return n > 0;
+static nt5_status ckpt_missing(void *self, const char *hf) {
+    const checkpoint_source_state *s = self;
+    return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s%s\" is missing from the checkpoint", s->ck->prefix, hf);
 }
 
-static int32_t no_input_exp(void *self, const char *nt5_name) {
-    (void)self;
-    (void)nt5_name;
-    return -1;
-}
-
+/* the embedding's dtype, by any of its names */
 static int32_t ckpt_stored_dtype(void *self) {
-    const st_tensor *found[HF_PARTS_MAX] = {NULL};
-    char names[HF_PARTS_MAX][HF_NAME_MAX];
-    find_parts(self, "shared", found, names);
-    return tensor_dtype(found[0]);
+    const checkpoint_source_state *s = self;
+    const st_tensor *t = ckpt_find(s->ck, "shared.weight");
+    if (!t) t = ckpt_find(s->ck, "encoder.embed_tokens.weight");
+    return tensor_dtype(t);
 }
 
 /* The scale of an fp8 weight `name` ("<layer>.weight"): its "<layer>.scale_weight"
@@ -78,48 +56,35 @@ static nt5_status fp8_scale(const checkpoint *ck, const char *name, float *scale
     return NT5_OK;
 }
 
-/* A part's values: fp8 weights times their scale (exact as fp32 products). */
-static nt5_status read_part(const checkpoint *ck, const st_tensor *t, const char *name, int64_t rows, int64_t cols,
-                            float *dst) {
+/* A part checked, and read unless dst is NULL: fp8 weights times their scale (exact as fp32 products). */
+static nt5_status ckpt_read_part(void *self, const void *part, const char *name, int64_t rows, int64_t cols,
+                                 float *dst) {
+    const checkpoint_source_state *s = self;
+    const st_tensor *t = part;
+    if (!dst) return tensor_check(t, name, rows, cols);
     nt5_status st = tensor_read(t, name, rows, cols, 0, dst);
     if (st != NT5_OK || (t->dtype != ST_F8_E4M3 && t->dtype != ST_F8_E5M2)) return st;
     float scale;
-    if ((st = fp8_scale(ck, name, &scale)) != NT5_OK || scale == 1.0f) return st;
+    if ((st = fp8_scale(s->ck, name, &scale)) != NT5_OK || scale == 1.0f) return st;
     for (size_t i = 0, n = (size_t)rows * (size_t)(cols ? cols : 1); i < n; i++) dst[i] *= scale;
     return NT5_OK;
 }
 
-/* The HF parts of an nt5 tensor, read into dst (or only checked when dst is NULL). */
-static nt5_status ckpt_parts(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
-    const st_tensor *found[HF_PARTS_MAX];
-    char names[HF_PARTS_MAX][HF_NAME_MAX];
-    int n = find_parts(self, nt5_name, found, names);
-    if (n == 0) return err_set(NT5_ERR_INTERNAL, "no Hugging Face name for tensor \"%s\"", nt5_name);
-    size_t part_rows = (size_t)rows / (size_t)n, width = cols ? (size_t)cols : 1;
-    for (int i = 0; i < n; i++) {
-        if (!found[i]) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the checkpoint", names[i]);
-        const checkpoint_source_state *s = self;
-        nt5_status st = dst ? read_part(s->ck, found[i], names[i], (int64_t)part_rows, cols,
-                                        dst + (size_t)i * part_rows * width)
-                            : tensor_check(found[i], names[i], (int64_t)part_rows, cols);
-        if (st != NT5_OK) return st;
-    }
-    return NT5_OK;
-}
-
-static nt5_status ckpt_check(void *self, const char *nt5_name, int64_t rows, int64_t cols) {
-    return ckpt_parts(self, nt5_name, rows, cols, NULL);
-}
-
-static nt5_status ckpt_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
-    return ckpt_parts(self, nt5_name, rows, cols, dst);
+/* The dtypes of the tensors under the checkpoint's prefix. */
+static void ckpt_describe(void *self, char *out, size_t cap) {
+    const checkpoint_source_state *s = self;
+    dtype_tally tally = {0};
+    size_t prefix = strlen(s->ck->prefix);
+    for (size_t f = 0; f < s->ck->count; f++)
+        for (size_t i = 0; i < s->ck->files[f]->count; i++)
+            if (strncmp(s->ck->files[f]->tensors[i].name, s->ck->prefix, prefix) == 0)
+                dtype_tally_add(&tally, s->ck->files[f]->tensors[i].dtype_name);
+    dtype_tally_text(&tally, out, cap);
 }
 
 weight_source checkpoint_source(checkpoint_source_state *state) {
-    return (weight_source){.self = state,
-                           .has = ckpt_has,
-                           .stored_dtype = ckpt_stored_dtype,
-                           .check = ckpt_check,
-                           .input_exp = no_input_exp,
-                           .fill = ckpt_fill};
+    state->parts = (parts_source_state){.reader = {state, ckpt_find_part, ckpt_missing, ckpt_read_part,
+                                                   ckpt_stored_dtype, ckpt_describe},
+                                        .cfg = state->cfg};
+    return parts_source(&state->parts);
 }

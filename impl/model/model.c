@@ -5,15 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cuda_loader.h"
 #include "base/error.h"
+#include "base/regular_file.h"
 #include "base/json_file.h"
 #include "format/checkpoint.h"
 #include "format/nt5_format.h"
 #include "model/checkpoint_source.h"
 #include "model/nt5_file_read.h"
+#include "model/gguf_header.h"
+#include "model/gguf_source.h"
 #include "model/random_source.h"
 #include "model/single_file.h"
 #include "model/weight_fold.h"
@@ -66,7 +70,11 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
         tok_free(m->tok);
         m->tok = tok;
         m->max_input_length = tok_max_length(tok);
+        snprintf(m->tokenizer_from, sizeof m->tokenizer_from, "%s", opts->tokenizer);
+    } else if (!m->tok) {
+        m->tokenizer_from[0] = '\0';
     }
+    src->describe(src->self, m->stored, sizeof m->stored);
     if (m->tok && tok_size(m->tok) > m->cfg.vocab_size)
         return err_set(NT5_ERR_FORMAT, "the tokenizer has %d tokens but the model's vocab_size is %d", tok_size(m->tok),
                        m->cfg.vocab_size);
@@ -122,6 +130,8 @@ static nt5_status open_nt5_file(const char *path, st_file *f, const nt5_model_op
     m->max_input_length = h.max_input_length;
     m->norms_folded = h.norms_folded;
     m->source = h.source;
+    snprintf(m->format, sizeof m->format, "nt5 file");
+    snprintf(m->tokenizer_from, sizeof m->tokenizer_from, "the nt5 file");
     if (st == NT5_OK) st = nt5file_source_open(&state);
     if (st == NT5_OK) {
         weight_source src = nt5file_source(&state);
@@ -138,23 +148,15 @@ static nt5_status open_nt5_file(const char *path, st_file *f, const nt5_model_op
     return NT5_OK;
 }
 
-/* A single checkpoint file (single_file.h; f is closed here). */
-static nt5_status open_single_file(const char *path, st_file *f, const nt5_model_options *opts,
-                                   const load_transforms *tf, nt5_model **out) {
-    checkpoint ck;
-    nt5_status st = ckpt_adopt_file(f, &ck);
-    if (st != NT5_OK) return st;
-    nt5_model *m = calloc(1, sizeof *m);
-    if (!m) st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    if (st == NT5_OK) st = single_file_read_header(&ck, path, &m->cfg, &m->tok);
+/* The end of opening a file whose header was read into m (status st): its
+ * weights from src; m goes to *out, or is freed on an error. */
+static nt5_status load_weights(nt5_model *m, nt5_status st, const char *path, const nt5_model_options *opts,
+                               const load_transforms *tf, const weight_source *src, nt5_model **out) {
     if (st == NT5_OK) {
         m->max_input_length = m->tok ? tok_max_length(m->tok) : 512;
-        checkpoint_source_state state = {&ck, &m->cfg};
-        weight_source src = checkpoint_source(&state);
-        st = finish_open(m, opts, tf, &src);
+        st = finish_open(m, opts, tf, src);
         if (st != NT5_OK) err_wrap(st, "loading %s", path);
     }
-    ckpt_close(&ck);
     if (st != NT5_OK) {
         model_free(m);
         return st;
@@ -163,9 +165,60 @@ static nt5_status open_single_file(const char *path, st_file *f, const nt5_model
     return NT5_OK;
 }
 
-/* An nt5 file or a single safetensors checkpoint. */
+/* A single checkpoint file (single_file.h; f is closed here). */
+static nt5_status open_single_file(const char *path, st_file *f, const nt5_model_options *opts,
+                                   const load_transforms *tf, nt5_model **out) {
+    checkpoint ck;
+    nt5_status st = ckpt_adopt_file(f, &ck);
+    if (st != NT5_OK) return st;
+    nt5_model *m = calloc(1, sizeof *m);
+    st = m ? single_file_read_header(&ck, path, &m->cfg, &m->tok) : err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    if (m) {
+        snprintf(m->format, sizeof m->format, "single safetensors file%s%s%s",
+                 ck.prefix[0] ? ", T5 tensors under \"" : "", ck.prefix, ck.prefix[0] ? "\"" : "");
+        snprintf(m->tokenizer_from, sizeof m->tokenizer_from, "its spiece_model tensor");
+    }
+    checkpoint_source_state state = {.ck = &ck, .cfg = m ? &m->cfg : NULL};
+    weight_source src = checkpoint_source(&state);
+    if (m) st = load_weights(m, st, path, opts, tf, &src, out);
+    ckpt_close(&ck);
+    return st;
+}
+
+/* A GGUF file (gguf_header.h, gguf_source.h). */
+static nt5_status open_gguf_file(const char *path, const nt5_model_options *opts, const load_transforms *tf,
+                                 nt5_model **out) {
+    gguf_file *g = NULL;
+    nt5_status st = gguf_open(path, &g);
+    if (st != NT5_OK) return st;
+    nt5_model *m = calloc(1, sizeof *m);
+    st = m ? gguf_read_header(g, path, &m->cfg, &m->tok) : err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    if (m) {
+        snprintf(m->format, sizeof m->format, "GGUF version %u", gguf_version(g));
+        snprintf(m->tokenizer_from, sizeof m->tokenizer_from, "the GGUF metadata");
+    }
+    gguf_source_state state = {.file = g, .cfg = m ? &m->cfg : NULL};
+    weight_source src = gguf_source(&state);
+    if (m) st = load_weights(m, st, path, opts, tf, &src, out);
+    gguf_close(g);
+    return st;
+}
+
+/* Whether the file at path begins with GGUF's magic. */
+static int is_gguf(const char *path) {
+    int fd;
+    uint64_t size;
+    char magic[4] = "";
+    if (regular_file_open(path, &fd, &size) != NT5_OK) return 0;
+    ssize_t n = size >= 4 ? read(fd, magic, sizeof magic) : 0;
+    close(fd);
+    return n == 4 && memcmp(magic, "GGUF", 4) == 0;
+}
+
+/* An nt5 file, a single safetensors checkpoint or a GGUF file. */
 static nt5_status open_file(const char *path, const nt5_model_options *opts, const load_transforms *tf,
                             nt5_model **out) {
+    if (is_gguf(path)) return open_gguf_file(path, opts, tf, out);
     st_file *f = NULL;
     nt5_status st = st_open(path, &f);
     if (st != NT5_OK) return st;
@@ -187,9 +240,11 @@ static nt5_status open_dir(const char *dir, const nt5_model_options *opts, const
         if (st == NT5_ERR_NOT_FOUND) st = NT5_OK; /* a model without tokenizer takes ids */
     }
     m->max_input_length = m->tok ? tok_max_length(m->tok) : 512;
+    snprintf(m->format, sizeof m->format, "Hugging Face directory");
+    snprintf(m->tokenizer_from, sizeof m->tokenizer_from, "%s/spiece.model", dir);
     if (st == NT5_OK) st = ckpt_open_dir(dir, opts->encoder_only, &ck);
     if (st == NT5_OK) {
-        checkpoint_source_state state = {&ck, &m->cfg};
+        checkpoint_source_state state = {.ck = &ck, .cfg = &m->cfg};
         weight_source src = checkpoint_source(&state);
         st = finish_open(m, opts, tf, &src);
         if (st != NT5_OK) err_wrap(st, "loading %s", dir);
@@ -209,7 +264,7 @@ nt5_status model_open_path(const char *path, const nt5_model_options *opts, cons
     if (stat(path, &sb) != 0)
         return err_set(errno == ENOENT ? NT5_ERR_NOT_FOUND : NT5_ERR_IO,
                        "cannot open model \"%s\": %s (give a directory with config.json and "
-                       "model.safetensors, a .safetensors checkpoint file, or an nt5 file)",
+                       "model.safetensors, a .safetensors or .gguf checkpoint file, or an nt5 file)",
                        path, strerror(errno));
     if (S_ISDIR(sb.st_mode)) return open_dir(path, opts, tf, out);
     if (S_ISREG(sb.st_mode)) return open_file(path, opts, tf, out);
@@ -224,6 +279,7 @@ nt5_status model_open_random(const char *config_json, uint64_t seed, const nt5_m
     if (st == NT5_OK) st = config_from_json(root, "config", &m->cfg);
     cJSON_Delete(root);
     m->max_input_length = 512;
+    snprintf(m->format, sizeof m->format, "random weights");
     random_source_state rs = {seed, (int64_t)m->cfg.num_heads * m->cfg.d_kv, m->cfg.d_kv};
     weight_source src = random_source(&rs);
     if (st == NT5_OK) st = finish_open(m, opts, NULL, &src);

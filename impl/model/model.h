@@ -18,6 +18,9 @@ struct nt5_model {
     int max_input_length;   /* default max length of inputs */
     char *source;           /* "org/name@commit" when it came from the Hub (or an nt5 file made so); else NULL */
     int norms_folded;       /* RMSNorm scales were multiplied into the matrices (weight_fold.h) */
+    /* what was opened, for people (nt5_model_info): the format, how the
+     * weights were stored there, where the tokenizer came from ("" when none) */
+    char format[256], stored[256], tokenizer_from[4200];
 };
 
 /* Changes made to the weights while they load (conversion options). */

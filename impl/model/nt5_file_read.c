@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "base/json_file.h"
+#include "format/dtype_tally.h"
 #include "format/nt5_format.h"
 #include "format/tensor_values.h"
 
@@ -73,11 +74,21 @@ static nt5_status nt5file_fill(void *self, const char *nt5_name, int64_t rows, i
     return tensor_read(t, nt5_name, rows, cols, exp, dst);
 }
 
+static void nt5file_describe(void *self, char *out, size_t cap) {
+    const nt5file_source_state *s = self;
+    dtype_tally tally = {0};
+    for (size_t i = 0; i < s->file->count; i++)
+        if (strcmp(s->file->tensors[i].name, NT5_FILE_SPIECE_TENSOR) != 0)
+            dtype_tally_add(&tally, s->file->tensors[i].dtype_name);
+    dtype_tally_text(&tally, out, cap);
+}
+
 weight_source nt5file_source(nt5file_source_state *state) {
     return (weight_source){.self = state,
                            .has = nt5file_has,
                            .stored_dtype = nt5file_stored_dtype,
                            .check = nt5file_check_tensor,
                            .input_exp = nt5file_tensor_input_exp,
-                           .fill = nt5file_fill};
+                           .fill = nt5file_fill,
+                           .describe = nt5file_describe};
 }

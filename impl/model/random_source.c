@@ -2,6 +2,7 @@
 #include "model/random_source.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* A random model has every tensor. */
@@ -74,11 +75,17 @@ static nt5_status random_fill(void *self, const char *name, int64_t rows, int64_
     return NT5_OK;
 }
 
+static void random_describe(void *self, char *out, size_t cap) {
+    (void)self;
+    snprintf(out, cap, "random");
+}
+
 weight_source random_source(random_source_state *state) {
     return (weight_source){.self = state,
                            .has = random_has,
                            .stored_dtype = random_stored_dtype,
                            .check = random_check,
                            .input_exp = no_input_exp,
-                           .fill = random_fill};
+                           .fill = random_fill,
+                           .describe = random_describe};
 }

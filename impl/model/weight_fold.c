@@ -73,11 +73,17 @@ static nt5_status fold_fill(void *self, const char *name, int64_t rows, int64_t 
     return st;
 }
 
+static void fold_describe(void *self, char *out, size_t cap) {
+    const fold_state *s = self;
+    s->inner->describe(s->inner->self, out, cap);
+}
+
 weight_source folding_source(fold_state *state) {
     return (weight_source){.self = state,
                            .has = fold_has,
                            .stored_dtype = fold_stored_dtype,
                            .check = fold_check,
                            .input_exp = fold_input_exp,
-                           .fill = fold_fill};
+                           .fill = fold_fill,
+                           .describe = fold_describe};
 }

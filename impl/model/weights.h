@@ -69,6 +69,8 @@ typedef struct weight_source {
     /* the calibrated input exponent of a matrix's products (f16 files), -1: none */
     int32_t (*input_exp)(void *self, const char *nt5_name);
     nt5_status (*fill)(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst);
+    /* how the source stores its weights, for people ("F8_E4M3 168, F16 52") */
+    void (*describe)(void *self, char *out, size_t cap);
 } weight_source;
 
 /* Matrices are stored as matrix_dtype (NT5_DTYPE_F32, NT5_DTYPE_BF16, or

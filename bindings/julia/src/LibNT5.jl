@@ -123,6 +123,9 @@ struct nt5_model_info
     activation_name::Cstring
     non_finite_weights::Int64
     first_non_finite_weight::Cstring
+    format::Cstring
+    weights_stored::Cstring
+    tokenizer_source::Cstring
 end
 
 struct nt5_encode_options

@@ -163,6 +163,9 @@ pub struct nt5_model_info {
     pub activation_name: *const c_char,
     pub non_finite_weights: i64,
     pub first_non_finite_weight: *const c_char,
+    pub format: *const c_char,
+    pub weights_stored: *const c_char,
+    pub tokenizer_source: *const c_char,
 }
 
 #[repr(C)]

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""T5 models in GGUF files as llama.cpp's converter writes them (written by
+gguf_model_writer.py from the fixtures): nt5 opens each type (F32, F16,
+BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 from the fixtures' weights; Q2_K..Q6_K on
+a model of k-quant shapes), enc-dec and t5encoder, T5, v1.0 and UMT5, and
+gives the hidden states and greedy ids of its reference: a Hugging Face
+directory of exactly the dequantized values (nt5 on such a directory is held
+to Hugging Face's numbers by the parity tests). The tokenizer rebuilt from
+the metadata tokenizes as the original spiece.model (the genuine T5 one
+too, from ../shared/fixtures, when it is there). Bad files are refused by
+name. Needs numpy and gguf: runs under NT5_GGUF_PYTHON when this Python has
+no gguf, else is skipped (77).
+usage: test_gguf_model.py NT5_BINARY DATA_DIR"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+try:
+    import numpy as np
+    import gguf
+except ImportError:
+    other = os.environ.get("NT5_GGUF_PYTHON")
+    if other and not os.environ.get("NT5_GGUF_IN_VENV"):  # a venv's python may resolve to this one: mark the re-run
+        os.environ["NT5_GGUF_IN_VENV"] = "1"
+        os.execv(other, [other, os.path.abspath(__file__), *sys.argv[1:]])
+    print("SKIP: no Python with numpy and gguf (set NT5_GGUF_PYTHON)")
+    sys.exit(77)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import gguf_model_writer as writer  # noqa: E402
+
+NT5, DATA = sys.argv[1], sys.argv[2]
+SHARED = os.environ.get("NT5_SHARED_FIXTURES", os.path.join(DATA, "..", "..", "..", "shared", "fixtures"))
+TEXTS = ["Hello world!", "The house is wonderful <extra_id_3>."]
+SHAPE_KEYS = ("d_model", "d_kv", "d_ff", "num_heads", "num_layers", "num_decoder_layers", "vocab_size",
+              "tokenizer_size", "relative_attention_num_buckets", "is_gated_act", "tie_word_embeddings", "has_decoder",
+              "activation")
+
+
+def nt5(*args):
+    return subprocess.run([NT5, *args], capture_output=True, text=True, timeout=300)
+
+
+def hidden_states(model, out):
+    r = nt5("encode", model, *TEXTS, "-o", out, "--weight-dtype", "f32")
+    assert r.returncode == 0, r.stderr
+    return np.load(out)
+
+
+class GgufModel(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="nt5-gguf-model-")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def check_same(self, fixture, qtype, arch="t5", shape="fixture"):
+        out = os.path.join(self.tmp, "%s-%s-%s-%s" % (os.path.basename(fixture), qtype, arch, shape))
+        writer.write(fixture, out, qtype, arch, shape)
+        model, ref = os.path.join(out, "model.gguf"), os.path.join(out, "reference")
+        info, want = (json.loads(nt5("info", m, "--json").stdout) for m in (model, ref))
+        self.assertEqual({k: info[k] for k in SHAPE_KEYS}, {k: want[k] for k in SHAPE_KEYS})
+        self.assertEqual((info["format"], info["tokenizer_source"]), ("GGUF version 3", "the GGUF metadata"))
+        self.assertIn(qtype, info["weights_stored"])
+        got = hidden_states(model, os.path.join(out, "got.npy"))
+        ref_values = hidden_states(ref, os.path.join(out, "want.npy"))
+        self.assertEqual(got.shape, ref_values.shape)
+        self.assertLessEqual(float(np.linalg.norm(got - ref_values) / np.linalg.norm(ref_values)), 1e-5)
+        if arch == "t5":
+            ids = [[json.loads(line)["ids"] for line in nt5("generate", m, *TEXTS, "--max-new-tokens", "12", "--json")
+                    .stdout.splitlines()] for m in (model, ref)]
+            self.assertEqual(len(ids[0]), 2)
+            self.assertEqual(ids[0], ids[1])
+        if qtype == "Q8_0":  # nt5 convert takes GGUF files too
+            converted = os.path.join(out, "model.nt5")
+            self.assertEqual(nt5("convert", model, "-o", converted).returncode, 0)
+            self.assertEqual(nt5("encode", converted, TEXTS[0], "--json").stdout,
+                             nt5("encode", model, TEXTS[0], "--json").stdout)
+        shutil.rmtree(out)
+
+    def test_every_type_of_the_fixture_weights(self):
+        for qtype in ("F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"):
+            with self.subTest(qtype=qtype):
+                self.check_same(os.path.join(DATA, "t5-v1_1-tiny"), qtype)
+
+    def test_k_quants_on_k_quant_shapes(self):
+        for qtype in ("Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"):
+            with self.subTest(qtype=qtype):
+                self.check_same(os.path.join(DATA, "t5-v1_1-tiny"), qtype, shape="synthetic")
+
+    def test_architectures_and_families(self):
+        # v1.0 (ReLU, tied head), UMT5 (a bias table in every block), and encoder-only files
+        for fixture, qtype, arch in (("t5-v1_0-tiny", "Q8_0", "t5"), ("umt5-tiny", "Q8_0", "t5"),
+                                     ("umt5-tiny", "Q5_1", "t5encoder"), ("t5-v1_1-tiny", "F16", "t5encoder")):
+            with self.subTest(fixture=fixture, arch=arch):
+                self.check_same(os.path.join(DATA, fixture), qtype, arch)
+
+    def test_tokenizer_from_metadata_tokenizes_as_spiece_model(self):
+        with open(os.path.join(DATA, "tokenizer-t5", "reference.json")) as f:
+            cases = json.load(f)["cases"]
+        texts = [c["text"] for c in cases]
+        genuine = os.path.join(SHARED, "t5-v1_1-realvocab", "spiece.model")
+        fixtures = ["t5-v1_1-tiny", "umt5-tiny"]
+        if os.path.exists(genuine):  # third-party: read from ../shared/fixtures, never copied
+            real = os.path.join(self.tmp, "realvocab")
+            shutil.copytree(os.path.join(DATA, "t5-v1_1-realvocab"), real)
+            shutil.copy(genuine, real)
+            fixtures.append(real)
+        else:
+            print("the genuine T5 spiece.model is not in %s: checking the tiny tokenizers only" % SHARED)
+        for fixture in fixtures:
+            source = os.path.join(DATA, fixture)
+            out = os.path.join(self.tmp, os.path.basename(fixture) + "-tok")
+            writer.write(source, out, "F16", "t5encoder")
+            for text in texts:
+                got, want = (nt5("tokenize", m, text, "--json") for m in (os.path.join(out, "model.gguf"), source))
+                self.assertEqual(got.returncode, 0, got.stderr)
+                self.assertEqual(json.loads(got.stdout), json.loads(want.stdout), (fixture, text))
+
+    def test_bad_files_are_refused_by_name(self):
+        out = os.path.join(self.tmp, "bad")
+        writer.write(os.path.join(DATA, "t5-v1_1-tiny"), out, "F32", "t5encoder")
+        with open(os.path.join(out, "model.gguf"), "rb") as f:
+            good = f.read()
+        arch_at = good.index(b"t5encoder")  # the value of general.architecture, written first
+        cases = {
+            # a tensor the model needs, renamed in place
+            "not-t5": (good.replace(b"enc.blk.0.attn_q.weight", b"enc.blk.0.attn_x.weight"),
+                       'tensor "enc.blk.0.attn_q.weight" (encoder.block.0.layer.0.SelfAttention.q.weight) is missing'),
+            # an architecture nt5 does not run
+            "other-arch": (good[:arch_at] + b"gpt2enc00" + good[arch_at + 9:], 'is "gpt2enc00", not t5 or t5encoder'),
+        }
+        for name, (data, message) in cases.items():
+            with self.subTest(case=name):
+                path = os.path.join(self.tmp, name + ".gguf")
+                with open(path, "wb") as f:
+                    f.write(data)
+                r = nt5("info", path)
+                self.assertEqual(r.returncode, 1, r.stdout)
+                self.assertIn(message, r.stderr)
+                self.assertIn("NT5_ERR_", r.stderr)
+        # a tokenizer with one score fewer than tokens
+        keep = gguf.GGUFWriter.add_token_scores
+        gguf.GGUFWriter.add_token_scores = lambda w, scores: keep(w, scores[:-1])
+        try:
+            writer.write(os.path.join(DATA, "t5-v1_1-tiny"), os.path.join(self.tmp, "scores"), "F32", "t5encoder")
+        finally:
+            gguf.GGUFWriter.add_token_scores = keep
+        r = nt5("info", os.path.join(self.tmp, "scores", "model.gguf"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("the tokenizer has 1024 tokens but 1023 scores and 1024 token types", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)
