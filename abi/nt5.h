@@ -172,6 +172,10 @@ typedef struct nt5_model_options {
      * config.json, the spiece_model tensor of a single checkpoint file, the
      * nt5 file's); a model without one takes token ids only. */
     const char *tokenizer;
+    /* Since NT5_ABI_VERSION 4. A config.json to use: for a directory instead
+     * of its own; for a single checkpoint file or a GGUF file, whose config
+     * nt5 infers, its keys replace the inferred ones. NULL (default): none. */
+    const char *config;
 } nt5_model_options;
 
 NT5_API nt5_status nt5_model_options_init(nt5_model_options *opts, uint32_t struct_size);

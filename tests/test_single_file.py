@@ -115,6 +115,18 @@ class SingleFile(unittest.TestCase):
         self.assertEqual(missing.returncode, 1)
         self.assertIn("cannot open tokenizer", missing.stderr)
 
+    def test_config_option_overrides_what_is_inferred(self):
+        path, _ = self.written("t5-v1_1-tiny", "fp16")
+        config = os.path.join(self.tmp, "override.json")
+        with open(config, "w") as f:
+            json.dump({"relative_attention_max_distance": 64, "layer_norm_epsilon": 1e-5}, f)
+        info = json.loads(nt5("info", path, "--json", "--config", config).stdout)
+        self.assertEqual(info["relative_attention_max_distance"], 64)
+        self.assertEqual(json.loads(nt5("info", path, "--json").stdout)["relative_attention_max_distance"], 128)
+        r = nt5("info", path, "--config", os.path.join(self.tmp, "missing.json"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("missing.json", r.stderr)
+
     def test_convert_takes_a_single_file(self):
         # to an nt5 file and to a Hugging Face directory: each encodes as the single file did
         path, _ = self.written("t5-v1_1-tiny", "scaled")

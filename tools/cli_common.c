@@ -121,6 +121,7 @@ int model_options_from_args(cli_args *a, int encoder_only, nt5_model_options *o)
     o->offline = args_flag(a, "--offline");
     o->refuse_non_finite_weights = args_flag(a, "--refuse-non-finite");
     o->tokenizer = args_value(a, "--tokenizer");
+    o->config = args_value(a, "--config");
     return 0;
 }
 

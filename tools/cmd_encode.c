@@ -21,7 +21,9 @@ static const char help[] =
     "  --device D, --threads N, --weight-dtype auto|f32|bf16|f16 (f16: on a GPU, from f16 files or Hub ids)\n"
     "  --tf32                 f32 weights on a GPU: TF32 products (faster, about 1e-3 relative)\n"
     "  --refuse-non-finite    fail to open a model with NaN or infinite weights\n"
-    "  --tokenizer T          a directory with spiece.model, or a spiece.model, instead of the model's\n";
+    "  --tokenizer T          a directory with spiece.model, or a spiece.model, instead of the model's\n"
+    "  --config F             a config.json: a directory's instead of its own; over what nt5 infers\n"
+    "                         for a single .safetensors or .gguf file\n";
 
 static int parse_options(cli_args *a, nt5_encode_options *o) {
     nt5_encode_options_init(o, sizeof *o);

@@ -85,6 +85,16 @@ func WithTokenizer(path string) Option {
 	}
 }
 
+// WithConfig uses a config.json: a directory's instead of its own, or over
+// what nt5 infers for a single .safetensors or .gguf file.
+func WithConfig(path string) Option {
+	return func(o *C.nt5_model_options, keep *[]unsafe.Pointer) {
+		s := C.CString(path)
+		*keep = append(*keep, unsafe.Pointer(s))
+		o.config = s
+	}
+}
+
 // WithThreads sets the CPU threads per call (0: all cores).
 func WithThreads(n int) Option {
 	return func(o *C.nt5_model_options, _ *[]unsafe.Pointer) { o.num_threads = C.int32_t(n) }

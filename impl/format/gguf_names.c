@@ -61,7 +61,8 @@ int gguf_name_of(const char *hf, char out[GGUF_NAME_MAX]) {
             if (strcmp(module + 14, self_attention[i].hf) == 0) suffix = self_attention[i].gguf;
     }
     for (size_t i = 0; !suffix && i < sizeof block_names / sizeof block_names[0]; i++)
-        if (block_names[i].decoder == decoder && block_names[i].layer == layer && strcmp(module, block_names[i].hf) == 0)
+        if (block_names[i].decoder == decoder && block_names[i].layer == layer &&
+            strcmp(module, block_names[i].hf) == 0)
             suffix = block_names[i].gguf;
     return suffix && snprintf(out, GGUF_NAME_MAX, "%s.blk.%d.%s.weight", decoder ? "dec" : "enc", block, suffix) > 0;
 }

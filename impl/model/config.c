@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/json_file.h"
 
 static const struct {
     const char *name;
@@ -134,6 +135,22 @@ nt5_status config_from_json(const cJSON *root, const char *what, t5_config *cfg)
         cfg->tie_word_embeddings = cJSON_IsTrue(tie);
     }
     return NT5_OK;
+}
+
+nt5_status config_overlay(cJSON *config, const char *path) {
+    cJSON *given = NULL;
+    nt5_status st = json_read_file(path, &given);
+    for (cJSON *item = given ? given->child : NULL; st == NT5_OK && item; item = item->next) {
+        cJSON *copy = cJSON_Duplicate(item, 1);
+        if (!copy || !(cJSON_GetObjectItemCaseSensitive(config, item->string)
+                           ? cJSON_ReplaceItemInObjectCaseSensitive(config, item->string, copy)
+                           : cJSON_AddItemToObject(config, item->string, copy))) {
+            cJSON_Delete(copy);
+            st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+        }
+    }
+    cJSON_Delete(given);
+    return st;
 }
 
 cJSON *config_to_json(const t5_config *c) {

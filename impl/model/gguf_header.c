@@ -102,8 +102,13 @@ static nt5_status rebuild(const gguf_file *f, const char *what, const gguf_value
         return err_set(NT5_ERR_FORMAT, "%s: tokenizer.ggml.precompiled_charsmap is not an array of bytes", what);
     spiece_piece *pieces = malloc((size_t)count * sizeof *pieces + 1);
     if (!pieces) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    spiece_parts parts = {.pieces = pieces, .charsmap = map ? map->data : NULL, .charsmap_len = (size_t)n_map,
-                          .add_dummy_prefix = 1, .remove_extra_whitespaces = 1, .unk_id = -1, .bos_id = -1};
+    spiece_parts parts = {.pieces = pieces,
+                          .charsmap = map ? map->data : NULL,
+                          .charsmap_len = (size_t)n_map,
+                          .add_dummy_prefix = 1,
+                          .remove_extra_whitespaces = 1,
+                          .unk_id = -1,
+                          .bos_id = -1};
     gguf_get_bool(f, "tokenizer.ggml.add_space_prefix", &parts.add_dummy_prefix);
     gguf_get_bool(f, "tokenizer.ggml.remove_extra_whitespaces", &parts.remove_extra_whitespaces);
     uint32_t eos = 1, pad = 0;
@@ -159,10 +164,12 @@ static nt5_status tokenizer_of(const gguf_file *f, const char *what, tokenizer *
     return st;
 }
 
-nt5_status gguf_read_header(const gguf_file *f, const char *what, t5_config *cfg, tokenizer **tok) {
+nt5_status gguf_read_header(const gguf_file *f, const char *what, const char *config_path, t5_config *cfg,
+                            tokenizer **tok) {
     *tok = NULL;
     cJSON *c = cJSON_CreateObject();
     nt5_status st = c ? config_of(f, what, c) : err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    if (st == NT5_OK && config_path) st = config_overlay(c, config_path);
     if (st == NT5_OK) st = config_from_json(c, what, cfg);
     cJSON_Delete(c);
     if (st == NT5_OK) st = tokenizer_of(f, what, tok);

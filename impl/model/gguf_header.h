@@ -11,8 +11,10 @@
 #include "model/config.h"
 #include "tokenizer/tokenizer.h"
 
-/* The config, and the tokenizer or NULL when the file has none. `what`
- * names the file in errors. */
-nt5_status gguf_read_header(const gguf_file *f, const char *what, t5_config *cfg, tokenizer **tok);
+/* The config (with the keys of the config.json at config_path, when not
+ * NULL, over the file's), and the tokenizer or NULL when the file has none.
+ * `what` names the file in errors. */
+nt5_status gguf_read_header(const gguf_file *f, const char *what, const char *config_path, t5_config *cfg,
+                            tokenizer **tok);
 
 #endif

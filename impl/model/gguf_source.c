@@ -22,8 +22,7 @@ static nt5_status gguf_missing(void *self, const char *hf) {
 }
 
 /* A part's shape against [rows, cols] (ggml order: ne[0] is cols), then its values dequantized. */
-static nt5_status gguf_read_part(void *self, const void *part, const char *hf, int64_t rows, int64_t cols,
-                                 float *dst) {
+static nt5_status gguf_read_part(void *self, const void *part, const char *hf, int64_t rows, int64_t cols, float *dst) {
     (void)self;
     const gguf_tensor *t = part;
     int ok = cols ? t->n_dims == 2 && t->ne[0] == (uint64_t)cols && t->ne[1] == (uint64_t)rows
@@ -56,8 +55,8 @@ static void gguf_describe(void *self, char *out, size_t cap) {
 }
 
 weight_source gguf_source(gguf_source_state *state) {
-    state->parts = (parts_source_state){
-        .reader = {state, gguf_find_part, gguf_missing, gguf_read_part, gguf_stored_dtype, gguf_describe},
-        .cfg = state->cfg};
+    state->parts = (parts_source_state){.reader = {state, gguf_find_part, gguf_missing, gguf_read_part,
+                                                   gguf_stored_dtype, gguf_describe},
+                                        .cfg = state->cfg};
     return parts_source(&state->parts);
 }

@@ -172,7 +172,8 @@ static nt5_status open_single_file(const char *path, st_file *f, const nt5_model
     nt5_status st = ckpt_adopt_file(f, &ck);
     if (st != NT5_OK) return st;
     nt5_model *m = calloc(1, sizeof *m);
-    st = m ? single_file_read_header(&ck, path, &m->cfg, &m->tok) : err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    st = m ? single_file_read_header(&ck, path, opts->config, &m->cfg, &m->tok)
+           : err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     if (m) {
         snprintf(m->format, sizeof m->format, "single safetensors file%s%s%s",
                  ck.prefix[0] ? ", T5 tensors under \"" : "", ck.prefix, ck.prefix[0] ? "\"" : "");
@@ -192,7 +193,8 @@ static nt5_status open_gguf_file(const char *path, const nt5_model_options *opts
     nt5_status st = gguf_open(path, &g);
     if (st != NT5_OK) return st;
     nt5_model *m = calloc(1, sizeof *m);
-    st = m ? gguf_read_header(g, path, &m->cfg, &m->tok) : err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    st = m ? gguf_read_header(g, path, opts->config, &m->cfg, &m->tok)
+           : err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     if (m) {
         snprintf(m->format, sizeof m->format, "GGUF version %u", gguf_version(g));
         snprintf(m->tokenizer_from, sizeof m->tokenizer_from, "the GGUF metadata");
@@ -229,7 +231,8 @@ static nt5_status open_dir(const char *dir, const nt5_model_options *opts, const
     nt5_model *m = calloc(1, sizeof *m);
     if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     char path[4096];
-    snprintf(path, sizeof path, "%s/config.json", dir);
+    snprintf(path, sizeof path, "%s", opts->config ? opts->config : "");
+    if (!opts->config) snprintf(path, sizeof path, "%s/config.json", dir);
     cJSON *root = NULL;
     checkpoint ck = {0};
     nt5_status st = json_read_file(path, &root);

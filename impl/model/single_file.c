@@ -17,10 +17,12 @@ static nt5_status open_tokenizer(const st_tensor *t, const char *what, int vocab
     return tok_open_spiece(t->data, t->nbytes, vocab_size, what, tok);
 }
 
-nt5_status single_file_read_header(const checkpoint *ck, const char *what, t5_config *cfg, tokenizer **tok) {
+nt5_status single_file_read_header(const checkpoint *ck, const char *what, const char *config_path, t5_config *cfg,
+                                   tokenizer **tok) {
     *tok = NULL;
     cJSON *config = NULL;
     nt5_status st = config_infer(ck, what, &config);
+    if (st == NT5_OK && config_path) st = config_overlay(config, config_path);
     if (st == NT5_OK) st = config_from_json(config, what, cfg);
     cJSON_Delete(config);
     const st_tensor *spiece = st == NT5_OK ? embedded_spiece(ck) : NULL;

@@ -10,8 +10,10 @@
 #include "model/config.h"
 #include "tokenizer/tokenizer.h"
 
-/* The config, and the embedded tokenizer (tok_open_spiece) or NULL. `what`
- * names the file in errors. */
-nt5_status single_file_read_header(const checkpoint *ck, const char *what, t5_config *cfg, tokenizer **tok);
+/* The config (with the keys of the config.json at config_path, when not
+ * NULL, over the inferred ones), and the embedded tokenizer
+ * (tok_open_spiece) or NULL. `what` names the file in errors. */
+nt5_status single_file_read_header(const checkpoint *ck, const char *what, const char *config_path, t5_config *cfg,
+                                   tokenizer **tok);
 
 #endif

@@ -18,8 +18,14 @@
 #include "nt5.h"
 
 /* sentencepiece's piece types (GGUF's token types use the same numbers) */
-enum { SPIECE_NORMAL = 1, SPIECE_UNKNOWN = 2, SPIECE_CONTROL = 3, SPIECE_USER_DEFINED = 4, SPIECE_UNUSED = 5,
-       SPIECE_BYTE = 6 };
+enum {
+    SPIECE_NORMAL = 1,
+    SPIECE_UNKNOWN = 2,
+    SPIECE_CONTROL = 3,
+    SPIECE_USER_DEFINED = 4,
+    SPIECE_UNUSED = 5,
+    SPIECE_BYTE = 6
+};
 
 typedef struct spiece_piece {
     const char *text; /* len bytes, not NUL-terminated */

@@ -81,6 +81,7 @@ struct nt5_model_options
     allow_tf32::Int32
     refuse_non_finite_weights::Int32
     tokenizer::Cstring
+    config::Cstring
 end
 
 struct nt5_convert_options

@@ -37,15 +37,17 @@ mutable struct Model
     function Model(path::AbstractString; device::Union{Nothing,String}=nothing, threads::Integer=0,
                    encoder_only::Bool=false, weight_dtype::Integer=LibNT5.NT5_DTYPE_AUTO,
                    allow_tf32::Bool=false, refuse_non_finite_weights::Bool=false,
-                   tokenizer::Union{Nothing,String}=nothing)
+                   tokenizer::Union{Nothing,String}=nothing, config::Union{Nothing,String}=nothing)
         opts = Ref{LibNT5.nt5_model_options}()
         check(LibNT5.nt5_model_options_init(opts, sizeof(LibNT5.nt5_model_options)))
-        GC.@preserve device tokenizer begin
+        GC.@preserve device tokenizer config begin
             dev = device === nothing ? Cstring(C_NULL) : Base.unsafe_convert(Cstring, device)
             tok = tokenizer === nothing ? Cstring(C_NULL) : Base.unsafe_convert(Cstring, tokenizer)
+            cfg = config === nothing ? Cstring(C_NULL) : Base.unsafe_convert(Cstring, config)
             opts[] = with_fields(opts[]; device=dev, num_threads=threads, encoder_only=Int32(encoder_only),
                                  weight_dtype=weight_dtype, allow_tf32=Int32(allow_tf32),
-                                 refuse_non_finite_weights=Int32(refuse_non_finite_weights), tokenizer=tok)
+                                 refuse_non_finite_weights=Int32(refuse_non_finite_weights), tokenizer=tok,
+                                 config=cfg)
             out = Ref{Ptr{LibNT5.nt5_model}}(C_NULL)
             check(LibNT5.nt5_model_open(path, opts, out))
         end

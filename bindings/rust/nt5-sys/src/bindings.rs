@@ -117,6 +117,7 @@ pub struct nt5_model_options {
     pub allow_tf32: i32,
     pub refuse_non_finite_weights: i32,
     pub tokenizer: *const c_char,
+    pub config: *const c_char,
 }
 
 #[repr(C)]

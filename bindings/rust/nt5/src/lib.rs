@@ -65,6 +65,8 @@ pub struct ModelOptions {
     pub refuse_non_finite_weights: bool,
     /// A tokenizer instead of the model's own: a directory with spiece.model, or a spiece.model.
     pub tokenizer: Option<String>,
+    /// A config.json: a directory's instead of its own; over what nt5 infers for a single file.
+    pub config: Option<String>,
 }
 
 /// Encoder options; `Default` is the library's defaults.
@@ -199,6 +201,7 @@ impl Model {
         let path = c_string(path)?;
         let device = options.device.as_deref().map(c_string).transpose()?;
         let tokenizer = options.tokenizer.as_deref().map(c_string).transpose()?;
+        let config = options.config.as_deref().map(c_string).transpose()?;
         let mut o: sys::nt5_model_options = unsafe { std::mem::zeroed() };
         check(unsafe { sys::nt5_model_options_init(&mut o, std::mem::size_of_val(&o) as u32) })?;
         o.device = device.as_ref().map_or(ptr::null(), |d| d.as_ptr());
@@ -208,6 +211,7 @@ impl Model {
         o.allow_tf32 = options.allow_tf32 as i32;
         o.refuse_non_finite_weights = options.refuse_non_finite_weights as i32;
         o.tokenizer = tokenizer.as_ref().map_or(ptr::null(), |t| t.as_ptr());
+        o.config = config.as_ref().map_or(ptr::null(), |c| c.as_ptr());
         let mut out = ptr::null_mut();
         check(unsafe { sys::nt5_model_open(path.as_ptr(), &o, &mut out) })?;
         Ok(Model { ptr: NonNull::new(out).expect("nt5_model_open returned NT5_OK and no model") })
