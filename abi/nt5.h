@@ -434,7 +434,8 @@ typedef struct nt5_generate_options {
     float temperature;            /* sampling temperature, default 1.0 */
     int32_t top_k;                /* sampling: keep the k most likely tokens; 0 (default) = off */
     float top_p;                  /* sampling: nucleus probability; 1.0 (default) = off */
-    uint64_t seed;                /* sampling: same seed, same model, same inputs -> same output */
+    uint64_t seed;                /* sampling: same seed, same model, same inputs -> same output;
+                                   * default 0 (a fixed seed: the nt5 tool draws a fresh one) */
     float length_penalty;         /* beam search: score / length^length_penalty; default 1.0 */
     int32_t early_stopping;       /* beam search: stop once num_beams hypotheses end; default 0 */
     int32_t num_return_sequences; /* per input, <= num_beams for beam search; default 1 */

@@ -66,8 +66,18 @@ nt5_status hub_ref_parse(const char *text, hub_ref *ref) {
     return why ? err_set(NT5_ERR_INVALID_ARG, "\"%s\": %s", text, why) : NT5_OK;
 }
 
+/* Whether the directory holding `text` exists here: then a missing `text`
+ * is a local path mistyped ("models/t5-smal"), not a Hub reference. */
+static int parent_exists(const char *text) {
+    const char *slash = strrchr(text, '/');
+    char parent[1024];
+    struct stat sb;
+    return slash && (size_t)(slash - text) < sizeof parent &&
+           snprintf(parent, sizeof parent, "%.*s", (int)(slash - text), text) > 0 && stat(parent, &sb) == 0;
+}
+
 int hub_looks_like_ref(const char *text) {
     struct stat sb;
     hub_ref ref;
-    return stat(text, &sb) != 0 && parse(text, &ref) == NULL;
+    return stat(text, &sb) != 0 && !parent_exists(text) && parse(text, &ref) == NULL;
 }

@@ -19,7 +19,8 @@ typedef struct hub_ref {
 /* Parses `text`; NT5_ERR_INVALID_ARG naming the part that is wrong. */
 nt5_status hub_ref_parse(const char *text, hub_ref *ref);
 /* Whether a model path should be taken to the Hub: nothing by that name
- * exists locally, and it parses as a reference. */
+ * exists locally, nor the directory that would hold it, and it parses as a
+ * reference. */
 int hub_looks_like_ref(const char *text);
 /* Whether a reference's path names a file (.safetensors, .gguf) rather than a folder. */
 int hub_ref_is_file(const hub_ref *ref);

@@ -96,7 +96,7 @@ check_fails convert-bad-dtype "--dtype must be auto, f32, f16 or bf16" "$nt5" co
 printf '\n  \n' >"$tmp/blank.txt"
 check_fails convert-no-prompts "no prompts" "$nt5" convert "$model" -o "$tmp/y" --dtype f16 --calibration "$tmp/blank.txt"
 check_fails convert-empty-prompts "is empty" "$nt5" convert "$model" -o "$tmp/y" --dtype f16 --calibration /dev/null
-check_fails convert-local-to-cache "Hub model id" "$nt5" convert "$model"
+check_fails convert-local-to-cache "give -o OUT" "$nt5" convert "$model"
 # the CUDA module's loader: a missing module, or a library that is not one, is a clear NO_DEVICE
 check_fails cuda-module-missing "could not be loaded" env NT5_CUDA_MODULE=/nonexistent/libnt5-cuda.so \
     "$nt5" info "$model" --device cuda
@@ -114,6 +114,58 @@ printf '{"model_type": "t5", "d_model": 32, "d_kv": 8, "d_ff": 64, "num_heads": 
 check bench '"decode_ms_per_token"' "$nt5" bench --config "$tmp/config.json" --seq-len 16 --new-tokens 4 \
     --repeat 2 --warmup 0 --json
 check_fails bench-preset "unknown preset" "$nt5" bench --preset t5-huge
+
+# every argument is checked before anything is opened or downloaded: a typo beside a Hub id fails at
+# once (exit 2), naming the nearest option, and nothing reaches the (unreachable) Hub or the cache
+status_is() { # status_is NAME CODE COMMAND...: the exit code is CODE
+    name=$1 want=$2
+    shift 2
+    "$@" >/dev/null 2>&1
+    got=$?
+    if [ "$got" -eq "$want" ]; then passed=$((passed + 1)); else
+        failed=$((failed + 1))
+        echo "FAIL $name: exit $got, wanted $want"
+    fi
+}
+hubless="env HF_ENDPOINT=http://127.0.0.1:9 HF_HUB_CACHE=$tmp/hub-cache"
+check_fails typo-suggests "did you mean --max-new-tokens?" $hubless "$nt5" generate nt5-test/nothing "hi" --max-new-token 3
+status_is typo-exit-2 2 $hubless "$nt5" generate nt5-test/nothing "hi" --max-new-token 3
+check_fails typo-before-download "did you mean --json?" $hubless "$nt5" encode nt5-test/nothing "hi" --jsn
+if [ -e "$tmp/hub-cache" ]; then failed=$((failed + 1)); echo "FAIL typo-before-download: the cache was touched"
+else passed=$((passed + 1)); fi
+check_fails tokenize-typo "did you mean --skip-special?" "$nt5" tokenize "$model" --decode 76 --skip-specal
+# an option's value is never taken for a text or the model
+check option-value-not-a-text '"shape": [1, 2, 64]' "$nt5" encode "$model" "hi" --threads 1 --json
+check info-option-first "gelu_new" "$nt5" info --threads 1 "$model"
+# generate takes the input length options of encode; errors name the tool's flags
+check generate-max-length '"ids"' "$nt5" generate "$model" "Hello world and more" --max-length 3 --json --max-new-tokens 2
+check_fails generate-no-truncation "raise --max-length" "$nt5" generate "$model" "Hello world and more" \
+    --max-length 3 --no-truncation
+# sampling draws a fresh seed each run and reports it; --seed (all 64 bits) repeats a run
+seed1=$("$nt5" generate "$model" "Hello" --sample --max-new-tokens 4 --json | sed 's/.*"seed": \([0-9]*\).*/\1/')
+seed2=$("$nt5" generate "$model" "Hello" --sample --max-new-tokens 4 --json | sed 's/.*"seed": \([0-9]*\).*/\1/')
+if [ -n "$seed1" ] && [ "$seed1" != "$seed2" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL fresh-seed: $seed1 then $seed2"; fi
+a=$("$nt5" generate "$model" "Hello" --sample --max-new-tokens 6 --json --seed 18446744073709551615)
+b=$("$nt5" generate "$model" "Hello" --sample --max-new-tokens 6 --json --seed 18446744073709551615)
+if [ "$a" = "$b" ] && printf '%s' "$a" | grep -q '"seed": 18446744073709551615'; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL seed-repeats: $a / $b"; fi
+check seed-verbose "seed 7" "$nt5" generate "$model" "Hello" --sample --max-new-tokens 2 --seed 7 --verbose
+check_fails seed-range "--seed must be an integer" "$nt5" generate "$model" "Hello" --sample --seed -1
+# encode and convert say what they wrote, unless --quiet
+check encode-says "wrote $tmp/said.npy: hidden states [1, 2, 64] f32" "$nt5" encode "$model" "hi" -o "$tmp/said.npy"
+if [ -z "$("$nt5" encode "$model" "hi" -o "$tmp/quiet.npy" --quiet)" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL encode-quiet: printed something"; fi
+check_fails encode-output-checked-first "must end in .npy or .safetensors" $hubless "$nt5" encode nt5-test/x "hi" -o out.txt
+# convert: -o for a local model; an existing output is refused unless --force (an nt5 file)
+check_fails convert-needs-o "give -o OUT" "$nt5" convert "$model"
+check convert-says "wrote $tmp/c.nt5" "$nt5" convert "$model" -o "$tmp/c.nt5"
+check_fails convert-exists "give --force to replace it" "$nt5" convert "$model" -o "$tmp/c.nt5"
+check convert-force "wrote $tmp/c.nt5" "$nt5" convert "$model" -o "$tmp/c.nt5" --force
+check_fails convert-hf-exists "give a new directory" "$nt5" convert "$model" -o "$tmp" --to hf --force
+# info says none for a missing tokenizer; more threads than cores is said
+check info-no-tokenizer "tokenizer_source                 none" "$nt5" info "$model/model.safetensors"
+check threads-over-cores "cores online" "$nt5" info "$model" --threads 4096
 
 echo "cli: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

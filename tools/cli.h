@@ -9,10 +9,14 @@
 
 /* A tiny argument reader: options may come anywhere; positionals are kept
  * in order. */
+#define CLI_MAX_KNOWN 64
+
 typedef struct cli_args {
     int argc;
     char **argv;
     int *used;
+    const char *known[CLI_MAX_KNOWN]; /* the options the command asked for: what a typo is compared with */
+    int n_known;
 } cli_args;
 
 int args_init(cli_args *a, int argc, char **argv);
@@ -25,7 +29,9 @@ const char *args_value(cli_args *a, const char *name);
 int args_flag(cli_args *a, const char *name);
 /* The next positional argument not consumed yet, or NULL. */
 const char *args_positional(cli_args *a);
-/* Fails on any argument not consumed; returns 0 if all were understood. */
+/* Fails (2, with the nearest option the command knows suggested) on any
+ * argument not consumed; returns 0 if all were understood. Call it after
+ * every option was read and before any work (opening, downloading). */
 int args_finish(cli_args *a, const char *command);
 
 /* Parses an integer/float option (returns 0 ok, prints an error otherwise). */
@@ -40,7 +46,8 @@ int report(const char *what, nt5_status st);
  * HF_HUB_DISABLE_PROGRESS_BARS is set). */
 typedef struct progress_bar {
     char what[256];
-    double start;
+    double start, last_draw, rate; /* rate: bytes/s, smoothed */
+    uint64_t last_done;
 } progress_bar;
 /* Sets o's callback to draw on p, when drawing is wanted. */
 void progress_attach(nt5_model_options *o, progress_bar *p);

@@ -2,12 +2,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 int args_init(cli_args *a, int argc, char **argv) {
     a->argc = argc;
     a->argv = argv;
+    a->n_known = 0;
     a->used = calloc((size_t)argc + 1, sizeof *a->used);
     return a->used ? 0 : -1;
 }
@@ -22,8 +24,13 @@ int args_begin(cli_args *a, int argc, char **argv, const char *help) {
     return 0;
 }
 
+static void know(cli_args *a, const char *name) {
+    if (a->n_known < CLI_MAX_KNOWN) a->known[a->n_known++] = name;
+}
+
 const char *args_value(cli_args *a, const char *name) {
     size_t n = strlen(name);
+    know(a, name);
     for (int i = 0; i < a->argc; i++) {
         if (a->used[i]) continue;
         if (strcmp(a->argv[i], name) == 0 && i + 1 < a->argc) {
@@ -39,6 +46,7 @@ const char *args_value(cli_args *a, const char *name) {
 }
 
 int args_flag(cli_args *a, const char *name) {
+    know(a, name);
     for (int i = 0; i < a->argc; i++) {
         if (!a->used[i] && strcmp(a->argv[i], name) == 0) {
             a->used[i] = 1;
@@ -58,12 +66,50 @@ const char *args_positional(cli_args *a) {
     return NULL;
 }
 
+/* Edit distance between a and b (insertions, deletions, substitutions), capped at 99. */
+static int distance(const char *a, const char *b) {
+    size_t n = strlen(b);
+    if (strlen(a) > 64 || n > 64) return 99;
+    int row[65];
+    for (size_t j = 0; j <= n; j++) row[j] = (int)j;
+    for (size_t i = 1; a[i - 1]; i++) {
+        int diagonal = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= n; j++) {
+            int above = row[j], best = diagonal + (a[i - 1] != b[j - 1]);
+            if (above + 1 < best) best = above + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            diagonal = above;
+            row[j] = best;
+        }
+    }
+    return row[n];
+}
+
+/* The known option nearest to `arg` (its "--name" part), if near enough to be a typo. */
+static const char *nearest(const cli_args *a, const char *arg) {
+    char name[72];
+    snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+    const char *best = NULL;
+    int best_d = (int)strlen(name) / 3 + 1;
+    for (int k = 0; k < a->n_known; k++) {
+        int d = distance(name, a->known[k]);
+        if (d < best_d || (d == best_d && best == NULL && d <= 2)) {
+            best = a->known[k];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
 int args_finish(cli_args *a, const char *command) {
     for (int i = 0; i < a->argc; i++) {
-        if (!a->used[i]) {
-            fprintf(stderr, "nt5 %s: unexpected argument \"%s\" (see nt5 %s --help)\n", command, a->argv[i], command);
-            return 1;
-        }
+        if (a->used[i]) continue;
+        const char *guess = a->argv[i][0] == '-' ? nearest(a, a->argv[i]) : NULL;
+        fprintf(stderr, "nt5 %s: unexpected argument \"%s\"", command, a->argv[i]);
+        if (guess) fprintf(stderr, "; did you mean %s?", guess);
+        fprintf(stderr, " (see nt5 %s --help)\n", command);
+        return 2;
     }
     return 0;
 }
@@ -106,6 +152,7 @@ int parse_dtype(const char *text, const char *name, int allow_f16, int32_t *out)
 
 int report(const char *what, nt5_status st) {
     fprintf(stderr, "nt5: %s: %s (%s)\n", what, nt5_last_error(), nt5_status_name(st));
+    if (st == NT5_ERR_TOO_LONG) fprintf(stderr, "nt5: raise --max-length, or leave out --no-truncation to cut texts\n");
     return 1;
 }
 
@@ -114,6 +161,8 @@ int model_options_from_args(cli_args *a, int encoder_only, nt5_model_options *o)
     const char *threads = args_value(a, "--threads");
     long t = 0;
     if (threads && parse_int(threads, "--threads", 0, 4096, &t)) return 2;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores > 0 && t > cores) fprintf(stderr, "nt5: --threads %ld is more than the %ld cores online\n", t, cores);
     o->num_threads = (int32_t)t;
     o->encoder_only = encoder_only || args_flag(a, "--encoder-only");
     o->revision = args_value(a, "--revision");
@@ -155,8 +204,7 @@ int model_and_texts(cli_args *a, const char *command, const char *help, int enco
         fputs(help, stderr);
         return 2;
     }
-    rc = open_model(path, &o, m);
-    return rc ? rc : args_finish(a, command);
+    return (rc = args_finish(a, command)) ? rc : open_model(path, &o, m);
 }
 
 void json_number(FILE *f, double v, int digits) {

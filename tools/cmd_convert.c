@@ -1,12 +1,13 @@
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
 static const char help[] =
     "usage: nt5 convert MODEL [-o OUT] [--to nt5|hf] [--dtype auto|f32|bf16|f16] [--encoder-only]\n"
-    "                   [--fold-norms] [--calibration FILE] [--headroom X]\n"
-    "Writes MODEL (a directory, nt5 file or Hub id; safetensors or PyTorch .bin weights) as\n"
+    "                   [--fold-norms] [--calibration FILE] [--headroom X] [--force] [--quiet]\n"
+    "Writes MODEL (a directory, single .safetensors or .gguf file, nt5 file or Hub reference) as\n"
     "  --to nt5 (default): one nt5 file OUT: weights in nt5's fused layout, the normalised\n"
     "                      config and the tokenizer; nt5 opens it like a directory;\n"
     "  --to hf:            a new Hugging Face layout directory OUT: model.safetensors,\n"
@@ -20,8 +21,11 @@ static const char help[] =
     "  --fold-norms   multiply the RMSNorm scales into the matrices they feed\n"
     "  --calibration  f16: a file of prompts, one per line (default: 12 built in)\n"
     "  --headroom     f16: factor kept between calibrated maxima and 65504 (default 8)\n"
-    "  --encoder-only, --revision, --cache-dir, --offline, --threads as for the other commands.\n"
-    "Output is written under a temporary name and renamed.\n";
+    "  --force        replace an existing nt5 file OUT (an existing OUT is refused otherwise;\n"
+    "                 --to hf always wants a new directory)\n"
+    "  --quiet        do not say what was written\n"
+    "  --encoder-only, --revision, --cache-dir, --offline, --threads, --tokenizer, --config as for\n"
+    "  the other commands. Output is written under a temporary name and renamed.\n";
 
 /* One prompt per non-empty line of path; *lines owns the text. */
 static int read_prompts(const char *path, char **text, const char ***lines, size_t *n) {
@@ -68,9 +72,10 @@ int cmd_convert(int argc, char **argv) {
     if (!out) out = args_value(&a, "-o");
     const char *to = args_value(&a, "--to"), *dtype = args_value(&a, "--dtype");
     const char *calibration = args_value(&a, "--calibration"), *headroom = args_value(&a, "--headroom");
-    const char *path = args_positional(&a);
     co.fold_norm_scales = args_flag(&a, "--fold-norms");
+    int force = args_flag(&a, "--force"), quiet = args_flag(&a, "--quiet");
     if ((rc = model_options_from_args(&a, 0, &mo))) goto done;
+    const char *path = args_positional(&a);
     co.encoder_only = mo.encoder_only;
     co.source = &mo;
     if (!path) {
@@ -94,6 +99,19 @@ int cmd_convert(int argc, char **argv) {
     if (calibration && (rc = read_prompts(calibration, &prompt_text, &prompts, &co.num_calibration_texts))) goto done;
     co.calibration_texts = prompts;
     if ((rc = args_finish(&a, "convert"))) goto done;
+    struct stat sb;
+    if (!out && (co.format == NT5_FORMAT_HF || stat(path, &sb) == 0)) {
+        fprintf(stderr, "nt5 convert: give -o OUT (only a Hub model converts into the cache without one)\n");
+        rc = 2;
+        goto done;
+    }
+    /* an existing output is never replaced silently: --force for an nt5 file, a new directory for --to hf */
+    if (out && stat(out, &sb) == 0 && !(force && co.format == NT5_FORMAT_NT5 && S_ISREG(sb.st_mode))) {
+        fprintf(stderr, "nt5 convert: %s exists; %s\n", out,
+                co.format == NT5_FORMAT_HF ? "give a new directory" : "give --force to replace it");
+        rc = 2;
+        goto done;
+    }
     progress_bar bar;
     progress_attach(&mo, &bar);
     char written[4096];
@@ -102,6 +120,7 @@ int cmd_convert(int argc, char **argv) {
     progress_end(&bar);
     if (st != NT5_OK) rc = report("convert", st);
     else if (!out) printf("%s\n", written);
+    else if (!quiet) printf("wrote %s\n", out);
 done:
     free(prompts);
     free(prompt_text);

@@ -18,6 +18,8 @@ static const char help[] =
     "  --zero-padding        zero the hidden states of padded positions\n"
     "  --dtype f32|f16|bf16  output type (default f32)\n"
     "  --json                print the summary as JSON\n"
+    "  --quiet               with -o: do not say what was written\n"
+    "  --quiet               do not say what was written\n"
     "  --device D, --threads N, --weight-dtype auto|f32|bf16|f16 (f16: on a GPU, from f16 files or Hub ids)\n"
     "  --tf32                 f32 weights on a GPU: TF32 products (faster, about 1e-3 relative)\n"
     "  --refuse-non-finite    fail to open a model with NaN or infinite weights\n"
@@ -107,8 +109,13 @@ int cmd_encode(int argc, char **argv) {
     nt5_encode_options o;
     const char *out = args_value(&a, "--output");
     if (!out) out = args_value(&a, "-o");
-    int json = args_flag(&a, "--json");
+    int json = args_flag(&a, "--json"), quiet = args_flag(&a, "--quiet");
     if ((rc = parse_options(&a, &o))) goto done;
+    if (out && !ends_with(out, ".npy") && !ends_with(out, ".safetensors")) {
+        fprintf(stderr, "nt5 encode: --output must end in .npy or .safetensors\n");
+        rc = 2;
+        goto done;
+    }
     size_t n = 0;
     if ((rc = model_and_texts(&a, "encode", help, 1, &m, texts, &n))) goto done;
     nt5_status st = nt5_encode_texts(m, texts, n, &o, &e);
@@ -120,12 +127,11 @@ int cmd_encode(int argc, char **argv) {
     nt5_embeddings_shape(e, &shape[0], &shape[1], &shape[2]);
     if (!out) summarise(e, shape, json);
     else if (ends_with(out, ".npy")) rc = write_npy(out, nt5_embeddings_data(e), nt5_embeddings_dtype(e), shape);
-    else if (ends_with(out, ".safetensors"))
-        rc = write_safetensors(out, nt5_embeddings_data(e), nt5_embeddings_dtype(e), shape, nt5_embeddings_lengths(e));
-    else {
-        fprintf(stderr, "nt5 encode: --output must end in .npy or .safetensors\n");
-        rc = 2;
-    }
+    else rc = write_safetensors(out, nt5_embeddings_data(e), nt5_embeddings_dtype(e), shape, nt5_embeddings_lengths(e));
+    static const char *const dtype_names[] = {"f32", "f16", "bf16"};
+    if (out && rc == 0 && !quiet)
+        printf("wrote %s: hidden states [%zu, %zu, %zu] %s\n", out, shape[0], shape[1], shape[2],
+               dtype_names[nt5_embeddings_dtype(e)]);
 done:
     nt5_embeddings_free(e);
     nt5_model_free(m);

@@ -23,7 +23,7 @@ int cmd_info(int argc, char **argv) {
         rc = 2;
         goto done;
     }
-    if ((rc = open_model(path, &o, &m)) || (rc = args_finish(&a, "info"))) goto done;
+    if ((rc = args_finish(&a, "info")) || (rc = open_model(path, &o, &m))) goto done;
     nt5_model_info i = {.struct_size = sizeof i};
     nt5_status st = nt5_model_get_info(m, &i);
     if (st != NT5_OK) {
@@ -78,8 +78,8 @@ int cmd_info(int argc, char **argv) {
             printf(", \"%s\": ", found[k].key);
             if (found[k].value) json_string(stdout, found[k].value);
             else printf("null");
-        } else if (found[k].value) {
-            printf("%-32s %s\n", found[k].key, found[k].value);
+        } else if (found[k].value || strcmp(found[k].key, "tokenizer_source") == 0) {
+            printf("%-32s %s\n", found[k].key, found[k].value ? found[k].value : "none");
         }
     }
     if (json) printf("}\n");

@@ -13,15 +13,28 @@ static double now_s(void) {
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+#define REDRAW_SECONDS 0.1 /* at most ten redraws a second */
+#define RATE_WINDOW 2.0    /* seconds over which the rate is smoothed */
+
 static int32_t on_progress(const char *what, uint64_t done, uint64_t total, void *user_data) {
     progress_bar *p = user_data;
+    double t = now_s();
     if (strcmp(p->what, what) != 0) {
         if (p->what[0]) fputc('\n', stderr);
         snprintf(p->what, sizeof p->what, "%s", what);
-        p->start = now_s();
+        p->start = p->last_draw = t;
+        p->last_done = done;
+        p->rate = 0;
+    } else if (t - p->last_draw < REDRAW_SECONDS && done != total) {
+        return 0;
     }
-    double elapsed = now_s() - p->start, rate = elapsed > 0 ? done / elapsed : 0;
-    double left = rate > 0 && total >= done ? (total - done) / rate : 0;
+    /* an exponential average of the rate between redraws: no wild first figures */
+    double dt = t - p->last_draw, instant = dt > 0 ? (double)(done - p->last_done) / dt : 0;
+    double weight = dt / RATE_WINDOW < 1 ? dt / RATE_WINDOW : 1;
+    if (dt > 0) p->rate = p->rate > 0 ? p->rate + weight * (instant - p->rate) : instant;
+    p->last_draw = t;
+    p->last_done = done;
+    double rate = p->rate, left = rate > 0 && total >= done ? (total - done) / rate : 0;
     if (strcmp(what, "calibrating") == 0)
         fprintf(stderr, "\rcalibrating: %llu/%llu prompts ETA %.0fs   ", (unsigned long long)done,
                 (unsigned long long)total, left);

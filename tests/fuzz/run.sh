@@ -1,9 +1,12 @@
 #!/bin/sh
-# Builds the fuzzers with clang (ASan+UBSan) and runs each for SECONDS
-# (default 20: the CI smoke run; the issue's full runs used 600), seeded from
-# tests/data. usage: tests/fuzz/run.sh [SECONDS]
+# Builds the fuzzers with clang (ASan+UBSan) and runs each (or the HARNESSes
+# named) for SECONDS (default 20: the CI smoke run; the full runs use 480),
+# seeded from tests/data (GGUF seeds from tests/gguf_writer.py when
+# NT5_GGUF_PYTHON has gguf). usage: tests/fuzz/run.sh [SECONDS [HARNESS ...]]
 set -eu
 seconds=${1:-20}
+[ $# -gt 0 ] && shift
+harnesses=${*:-safetensors config unpickle torch_zip nt5_file gguf}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$src/build-fuzz
 if [ ! -d "$build" ]; then
@@ -12,10 +15,10 @@ if [ ! -d "$build" ]; then
         -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized \
         -Dc_args=-fsanitize=fuzzer-no-link -Dcpp_args=-fsanitize=fuzzer-no-link >/dev/null
 fi
-meson compile -C "$build" fuzz_safetensors fuzz_config fuzz_unpickle fuzz_torch_zip fuzz_nt5_file >/dev/null
+meson compile -C "$build" fuzz_safetensors fuzz_config fuzz_unpickle fuzz_torch_zip fuzz_nt5_file fuzz_gguf >/dev/null
 seeds=$(mktemp -d)
 trap 'rm -rf "$seeds"' EXIT
-mkdir -p "$seeds/safetensors" "$seeds/config" "$seeds/unpickle" "$seeds/torch_zip" "$seeds/nt5_file"
+mkdir -p "$seeds/safetensors" "$seeds/config" "$seeds/unpickle" "$seeds/torch_zip" "$seeds/nt5_file" "$seeds/gguf"
 for d in "$src"/tests/data/*/; do
     n=$(basename "$d")
     [ -f "$d/model.safetensors" ] && cp "$d/model.safetensors" "$seeds/safetensors/$n"
@@ -33,6 +36,7 @@ sys.stdout.buffer.write(z.read([n for n in z.namelist() if n.endswith('data.pkl'
             "$d/pytorch_model.bin" >"$seeds/unpickle/$n"
     fi
 done
+[ -n "${NT5_GGUF_PYTHON:-}" ] && "$NT5_GGUF_PYTHON" "$src/tests/gguf_writer.py" "$seeds/gguf" >/dev/null 2>&1 || true
 failed=0
 # first the inputs earlier runs crashed on (fixed since), then new fuzzing
 for f in "$src"/tests/fuzz/regressions/*; do
@@ -40,7 +44,7 @@ for f in "$src"/tests/fuzz/regressions/*; do
     name=$(basename "$f" | sed 's/-.*//')
     "$build/tests/fuzz/fuzz_$name" "$f" >/dev/null 2>&1 || { echo "fuzz_$name: regression $(basename "$f") FAILED"; failed=1; }
 done
-for name in safetensors config unpickle torch_zip nt5_file; do
+for name in $harnesses; do
     if "$build/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -max_len=1048576 -rss_limit_mb=4096 \
         "$seeds/$name" >"$seeds/$name.log" 2>&1; then
         echo "fuzz_$name: $(grep -o 'Done [0-9]* runs' "$seeds/$name.log" | tail -n 1) in ${seconds}s, no crash"
