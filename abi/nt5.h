@@ -248,8 +248,8 @@ typedef struct nt5_convert_options {
     size_t num_calibration_texts;
     /* How src is opened: the hub fields (revision, cache_dir, token,
      * offline, on_progress, which also reports "calibrating" with prompts
-     * done and in all, and "writing <path>" with bytes; nonzero cancels and
-     * leaves no file) and num_threads. NULL: defaults. Conversion runs on
+     * done and in all, and "writing <path>" with bytes (tensors for
+     * NT5_FORMAT_HF); nonzero cancels and leaves no file) and num_threads. NULL: defaults. Conversion runs on
      * the CPU; device and weight_dtype are not used. */
     const nt5_model_options *source;
 } nt5_convert_options;
@@ -258,8 +258,9 @@ NT5_API nt5_status nt5_convert_options_init(nt5_convert_options *opts, uint32_t 
 
 /* Converts src (a directory, nt5 file or Hub id, as nt5_model_open takes
  * them) into dst without handing out a model. dst NULL: src must be a Hub
- * id and the nt5 file is kept in nt5's part of the Hub cache,
- * <cache>/nt5/models--org--name/<commit>/converted/<name>.nt5, the name made
+ * id and the nt5 file is kept in nt5's own cache beside the Hub cache
+ * ($NT5_CACHE, else $XDG_CACHE_HOME/nt5, else ~/.cache/nt5),
+ * <nt5 cache>/models--org--name/<commit>/converted/<name>.nt5, the name made
  * of the options (dtype, encoder-only, folding, f16 headroom and
  * calibration texts), and a file already there is reused as it is. The
  * written path is returned like nt5_hub_download's (path may be NULL when

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 
 static const char cachedir_tag[] =
     "Signature: 8a477f597d28d172789f06886806bc55\n"
-    "# This file is a cache directory tag created by huggingface_hub.\n"
+    "# This file is a cache directory tag created by nt5.\n"
     "# For information about cache directory tags, see:\n"
     "#\thttps://bford.info/cachedir/\n";
 
@@ -35,7 +36,9 @@ nt5_status hub_cache_open(const hub_env *env, const char *repo_id, hub_repo_cach
     rc->cache_dir = strdup(env->cache_dir);
     rc->repo_dir = path_join3(env->cache_dir, folder, NULL);
     rc->locks_dir = path_join3(env->cache_dir, ".locks", folder);
-    if (!rc->cache_dir || !rc->repo_dir || !rc->locks_dir) {
+    rc->nt5_root = strdup(env->nt5_dir);
+    rc->nt5_dir = path_join3(env->nt5_dir, folder, NULL);
+    if (!rc->cache_dir || !rc->repo_dir || !rc->locks_dir || !rc->nt5_root || !rc->nt5_dir) {
         hub_cache_close(rc);
         return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     }
@@ -46,6 +49,8 @@ void hub_cache_close(hub_repo_cache *rc) {
     free(rc->cache_dir);
     free(rc->repo_dir);
     free(rc->locks_dir);
+    free(rc->nt5_root);
+    free(rc->nt5_dir);
     memset(rc, 0, sizeof *rc);
 }
 
@@ -134,9 +139,6 @@ nt5_status hub_cache_prepare(const hub_repo_cache *rc, const char *commit, const
     hub_cache_snapshot_path(rc, commit, file, path, sizeof path);
     *strrchr(path, '/') = '\0';
     if (st == NT5_OK) st = make_dirs(path);
-    snprintf(path, sizeof path, "%s/CACHEDIR.TAG", rc->cache_dir);
-    if (st == NT5_OK && access(path, F_OK) != 0) write_atomically(path, cachedir_tag, sizeof cachedir_tag - 1);
-    err_clear(); /* the tag is best effort, as in huggingface_hub */
     return st;
 }
 
@@ -200,20 +202,32 @@ void hub_cache_unlock(const hub_repo_cache *rc, const char *etag, int fd) {
 }
 
 void hub_cache_nt5_dir(const hub_repo_cache *rc, const char *commit, const char *sub, char *dir, size_t cap) {
-    const char *folder = strrchr(rc->repo_dir, '/');
-    snprintf(dir, cap, "%s/nt5/%s/%s/%s", rc->cache_dir, folder ? folder + 1 : rc->repo_dir, commit, sub);
+    snprintf(dir, cap, "%s/%s/%s", rc->nt5_dir, commit, sub);
 }
 
-nt5_status hub_cache_mkdirs(const char *path) {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p && *p != '/') continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return err_set(NT5_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
-        if (!c) return NT5_OK;
-        *p = c;
-    }
+/* Whether path is dir or below it (both absolute, compared as resolved as
+ * they can be: either may not exist yet). */
+static int is_within(const char *path, const char *dir) {
+    char p[PATH_MAX], d[PATH_MAX];
+    if (!realpath(path, p)) snprintf(p, sizeof p, "%s", path);
+    if (!realpath(dir, d)) snprintf(d, sizeof d, "%s", dir);
+    size_t n = strlen(d);
+    while (n > 1 && d[n - 1] == '/') d[--n] = '\0';
+    return strncmp(p, d, n) == 0 && (p[n] == '\0' || p[n] == '/' || n == 1);
+}
+
+nt5_status hub_cache_nt5_mkdir(const hub_repo_cache *rc, const char *commit, const char *sub, char *dir, size_t cap) {
+    if (is_within(rc->nt5_root, rc->cache_dir))
+        return err_set(NT5_ERR_INVALID_ARG,
+                       "nt5's cache %s is inside the Hub cache %s, which must hold only huggingface_hub's files: "
+                       "set NT5_CACHE to a directory outside it",
+                       rc->nt5_root, rc->cache_dir);
+    hub_cache_nt5_dir(rc, commit, sub, dir, cap);
+    nt5_status st = make_dirs(dir);
+    if (st != NT5_OK) return st;
+    char path[PATH_CAP];
+    snprintf(path, sizeof path, "%s/CACHEDIR.TAG", rc->nt5_root);
+    if (access(path, F_OK) != 0) write_atomically(path, cachedir_tag, sizeof cachedir_tag - 1);
+    err_clear(); /* the tag is best effort, as huggingface_hub's is */
+    return NT5_OK;
 }

@@ -54,6 +54,27 @@ static char *env_cache_dir(const char *hf_home) {
     return hf_home ? join(hf_home, "hub") : NULL;
 }
 
+/* NT5_CACHE > $XDG_CACHE_HOME/nt5 > ~/.cache/nt5 (an empty variable counts
+ * as unset, as XDG says), whatever the Hub cache is. */
+static char *env_nt5_dir(void) {
+    const char *own = getenv("NT5_CACHE");
+    if (own && *own) return expand_home(own);
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    char *base = expand_home(xdg && *xdg ? xdg : "~/.cache");
+    char *out = base ? join(base, "nt5") : NULL;
+    free(base);
+    return out;
+}
+
+/* path made absolute, like Path(path).expanduser().resolve(); it may not exist yet. */
+static char *absolute(const char *path) {
+    if (!path) return NULL;
+    char resolved[PATH_MAX];
+    if (realpath(path, resolved)) return strdup(resolved);
+    if (path[0] == '/') return strdup(path);
+    return getcwd(resolved, sizeof resolved) ? join(resolved, path) : NULL;
+}
+
 /* A token cleaned as huggingface_hub does: no CR/LF, no surrounding space. */
 static char *clean_token(const char *raw) {
     size_t n = strlen(raw);
@@ -94,19 +115,17 @@ nt5_status hub_env_load(const char *cache_dir, const char *token, int offline, h
     memset(env, 0, sizeof *env);
     char *hf_home = hf_home_dir();
     char *cache = cache_dir ? expand_home(cache_dir) : env_cache_dir(hf_home);
+    char *own = env_nt5_dir();
     const char *endpoint = getenv("HF_ENDPOINT");
     env->endpoint = strdup(endpoint && *endpoint ? endpoint : "https://huggingface.co");
-    if (cache) {
-        char resolved[PATH_MAX];
-        /* absolute, like Path(cache_dir).expanduser().resolve(); it may not exist yet */
-        env->cache_dir = realpath(cache, resolved) ? strdup(resolved) : cache[0] == '/' ? strdup(cache) : NULL;
-        if (!env->cache_dir && getcwd(resolved, sizeof resolved)) env->cache_dir = join(resolved, cache);
-    }
+    env->cache_dir = absolute(cache);
+    env->nt5_dir = absolute(own);
     env->token = token ? clean_token(token) : find_token(hf_home);
     env->offline = offline || hub_env_flag("HF_HUB_OFFLINE") || hub_env_flag("TRANSFORMERS_OFFLINE");
     free(cache);
+    free(own);
     free(hf_home);
-    if (!env->endpoint || !env->cache_dir) {
+    if (!env->endpoint || !env->cache_dir || !env->nt5_dir) {
         hub_env_free(env);
         return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     }
@@ -118,6 +137,7 @@ nt5_status hub_env_load(const char *cache_dir, const char *token, int offline, h
 void hub_env_free(hub_env *env) {
     free(env->endpoint);
     free(env->cache_dir);
+    free(env->nt5_dir);
     if (env->token) memset(env->token, 0, strlen(env->token));
     free(env->token);
     memset(env, 0, sizeof *env);

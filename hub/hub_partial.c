@@ -121,8 +121,7 @@ static nt5_status copy_small(const hub_repo_cache *rc, const char *commit, const
 nt5_status hub_partial_fetch(const hub_env *env, const hub_repo_cache *rc, const hub_request *req, const char *commit,
                              const char *url, const http_meta *meta) {
     char dir[PATH_CAP], tmp[PATH_CAP + 64], final_path[PATH_CAP + 64];
-    hub_partial_dir(rc, commit, dir, sizeof dir);
-    nt5_status st = hub_cache_mkdirs(dir);
+    nt5_status st = hub_cache_nt5_mkdir(rc, commit, "encoder", dir, sizeof dir);
     if (st != NT5_OK) return st;
     static const char *const small[] = {"config.json", "spiece.model", "tokenizer_config.json"};
     for (int i = 0; i < 3 && st == NT5_OK; i++) st = copy_small(rc, commit, dir, small[i]);

@@ -1,7 +1,8 @@
 /* Encoder-only downloads of a single model.safetensors: its header, then
  * only the byte ranges of the tensors an encoder needs, written as a smaller
- * safetensors file of nt5's own beside the huggingface_hub cache
- * (<cache>/nt5/<repo folder>/<commit>/encoder/), never into its blobs. */
+ * safetensors file of nt5's own in nt5's cache beside the huggingface_hub
+ * cache (<nt5 cache>/<repo folder>/<commit>/encoder/, hub/hub_cache.h),
+ * never into its blobs, where it would pass for the whole file. */
 #ifndef NT5_HUB_PARTIAL_H
 #define NT5_HUB_PARTIAL_H
 

@@ -7,10 +7,12 @@ usage: test_hostile.py NT5_BINARY DATA_DIR"""
 import json
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 NT5, DATA = sys.argv[1], sys.argv[2]
@@ -125,6 +127,63 @@ class Hostile(unittest.TestCase):
                 r = subprocess.run(["sh", "-c", 'ulimit -v %d; exec "$@"' % kib, "sh", NT5, *args],
                                    capture_output=True, text=True, timeout=60)
                 self.assertEqual(r.returncode, rc, (kib, args, r.stderr))
+
+    def big_model(self):
+        """A T5 v1.1 model of 150 MB (zeros), slow enough to interrupt."""
+        d = os.path.join(self.tmp, "big")
+        os.makedirs(d)
+        cfg = {"model_type": "t5", "d_model": 512, "d_kv": 64, "num_heads": 8, "d_ff": 1024, "num_layers": 6,
+               "num_decoder_layers": 6, "vocab_size": 32128, "feed_forward_proj": "gated-gelu",
+               "tie_word_embeddings": False}
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        shapes = {"shared.weight": [32128, 512], "lm_head.weight": [32128, 512],
+                  "encoder.final_layer_norm.weight": [512], "decoder.final_layer_norm.weight": [512]}
+        for stack, layers in (("encoder", ((0, "SelfAttention"), (1, None))),
+                              ("decoder", ((0, "SelfAttention"), (1, "EncDecAttention"), (2, None)))):
+            for b in range(6):
+                for layer, attention in layers:
+                    p = "%s.block.%d.layer.%d." % (stack, b, layer)
+                    shapes[p + "layer_norm.weight"] = [512]
+                    for x in ("q", "k", "v", "o") if attention else ():
+                        shapes[p + "%s.%s.weight" % (attention, x)] = [512, 512]
+                    if attention == "SelfAttention" and b == 0:
+                        shapes[p + "SelfAttention.relative_attention_bias.weight"] = [32, 8]
+                    if attention is None:
+                        shapes.update({p + "DenseReluDense.wi_0.weight": [1024, 512],
+                                       p + "DenseReluDense.wi_1.weight": [1024, 512],
+                                       p + "DenseReluDense.wo.weight": [512, 1024]})
+        header, offset = {}, 0
+        for name, shape in shapes.items():
+            n = 4 * (shape[0] * (shape[1] if len(shape) > 1 else 1))
+            header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + n]}
+            offset += n
+        text = json.dumps(header).encode()
+        text += b" " * (-len(text) % 8)
+        with open(os.path.join(d, "model.safetensors"), "wb") as f:
+            f.write(struct.pack("<Q", len(text)) + text)
+            f.truncate(8 + len(text) + offset)  # zeros
+        return d
+
+    def test_interrupted_conversion_leaves_nothing(self):
+        # Ctrl-C (SIGINT) at several points of a conversion: exit 130 (or 0 when it had finished), never a
+        # temporary (*.tmp.*) nor a half-written output left (SIGKILL would leave the temporary: not tested)
+        model = self.big_model()
+        for kind, to in (("nt5", []), ("hf", ["--to", "hf"])):
+            for delay in (0.2, 0.6, 1.0, 1.6, 2.5):
+                out = os.path.join(self.tmp, "out-%s-%g" % (kind, delay))
+                p = subprocess.Popen([NT5, "convert", model, "-o", out, "--dtype", "bf16", *to],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                time.sleep(delay)
+                p.send_signal(signal.SIGINT)
+                _, err = p.communicate(timeout=120)
+                with self.subTest(kind=kind, delay=delay):
+                    self.assertIn(p.returncode, (0, 130), err)
+                    left = [f for f in os.listdir(self.tmp) if ".tmp." in f]
+                    self.assertEqual(left, [], "temporaries left")
+                    # an output there is whole (the signal came after its last part was written)
+                    if os.path.exists(out) or p.returncode == 0:
+                        self.assertEqual(nt5("info", out).returncode, 0, (p.returncode, err))
 
 
 if __name__ == "__main__":

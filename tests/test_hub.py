@@ -42,13 +42,40 @@ class MockHub:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def run(args, cache, endpoint=None, **env_extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
-    env.update(HF_HUB_CACHE=cache, HF_HOME=os.path.join(cache, "home"), NT5_HUB_RETRY_BASE_MS="10",
+def make_cache(prefix="nt5-cache-"):
+    """A Hub cache, <root>/hub in a new temporary root that also holds what tool_env puts beside it."""
+    cache = os.path.join(tempfile.mkdtemp(prefix=prefix), "hub")
+    os.mkdir(cache)
+    return cache
+
+
+def remove_cache(cache):
+    shutil.rmtree(os.path.dirname(cache), ignore_errors=True)
+
+
+def nt5_cache(cache):
+    """Where tool_env puts nt5's own cache (NT5_CACHE) for the Hub cache `cache`."""
+    return os.path.join(os.path.dirname(cache), "nt5")
+
+
+def tool_env(cache, endpoint=None, **env_extra):
+    """nt5's environment with everything in the temporary root of `cache` (make_cache): the Hub cache,
+    NT5_CACHE, HF_HOME and XDG_CACHE_HOME, so nothing touches the user's home; a None in env_extra unsets."""
+    assert os.path.basename(cache) == "hub", "a cache from make_cache: " + cache
+    root = os.path.dirname(cache)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("HF_", "HUGGING")) and k not in ("NT5_CACHE", "XDG_CACHE_HOME")}
+    env.update(HF_HUB_CACHE=cache, HF_HOME=os.path.join(root, "home"), NT5_CACHE=nt5_cache(cache),
+               XDG_CACHE_HOME=os.path.join(root, "xdg"), NT5_HUB_RETRY_BASE_MS="10",
                HF_HUB_DISABLE_PROGRESS_BARS="1")
     env["HF_ENDPOINT"] = endpoint or "http://127.0.0.1:9"  # nothing listens on port 9
     env.update(env_extra)
-    return subprocess.run([NT5, *args], capture_output=True, text=True, env=env, timeout=120)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def run(args, cache, endpoint=None, **env_extra):
+    return subprocess.run([NT5, *args], capture_output=True, text=True, env=tool_env(cache, endpoint, **env_extra),
+                          timeout=120)
 
 
 def repo_dir(cache, repo=TINY):
@@ -57,13 +84,13 @@ def repo_dir(cache, repo=TINY):
 
 class Hub(unittest.TestCase):
     def setUp(self):
-        self.cache = tempfile.mkdtemp(prefix="nt5-cache-")
+        self.cache = make_cache()
         self.hubs = []
 
     def tearDown(self):
         for h in self.hubs:
             h.stop()
-        shutil.rmtree(self.cache, ignore_errors=True)
+        remove_cache(self.cache)
 
     def hub(self, *options, data=DATA):
         h = MockHub(*options, data=data)
@@ -75,6 +102,16 @@ class Hub(unittest.TestCase):
             for f in files:
                 path = os.path.join(root, f)
                 self.assertFalse(os.path.islink(path) and not os.path.exists(path), "dangling link " + path)
+
+    def assert_only_huggingface_hub_files(self, cache=None):
+        """The Hub cache holds repo folders and .locks, as huggingface_hub writes it, and nothing of nt5's."""
+        cache = cache or self.cache
+        for entry in os.listdir(cache):
+            self.assertTrue(entry == ".locks" or entry.startswith("models--"), "nt5 left %s in the Hub cache" % entry)
+        for repo in os.listdir(cache):
+            if repo != ".locks":
+                self.assertLessEqual(set(os.listdir(os.path.join(cache, repo))),
+                                     {"blobs", "snapshots", "refs", ".no_exist"}, repo)
 
     def test_open_by_id_equals_local_and_cache_layout(self):
         hub = self.hub()
@@ -96,8 +133,7 @@ class Hub(unittest.TestCase):
             etag = hashlib.sha256(data).hexdigest() if name.endswith((".safetensors", ".model")) else \
                 hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
             self.assertEqual(link, "../../blobs/" + etag, name)
-        with open(os.path.join(self.cache, "CACHEDIR.TAG")) as f:
-            self.assertTrue(f.read().startswith("Signature: 8a477f597d28d172789f06886806bc55"))
+        self.assert_only_huggingface_hub_files()
         self.assertFalse([f for f in os.listdir(os.path.join(rd, "blobs")) if f.endswith(".incomplete")])
 
     def test_second_open_without_server_and_offline(self):
@@ -141,13 +177,65 @@ class Hub(unittest.TestCase):
         self.assertNotIn("model.safetensors", os.listdir(os.path.join(snaps, os.listdir(snaps)[0])),
                          "a partial file must never stand in the HF cache as the whole")
         self.assertNotIn(sha, os.listdir(os.path.join(repo_dir(self.cache), "blobs")))
+        commit = hashlib.sha1(TINY.encode()).hexdigest()
+        part = os.path.join(repo_dir(nt5_cache(self.cache)), commit, "encoder")
+        self.assertEqual(sorted(os.listdir(part)),
+                         ["config.json", "model.safetensors", "spiece.model", "tokenizer_config.json"])
+        self.assert_only_huggingface_hub_files()
         hub.stop()
         self.hubs.remove(hub)
         r = run(["encode", TINY, "Hello world!", "--json"], self.cache, HF_HUB_OFFLINE="1")
         self.assertEqual(r.stdout, local.stdout, r.stderr)
+        os.rename(part, part + ".away")  # the extract is what the offline open used
+        r = run(["encode", TINY, "Hello world!", "--json"], self.cache, HF_HUB_OFFLINE="1")
+        self.assertNotEqual(r.returncode, 0, "without the extract an offline encoder-only open has nothing")
+        os.rename(part + ".away", part)
         hub = self.hub()
         r = run(["generate", TINY, "Hello world!", "--max-new-tokens", "5"], self.cache, hub.endpoint)
         self.assertEqual(r.returncode, 0, r.stderr)  # a full open downloads the whole file
+
+    def test_nt5_cache_beside_the_hub_cache(self):
+        """nt5's own files (encoder-only extracts, converted files) go to $NT5_CACHE, else
+        $XDG_CACHE_HOME/nt5, else ~/.cache/nt5, whatever HF_HUB_CACHE or --cache-dir say; CACHEDIR.TAG
+        is nt5's own there; the Hub cache keeps only huggingface_hub's files; an nt5 cache inside the Hub
+        cache is refused."""
+        hub = self.hub()
+        root, commit = os.path.dirname(self.cache), hashlib.sha1(TINY.encode()).hexdigest()
+
+        def extract(own):
+            return os.path.join(repo_dir(own), commit, "encoder", "model.safetensors")
+
+        encode = ["encode", TINY, "Hello world!", "--json"]
+        want = run(["encode", os.path.join(DATA, "t5-v1_1-tiny"), "Hello world!", "--json"], self.cache).stdout
+        for env, own in (({}, nt5_cache(self.cache)),
+                         ({"NT5_CACHE": None}, os.path.join(root, "xdg", "nt5")),
+                         ({"NT5_CACHE": "", "XDG_CACHE_HOME": ""}, os.path.join(root, "user", ".cache", "nt5"))):
+            shutil.rmtree(repo_dir(self.cache), ignore_errors=True)
+            r = run(encode, self.cache, hub.endpoint, HOME=os.path.join(root, "user"), **env)
+            self.assertEqual((r.returncode, r.stdout), (0, want), r.stderr)
+            self.assertTrue(os.path.isfile(extract(own)), (env, os.listdir(root)))
+            with open(os.path.join(own, "CACHEDIR.TAG")) as f:
+                tag = f.read()
+            self.assertTrue(tag.startswith("Signature: 8a477f597d28d172789f06886806bc55\n"), tag)
+            self.assertIn("created by nt5", tag)
+            self.assert_only_huggingface_hub_files()
+            r = run(encode, self.cache, HOME=os.path.join(root, "user"), HF_HUB_OFFLINE="1", **env)
+            self.assertEqual((r.returncode, r.stdout), (0, want), r.stderr)  # found again offline
+        # another Hub cache (--cache-dir, as nt5_model_options.cache_dir) moves the Hub's files, not nt5's
+        other = os.path.join(root, "other-hub")
+        r = run(["convert", TINY, "--cache-dir", other], self.cache, hub.endpoint)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), os.path.join(repo_dir(nt5_cache(self.cache)), commit, "converted",
+                                                         "auto.nt5"))
+        self.assert_only_huggingface_hub_files(other)
+        # an nt5 cache inside the Hub cache would show as a corrupted repo to huggingface_hub: refused
+        shutil.rmtree(repo_dir(self.cache))
+        for inside in (os.path.join(self.cache, "nt5"), self.cache):
+            r = run(encode, self.cache, hub.endpoint, NT5_CACHE=inside)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("inside the Hub cache", r.stderr)
+            self.assertIn("NT5_CACHE", r.stderr)
+            self.assert_only_huggingface_hub_files()
 
     def test_encoder_only_skips_decoder_shards(self):
         hub = self.hub()
@@ -178,7 +266,7 @@ class Hub(unittest.TestCase):
     def test_converted_files_are_cached_by_commit_dtype_and_options(self):
         hub = self.hub()
         commit = hashlib.sha1(TINY.encode()).hexdigest()
-        where = os.path.join(self.cache, "nt5", "models--" + TINY.replace("/", "--"), commit, "converted")
+        where = os.path.join(repo_dir(nt5_cache(self.cache)), commit, "converted")
         paths = {}
         for args, name in ((["--dtype", "f16"], "f16-h8-cdefault.nt5"),
                            (["--dtype", "bf16", "--fold-norms"], "bf16-folded.nt5"),
@@ -189,6 +277,7 @@ class Hub(unittest.TestCase):
             paths[name] = r.stdout.strip()
             self.assertEqual(paths[name], os.path.join(where, name))
         self.assertEqual(sorted(os.listdir(where)), sorted(paths), "one file per set of options, no temporary files")
+        self.assertEqual(sorted(os.listdir(self.cache)), [".locks", "models--" + TINY.replace("/", "--")])
         # a custom prompt set is a different file, named by its hash
         prompts = os.path.join(self.cache, "prompts.txt")
         with open(prompts, "w") as f:
@@ -216,8 +305,8 @@ class Hub(unittest.TestCase):
         self.assertEqual(got.returncode, 0, got.stderr)
         self.assertEqual(got.stdout, want)
         r = run(["convert", TINY, "--to", "hf"], self.cache)
-        self.assertEqual(r.returncode, 1)
-        self.assertIn("Hub cache", r.stderr)
+        self.assertIn(r.returncode, (1, 2))  # only an nt5 file goes into the cache without -o
+        self.assertIn("cache", r.stderr)
 
     def test_sharded_bin_repo(self):
         """A repo with only sharded .bin weights (made here by torch_writer):
@@ -251,7 +340,7 @@ class Hub(unittest.TestCase):
         """weight_dtype f16 with a Hub id converts into the cache, but only on a GPU: without
         one the open fails first, having converted nothing (on a GPU machine: converts and runs)."""
         hub = self.hub()
-        converted = os.path.join(self.cache, "nt5", "models--" + TINY.replace("/", "--"))
+        converted = repo_dir(nt5_cache(self.cache))
         probe = run(["info", os.path.join(DATA, "t5-v1_1-tiny"), "--json"], self.cache)
         if '"device": "cuda"' in probe.stdout:
             r = run(["info", TINY, "--weight-dtype", "f16", "--json"], self.cache, hub.endpoint)
@@ -270,9 +359,8 @@ class Hub(unittest.TestCase):
         """stderr on a pseudo-terminal, as a person would see it."""
         import pty
         master, slave = pty.openpty()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
-        env.update(HF_HUB_CACHE=self.cache, HF_HOME=os.path.join(self.cache, "home"), HF_ENDPOINT=endpoint)
-        env.update(env_extra)
+        env = tool_env(self.cache, endpoint, **dict(dict(HF_HUB_DISABLE_PROGRESS_BARS=None, NT5_HUB_RETRY_BASE_MS=None),
+                                                    **env_extra))
         p = subprocess.run([NT5, *args], stdout=subprocess.PIPE, stderr=slave, env=env, timeout=120)
         os.close(slave)
         out = b""
@@ -328,8 +416,9 @@ class Hub(unittest.TestCase):
         self.assertIn("403", r.stderr)
         r = run(["download", TINY], self.cache, hub.endpoint, HF_TOKEN="secret")
         self.assertEqual(r.returncode, 0, r.stderr)
-        os.makedirs(os.path.join(self.cache, "home"), exist_ok=True)
-        with open(os.path.join(self.cache, "home", "token"), "w") as f:
+        home = tool_env(self.cache)["HF_HOME"]
+        os.makedirs(home, exist_ok=True)
+        with open(os.path.join(home, "token"), "w") as f:
             f.write("secret\n")
         shutil.rmtree(repo_dir(self.cache))
         r = run(["download", TINY], self.cache, hub.endpoint)
@@ -524,7 +613,7 @@ class Hub(unittest.TestCase):
 
     def test_concurrent_downloads(self):
         hub = self.hub()
-        env = dict(os.environ, HF_HUB_CACHE=self.cache, HF_ENDPOINT=hub.endpoint, HF_HUB_DISABLE_PROGRESS_BARS="1")
+        env = tool_env(self.cache, hub.endpoint)
         procs = [subprocess.Popen([NT5, "download", TINY], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                  for _ in range(4)]
         outs = [p.communicate(timeout=120) for p in procs]

@@ -45,11 +45,12 @@ int report(const char *what, nt5_status st);
 /* The progress line on a terminal (quiet when stderr is not one or
  * HF_HUB_DISABLE_PROGRESS_BARS is set). */
 typedef struct progress_bar {
+    int draw; /* on a terminal, progress bars not disabled; else the callback only watches for Ctrl-C */
     char what[256];
     double start, last_draw, rate; /* rate: bytes/s, smoothed */
     uint64_t last_done;
 } progress_bar;
-/* Sets o's callback to draw on p, when drawing is wanted. */
+/* Sets o's callback: it draws on p when drawing is wanted, and cancels after Ctrl-C. */
 void progress_attach(nt5_model_options *o, progress_bar *p);
 /* Ends the line drawn, if any. */
 void progress_end(progress_bar *p);
@@ -76,6 +77,12 @@ void json_number(FILE *f, double v, int digits);
 /* The command's exit status once its output is flushed: 1, with a message,
  * when stdout could not be written (a full disk, a closed pipe), else rc. */
 int finish_output(int rc);
+
+/* Ctrl-C and SIGTERM (interrupt.c): caught, so that the library's callbacks
+ * cancel its work and it removes what it was writing; interrupted() says
+ * whether one came (the command then exits 130). */
+void interrupt_catch(void);
+int interrupted(void);
 
 /* Starts the tool again without OpenBLAS's own threads (blas_threads.c);
  * returns when they are already off or the restart failed. */

@@ -151,6 +151,7 @@ int parse_dtype(const char *text, const char *name, int allow_f16, int32_t *out)
 }
 
 int report(const char *what, nt5_status st) {
+    if (st == NT5_ERR_CANCELLED && interrupted()) return 130; /* said when it came */
     fprintf(stderr, "nt5: %s: %s (%s)\n", what, nt5_last_error(), nt5_status_name(st));
     if (st == NT5_ERR_TOO_LONG) fprintf(stderr, "nt5: raise --max-length, or leave out --no-truncation to cut texts\n");
     return 1;

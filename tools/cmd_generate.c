@@ -24,12 +24,13 @@ static const char help[] =
     "                         for a single .safetensors or .gguf file\n";
 
 typedef struct stream_state {
-    int printed;
+    int streaming, printed;
 } stream_state;
 
 static int32_t on_token(const nt5_token_event *ev, void *user_data) {
     stream_state *s = user_data;
-    if (ev->text[0]) {
+    if (interrupted()) return 1; /* Ctrl-C: the library stops and the command exits 130 */
+    if (s->streaming && ev->text[0]) {
         fputs(ev->text, stdout);
         fflush(stdout);
         s->printed = 1;
@@ -138,12 +139,10 @@ int cmd_generate(int argc, char **argv) {
     size_t n = 0;
     if ((rc = model_and_texts(&a, "generate", help, 0, &m, texts, &n))) goto done;
     if (verbose && o.do_sample) fprintf(stderr, "nt5 generate: seed %llu\n", (unsigned long long)o.seed);
-    stream_state stream = {0};
     int streaming = n == 1 && o.num_beams == 1 && !json && !no_stream;
-    if (streaming) {
-        o.on_token = on_token;
-        o.user_data = &stream;
-    }
+    stream_state stream = {streaming, 0};
+    o.on_token = on_token;
+    o.user_data = &stream;
     nt5_status st = nt5_generate_texts(m, texts, n, &o, &g);
     if (stream.printed) printf("\n");
     if (st != NT5_OK) {

@@ -42,5 +42,7 @@ static int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     no_blas_threads(argv);
-    return finish_output(run(argc, argv));
+    interrupt_catch();
+    int rc = run(argc, argv);
+    return finish_output(interrupted() ? 130 : rc);
 }

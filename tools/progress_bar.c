@@ -18,6 +18,8 @@ static double now_s(void) {
 
 static int32_t on_progress(const char *what, uint64_t done, uint64_t total, void *user_data) {
     progress_bar *p = user_data;
+    if (interrupted()) return 1; /* the library cancels and removes what it was writing */
+    if (!p->draw) return 0;
     double t = now_s();
     if (strcmp(p->what, what) != 0) {
         if (p->what[0]) fputc('\n', stderr);
@@ -48,7 +50,7 @@ static int32_t on_progress(const char *what, uint64_t done, uint64_t total, void
 void progress_attach(nt5_model_options *o, progress_bar *p) {
     memset(p, 0, sizeof *p);
     const char *quiet = getenv("HF_HUB_DISABLE_PROGRESS_BARS");
-    if (!isatty(STDERR_FILENO) || (quiet && *quiet && strcmp(quiet, "0") != 0)) return;
+    p->draw = isatty(STDERR_FILENO) && !(quiet && *quiet && strcmp(quiet, "0") != 0);
     o->on_progress = on_progress;
     o->progress_user_data = p;
 }

@@ -86,7 +86,7 @@ static void cache_name(const nt5_convert_options *o, char *out, size_t cap) {
 
 static nt5_status write_converted(nt5_model *m, const nt5_convert_options *o, const nt5_model_options *src,
                                   const char *dst) {
-    if (o->format == NT5_FORMAT_HF) return hf_layout_save(m, dst);
+    if (o->format == NT5_FORMAT_HF) return hf_layout_save(m, dst, src->on_progress, src->progress_user_data);
     nt5file_layout lay = {.dtype = o->dtype,
                           .headroom = o->f16_headroom,
                           .progress = src->on_progress,
@@ -169,7 +169,7 @@ nt5_status nt5_convert(const char *src, const char *dst, const nt5_convert_optio
     }
     if (o.format != NT5_FORMAT_NT5 || !hub_looks_like_ref(src))
         return err_set(NT5_ERR_INVALID_ARG,
-                       "dst is NULL, which keeps an nt5 file in the Hub cache: src must be a "
+                       "dst is NULL, which keeps an nt5 file in nt5's cache: src must be a "
                        "Hub model id and the format NT5_FORMAT_NT5");
     char cached[4096];
     st = convert_into_cache(src, &o, cached, sizeof cached);

@@ -89,9 +89,8 @@ nt5_status api_converted_path(const char *id, const nt5_model_options *o, const 
     if (st == NT5_OK) st = fetch(&env, id, o, snap);
     if (st == NT5_OK) st = hub_cache_open(&env, ref.repo_id, &rc);
     if (st == NT5_OK) {
-        hub_cache_nt5_dir(&rc, snap->commit, "converted", dir, sizeof dir);
+        st = hub_cache_nt5_mkdir(&rc, snap->commit, "converted", dir, sizeof dir); /* in nt5's cache */
         hub_cache_close(&rc);
-        st = hub_cache_mkdirs(dir);
     }
     /* a component, file or quantization of the repo has its own name */
     char part[1100] = "";

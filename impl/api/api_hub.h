@@ -19,7 +19,8 @@ nt5_status api_open_id(const char *id, const nt5_model_options *o, const load_tr
 /* Opens fetched files of `id`, recording "id@commit" as the model's source. */
 nt5_status api_open_snapshot(const char *id, const hub_snapshot *snap, const nt5_model_options *o,
                              const load_transforms *tf, nt5_model **out);
-/* <cache>/nt5/<repo folder>/<commit>/converted/<name> for the commit the
+/* <nt5 cache>/<repo folder>/<commit>/converted/<name> (nt5's own cache
+ * beside the Hub cache, hub/hub_cache.h) for the commit the
  * revision resolves to; the model's files are fetched first (into *snap,
  * so a conversion opens them without fetching again); the directory is
  * created. */

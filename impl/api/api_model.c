@@ -38,7 +38,7 @@ nt5_status nt5_model_open(const char *path, const nt5_model_options *opts, nt5_m
 
 nt5_status nt5_model_save_hf(const nt5_model *model, const char *dir) {
     if (!model || !dir || !dir[0]) return err_set(NT5_ERR_INVALID_ARG, "%s is NULL or empty", model ? "dir" : "model");
-    return hf_layout_save(model, dir);
+    return hf_layout_save(model, dir, NULL, NULL);
 }
 
 nt5_status nt5_model_save(const nt5_model *model, const char *path) {

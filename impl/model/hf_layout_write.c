@@ -54,7 +54,9 @@ static nt5_status list_entries(const nt5_model *m, hf_entry **out, size_t *n) {
     return NT5_OK;
 }
 
-static nt5_status write_weights(const nt5_model *m, const char *path) {
+/* model.safetensors at path; progress (may be NULL) hears "writing <dir>" per tensor, and a nonzero return cancels. */
+static nt5_status write_weights(const nt5_model *m, const char *path, const char *dir, nt5_progress_callback progress,
+                                void *user_data) {
     hf_entry *e = NULL;
     size_t n = 0;
     nt5_status st = list_entries(m, &e, &n);
@@ -77,7 +79,9 @@ static nt5_status write_weights(const nt5_model *m, const char *path) {
     char *text = cJSON_PrintUnformatted(header);
     cJSON_Delete(header);
     FILE *f = text ? fopen(path, "wb") : NULL;
-    int ok = f != NULL;
+    int ok = f != NULL, cancelled = 0;
+    char what[4200];
+    snprintf(what, sizeof what, "writing %.4000s", dir);
     if (ok) {
         size_t len = strlen(text), padded = (len + 7) / 8 * 8;
         unsigned char len8[8];
@@ -93,11 +97,14 @@ static nt5_status write_weights(const nt5_model *m, const char *path) {
                                         bytes);
             ok = ok && fwrite(host, 1, bytes, f) == bytes;
             free(host);
+            cancelled = ok && progress && progress(what, (uint64_t)i + 1, (uint64_t)n, user_data);
+            ok = ok && !cancelled;
         }
         ok = fclose(f) == 0 && ok;
     }
     free(text);
     free(e);
+    if (cancelled) return err_set(NT5_ERR_CANCELLED, "writing %s was cancelled", dir);
     return ok ? NT5_OK : err_set(NT5_ERR_IO, "cannot write %s: %s", path, strerror(errno));
 }
 
@@ -160,7 +167,7 @@ static nt5_status write_card(const nt5_model *m, const char *dir) {
     return fclose(f) == 0 ? NT5_OK : err_set(NT5_ERR_IO, "cannot write %s", path);
 }
 
-nt5_status hf_layout_save(const nt5_model *m, const char *dir) {
+nt5_status hf_layout_save(const nt5_model *m, const char *dir, nt5_progress_callback progress, void *user_data) {
     if (m->w.shared.dtype == NT5_DTYPE_F16)
         return err_set(NT5_ERR_UNSUPPORTED,
                        "a model opened with f16 weights has no Hugging Face layout: convert its "
@@ -170,7 +177,7 @@ nt5_status hf_layout_save(const nt5_model *m, const char *dir) {
     snprintf(tmp, sizeof tmp, "%.4000s.tmp.XXXXXX", dir);
     if (!mkdtemp(tmp)) return err_set(NT5_ERR_IO, "cannot create a directory beside %s: %s", dir, strerror(errno));
     snprintf(path, sizeof path, "%s/model.safetensors", tmp);
-    nt5_status st = write_weights(m, path);
+    nt5_status st = write_weights(m, path, dir, progress, user_data);
     snprintf(path, sizeof path, "%s/config.json", tmp);
     if (st == NT5_OK) st = write_config(m, path);
     if (st == NT5_OK) st = write_tokenizer(m, tmp);

@@ -7,7 +7,9 @@
 
 #include "model/model.h"
 
-/* Creates `dir` (which must not exist) through a temporary directory and a rename. */
-nt5_status hf_layout_save(const nt5_model *m, const char *dir);
+/* Creates `dir` (which must not exist) through a temporary directory and a
+ * rename; progress (may be NULL) hears "writing <dir>" with tensors done and
+ * in all, and a nonzero return cancels (NT5_ERR_CANCELLED, nothing left). */
+nt5_status hf_layout_save(const nt5_model *m, const char *dir, nt5_progress_callback progress, void *user_data);
 
 #endif

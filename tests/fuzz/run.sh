@@ -14,6 +14,8 @@ if [ ! -d "$build" ]; then
     CC=clang CXX=clang++ meson setup "$build" "$src" -Dfuzz=true -Dtests=false -Dcuda=disabled \
         -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized \
         -Dc_args=-fsanitize=fuzzer-no-link -Dcpp_args=-fsanitize=fuzzer-no-link >/dev/null
+else
+    meson setup --reconfigure "$build" >/dev/null # harnesses added since it was set up
 fi
 meson compile -C "$build" fuzz_safetensors fuzz_config fuzz_unpickle fuzz_torch_zip fuzz_nt5_file fuzz_gguf >/dev/null
 seeds=$(mktemp -d)

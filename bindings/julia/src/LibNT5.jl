@@ -267,8 +267,9 @@ end
 """
 Converts src (a directory, nt5 file or Hub id, as nt5_model_open takes
 them) into dst without handing out a model. dst NULL: src must be a Hub
-id and the nt5 file is kept in nt5's part of the Hub cache,
-<cache>/nt5/models--org--name/<commit>/converted/<name>.nt5, the name made
+id and the nt5 file is kept in nt5's own cache beside the Hub cache
+(\$NT5_CACHE, else \$XDG_CACHE_HOME/nt5, else ~/.cache/nt5),
+<nt5 cache>/models--org--name/<commit>/converted/<name>.nt5, the name made
 of the options (dtype, encoder-only, folding, f16 headroom and
 calibration texts), and a file already there is reused as it is. The
 written path is returned like nt5_hub_download's (path may be NULL when
