@@ -102,6 +102,22 @@ class JuliaLayer(unittest.TestCase):
         used = set(re.findall(r"LibNT5\.((?:nt5|NT5)_\w+)", nt5_jl))
         self.assertTrue(used and used <= known, "unknown: %s" % (used - known))
 
+    def test_readme_example_calls_only_what_nt5_defines(self):
+        """bindings/julia/README.md's example, which no test can run here."""
+        with open(os.path.join(generate.HERE, "julia", "src", "NT5.jl"), encoding="utf-8") as f:
+            nt5_jl = f.read()
+        with open(os.path.join(generate.HERE, "julia", "README.md"), encoding="utf-8") as f:
+            example = re.search(r"```julia\n(.*?)```", f.read(), re.S).group(1)
+        exported = set(re.search(r"^export (.*)$", nt5_jl, re.M).group(1).replace(",", " ").split())
+        self.assertIn("using NT5", example)
+        self.assertIn("Base.close(m::Model)", nt5_jl)
+        for name in re.findall(r"\b([A-Za-z_]\w*)\(", example):
+            self.assertIn(name, exported | {"println", "size", "close"}, "not exported by NT5.jl")
+        for call, args in re.findall(r"\b(\w+)\(([^()]*)\)", example):
+            for kw in re.findall(r"(\w+)=", args.partition(";")[2]):
+                self.assertTrue(re.search(r"function %s\(.*\b%s::" % (call, kw), nt5_jl),
+                                "%s has no keyword %s" % (call, kw))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -1,3 +1,3 @@
-module nt5
+module github.com/nt5-dev/nt5/bindings/go
 
 go 1.19
