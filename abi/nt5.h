@@ -123,7 +123,10 @@ typedef struct nt5_model nt5_model;
 
 /* Download progress of one file ("org/name/file"): bytes done and the total
  * (0 if unknown). Return 0 to go on, nonzero to cancel (NT5_ERR_CANCELLED;
- * what was downloaded so far is kept and resumed by the next call). */
+ * what was downloaded so far is kept and resumed by the next call). It also
+ * receives notes for people, `file` beginning with "note: " and done and
+ * total 0 (the Hub could not be reached and a cached snapshot is used): the
+ * library prints nothing itself. */
 typedef int32_t (*nt5_progress_callback)(const char *file, uint64_t done, uint64_t total, void *user_data);
 
 typedef struct nt5_model_options {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +125,7 @@ static nt5_status head_file(const hub_env *env, const hub_repo_cache *rc, const 
     if (st != NT5_OK) return st;
     if (meta->status == 404 && !strcmp(meta->error_code, "EntryNotFound") && hub_is_commit(meta->commit))
         hub_cache_mark_missing(rc, meta->commit, file);
-    if (meta->status >= 400) return hub_http_error(meta->status, meta->error_code, what, url);
+    if (meta->status >= 400) return hub_http_error(env, meta->status, meta->error_code, what, url);
     if (!meta->commit[0] || !meta->etag[0])
         return err_set(NT5_ERR_NETWORK, "%s: the answer has no X-Repo-Commit or ETag (is HF_ENDPOINT a Hub?)", url);
     if (strchr(meta->etag, '/') || strstr(meta->etag, ".."))
@@ -378,6 +379,27 @@ static nt5_status find_cached(const hub_repo_cache *rc, const hub_request *req, 
     return key[0] && hub_cache_has_file(rc, commit, key) ? NT5_OK : NT5_ERR_NOT_FOUND;
 }
 
+/* Whether the snapshot holds the whole model's weights (not just an encoder part beside it). */
+static int has_weights(const hub_repo_cache *rc, const char *commit) {
+    static const char *const weights[] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                          "pytorch_model.bin.index.json"};
+    for (size_t i = 0; i < sizeof weights / sizeof weights[0]; i++)
+        if (hub_cache_has_file(rc, commit, weights[i])) return 1;
+    return 0;
+}
+
+/* A note for the caller's progress callback ("note: ...", 0 of 0): the library prints nothing itself. */
+static void note(const hub_request *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(const hub_request *req, const char *fmt, ...) {
+    if (!req->progress) return;
+    char text[1400] = "note: ";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text + 6, sizeof text - 6, fmt, ap);
+    va_end(ap);
+    req->progress(text, 0, 0, req->user_data);
+}
+
 nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, hub_fetched *out) {
     memset(out, 0, sizeof *out);
     if (!hub_repo_id_valid(req->repo_id))
@@ -398,6 +420,7 @@ nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, hub_fetch
             if (hub_cache_resolve(&rc, revision, commit) == NT5_OK && find_cached(&rc, req, commit, &found) == NT5_OK) {
                 *out = found;
                 st = NT5_OK;
+                note(req, "the Hub could not be reached (%.600s); using the cached snapshot %.12s", why, commit);
             } else {
                 err_set(st, "%s", why); /* the network error, not the cache miss */
             }
@@ -412,6 +435,12 @@ nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, hub_fetch
     if (st == NT5_OK && !req->path[0] && !req->quant[0])
         partial = req->encoder_only && !hub_cache_has_file(&rc, commit, "model.safetensors") &&
                   hub_partial_ready(&rc, commit);
+    if (st == NT5_OK && !req->encoder_only && !req->path[0] && !req->quant[0] && !has_weights(&rc, commit) &&
+        hub_partial_ready(&rc, commit))
+        st = err_set(NT5_ERR_NOT_FOUND,
+                     "only the encoder of %s was fetched (an encoder-only open, such as nt5 encode, takes just its "
+                     "part); fetch the whole model with the Hub reachable (nt5 download %s)",
+                     req->repo_id, req->repo_id);
     if (st == NT5_OK) {
         char base[PATH_CAP];
         if (partial) hub_partial_dir(&rc, commit, base, sizeof base);

@@ -136,7 +136,12 @@ static CURL *new_handle(const char *url, struct curl_slist *headers) {
 
 static int retryable(CURLcode rc, long status) { return rc != CURLE_OK || status == 429 || status >= 500; }
 
-nt5_status hub_http_error(long status, const char *error_code, const char *what, const char *url) {
+nt5_status hub_http_error(const hub_env *env, long status, const char *error_code, const char *what, const char *url) {
+    if (status == 401 && env->token)
+        return err_set(NT5_ERR_AUTH,
+                       "401 Unauthorized for %s: the Hub refused the token (HF_TOKEN, or the token file): it is "
+                       "invalid or expired",
+                       what);
     if (status == 401)
         return err_set(NT5_ERR_AUTH,
                        "401 Unauthorized for %s: the repository is private or gated; set HF_TOKEN "
@@ -224,7 +229,7 @@ nt5_status hub_http_head(const hub_env *env, const char *url0, http_meta *meta) 
         if (retryable(rc, meta->status)) {
             if (++attempt >= ATTEMPTS)
                 return rc != CURLE_OK ? err_set(NT5_ERR_NETWORK, "cannot reach %s: %s", url, curl_easy_strerror(rc))
-                                      : hub_http_error(meta->status, meta->error_code, url, url);
+                                      : hub_http_error(env, meta->status, meta->error_code, url, url);
             sleep_backoff(attempt - 1);
             continue;
         }
@@ -282,7 +287,7 @@ nt5_status hub_http_get_text(const hub_env *env, const char *url, char **body, s
             sleep_backoff(attempt);
             continue;
         } else if (rc != CURLE_OK) st = err_set(NT5_ERR_NETWORK, "cannot reach %s: %s", url, curl_easy_strerror(rc));
-        else if (status >= 400) st = hub_http_error(status, meta.error_code, url, url);
+        else if (status >= 400) st = hub_http_error(env, status, meta.error_code, url, url);
         if (st != NT5_OK) {
             free(b.data);
             return st;
@@ -400,7 +405,7 @@ nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth,
         if (d.write_failed) return err_set(NT5_ERR_IO, "cannot write %s: %s", sink->file, strerror(d.write_failed));
         if (status == 416 && sink->total >= 0 && sink->offset == sink->total) return NT5_OK; /* already whole */
         if (rc == CURLE_OK && status >= 400 && !retryable(rc, status))
-            return hub_http_error(status, NULL, sink->file, url);
+            return hub_http_error(env, status, NULL, sink->file, url);
         if (rc == CURLE_OK && status < 400 && sink->range_end < 0) return NT5_OK;
         if (rc == CURLE_OK && status < 400) { /* a range: loop to check it is complete */
             if (d.written == 0)
@@ -421,7 +426,7 @@ nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth,
                                sink->file, ATTEMPTS, min_rate(), stall_seconds());
             return rc != CURLE_OK
                        ? err_set(NT5_ERR_NETWORK, "download of %s failed: %s", sink->file, curl_easy_strerror(rc))
-                       : hub_http_error(status, NULL, sink->file, url);
+                       : hub_http_error(env, status, NULL, sink->file, url);
         }
         sleep_backoff(attempt - 1);
     }

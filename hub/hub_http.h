@@ -45,7 +45,8 @@ nt5_status hub_http_download(const hub_env *env, const char *url, int send_auth,
 /* Whether two URLs have the same scheme, host and port (the token is only
  * sent to the Hub's own host). */
 int hub_same_host(const char *a, const char *b);
-/* The Hub's error for an HTTP status; `what` names the repo or file. */
-nt5_status hub_http_error(long status, const char *error_code, const char *what, const char *url);
+/* The Hub's error for an HTTP status; `what` names the repo or file (a 401
+ * says whether env's token was refused or there was none). */
+nt5_status hub_http_error(const hub_env *env, long status, const char *error_code, const char *what, const char *url);
 
 #endif

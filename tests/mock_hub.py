@@ -117,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
         if not got:
             self.error(401, "GatedRepo", message="Access to this repo requires a token")
             return False
+        if got.startswith("Bearer hf_invalid"):  # as the Hub answers a token it does not know
+            self.error(401, message="Invalid credentials in Authorization header")
+            return False
         if got != "Bearer " + want:
             self.error(403, "GatedRepo", message="This token cannot access the repo")
             return False

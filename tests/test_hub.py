@@ -143,6 +143,8 @@ class Hub(unittest.TestCase):
         self.hubs.remove(hub)
         r = run(["info", TINY, "--json"], self.cache)
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("the Hub could not be reached", r.stderr, "the fallback to the cache is said")
+        self.assertEqual(r.stderr.count("nt5: the Hub could not be reached"), 1)
         r = run(["info", TINY, "--json"], self.cache, HF_HUB_OFFLINE="1")
         self.assertEqual(r.returncode, 0, r.stderr)
         r = run(["info", "nt5-test/mt5-tiny"], self.cache, HF_HUB_OFFLINE="1")
@@ -186,6 +188,11 @@ class Hub(unittest.TestCase):
         self.hubs.remove(hub)
         r = run(["encode", TINY, "Hello world!", "--json"], self.cache, HF_HUB_OFFLINE="1")
         self.assertEqual(r.stdout, local.stdout, r.stderr)
+        # generating needs the whole model: the message says only the encoder was fetched, and how to get it
+        r = run(["generate", TINY, "Hello world!"], self.cache, HF_HUB_OFFLINE="1")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("only the encoder of %s was fetched" % TINY, r.stderr)
+        self.assertIn("nt5 download %s" % TINY, r.stderr)
         os.rename(part, part + ".away")  # the extract is what the offline open used
         r = run(["encode", TINY, "Hello world!", "--json"], self.cache, HF_HUB_OFFLINE="1")
         self.assertNotEqual(r.returncode, 0, "without the extract an offline encoder-only open has nothing")
@@ -414,6 +421,8 @@ class Hub(unittest.TestCase):
         self.assertIn("NT5_ERR_AUTH", r.stderr)
         r = run(["download", TINY], self.cache, hub.endpoint, HF_TOKEN="wrong")
         self.assertIn("403", r.stderr)
+        r = run(["download", TINY], self.cache, hub.endpoint, HF_TOKEN="hf_invalid")
+        self.assertIn("the Hub refused the token", r.stderr)
         r = run(["download", TINY], self.cache, hub.endpoint, HF_TOKEN="secret")
         self.assertEqual(r.returncode, 0, r.stderr)
         home = tool_env(self.cache)["HF_HOME"]

@@ -189,7 +189,8 @@ int open_model(const char *path, nt5_model_options *o, nt5_model **out) {
     progress_attach(o, &bar);
     nt5_status st = nt5_model_open(path, o, out);
     progress_end(&bar);
-    return st == NT5_OK ? 0 : report(path, st);
+    /* the library's message names the model when it matters: the path is not said twice */
+    return st == NT5_OK ? 0 : report(strstr(nt5_last_error(), path) ? "open" : path, st);
 }
 
 int model_and_texts(cli_args *a, const char *command, const char *help, int encoder_only, nt5_model **m,

@@ -18,7 +18,13 @@ static double now_s(void) {
 
 static int32_t on_progress(const char *what, uint64_t done, uint64_t total, void *user_data) {
     progress_bar *p = user_data;
-    if (interrupted()) return 1; /* the library cancels and removes what it was writing */
+    if (interrupted()) return 1;           /* the library cancels and removes what it was writing */
+    if (strncmp(what, "note: ", 6) == 0) { /* said once, on its own line */
+        if (p->what[0]) fputc('\n', stderr);
+        p->what[0] = '\0';
+        fprintf(stderr, "nt5: %s\n", what + 6);
+        return 0;
+    }
     if (!p->draw) return 0;
     double t = now_s();
     if (strcmp(p->what, what) != 0) {

@@ -85,10 +85,21 @@ static void load_module(void) {
 
 static const cuda_host host = {err_set};
 
+/* Whether the NVIDIA driver's library can be loaded (cudart reports its
+ * absence as "CUDA driver version is insufficient"). */
+static int driver_loadable(void) {
+    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    if (h) dlclose(h);
+    return h != NULL;
+}
+
 nt5_status cuda_backend_create(int device, int allow_tf32, backend **out) {
     pthread_once(&load_once, load_module);
     if (!module_create) return err_set(load_status, "the CUDA backend could not be loaded: %s", load_error);
-    return module_create(&contract, &host, device, allow_tf32, out);
+    nt5_status st = module_create(&contract, &host, device, allow_tf32, out);
+    if (st == NT5_ERR_NO_DEVICE && strstr(err_message(), "driver version is insufficient") && !driver_loadable())
+        return err_set(NT5_ERR_NO_DEVICE, "no NVIDIA driver found (libcuda.so.1 cannot be loaded)");
+    return st;
 }
 
 int cuda_driver_present(void) {

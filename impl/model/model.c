@@ -114,6 +114,11 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
     return st;
 }
 
+/* Names the model in an error once: "loading PATH: ..." unless the message already has it. */
+static nt5_status name_model(nt5_status st, const char *path) {
+    return strstr(err_message(), path) ? st : err_wrap(st, "loading %s", path);
+}
+
 /* An nt5 file (f is closed here). */
 static nt5_status open_nt5_file(const char *path, st_file *f, const nt5_model_options *opts, const load_transforms *tf,
                                 nt5_model **out) {
@@ -136,7 +141,7 @@ static nt5_status open_nt5_file(const char *path, st_file *f, const nt5_model_op
     if (st == NT5_OK) {
         weight_source src = nt5file_source(&state);
         st = finish_open(m, opts, tf, &src);
-        if (st != NT5_OK) err_wrap(st, "loading %s", path);
+        if (st != NT5_OK) name_model(st, path);
     }
     nt5file_source_close(&state);
     st_close(f);
@@ -155,7 +160,7 @@ static nt5_status load_weights(nt5_model *m, nt5_status st, const char *path, co
     if (st == NT5_OK) {
         m->max_input_length = m->tok ? tok_max_length(m->tok) : 512;
         st = finish_open(m, opts, tf, src);
-        if (st != NT5_OK) err_wrap(st, "loading %s", path);
+        if (st != NT5_OK) name_model(st, path);
     }
     if (st != NT5_OK) {
         model_free(m);
@@ -220,6 +225,10 @@ static int is_gguf(const char *path) {
 /* An nt5 file, a single safetensors checkpoint or a GGUF file. */
 static nt5_status open_file(const char *path, const nt5_model_options *opts, const load_transforms *tf,
                             nt5_model **out) {
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (strcmp(base, "config.json") == 0 || strcmp(base, "spiece.model") == 0 ||
+        strcmp(base, "model.safetensors.index.json") == 0)
+        return err_set(NT5_ERR_INVALID_ARG, "%s is one file of a model: give the model's directory", path);
     if (is_gguf(path)) return open_gguf_file(path, opts, tf, out);
     st_file *f = NULL;
     nt5_status st = st_open(path, &f);
@@ -250,7 +259,7 @@ static nt5_status open_dir(const char *dir, const nt5_model_options *opts, const
         checkpoint_source_state state = {.ck = &ck, .cfg = &m->cfg};
         weight_source src = checkpoint_source(&state);
         st = finish_open(m, opts, tf, &src);
-        if (st != NT5_OK) err_wrap(st, "loading %s", dir);
+        if (st != NT5_OK) name_model(st, dir);
     }
     ckpt_close(&ck);
     if (st != NT5_OK) {

@@ -92,7 +92,10 @@ pub struct nt5_generation {
 
 /// Download progress of one file ("org/name/file"): bytes done and the total
 /// (0 if unknown). Return 0 to go on, nonzero to cancel (NT5_ERR_CANCELLED;
-/// what was downloaded so far is kept and resumed by the next call).
+/// what was downloaded so far is kept and resumed by the next call). It also
+/// receives notes for people, `file` beginning with "note: " and done and
+/// total 0 (the Hub could not be reached and a cached snapshot is used): the
+/// library prints nothing itself.
 pub type nt5_progress_callback = Option<unsafe extern "C" fn(file: *const c_char, done: u64, total: u64, user_data: *mut c_void) -> i32>;
 
 /// Called after every decoding step (once per sequence that got a token, or
