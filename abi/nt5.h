@@ -170,8 +170,9 @@ typedef struct nt5_model_options {
      * Default 0. */
     int32_t refuse_non_finite_weights;
     /* Since NT5_ABI_VERSION 4. The tokenizer to use instead of the model's
-     * own: a directory with spiece.model (and tokenizer_config.json), or a
-     * spiece.model file. NULL (default): the model's (spiece.model beside
+     * own: a directory with spiece.model (and tokenizer_config.json), a
+     * spiece.model file, or a Hub reference to a repo or folder holding
+     * them (only those files are fetched: "google/t5-v1_1-xxl"). NULL (default): the model's (spiece.model beside
      * config.json, the spiece_model tensor of a single checkpoint file, the
      * nt5 file's); a model without one takes token ids only. */
     const char *tokenizer;

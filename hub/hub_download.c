@@ -326,6 +326,13 @@ static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, con
         if (!listed(siblings, req->path)) st = err_set(NT5_ERR_NOT_FOUND, "%s has no file %s", req->repo_id, req->path);
         else snprintf(files[n++], 256, "%s", req->path);
         snprintf(out->file, sizeof out->file, "%s", req->path);
+    } else if (st == NT5_OK && req->tokenizer_only) { /* a tokenizer: its folder's spiece.model and config */
+        static const char *const parts[] = {"spiece.model", "tokenizer_config.json"};
+        for (int i = 0; i < 2; i++)
+            if (in_folder(req->path, parts[i], files[n]) && listed(siblings, files[n])) n++;
+        if (n == 0 || strcmp(strrchr(files[0], '/') ? strrchr(files[0], '/') + 1 : files[0], "spiece.model") != 0)
+            st = err_set(NT5_ERR_NOT_FOUND, "%s%s%s has no spiece.model: not a T5 tokenizer", req->repo_id,
+                         req->path[0] ? "/" : "", req->path);
     } else if (st == NT5_OK) { /* a model at the root or in a component folder, with its pipeline's tokenizer */
         st = model_files(rc, req, siblings, req->path, commit, files, &n, &index, partial);
         file_name tokenizer, name;
@@ -369,6 +376,8 @@ static nt5_status find_cached(const hub_repo_cache *rc, const hub_request *req, 
     } else if (req->file) {
         snprintf(key, sizeof key, "%s", req->path);
         snprintf(out->file, sizeof out->file, "%s", req->path);
+    } else if (req->tokenizer_only) {
+        in_folder(req->path, "spiece.model", key);
     } else if (in_folder(req->path, "config.json", key) && strncmp(req->path, "text_encoder", 12) == 0) {
         file_name spiece;
         snprintf(spiece, sizeof spiece, "tokenizer%s/spiece.model", req->path + 12);
@@ -432,11 +441,11 @@ nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, hub_fetch
                      rc.repo_dir);
     }
     /* offline or after a fallback: an encoder part stands in for a missing whole file */
-    if (st == NT5_OK && !req->path[0] && !req->quant[0])
+    if (st == NT5_OK && !req->path[0] && !req->quant[0] && !req->tokenizer_only)
         partial = req->encoder_only && !hub_cache_has_file(&rc, commit, "model.safetensors") &&
                   hub_partial_ready(&rc, commit);
-    if (st == NT5_OK && !req->encoder_only && !req->path[0] && !req->quant[0] && !has_weights(&rc, commit) &&
-        hub_partial_ready(&rc, commit))
+    if (st == NT5_OK && !req->encoder_only && !req->tokenizer_only && !req->path[0] && !req->quant[0] &&
+        !has_weights(&rc, commit) && hub_partial_ready(&rc, commit))
         st = err_set(NT5_ERR_NOT_FOUND,
                      "only the encoder of %s was fetched (an encoder-only open, such as nt5 encode, takes just its "
                      "part); fetch the whole model with the Hub reachable (nt5 download %s)",

@@ -10,6 +10,7 @@ typedef struct hub_request {
     const char *path;     /* "" (the root), a component folder or a file of the repo */
     int file;             /* path names a file */
     const char *quant;    /* "" or the quantization tag of the GGUF file wanted */
+    int tokenizer_only;   /* only the tokenizer files of path: spiece.model, tokenizer_config.json */
     int encoder_only;     /* skip shards that hold only decoder tensors */
     http_progress progress;
     void *user_data;

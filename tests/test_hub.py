@@ -557,8 +557,16 @@ class Hub(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, local.stdout)
         with open(os.path.join(root, "t5_fp32.safetensors"), "rb") as f:
-            self.assertEqual({p for p, n in self.served(hub).items() if n > 0},
-                             {"/cdn/" + hashlib.sha256(f.read()).hexdigest()})
+            single = "/cdn/" + hashlib.sha256(f.read()).hexdigest()
+        self.assertEqual({p for p, n in self.served(hub).items() if n > 0}, {single})
+        # the tokenizer as a Hub reference too: only its spiece.model and tokenizer_config.json are fetched
+        r = run(["encode", "nt5-test/files/t5_fp32.safetensors", "Hello world!", "--json", "--tokenizer", TINY],
+                self.cache, hub.endpoint)
+        self.assertEqual(r.stdout, local.stdout, r.stderr)
+        with open(os.path.join(fixture, "spiece.model"), "rb") as f:
+            spiece = "/cdn/" + hashlib.sha256(f.read()).hexdigest()
+        self.assertEqual({p for p, n in self.served(hub).items() if n > 0},
+                         {single, spiece, "/%s/tokenizer_config.json" % TINY})
         r = run(["download", "nt5-test/files:Q8_0"], self.cache, hub.endpoint)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertTrue(r.stdout.strip().endswith("/t5-encoder-Q8_0.gguf"), r.stdout)

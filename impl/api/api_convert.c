@@ -105,8 +105,9 @@ static nt5_status write_converted(nt5_model *m, const nt5_convert_options *o, co
 }
 
 /* How the source opens: the caller's hub fields and threads, on the CPU. */
-static nt5_status source_options(const nt5_convert_options *o, nt5_model_options *mo) {
+static nt5_status source_options(const nt5_convert_options *o, nt5_model_options *mo, char *tokenizer_dir, size_t cap) {
     nt5_status st = api_model_options(o->source, mo);
+    if (st == NT5_OK) st = api_tokenizer_option(mo, tokenizer_dir, cap);
     mo->device = "cpu";
     mo->encoder_only = o->encoder_only;
     /* f16 is written from an f32 model; the others load as they are written */
@@ -118,7 +119,8 @@ static nt5_status source_options(const nt5_convert_options *o, nt5_model_options
 static nt5_status convert_run(const char *src, const hub_snapshot *snap, const char *dst,
                               const nt5_convert_options *o) {
     nt5_model_options mo;
-    nt5_status st = source_options(o, &mo);
+    char tokenizer_dir[4096];
+    nt5_status st = source_options(o, &mo, tokenizer_dir, sizeof tokenizer_dir);
     if (st != NT5_OK) return st;
     load_transforms tf = {.fold_norms = o->fold_norm_scales};
     nt5_model *m = NULL;
@@ -134,7 +136,8 @@ static nt5_status convert_run(const char *src, const hub_snapshot *snap, const c
  * and options (cache_name); its path into cached[cap]. */
 static nt5_status convert_into_cache(const char *src, const nt5_convert_options *o, char *cached, size_t cap) {
     nt5_model_options mo;
-    nt5_status st = source_options(o, &mo);
+    char tokenizer_dir[4096];
+    nt5_status st = source_options(o, &mo, tokenizer_dir, sizeof tokenizer_dir);
     char name[96];
     cache_name(o, name, sizeof name);
     hub_snapshot snap;

@@ -17,17 +17,23 @@
 
 /* What `id` (a reference, hub/hub_ref.h) names, fetched into the cache per
  * the hub fields of o: its path, the pipeline tokenizer beside it, the commit. */
-static nt5_status fetch(const hub_env *env, const char *id, const nt5_model_options *o, hub_snapshot *snap) {
+static nt5_status fetch(const hub_env *env, const char *id, const nt5_model_options *o, int tokenizer_only,
+                        hub_snapshot *snap) {
     hub_ref ref;
     nt5_status st = hub_ref_parse(id, &ref);
     if (st != NT5_OK) return st;
     if (ref.revision[0] && o->revision && o->revision[0] && strcmp(ref.revision, o->revision) != 0)
         return err_set(NT5_ERR_INVALID_ARG, "\"%s\" names revision %s but the options say %s", id, ref.revision,
                        o->revision);
-    hub_request req = {ref.repo_id,    ref.revision[0] ? ref.revision : o->revision,
-                       ref.path,       hub_ref_is_file(&ref),
-                       ref.quant,      o->encoder_only,
-                       o->on_progress, o->progress_user_data};
+    hub_request req = {.repo_id = ref.repo_id,
+                       .revision = ref.revision[0] ? ref.revision : o->revision,
+                       .path = ref.path,
+                       .file = hub_ref_is_file(&ref),
+                       .quant = ref.quant,
+                       .tokenizer_only = tokenizer_only,
+                       .encoder_only = o->encoder_only,
+                       .progress = o->on_progress,
+                       .user_data = o->progress_user_data};
     hub_fetched got;
     st = hub_fetch_model(env, &req, &got);
     if (st != NT5_OK) return st;
@@ -37,11 +43,11 @@ static nt5_status fetch(const hub_env *env, const char *id, const nt5_model_opti
     return NT5_OK;
 }
 
-static nt5_status fetch_snapshot(const char *id, const nt5_model_options *o, hub_snapshot *snap) {
+static nt5_status fetch_snapshot(const char *id, const nt5_model_options *o, int tokenizer_only, hub_snapshot *snap) {
     hub_env env;
     nt5_status st = hub_env_load(o->cache_dir, o->token, o->offline, &env);
     if (st != NT5_OK) return st;
-    st = fetch(&env, id, o, snap);
+    st = fetch(&env, id, o, tokenizer_only, snap);
     hub_env_free(&env);
     return st;
 }
@@ -62,8 +68,18 @@ nt5_status api_open_snapshot(const char *id, const hub_snapshot *snap, const nt5
 
 nt5_status api_open_id(const char *id, const nt5_model_options *o, const load_transforms *tf, nt5_model **out) {
     hub_snapshot snap;
-    nt5_status st = fetch_snapshot(id, o, &snap);
+    nt5_status st = fetch_snapshot(id, o, 0, &snap);
     return st == NT5_OK ? api_open_snapshot(id, &snap, o, tf, out) : st;
+}
+
+nt5_status api_tokenizer_option(nt5_model_options *o, char *dir, size_t cap) {
+    if (!o->tokenizer || !hub_looks_like_ref(o->tokenizer)) return NT5_OK;
+    hub_snapshot snap;
+    nt5_status st = fetch_snapshot(o->tokenizer, o, 1, &snap);
+    if (st != NT5_OK) return st;
+    snprintf(dir, cap, "%s", snap.dir);
+    o->tokenizer = dir;
+    return NT5_OK;
 }
 
 nt5_status nt5_hub_download(const char *model_id, const nt5_model_options *opts, char *dir, size_t capacity,
@@ -73,7 +89,7 @@ nt5_status nt5_hub_download(const char *model_id, const nt5_model_options *opts,
     nt5_model_options o;
     hub_snapshot snap;
     nt5_status st = api_model_options(opts, &o);
-    if (st == NT5_OK) st = fetch_snapshot(model_id, &o, &snap);
+    if (st == NT5_OK) st = fetch_snapshot(model_id, &o, 0, &snap);
     return st == NT5_OK ? text_out(snap.dir, dir, capacity, length) : st;
 }
 
@@ -86,7 +102,7 @@ nt5_status api_converted_path(const char *id, const nt5_model_options *o, const 
     hub_repo_cache rc;
     hub_ref ref;
     st = hub_ref_parse(id, &ref);
-    if (st == NT5_OK) st = fetch(&env, id, o, snap);
+    if (st == NT5_OK) st = fetch(&env, id, o, 0, snap);
     if (st == NT5_OK) st = hub_cache_open(&env, ref.repo_id, &rc);
     if (st == NT5_OK) {
         st = hub_cache_nt5_mkdir(&rc, snap->commit, "converted", dir, sizeof dir); /* in nt5's cache */

@@ -19,6 +19,10 @@ nt5_status api_open_id(const char *id, const nt5_model_options *o, const load_tr
 /* Opens fetched files of `id`, recording "id@commit" as the model's source. */
 nt5_status api_open_snapshot(const char *id, const hub_snapshot *snap, const nt5_model_options *o,
                              const load_transforms *tf, nt5_model **out);
+/* A tokenizer option that is a Hub reference (a repo, or a folder of one,
+ * with spiece.model) fetched into the cache: o->tokenizer then names the
+ * fetched folder, in dir[cap]. Other values are left as they are. */
+nt5_status api_tokenizer_option(nt5_model_options *o, char *dir, size_t cap);
 /* <nt5 cache>/<repo folder>/<commit>/converted/<name> (nt5's own cache
  * beside the Hub cache, hub/hub_cache.h) for the commit the
  * revision resolves to; the model's files are fetched first (into *snap,

@@ -29,6 +29,8 @@ nt5_status nt5_model_open(const char *path, const nt5_model_options *opts, nt5_m
     nt5_status st = check_open_args(path, "path", opts, out, &o);
     if (st != NT5_OK) return st;
     if (!path[0]) return err_set(NT5_ERR_INVALID_ARG, "path is empty");
+    char tokenizer_dir[4096];
+    if ((st = api_tokenizer_option(&o, tokenizer_dir, sizeof tokenizer_dir)) != NT5_OK) return st;
     if (!hub_looks_like_ref(path)) st = model_open_path(path, &o, NULL, out);
     else if (o.weight_dtype == NT5_DTYPE_F16) st = api_open_id_f16(path, &o, out);
     else st = api_open_id(path, &o, NULL, out);
