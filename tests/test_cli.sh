@@ -163,6 +163,17 @@ check convert-says "wrote $tmp/c.nt5" "$nt5" convert "$model" -o "$tmp/c.nt5"
 check_fails convert-exists "give --force to replace it" "$nt5" convert "$model" -o "$tmp/c.nt5"
 check convert-force "wrote $tmp/c.nt5" "$nt5" convert "$model" -o "$tmp/c.nt5" --force
 check_fails convert-hf-exists "give a new directory" "$nt5" convert "$model" -o "$tmp" --to hf --force
+# a file of a model given as the model asks for its directory; a model's path is said once
+check_fails config-json-as-model "give the model's directory" "$nt5" info "$model/config.json"
+out=$("$nt5" info "$data/t5-v1_1-tiny/config.json" 2>&1)
+if [ "$(printf '%s' "$out" | grep -o "t5-v1_1-tiny/config.json" | wc -l)" -eq 1 ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL path-said-once: $out"; fi
+# --device cuda on a machine without the NVIDIA driver says so (where the CUDA module was built)
+if ! [ -e /dev/nvidiactl ] && ! [ -e /proc/driver/nvidia/version ]; then
+    out=$("$nt5" info "$model" --device cuda 2>&1)
+    if printf '%s' "$out" | grep -qE "no NVIDIA driver found|could not be loaded"; then passed=$((passed + 1)); else
+        failed=$((failed + 1)); echo "FAIL cuda-without-driver: $out"; fi
+fi
 # info says none for a missing tokenizer; more threads than cores is said
 check info-no-tokenizer "tokenizer_source                 none" "$nt5" info "$model/model.safetensors"
 check threads-over-cores "cores online" "$nt5" info "$model" --threads 4096
