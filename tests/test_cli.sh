@@ -163,6 +163,11 @@ check convert-says "wrote $tmp/c.nt5" "$nt5" convert "$model" -o "$tmp/c.nt5"
 check_fails convert-exists "give --force to replace it" "$nt5" convert "$model" -o "$tmp/c.nt5"
 check convert-force "wrote $tmp/c.nt5" "$nt5" convert "$model" -o "$tmp/c.nt5" --force
 check_fails convert-hf-exists "give a new directory" "$nt5" convert "$model" -o "$tmp" --to hf --force
+# tokenize takes a directory that holds only a tokenizer
+mkdir "$tmp/tokenizer-only"
+cp "$model/spiece.model" "$model/tokenizer_config.json" "$tmp/tokenizer-only/"
+check tokenize-tokenizer-only "76 8 459 24 415 29 274 1" "$nt5" tokenize "$tmp/tokenizer-only" "Hello world!"
+check detokenize-tokenizer-only "Hello world!</s>" "$nt5" tokenize "$tmp/tokenizer-only" --decode 76 8 459 24 415 29 274 1
 # a file of a model given as the model asks for its directory; a model's path is said once
 check_fails config-json-as-model "give the model's directory" "$nt5" info "$model/config.json"
 out=$("$nt5" info "$data/t5-v1_1-tiny/config.json" 2>&1)

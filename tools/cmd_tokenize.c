@@ -1,12 +1,17 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#define NT5_EXPERIMENTAL
 #include "cli.h"
+#include "nt5_experimental.h"
 
 static const char help[] =
     "usage: nt5 tokenize MODEL_DIR TEXT [--no-eos] [--json]\n"
     "       nt5 tokenize MODEL_DIR --decode ID [ID ...] [--skip-special]\n"
-    "Shows the token ids of TEXT as T5's tokenizer makes them, or decodes ids.\n";
+    "Shows the token ids of TEXT as T5's tokenizer makes them, or decodes ids. MODEL_DIR may\n"
+    "also be a directory holding only a tokenizer (spiece.model, tokenizer_config.json).\n";
 
 #define MAX_IDS 4096
 
@@ -23,6 +28,28 @@ static int read_ids(cli_args *a, int32_t *ids, size_t *n) {
         ids[(*n)++] = (int32_t)v;
     }
     return 0;
+}
+
+/* Whether dir holds a tokenizer (spiece.model) and no model (no config.json). */
+static int tokenizer_only(const char *dir) {
+    char path[4200];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (stat(path, &sb) == 0) return 0;
+    snprintf(path, sizeof path, "%s/spiece.model", dir);
+    return stat(path, &sb) == 0;
+}
+
+/* The library tokenizes with a model's tokenizer: for a directory holding only
+ * a tokenizer, the smallest model (random weights, never run) carries it. */
+static int open_tokenizer_only(const char *dir, nt5_model_options *o, nt5_model **m) {
+    static const char config[] =
+        "{\"model_type\": \"t5\", \"d_model\": 8, \"d_kv\": 8, \"d_ff\": 8, \"num_heads\": 1, \"num_layers\": 1, "
+        "\"num_decoder_layers\": 0, \"vocab_size\": 262144}";
+    o->tokenizer = dir;
+    o->device = "cpu";
+    nt5_status st = nt5_model_open_random(config, 0, o, m);
+    return st == NT5_OK ? 0 : report(dir, st);
 }
 
 static int decode_ids(nt5_model *m, const int32_t *ids, size_t n, int skip_special) {
@@ -74,7 +101,8 @@ int cmd_tokenize(int argc, char **argv) {
         rc = 2;
     }
     /* every argument is checked before the model is opened (or downloaded) */
-    if (!rc && !(rc = args_finish(&a, "tokenize")) && !(rc = open_model(path, &o, &m)))
+    if (!rc && !(rc = args_finish(&a, "tokenize")) &&
+        !(rc = tokenizer_only(path) ? open_tokenizer_only(path, &o, &m) : open_model(path, &o, &m)))
         rc = decode ? decode_ids(m, ids, n_ids, skip) : encode_text(m, text, no_eos, json);
     nt5_model_free(m);
     args_free(&a);
