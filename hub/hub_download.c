@@ -73,7 +73,9 @@ static nt5_status download_blob(const hub_env *env, const hub_repo_cache *rc, co
     hub_cache_blob_path(rc, meta->etag, NULL, blob, sizeof blob);
     hub_cache_blob_path(rc, meta->etag, ".incomplete", part, sizeof part);
     int fd = open(part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) return err_set(NT5_ERR_IO, "cannot create %s: %s", part, strerror(errno));
+    if (fd < 0)
+        return err_set(NT5_ERR_IO, "%s/%s: cannot write into the cache %s: %s", req->repo_id, file, rc->repo_dir,
+                       strerror(errno));
     struct stat sb;
     fstat(fd, &sb);
     char display[1200];
@@ -85,7 +87,8 @@ static nt5_status download_blob(const hub_env *env, const hub_repo_cache *rc, co
     nt5_status st = NT5_OK;
     if (meta->size < 0 || sink.offset < meta->size)
         st = hub_http_download(env, meta->location, hub_same_host(meta->location, url), &sink);
-    if (close(fd) != 0 && st == NT5_OK) st = err_set(NT5_ERR_IO, "cannot write %s: %s", part, strerror(errno));
+    if (close(fd) != 0 && st == NT5_OK)
+        st = err_set(NT5_ERR_IO, "%s: cannot write into the cache %s: %s", display, rc->repo_dir, strerror(errno));
     if (st != NT5_OK) { /* the .incomplete file stays for a resume, unless nothing came */
         if (stat(part, &sb) == 0 && sb.st_size == 0) unlink(part);
         return st;
@@ -108,7 +111,8 @@ static nt5_status download_blob(const hub_env *env, const hub_repo_cache *rc, co
         if (st != NT5_OK) return st;
     }
     chmod(part, file_mode_for(0666));
-    if (rename(part, blob) != 0) return err_set(NT5_ERR_IO, "cannot rename %s: %s", part, strerror(errno));
+    if (rename(part, blob) != 0)
+        return err_set(NT5_ERR_IO, "%s: cannot store it in the cache %s: %s", display, rc->repo_dir, strerror(errno));
     return NT5_OK;
 }
 

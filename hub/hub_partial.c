@@ -42,7 +42,7 @@ static nt5_status fetch_range(const hub_env *env, const hub_request *req, const 
 static nt5_status fetch_header(const hub_env *env, const hub_request *req, const char *url, const http_meta *meta,
                                const char *tmp, cJSON **header, uint64_t *hlen) {
     int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0) return err_set(NT5_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+    if (fd < 0) return err_set(NT5_ERR_IO, "cannot write the encoder part of %s: %s", req->repo_id, strerror(errno));
     unsigned char len8[8];
     nt5_status st = fetch_range(env, req, url, meta, fd, 0, 7);
     if (st == NT5_OK && pread(fd, len8, 8, 0) != 8) st = err_set(NT5_ERR_NETWORK, "%s: short header", url);
@@ -145,13 +145,15 @@ nt5_status hub_partial_fetch(const hub_env *env, const hub_repo_cache *rc, const
     qsort(e, n, sizeof *e, by_begin);
     snprintf(tmp, sizeof tmp, "%s/model.safetensors.%d.part", dir, (int)getpid());
     int fd = st == NT5_OK ? open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644) : -1;
-    if (st == NT5_OK && fd < 0) st = err_set(NT5_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+    if (st == NT5_OK && fd < 0)
+        st = err_set(NT5_ERR_IO, "cannot write the encoder part of %s in %s: %s", req->repo_id, dir, strerror(errno));
     if (st == NT5_OK) st = write_part_header(fd, e, n, req, commit);
     for (size_t i = 0; i < n && st == NT5_OK; i++)
         if (e[i].end > e[i].begin)
             st = fetch_range(env, req, url, meta, fd, 8 + (long long)hlen + e[i].begin,
                              8 + (long long)hlen + e[i].end - 1);
-    if (fd >= 0 && close(fd) != 0 && st == NT5_OK) st = err_set(NT5_ERR_IO, "cannot write %s", tmp);
+    if (fd >= 0 && close(fd) != 0 && st == NT5_OK)
+        st = err_set(NT5_ERR_IO, "cannot write the encoder part of %s in %s", req->repo_id, dir);
     free(e);
     cJSON_Delete(header);
     st_file *check = NULL;
@@ -159,7 +161,7 @@ nt5_status hub_partial_fetch(const hub_env *env, const hub_repo_cache *rc, const
     st_close(check);
     snprintf(final_path, sizeof final_path, "%s/model.safetensors", dir);
     if (st == NT5_OK && rename(tmp, final_path) != 0)
-        st = err_set(NT5_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
+        st = err_set(NT5_ERR_IO, "cannot store %s: %s", final_path, strerror(errno));
     if (st != NT5_OK) unlink(tmp);
     return st;
 }

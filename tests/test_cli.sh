@@ -163,6 +163,13 @@ check convert-says "wrote $tmp/c.nt5" "$nt5" convert "$model" -o "$tmp/c.nt5"
 check_fails convert-exists "give --force to replace it" "$nt5" convert "$model" -o "$tmp/c.nt5"
 check convert-force "wrote $tmp/c.nt5" "$nt5" convert "$model" -o "$tmp/c.nt5" --force
 check_fails convert-hf-exists "give a new directory" "$nt5" convert "$model" -o "$tmp" --to hf --force
+# a write that fails names the file asked for, never a temporary
+out=$("$nt5" encode "$model" "hi" -o "$tmp/missing/x.npy" 2>&1)
+if printf '%s' "$out" | grep -qF "cannot write $tmp/missing/x.npy" && ! printf '%s' "$out" | grep -q '\.tmp\.'; then
+    passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL no-temporary-names: $out"; fi
+out=$("$nt5" convert "$model" -o "$tmp/missing/x.nt5" 2>&1)
+if ! printf '%s' "$out" | grep -q '\.tmp\.'; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL convert-no-temporary-names: $out"; fi
 # tokenize takes a directory that holds only a tokenizer
 mkdir "$tmp/tokenizer-only"
 cp "$model/spiece.model" "$model/tokenizer_config.json" "$tmp/tokenizer-only/"

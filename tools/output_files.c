@@ -13,7 +13,7 @@ static FILE *open_temp(const char *path, char *tmp, size_t cap) {
     snprintf(tmp, cap, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        fprintf(stderr, "nt5: cannot create %s: %s\n", tmp, strerror(errno));
+        fprintf(stderr, "nt5: cannot write %s: %s\n", path, strerror(errno));
         return NULL;
     }
     FILE *f = fdopen(fd, "wb");

@@ -183,7 +183,8 @@ nt5_status hf_layout_save(const nt5_model *m, const char *dir, nt5_progress_call
     if (st == NT5_OK) st = write_tokenizer(m, tmp);
     if (st == NT5_OK) st = write_card(m, tmp);
     if (st == NT5_OK) chmod(tmp, file_mode_for(0777));
-    if (st == NT5_OK && rename(tmp, dir) != 0) st = err_set(NT5_ERR_IO, "cannot rename %s: %s", tmp, strerror(errno));
+    if (st == NT5_OK && rename(tmp, dir) != 0)
+        st = err_set(NT5_ERR_IO, "cannot create %s (written beside it, then renamed): %s", dir, strerror(errno));
     if (st != NT5_OK) {
         static const char *const files[] = {"model.safetensors", "config.json", "spiece.model", "tokenizer_config.json",
                                             "README.md"};
