@@ -396,6 +396,20 @@ class Hub(unittest.TestCase):
         self.assertEqual(rc, 0, screen)
         self.assertEqual(screen, "", "HF_HUB_DISABLE_PROGRESS_BARS silences the bar")
 
+    def test_progress_bar_redraws_at_most_ten_times_a_second(self):
+        # a 48 MB file arrives in thousands of chunks: the line is redrawn per tenth of a second, not per chunk
+        root = tempfile.mkdtemp(prefix="nt5-repo-")
+        self.addCleanup(shutil.rmtree, root, True)
+        with open(os.path.join(root, "big.safetensors"), "wb") as f:
+            f.write(os.urandom(48 << 20))
+        hub = self.hub("--repo", "big=" + root)
+        start = time.monotonic()
+        rc, screen = self.run_on_terminal(["download", "nt5-test/big/big.safetensors"], hub.endpoint)
+        elapsed = time.monotonic() - start
+        self.assertEqual(rc, 0, screen)
+        self.assertIn("100.0%", screen)
+        self.assertLessEqual(screen.count("\r"), 10 * elapsed + 3, "%d redraws in %.2f s" % (screen.count("\r"), elapsed))
+
     def test_bin_only_repo(self):
         hub = self.hub()
         r = run(["generate", "nt5-test/bin-only", "Hello world!", "--max-new-tokens", "12", "--json"], self.cache,
