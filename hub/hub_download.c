@@ -192,10 +192,34 @@ static int listed(const cJSON *siblings, const char *name) {
     return 0;
 }
 
+/* A T5 tokenizer's files, the first required; a model's weights in the Hub's order of preference. */
+static const char *const tokenizer_files[] = {"spiece.model", "tokenizer_config.json"};
+static const char *const weight_files[] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                           "pytorch_model.bin.index.json"};
+
 /* `folder`/`name` (just `name` at the root) into out[256]; 0 when too long. */
 static int in_folder(const char *folder, const char *name, char out[256]) {
     return (size_t)snprintf(out, 256, "%s%s%s", folder, *folder ? "/" : "", name) < 256;
 }
+
+/* Appends to files[*n] those of folder/names[count] that the listing has; how many. */
+static int add_listed(const cJSON *siblings, const char *folder, const char *const *names, size_t count,
+                      file_name *files, int *n) {
+    int added = 0;
+    for (size_t i = 0; i < count && *n < MAX_FILES; i++)
+        if (in_folder(folder, names[i], files[*n]) && listed(siblings, files[*n])) (*n)++, added++;
+    return added;
+}
+
+/* The diffusers convention: component text_encoder_N pairs with tokenizer_N
+ * (text_encoder with tokenizer); 0 for other folders. */
+static int paired_tokenizer(const char *folder, file_name tokenizer) {
+    if (strncmp(folder, "text_encoder", 12) != 0 || strchr(folder, '/')) return 0;
+    return (size_t)snprintf(tokenizer, 256, "tokenizer%s", folder + 12) < 256;
+}
+
+/* Whether req asks for a model at the root of its repo (not a folder, file, quantization or tokenizer). */
+static int root_model(const hub_request *req) { return !req->path[0] && !req->quant[0] && !req->tokenizer_only; }
 
 /* The shard names of a downloaded index (in `folder`), each a safe file
  * name, as repo paths; for an encoder-only model only the shards with
@@ -272,16 +296,14 @@ static nt5_status pick_quant(const cJSON *siblings, const hub_request *req, file
 }
 
 /* A diffusers pipeline's tokenizer for the component `folder` when it has
- * none of its own: text_encoder_N -> tokenizer_N (text_encoder -> tokenizer)
- * in a repo with model_index.json; "" when there is none. */
+ * none of its own (paired_tokenizer, in a repo with model_index.json); "" when
+ * there is none. */
 static void pipeline_tokenizer(const cJSON *siblings, const char *folder, file_name tokenizer) {
-    tokenizer[0] = '\0';
     file_name own, spiece;
-    if (!listed(siblings, "model_index.json") || strncmp(folder, "text_encoder", 12) != 0 || strchr(folder, '/'))
-        return;
-    if (in_folder(folder, "spiece.model", own) && listed(siblings, own)) return;
-    snprintf(spiece, sizeof spiece, "tokenizer%s/spiece.model", folder + 12);
-    if (listed(siblings, spiece)) snprintf(tokenizer, 256, "tokenizer%s", folder + 12);
+    int pipeline = listed(siblings, "model_index.json") && paired_tokenizer(folder, tokenizer);
+    if (!pipeline || (in_folder(folder, "spiece.model", own) && listed(siblings, own)) ||
+        !(in_folder(tokenizer, "spiece.model", spiece) && listed(siblings, spiece)))
+        tokenizer[0] = '\0';
 }
 
 /* The files of a transformers model in `folder` ("" = the root): config,
@@ -291,22 +313,18 @@ static void pipeline_tokenizer(const cJSON *siblings, const char *folder, file_n
 static nt5_status model_files(const hub_repo_cache *rc, const hub_request *req, const cJSON *siblings,
                               const char *folder, const char *commit, file_name *files, int *n, const char **index,
                               int *partial) {
-    static const char *const optional[] = {"spiece.model", "tokenizer_config.json"};
-    static const char *const weights[] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
-                                          "pytorch_model.bin.index.json"};
     file_name name;
     if (!in_folder(folder, "config.json", files[*n]) || !listed(siblings, files[*n]))
         return err_set(NT5_ERR_NOT_FOUND, "%s has no %s: not a transformers model%s", req->repo_id, files[*n],
                        *folder ? " folder" : "");
     (*n)++;
-    for (int i = 0; i < 2; i++)
-        if (in_folder(folder, optional[i], name) && listed(siblings, name)) memcpy(files[(*n)++], name, sizeof name);
+    add_listed(siblings, folder, tokenizer_files, 2, files, n);
     size_t w = 0;
-    while (w < 4 && !(in_folder(folder, weights[w], name) && listed(siblings, name))) w++;
+    while (w < 4 && !(in_folder(folder, weight_files[w], name) && listed(siblings, name))) w++;
     if (w == 4)
         return err_set(NT5_ERR_NOT_FOUND, "%s has no %s%smodel.safetensors or pytorch_model.bin", req->repo_id, folder,
                        *folder ? "/" : "");
-    *partial = w == 0 && !*folder && req->encoder_only && !hub_cache_has_file(rc, commit, weights[0]);
+    *partial = w == 0 && !*folder && req->encoder_only && !hub_cache_has_file(rc, commit, weight_files[0]);
     if (!*partial) memcpy(files[(*n)++], name, sizeof name);
     *index = w == 1 || w == 3 ? files[*n - 1] : NULL;
     return NT5_OK;
@@ -331,21 +349,16 @@ static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, con
         else snprintf(files[n++], 256, "%s", req->path);
         snprintf(out->file, sizeof out->file, "%s", req->path);
     } else if (st == NT5_OK && req->tokenizer_only) { /* a tokenizer: its folder's spiece.model and config */
-        static const char *const parts[] = {"spiece.model", "tokenizer_config.json"};
-        for (int i = 0; i < 2; i++)
-            if (in_folder(req->path, parts[i], files[n]) && listed(siblings, files[n])) n++;
-        if (n == 0 || strcmp(strrchr(files[0], '/') ? strrchr(files[0], '/') + 1 : files[0], "spiece.model") != 0)
+        if (!add_listed(siblings, req->path, tokenizer_files, 1, files, &n))
             st = err_set(NT5_ERR_NOT_FOUND, "%s%s%s has no spiece.model: not a T5 tokenizer", req->repo_id,
                          req->path[0] ? "/" : "", req->path);
+        add_listed(siblings, req->path, tokenizer_files + 1, 1, files, &n);
     } else if (st == NT5_OK) { /* a model at the root or in a component folder, with its pipeline's tokenizer */
         st = model_files(rc, req, siblings, req->path, commit, files, &n, &index, partial);
-        file_name tokenizer, name;
+        file_name tokenizer;
         pipeline_tokenizer(siblings, req->path, tokenizer);
         snprintf(out->tokenizer, sizeof out->tokenizer, "%s", tokenizer);
-        for (int i = 0; st == NT5_OK && tokenizer[0] && i < 2; i++) {
-            static const char *const parts[] = {"spiece.model", "tokenizer_config.json"};
-            if (in_folder(tokenizer, parts[i], name) && listed(siblings, name)) memcpy(files[n++], name, sizeof name);
-        }
+        if (st == NT5_OK && tokenizer[0]) add_listed(siblings, tokenizer, tokenizer_files, 2, files, &n);
     }
     cJSON_Delete(info);
     for (int i = 0; i < n && st == NT5_OK; i++) st = fetch_file(env, rc, req, commit, files[i]);
@@ -357,7 +370,7 @@ static nt5_status fetch_online(const hub_env *env, const hub_repo_cache *rc, con
     if (st == NT5_OK && *partial && !hub_partial_ready(rc, commit)) {
         char url[4096];
         http_meta meta;
-        st = head_file(env, rc, req, commit, "model.safetensors", url, sizeof url, &meta);
+        st = head_file(env, rc, req, commit, weight_files[0], url, sizeof url, &meta);
         if (st == NT5_OK) st = hub_partial_fetch(env, rc, req, commit, url, &meta);
     }
     if (st == NT5_OK) st = hub_cache_write_ref(rc, revision, commit);
@@ -382,11 +395,10 @@ static nt5_status find_cached(const hub_repo_cache *rc, const hub_request *req, 
         snprintf(out->file, sizeof out->file, "%s", req->path);
     } else if (req->tokenizer_only) {
         in_folder(req->path, "spiece.model", key);
-    } else if (in_folder(req->path, "config.json", key) && strncmp(req->path, "text_encoder", 12) == 0) {
+    } else if (in_folder(req->path, "config.json", key) && paired_tokenizer(req->path, tokenizer)) {
         file_name spiece;
-        snprintf(spiece, sizeof spiece, "tokenizer%s/spiece.model", req->path + 12);
-        if (hub_cache_has_file(rc, commit, spiece))
-            snprintf(tokenizer, sizeof tokenizer, "tokenizer%s", req->path + 12);
+        if (!(in_folder(tokenizer, "spiece.model", spiece) && hub_cache_has_file(rc, commit, spiece)))
+            tokenizer[0] = '\0';
     }
     snprintf(out->tokenizer, sizeof out->tokenizer, "%s", tokenizer);
     return key[0] && hub_cache_has_file(rc, commit, key) ? NT5_OK : NT5_ERR_NOT_FOUND;
@@ -394,10 +406,8 @@ static nt5_status find_cached(const hub_repo_cache *rc, const hub_request *req, 
 
 /* Whether the snapshot holds the whole model's weights (not just an encoder part beside it). */
 static int has_weights(const hub_repo_cache *rc, const char *commit) {
-    static const char *const weights[] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
-                                          "pytorch_model.bin.index.json"};
-    for (size_t i = 0; i < sizeof weights / sizeof weights[0]; i++)
-        if (hub_cache_has_file(rc, commit, weights[i])) return 1;
+    for (size_t i = 0; i < sizeof weight_files / sizeof weight_files[0]; i++)
+        if (hub_cache_has_file(rc, commit, weight_files[i])) return 1;
     return 0;
 }
 
@@ -445,11 +455,11 @@ nt5_status hub_fetch_model(const hub_env *env, const hub_request *req, hub_fetch
                      rc.repo_dir);
     }
     /* offline or after a fallback: an encoder part stands in for a missing whole file */
-    if (st == NT5_OK && !req->path[0] && !req->quant[0] && !req->tokenizer_only)
-        partial = req->encoder_only && !hub_cache_has_file(&rc, commit, "model.safetensors") &&
+    if (st == NT5_OK && root_model(req))
+        partial = req->encoder_only && !hub_cache_has_file(&rc, commit, weight_files[0]) &&
                   hub_partial_ready(&rc, commit);
-    if (st == NT5_OK && !req->encoder_only && !req->tokenizer_only && !req->path[0] && !req->quant[0] &&
-        !has_weights(&rc, commit) && hub_partial_ready(&rc, commit))
+    if (st == NT5_OK && root_model(req) && !req->encoder_only && !has_weights(&rc, commit) &&
+        hub_partial_ready(&rc, commit))
         st = err_set(NT5_ERR_NOT_FOUND,
                      "only the encoder of %s was fetched (an encoder-only open, such as nt5 encode, takes just its "
                      "part); fetch the whole model with the Hub reachable (nt5 download %s)",

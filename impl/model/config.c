@@ -137,9 +137,9 @@ nt5_status config_from_json(const cJSON *root, const char *what, t5_config *cfg)
     return NT5_OK;
 }
 
-nt5_status config_overlay(cJSON *config, const char *path) {
+nt5_status config_from_inferred(cJSON *config, const char *override_path, const char *what, t5_config *cfg) {
     cJSON *given = NULL;
-    nt5_status st = json_read_file(path, &given);
+    nt5_status st = override_path ? json_read_file(override_path, &given) : NT5_OK;
     for (cJSON *item = given ? given->child : NULL; st == NT5_OK && item; item = item->next) {
         cJSON *copy = cJSON_Duplicate(item, 1);
         if (!copy || !(cJSON_GetObjectItemCaseSensitive(config, item->string)
@@ -150,7 +150,7 @@ nt5_status config_overlay(cJSON *config, const char *path) {
         }
     }
     cJSON_Delete(given);
-    return st;
+    return st == NT5_OK ? config_from_json(config, what, cfg) : st;
 }
 
 cJSON *config_to_json(const t5_config *c) {

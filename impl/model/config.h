@@ -21,10 +21,10 @@ typedef struct t5_config {
 
 /* Fills `cfg` from a parsed config.json; `what` names it in errors. */
 nt5_status config_from_json(const cJSON *root, const char *what, t5_config *cfg);
-/* Replaces or adds, in `config` (config.json keys), every key of the JSON
- * object in the file at path: a config.json given for a checkpoint whose
- * config was inferred. */
-nt5_status config_overlay(cJSON *config, const char *path);
+/* config_from_json of an inferred config (config.json keys, from a file
+ * without config.json), with every key of the config.json at override_path
+ * (when not NULL) replacing or adding to them. */
+nt5_status config_from_inferred(cJSON *inferred, const char *override_path, const char *what, t5_config *cfg);
 /* The config as Hugging Face config.json keys (config_from_json reads it back). */
 cJSON *config_to_json(const t5_config *cfg);
 const char *config_model_type_name(int model_type);

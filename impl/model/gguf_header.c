@@ -169,8 +169,7 @@ nt5_status gguf_read_header(const gguf_file *f, const char *what, const char *co
     *tok = NULL;
     cJSON *c = cJSON_CreateObject();
     nt5_status st = c ? config_of(f, what, c) : err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    if (st == NT5_OK && config_path) st = config_overlay(c, config_path);
-    if (st == NT5_OK) st = config_from_json(c, what, cfg);
+    if (st == NT5_OK) st = config_from_inferred(c, config_path, what, cfg);
     cJSON_Delete(c);
     if (st == NT5_OK) st = tokenizer_of(f, what, tok);
     return st;

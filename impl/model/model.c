@@ -71,8 +71,6 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
         m->tok = tok;
         m->max_input_length = tok_max_length(tok);
         snprintf(m->tokenizer_from, sizeof m->tokenizer_from, "%s", opts->tokenizer);
-    } else if (!m->tok) {
-        m->tokenizer_from[0] = '\0';
     }
     src->describe(src->self, m->stored, sizeof m->stored);
     if (m->tok && tok_size(m->tok) > m->cfg.vocab_size)
@@ -119,6 +117,24 @@ static nt5_status name_model(nt5_status st, const char *path) {
     return strstr(err_message(), path) ? st : err_wrap(st, "loading %s", path);
 }
 
+/* The end of opening a model whose config and tokenizer were read into m
+ * (status st): its weights from src (the default max input length when the
+ * header set none); m goes to *out, or is freed on an error. */
+static nt5_status load_weights(nt5_model *m, nt5_status st, const char *path, const nt5_model_options *opts,
+                               const load_transforms *tf, const weight_source *src, nt5_model **out) {
+    if (st == NT5_OK) {
+        if (!m->max_input_length) m->max_input_length = m->tok ? tok_max_length(m->tok) : 512;
+        st = finish_open(m, opts, tf, src);
+        if (st != NT5_OK) name_model(st, path);
+    }
+    if (st != NT5_OK) {
+        model_free(m);
+        return st;
+    }
+    *out = m;
+    return NT5_OK;
+}
+
 /* An nt5 file (f is closed here). */
 static nt5_status open_nt5_file(const char *path, st_file *f, const nt5_model_options *opts, const load_transforms *tf,
                                 nt5_model **out) {
@@ -138,36 +154,11 @@ static nt5_status open_nt5_file(const char *path, st_file *f, const nt5_model_op
     snprintf(m->format, sizeof m->format, "nt5 file");
     snprintf(m->tokenizer_from, sizeof m->tokenizer_from, "the nt5 file");
     if (st == NT5_OK) st = nt5file_source_open(&state);
-    if (st == NT5_OK) {
-        weight_source src = nt5file_source(&state);
-        st = finish_open(m, opts, tf, &src);
-        if (st != NT5_OK) name_model(st, path);
-    }
+    weight_source src = nt5file_source(&state);
+    st = load_weights(m, st, path, opts, tf, &src, out);
     nt5file_source_close(&state);
     st_close(f);
-    if (st != NT5_OK) {
-        model_free(m);
-        return st;
-    }
-    *out = m;
-    return NT5_OK;
-}
-
-/* The end of opening a file whose header was read into m (status st): its
- * weights from src; m goes to *out, or is freed on an error. */
-static nt5_status load_weights(nt5_model *m, nt5_status st, const char *path, const nt5_model_options *opts,
-                               const load_transforms *tf, const weight_source *src, nt5_model **out) {
-    if (st == NT5_OK) {
-        m->max_input_length = m->tok ? tok_max_length(m->tok) : 512;
-        st = finish_open(m, opts, tf, src);
-        if (st != NT5_OK) name_model(st, path);
-    }
-    if (st != NT5_OK) {
-        model_free(m);
-        return st;
-    }
-    *out = m;
-    return NT5_OK;
+    return st;
 }
 
 /* A single checkpoint file (single_file.h; f is closed here). */
@@ -240,8 +231,8 @@ static nt5_status open_dir(const char *dir, const nt5_model_options *opts, const
     nt5_model *m = calloc(1, sizeof *m);
     if (!m) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     char path[4096];
-    snprintf(path, sizeof path, "%s", opts->config ? opts->config : "");
-    if (!opts->config) snprintf(path, sizeof path, "%s/config.json", dir);
+    if (opts->config) snprintf(path, sizeof path, "%s", opts->config);
+    else snprintf(path, sizeof path, "%s/config.json", dir);
     cJSON *root = NULL;
     checkpoint ck = {0};
     nt5_status st = json_read_file(path, &root);
@@ -251,23 +242,14 @@ static nt5_status open_dir(const char *dir, const nt5_model_options *opts, const
         st = tok_open(dir, &m->tok);
         if (st == NT5_ERR_NOT_FOUND) st = NT5_OK; /* a model without tokenizer takes ids */
     }
-    m->max_input_length = m->tok ? tok_max_length(m->tok) : 512;
     snprintf(m->format, sizeof m->format, "Hugging Face directory");
     snprintf(m->tokenizer_from, sizeof m->tokenizer_from, "%s/spiece.model", dir);
     if (st == NT5_OK) st = ckpt_open_dir(dir, opts->encoder_only, &ck);
-    if (st == NT5_OK) {
-        checkpoint_source_state state = {.ck = &ck, .cfg = &m->cfg};
-        weight_source src = checkpoint_source(&state);
-        st = finish_open(m, opts, tf, &src);
-        if (st != NT5_OK) name_model(st, dir);
-    }
+    checkpoint_source_state state = {.ck = &ck, .cfg = &m->cfg};
+    weight_source src = checkpoint_source(&state);
+    st = load_weights(m, st, dir, opts, tf, &src, out);
     ckpt_close(&ck);
-    if (st != NT5_OK) {
-        model_free(m);
-        return st;
-    }
-    *out = m;
-    return NT5_OK;
+    return st;
 }
 
 nt5_status model_open_path(const char *path, const nt5_model_options *opts, const load_transforms *tf,

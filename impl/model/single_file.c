@@ -22,8 +22,7 @@ nt5_status single_file_read_header(const checkpoint *ck, const char *what, const
     *tok = NULL;
     cJSON *config = NULL;
     nt5_status st = config_infer(ck, what, &config);
-    if (st == NT5_OK && config_path) st = config_overlay(config, config_path);
-    if (st == NT5_OK) st = config_from_json(config, what, cfg);
+    if (st == NT5_OK) st = config_from_inferred(config, config_path, what, cfg);
     cJSON_Delete(config);
     const st_tensor *spiece = st == NT5_OK ? embedded_spiece(ck) : NULL;
     if (spiece) st = open_tokenizer(spiece, what, cfg->vocab_size, tok);
