@@ -54,6 +54,11 @@ typedef struct exec_ctx {
     const backend *be; /* the backend the call's ops go through (set by exec_begin) */
     nt5_status status;
     void *scratch; /* the backend's per-call state (its exec_begin sets it) */
+    /* 1: the products' rows are computed as they would be alone, so that an
+     * input's result does not depend on the inputs batched with it, provided
+     * the rows are laid out in the backend's row_block (the encoder; see
+     * cpu_row_block.h). Set after exec_begin. */
+    int batch_invariant;
 } exec_ctx;
 
 /* Attention over one layer for a batch: out = softmax(q k^T + bias + mask) v,
@@ -96,6 +101,11 @@ typedef struct backend_ops {
     void (*free_weight)(backend *be, void *w);
     /* Copies `bytes` of a weight buffer to host memory (to save a model). */
     void (*read_weight)(const backend *be, void *host, const void *w, size_t bytes);
+    /* Batch invariance (exec_ctx.batch_invariant): the row block that every
+     * product's row count and every input's first row must be a multiple
+     * of for a row to be computed as it would be alone; 0: the backend
+     * cannot promise it. NULL: 0. */
+    size_t (*row_block)(const backend *be);
 
     /* Best effort, at open: makes `bytes` of working memory ready for calls
      * (a GPU backend's pool), so a first call allocates nothing from the

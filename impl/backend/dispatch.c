@@ -17,6 +17,8 @@ nt5_status exec_end(exec_ctx *x) { return x->be->ops->exec_end(x); }
 
 int exec_computes_in_weight_dtype(const exec_ctx *x) { return x->be->ops->computes_in_weight_dtype; }
 
+size_t backend_row_block(const backend *be) { return be->ops->row_block ? be->ops->row_block(be) : 0; }
+
 float *op_alloc(exec_ctx *x, size_t n) { return x->status == NT5_OK && n ? x->be->ops->alloc(x, n) : NULL; }
 
 void op_release(exec_ctx *x, float *p) {

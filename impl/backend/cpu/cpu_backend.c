@@ -8,6 +8,7 @@
 
 #include "backend/cpu/cpu_attention.h"
 #include "backend/cpu/cpu_blas.h"
+#include "backend/cpu/cpu_row_block.h"
 #include "backend/cpu/cpu_internal.h"
 #include "backend/cpu/cpu_linear.h"
 #include "backend/cpu/cpu_picks.h"
@@ -36,6 +37,11 @@ static void cpu_free_weight(backend *be, void *w) {
 static void cpu_read_weight(const backend *be, void *host, const void *w, size_t bytes) {
     (void)be;
     memcpy(host, w, bytes);
+}
+
+static size_t cpu_row_block_of(const backend *be) {
+    (void)be;
+    return cpu_row_block();
 }
 
 static nt5_status cpu_exec_begin(const backend *be, exec_ctx *x) {
@@ -120,6 +126,7 @@ static const backend_ops cpu_ops = {
     .adopt_weight = cpu_adopt_weight,
     .free_weight = cpu_free_weight,
     .read_weight = cpu_read_weight,
+    .row_block = cpu_row_block_of,
     .reserve = cpu_reserve,
     .exec_begin = cpu_exec_begin,
     .exec_end = cpu_exec_end,

@@ -19,8 +19,9 @@ typedef struct linear_job {
     const wmat *w;
     size_t ld_out, ld_in, M, N, K, pieces;
     int accumulate;
-    float *tiles; /* [threads, TILE_ROWS * K]: bf16 weights widened for BLAS */
-    float *xs;    /* [K] the input row deinterleaved (M == 1, bf16 weights) */
+    int blas_only; /* batch invariance: sgemm for any M (the other kernels sum in other orders) */
+    float *tiles;  /* [threads, TILE_ROWS * K]: bf16 weights widened for BLAS */
+    float *xs;     /* [K] the input row deinterleaved (M == 1, bf16 weights) */
 } linear_job;
 
 typedef float v8f __attribute__((vector_size(32)));
@@ -168,7 +169,7 @@ static void blas_linear_inside(const linear_job *j, size_t n0, size_t n1, size_t
     float beta = j->accumulate ? 1.0f : 0.0f;
     if (j->w->dtype == NT5_DTYPE_F32) {
         const float *w = j->w->data;
-        if (j->M == 1)
+        if (j->M == 1 && !j->blas_only)
             cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)(n1 - n0), (int)j->K, 1.0f, w + n0 * j->K, (int)j->K, j->in,
                         1, beta, j->out + n0, 1);
         else
@@ -198,7 +199,8 @@ static void linear_task(void *ctx, size_t piece, size_t slot) {
     size_t n0, n1;
     cpu_piece_range(j->N, j->pieces, piece, 16, &n0, &n1);
     if (n0 >= n1) return;
-    if (j->M == 1 && j->w->dtype == NT5_DTYPE_BF16) bf16_vector_linear(j, n0, n1);
+    if (j->blas_only) blas_linear(j, n0, n1, slot);
+    else if (j->M == 1 && j->w->dtype == NT5_DTYPE_BF16) bf16_vector_linear(j, n0, n1);
     else if (j->M > 1 && j->M <= SMALL_M) small_m_linear(j, n0, n1);
     else blas_linear(j, n0, n1, slot);
 }
@@ -206,11 +208,14 @@ static void linear_task(void *ctx, size_t piece, size_t slot) {
 void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in, const wmat *w,
                 size_t M, size_t N, size_t K, int accumulate) {
     if (M == 0 || !cpu_is_f32(x, in_dtype, "matrix product")) return;
-    linear_job j = {out, in, w, ld_out, ld_in, M, N, K, cpu_split_count(x, N, 64), accumulate, NULL, NULL};
-    if (w->dtype == NT5_DTYPE_BF16 && M > SMALL_M)
+    linear_job j = {out,  in,  w, ld_out, ld_in, M, N, K, cpu_split_count(x, N, 64), accumulate, x->batch_invariant,
+                    NULL, NULL};
+    int blas = j.blas_only || M > SMALL_M;
+    if (w->dtype == NT5_DTYPE_BF16 && blas)
         j.tiles = malloc((size_t)pool_threads(cpu_pool_of(x)) * TILE_ROWS * K * sizeof(float));
-    if (w->dtype == NT5_DTYPE_BF16 && M == 1 && (j.xs = malloc(K * sizeof(float)))) deinterleave16(j.xs, in, K);
-    if (w->dtype == NT5_DTYPE_BF16 && !(M > SMALL_M ? j.tiles != NULL : M != 1 || j.xs != NULL)) {
+    if (w->dtype == NT5_DTYPE_BF16 && !blas && M == 1 && (j.xs = malloc(K * sizeof(float))))
+        deinterleave16(j.xs, in, K);
+    if (w->dtype == NT5_DTYPE_BF16 && !(blas ? j.tiles != NULL : M != 1 || j.xs != NULL)) {
         x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in a matrix product");
         return;
     }
