@@ -3,12 +3,23 @@
 #include <string.h>
 
 #include "cli.h"
+#include "encode_corpus.h"
 #include "output_files.h"
 
 static const char help[] =
     "usage: nt5 encode MODEL_DIR TEXT [TEXT ...] [options]\n"
+    "       nt5 encode MODEL_DIR --input FILE --output DIR [options]\n"
     "Runs the encoder and writes or summarises the final hidden states.\n"
     "  -o, --output FILE     write FILE.npy or FILE.safetensors (by extension)\n"
+    "A corpus (--input): every line's caption into DIR/shard-NNNNN.safetensors (hidden_states,\n"
+    "lengths, token_ids), DIR/index.jsonl (a line per input line: its shard and row) and\n"
+    "DIR/manifest.json; repeated captions are encoded once; run it again to resume.\n"
+    "  --input FILE          one caption per line (\"-\": standard input)\n"
+    "  --field NAME          the input is JSON lines; the caption is NAME's string\n"
+    "  --batch-size N        captions per encoder call (default 16)\n"
+    "  --sort-window N       captions sorted by length together, so batches pad little (default 1024)\n"
+    "  --shard-size N        captions per shard (default: about 1 GiB at --max-length)\n"
+    "  --on-error fail|skip  a line without a valid caption stops the run (default) or is skipped\n"
     "  --preset NAME         flux (512, no mask), sd3 (256, no mask), pixart (300, masked),\n"
     "                        wan (512, masked, padded rows zeroed)\n"
     "  --max-length N        tokens per text including </s> (default: the model's 512)\n"
@@ -18,8 +29,7 @@ static const char help[] =
     "  --zero-padding        zero the hidden states of padded positions\n"
     "  --dtype f32|f16|bf16  output type (default f32)\n"
     "  --json                print the summary as JSON\n"
-    "  --quiet               with -o: do not say what was written\n"
-    "  --quiet               do not say what was written\n"
+    "  --quiet               do not say what was written (and draw no progress)\n"
     "  --device D, --threads N, --weight-dtype auto|f32|bf16|f16 (f16: on a GPU, from f16 files or Hub ids)\n"
     "  --tf32                 f32 weights on a GPU: TF32 products (faster, about 1e-3 relative)\n"
     "  --refuse-non-finite    fail to open a model with NaN or infinite weights\n"
@@ -27,9 +37,9 @@ static const char help[] =
     "  --config F             a config.json: a directory's instead of its own; over what nt5 infers\n"
     "                         for a single .safetensors or .gguf file\n";
 
-static int parse_options(cli_args *a, nt5_encode_options *o) {
+static int parse_options(cli_args *a, nt5_encode_options *o, const char **preset_name) {
     nt5_encode_options_init(o, sizeof *o);
-    const char *preset = args_value(a, "--preset");
+    const char *preset = *preset_name = args_value(a, "--preset");
     if (preset) {
         static const char *const names[] = {"flux", "sd3", "pixart", "wan"};
         static const int32_t ids[] = {NT5_PRESET_FLUX, NT5_PRESET_SD3, NT5_PRESET_PIXART, NT5_PRESET_WAN};
@@ -107,10 +117,15 @@ int cmd_encode(int argc, char **argv) {
     nt5_embeddings *e = NULL;
     const char **texts = calloc((size_t)argc + 1, sizeof *texts);
     nt5_encode_options o;
+    const char *preset, *input = args_value(&a, "--input");
+    if ((rc = parse_options(&a, &o, &preset))) goto done;
+    if (input) {
+        rc = encode_corpus(&a, help, input, &o, preset);
+        goto done;
+    }
     const char *out = args_value(&a, "--output");
     if (!out) out = args_value(&a, "-o");
     int json = args_flag(&a, "--json"), quiet = args_flag(&a, "--quiet");
-    if ((rc = parse_options(&a, &o))) goto done;
     if (out && !ends_with(out, ".npy") && !ends_with(out, ".safetensors")) {
         fprintf(stderr, "nt5 encode: --output must end in .npy or .safetensors\n");
         rc = 2;
