@@ -72,6 +72,26 @@ def doc_comments(header_text):
     return docs
 
 
+def field_docs(header_text):
+    """Maps (struct, field) to the comments of the field: the block right above
+    its declaration and the one that follows it on the same line, as one line."""
+    docs = {}
+    for st in re.finditer(r"typedef struct (nt5_\w+) \{(.*?)\n\} \1;", header_text, re.S):
+        body, pending, last, last_end = st.group(2), [], None, 0
+        for m in re.finditer(r"/\*(.*?)\*/|([^;/]+);", body, re.S):
+            if m.group(2) is None:  # a comment: trails the last field on its line, or precedes the next
+                comment = " ".join(re.sub(r"^\s*\*(?!/)", "", line).strip() for line in m.group(1).splitlines())
+                if last and "\n" not in body[last_end:m.start()]:
+                    docs[(st.group(1), last)] = (docs.get((st.group(1), last), "") + " " + comment).strip()
+                else:
+                    pending.append(comment)
+            else:
+                last, last_end = re.search(r"(\w+)\s*$", m.group(2)).group(1), m.end()
+                docs[(st.group(1), last)] = " ".join(pending)
+                pending = []
+    return {k: re.sub(r"\s+", " ", v).strip() for k, v in docs.items()}
+
+
 def constants(header_text):
     out = []
     for m in re.finditer(r"^#define (NT5_[A-Z0-9_]+) \(?(-?\d+)\)?(?:[ \t]*/\*[ \t]*(.*?)[ \t]*\*/)?[ \t]*$", header_text, re.M):
@@ -108,6 +128,7 @@ def params_of(func_decl):
 def read(header=HEADER):
     text = open(header, encoding="utf-8").read()
     docs = doc_comments(text)
+    fdocs = field_docs(text)
     ast = c_parser.CParser().parse(preprocess(header), filename=header)
     model = Model()
     model.constants = constants(text)
@@ -125,7 +146,7 @@ def read(header=HEADER):
                 if st.decls is None:
                     model.opaque.append(name)
                 else:
-                    fields = [Field(d.name, convert_type(d.type)) for d in st.decls]
+                    fields = [Field(d.name, convert_type(d.type), fdocs.get((name, d.name), "")) for d in st.decls]
                     model.structs.append((name, fields, docs.get(name, "")))
             else:
                 model.typedefs[name] = convert_type(t)

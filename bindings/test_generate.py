@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
 """Tests of the binding generator: the header model is complete, the
-generated files are up to date, and the Julia layer (which cannot run on
-Debian 12: no Julia package) wraps every function with the right types."""
+generated files are up to date, the Julia layer (which cannot run on
+Debian 12: no Julia package) wraps every function with the right types, and
+the Python ctypes layer declares every function with the right types and
+every struct with the C compiler's layout."""
+import ctypes
+import glob
+import importlib.util
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -117,6 +125,94 @@ class JuliaLayer(unittest.TestCase):
             for kw in re.findall(r"(\w+)=", args.partition(";")[2]):
                 self.assertTrue(re.search(r"function %s\(.*\b%s::" % (call, kw), nt5_jl),
                                 "%s has no keyword %s" % (call, kw))
+
+
+class PythonLayer(unittest.TestCase):
+    SCALARS = {"int32_t": ctypes.c_int32, "uint32_t": ctypes.c_uint32, "int64_t": ctypes.c_int64,
+               "uint64_t": ctypes.c_uint64, "size_t": ctypes.c_size_t, "float": ctypes.c_float, "char": ctypes.c_char}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.model = header_model.read()
+        spec = importlib.util.spec_from_file_location("nt5_lib", os.path.join(generate.HERE, "python", "nt5", "_lib.py"))
+        cls.lib = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(cls.lib)
+
+    def expected(self, t):
+        """The ctypes type of t, as the binding's docs promise it."""
+        levels = len(t.pointers)
+        if levels and t.base == "void":
+            s, levels = ctypes.c_void_p, levels - 1
+        elif levels and t.base == "char" and t.const:
+            s, levels = ctypes.c_char_p, levels - 1
+        elif t.base == "void":
+            return None
+        else:
+            s = self.SCALARS.get(t.base) or getattr(self.lib, t.base)
+        for _ in range(levels):
+            s = ctypes.POINTER(s)
+        return s
+
+    def test_every_function_bound_with_its_types(self):
+        class Recorder:
+            def __init__(self):
+                self.functions = {}
+
+            def __getattr__(self, name):
+                return self.functions.setdefault(name, type("F", (), {})())
+
+        lib = self.lib.bind(Recorder())
+        self.assertEqual(set(lib.functions), {f.name for f in self.model.functions})
+        for f in self.model.functions:
+            got = lib.functions[f.name]
+            self.assertEqual(got.argtypes, [self.expected(p.type) for p in f.params], f.name)
+            self.assertEqual(got.restype, self.expected(f.ret), f.name)
+
+    def test_callbacks_and_constants(self):
+        for name, ret, params, _ in self.model.callbacks:
+            cb = getattr(self.lib, name)
+            self.assertEqual(cb._restype_, self.expected(ret), name)
+            self.assertEqual(list(cb._argtypes_), [self.expected(p.type) for p in params], name)
+        for name, value, _ in self.model.constants:
+            self.assertEqual(getattr(self.lib, name), value, name)
+
+    def test_structs_have_the_c_layout(self):
+        """sizeof and every offsetof as the C compiler lays the structs out."""
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if not cc:
+            self.skipTest("no C compiler")
+        lines = ['#include <stddef.h>', '#include <stdio.h>', '#include "nt5.h"', "int main(void) {"]
+        for name, fields, _ in self.model.structs:
+            lines.append('    printf("%s %%zu\\n", sizeof(%s));' % (name, name))
+            lines += ['    printf("%s.%s %%zu\\n", offsetof(%s, %s));' % (name, f.name, name, f.name) for f in fields]
+        lines += ["    return 0;", "}", ""]
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "layout.c"), "w") as f:
+                f.write("\n".join(lines))
+            subprocess.run([cc, "-I", os.path.dirname(header_model.HEADER), "-o", os.path.join(tmp, "layout"),
+                            os.path.join(tmp, "layout.c")], check=True)
+            c = dict(line.split() for line in subprocess.run([os.path.join(tmp, "layout")], capture_output=True,
+                                                             text=True, check=True).stdout.splitlines())
+        for name, fields, _ in self.model.structs:
+            struct = getattr(self.lib, name)
+            self.assertEqual(ctypes.sizeof(struct), int(c[name]), name)
+            self.assertEqual([f[0] for f in struct._fields_], [f.name for f in fields], name)
+            for f in fields:
+                self.assertEqual(getattr(struct, f.name).offset, int(c[name + "." + f.name]), name + "." + f.name)
+
+    def test_struct_docstrings_carry_the_field_comments(self):
+        self.assertIn('device: "auto" (default, also NULL)', self.lib.nt5_model_options.__doc__)
+        self.assertIn("truncation: 1 (default): cut longer inputs to max_length", self.lib.nt5_encode_options.__doc__)
+
+    def test_idiomatic_layer_uses_only_generated_names(self):
+        known = {f.name for f in self.model.functions} | {s[0] for s in self.model.structs} | \
+            set(self.model.opaque) | {n for n, _, _ in self.model.constants} | {c[0] for c in self.model.callbacks}
+        used = set()
+        for path in glob.glob(os.path.join(generate.HERE, "python", "nt5", "*.py")):
+            if not path.endswith("_lib.py"):
+                with open(path, encoding="utf-8") as f:
+                    used |= set(re.findall(r"(?:_lib|lib\(\))\.((?:nt5|NT5)_\w+)", f.read()))
+        self.assertTrue(used and used <= known, "unknown: %s" % (used - known))
 
 
 if __name__ == "__main__":
