@@ -48,7 +48,8 @@ static char *read_file(const char *path, size_t *len) {
 
 static const unsigned char *tensor(const shard *s, const cJSON *header, const char *name, size_t *dims) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(header, name);
-    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(t, "shape"), *range = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(t, "shape"),
+                *range = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
     for (int i = 0; i < cJSON_GetArraySize(shape); i++) dims[i] = (size_t)cJSON_GetArrayItem(shape, i)->valuedouble;
     uint64_t hlen;
     memcpy(&hlen, s->bytes, 8);
@@ -86,8 +87,9 @@ static void run_options(const cJSON *manifest, nt5_encode_options *o, const char
     o->max_length = (int32_t)cJSON_GetObjectItemCaseSensitive(opts, "max_length")->valuedouble;
     o->truncation = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(opts, "truncation"));
     o->zero_padding = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(opts, "zero_padding"));
-    o->output_dtype = strcmp(dtype, "f32") == 0 ? NT5_DTYPE_F32 : strcmp(dtype, "f16") == 0 ? NT5_DTYPE_F16
-                                                                                           : NT5_DTYPE_BF16;
+    o->output_dtype = strcmp(dtype, "f32") == 0   ? NT5_DTYPE_F32
+                      : strcmp(dtype, "f16") == 0 ? NT5_DTYPE_F16
+                                                  : NT5_DTYPE_BF16;
     *field = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(opts, "field"));
 }
 
@@ -157,7 +159,9 @@ int main(int argc, char **argv) {
             rows += !s->seen[row]; /* repeats name a row seen before */
             s->seen[row] = 1;
             char(*grown)[65] = realloc(keys, (size_t)(n_keys + 1) * sizeof *keys);
-            if (grown) snprintf((keys = grown)[n_keys++], 65, "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "sha256")));
+            if (grown)
+                snprintf((keys = grown)[n_keys++], 65, "%s",
+                         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "sha256")));
         }
         cJSON_Delete(doc);
         cJSON_Delete(e);
@@ -170,7 +174,8 @@ int main(int argc, char **argv) {
     for (long i = 1; i < n_keys; i++) distinct += strcmp(keys[i - 1], keys[i]) != 0;
     if (distinct != total_rows) bad += fail("a caption has more than one row, or rows are shared", 0);
     free(keys);
-    if (!in || !index || getline(&entry, &entry_cap, index) > 0) bad += fail("the index and the input differ in length", n);
+    if (!in || !index || getline(&entry, &entry_cap, index) > 0)
+        bad += fail("the index and the input differ in length", n);
     printf("corpus_check: %ld lines, %ld rows in %d shards, %ld skipped lines, %ld faults\n", n, total_rows, n_shards,
            errors, bad);
     for (int k = 0; k < n_shards; k++) free(shards[k].bytes), free(shards[k].seen);

@@ -117,8 +117,10 @@ int corpus_output_open(corpus_output *o, const char *dir, cJSON *identity) {
     size_t entries = tidy(dir);
     o->manifest = read_json(path);
     if (!o->manifest && entries) {
-        fprintf(stderr, "nt5 encode: %s is not empty and holds no nt5 corpus run (manifest.json); write to a "
-                        "new directory\n", dir);
+        fprintf(stderr,
+                "nt5 encode: %s is not empty and holds no nt5 corpus run (manifest.json); write to a "
+                "new directory\n",
+                dir);
         cJSON_Delete(identity);
         return 1;
     }
@@ -162,9 +164,8 @@ int corpus_index_queue(corpus_output *o, const char *line) {
 }
 
 int corpus_index_flush(corpus_output *o) {
-    int ok = fseek(o->index, 0, SEEK_END) == 0 &&
-             fwrite(o->pending, 1, o->pending_len, o->index) == o->pending_len && fflush(o->index) == 0 &&
-             fsync(fileno(o->index)) == 0;
+    int ok = fseek(o->index, 0, SEEK_END) == 0 && fwrite(o->pending, 1, o->pending_len, o->index) == o->pending_len &&
+             fflush(o->index) == 0 && fsync(fileno(o->index)) == 0;
     o->pending_len = 0;
     if (ok) return 0;
     fprintf(stderr, "nt5 encode: cannot write %s/index.jsonl: %s\n", o->dir, strerror(errno));

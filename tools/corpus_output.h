@@ -17,8 +17,8 @@
 
 typedef struct corpus_output {
     const char *dir;
-    FILE *index;    /* index.jsonl, open for reading (resume) and appending */
-    char *pending;  /* index lines of the shard being gathered */
+    FILE *index;   /* index.jsonl, open for reading (resume) and appending */
+    char *pending; /* index lines of the shard being gathered */
     size_t pending_len, pending_cap;
     uint64_t shards; /* complete shards */
     cJSON *manifest; /* what manifest.json holds */

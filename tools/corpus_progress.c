@@ -28,8 +28,7 @@ void corpus_progress_update(corpus_progress *p, double lines_done, uint64_t toke
     p->last = t;
     double rate = (lines_done - (double)p->first_line) / elapsed;
     char eta[48] = "";
-    if (p->total && rate > 0)
-        snprintf(eta, sizeof eta, ", ETA %.0f s", ((double)p->total - lines_done) / rate);
+    if (p->total && rate > 0) snprintf(eta, sizeof eta, ", ETA %.0f s", ((double)p->total - lines_done) / rate);
     char done[48];
     if (p->total) snprintf(done, sizeof done, "%.0f/%llu", lines_done, (unsigned long long)p->total);
     else snprintf(done, sizeof done, "%.0f", lines_done);

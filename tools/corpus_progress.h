@@ -8,9 +8,9 @@
 
 typedef struct corpus_progress {
     int terminal, quiet, drawn;
-    uint64_t total;       /* input lines, 0 if unknown */
-    uint64_t first_line;  /* lines done when this run started (resumed) */
-    double start, last;   /* seconds */
+    uint64_t total;      /* input lines, 0 if unknown */
+    uint64_t first_line; /* lines done when this run started (resumed) */
+    double start, last;  /* seconds */
 } corpus_progress;
 
 double now_seconds(void);

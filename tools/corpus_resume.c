@@ -26,7 +26,8 @@ static const char *take_entry(const cJSON *e, uint64_t want, const char *text, c
         return NULL;
     }
     const char *hex = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "sha256"));
-    const cJSON *shard = cJSON_GetObjectItemCaseSensitive(e, "shard"), *row = cJSON_GetObjectItemCaseSensitive(e, "row"),
+    const cJSON *shard = cJSON_GetObjectItemCaseSensitive(e, "shard"),
+                *row = cJSON_GetObjectItemCaseSensitive(e, "row"),
                 *length = cJSON_GetObjectItemCaseSensitive(e, "length");
     unsigned char key[32], seen[32];
     char seen_hex[65];

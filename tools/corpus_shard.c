@@ -94,10 +94,20 @@ int corpus_shard_write(corpus_shard *s, const char *path, uint64_t first_line, u
     snprintf(end, sizeof end, "%" PRIu64, end_line);
     const char *const metadata[] = {"format", CORPUS_SHARD_FORMAT, "first_line", first, "end_line", end};
     st_tensor t[3] = {
-        {.name = "hidden_states", .dtype = st_dtype_name(s->dtype), .rank = 3, .shape = {n, seq, s->d_model},
-         .bytes = n * seq * s->d_model * s->elem, .write = write_hidden, .ctx = s},
+        {.name = "hidden_states",
+         .dtype = st_dtype_name(s->dtype),
+         .rank = 3,
+         .shape = {n, seq, s->d_model},
+         .bytes = n * seq * s->d_model * s->elem,
+         .write = write_hidden,
+         .ctx = s},
         {.name = "lengths", .dtype = "I64", .rank = 1, .shape = {n}, .bytes = 8 * n, .data = s->lengths},
-        {.name = "token_ids", .dtype = "I32", .rank = 2, .shape = {n, seq}, .bytes = 4 * n * seq, .write = write_ids,
+        {.name = "token_ids",
+         .dtype = "I32",
+         .rank = 2,
+         .shape = {n, seq},
+         .bytes = 4 * n * seq,
+         .write = write_ids,
          .ctx = s},
     };
     int rc = write_safetensors_tensors(path, metadata, 6, t, 3);
@@ -119,8 +129,9 @@ int corpus_shard_end_line(const char *path, uint64_t *end_line) {
     char *stop = NULL;
     if (end) *end_line = strtoull(end, &stop, 10);
     int ok = format && strcmp(format, CORPUS_SHARD_FORMAT) == 0 && end && stop != end && *stop == '\0';
-    if (!ok) fprintf(stderr, "nt5 encode: %s is not a shard of an nt5 corpus run%s%s\n", path, f ? "" : ": ",
-                     f ? "" : strerror(errno));
+    if (!ok)
+        fprintf(stderr, "nt5 encode: %s is not a shard of an nt5 corpus run%s%s\n", path, f ? "" : ": ",
+                f ? "" : strerror(errno));
     cJSON_Delete(doc);
     free(header);
     if (f) fclose(f);

@@ -15,10 +15,10 @@
 
 typedef struct corpus_shard {
     int32_t dtype, pad_id;
-    size_t d_model, elem; /* elem: bytes per value */
-    size_t rows;          /* rows held */
-    size_t *start;        /* [rows + 1] first position of each row; start[rows] = positions held */
-    int64_t *lengths;     /* [rows] real tokens */
+    size_t d_model, elem;  /* elem: bytes per value */
+    size_t rows;           /* rows held */
+    size_t *start;         /* [rows + 1] first position of each row; start[rows] = positions held */
+    int64_t *lengths;      /* [rows] real tokens */
     unsigned char *hidden; /* [positions held, d_model] values */
     int32_t *ids;          /* [positions held] */
     size_t start_cap, lengths_cap, hidden_cap, ids_cap; /* room, in items */
