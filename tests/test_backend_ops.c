@@ -23,6 +23,7 @@
 #include "backend/observing.h"
 #include "backend/picks.h"
 #include "backend/position_bias.h"
+#include "base/q8_0.h"
 #include "base/half.h"
 #include "harness.h"
 
@@ -35,7 +36,7 @@
 #define POISON 30.0f  /* what fills memory an op must not read (padding, masked keys) */
 
 static const char *dtype_name(int32_t dtype) {
-    return dtype == NT5_DTYPE_F32 ? "f32" : dtype == NT5_DTYPE_BF16 ? "bf16" : "f16";
+    return dtype == NT5_DTYPE_F32 ? "f32" : dtype == NT5_DTYPE_BF16 ? "bf16" : dtype == NT5_DTYPE_Q8_0 ? "q8_0" : "f16";
 }
 
 static size_t dtype_bytes(int32_t dtype) { return dtype == NT5_DTYPE_F32 ? 4 : 2; }
@@ -319,10 +320,18 @@ typedef struct host_matrix {
 } host_matrix;
 
 /* random values in [-1, 1) as dtype (the values rounded to what dtype stores) */
+/* bytes of n values of a weight dtype (Q8_0: whole blocks) */
+static size_t matrix_bytes(int32_t dtype, size_t n) {
+    return dtype == NT5_DTYPE_Q8_0 ? q8_0_bytes(n) : n * dtype_bytes(dtype);
+}
+
 static host_matrix matrix_new(rng *r, size_t rows, size_t cols, int32_t dtype, int32_t input_exp) {
     size_t n = rows * cols;
-    host_matrix m = {rows, cols, dtype, 0, input_exp, xcalloc(n, dtype_bytes(dtype)), random_floats(r, n, 1.0f)};
-    if (dtype == NT5_DTYPE_F16) {
+    host_matrix m = {rows, cols, dtype, 0, input_exp, xcalloc(matrix_bytes(dtype, n), 1), random_floats(r, n, 1.0f)};
+    if (dtype == NT5_DTYPE_Q8_0) {
+        q8_0_quantize(m.values, n, m.stored);
+        q8_0_dequantize(m.stored, n, m.values);
+    } else if (dtype == NT5_DTYPE_F16) {
         m.weight_exp = f16_exponent(m.values, n);
         float *scaled = xcalloc(n, sizeof *scaled);
         memcpy(scaled, m.values, n * sizeof *scaled);
@@ -345,7 +354,7 @@ static void matrix_free(host_matrix *m) {
  * stand-in for an f16 one). data is NULL when the backend could not take it. */
 static wmat matrix_adopt(backend *be, const host_matrix *m, int as_f32) {
     int32_t dtype = as_f32 ? NT5_DTYPE_F32 : m->dtype;
-    size_t bytes = m->rows * m->cols * dtype_bytes(dtype);
+    size_t bytes = matrix_bytes(dtype, m->rows * m->cols);
     void *copy = xcalloc(bytes, 1);
     memcpy(copy, as_f32 ? (const void *)m->values : m->stored, bytes);
     return (wmat){be->ops->adopt_weight(be, copy, bytes), dtype, 0, dtype == NT5_DTYPE_F16 ? m->weight_exp : 0,
@@ -649,6 +658,24 @@ static void check_linear_grid(const suite *s) {
                     }
 }
 
+/* Q8_0 weights on the CPU: its one-row, few-row and widened-tile (BLAS) paths, rows of one and three blocks */
+static void check_linear_q8_0(const suite *s) {
+    static const size_t Ms[] = {1, 2, 3, 4, 5, 8, 9, 33}, Ns[] = {1, 3, 4, 17, 130}, Ks[] = {32, 96};
+    for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
+        for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
+            for (size_t d = 0; d < sizeof Ks / sizeof *Ks; d++)
+                for (int acc = 0; acc <= 1; acc++) {
+                    linear_case k = {.M = Ms[a],
+                                     .N = Ns[b],
+                                     .K = Ks[d],
+                                     .ld_in = Ks[d],
+                                     .ld_out = Ns[b],
+                                     .in_dtype = NT5_DTYPE_F32,
+                                     .accumulate = acc};
+                    check_linear_case(s, k, NT5_DTYPE_Q8_0, -1, CPU_ONLY);
+                }
+}
+
 /* The input and weight dtypes of a product: (f32 rows, f32), (f32 rows, bf16), (bf16, bf16), (f32 rows, f16),
  * (f16, f16); the CPU takes the first two. */
 static const struct product_dtypes {
@@ -666,6 +693,7 @@ static where product_where(const struct product_dtypes *p, int32_t out_dtype) {
 
 static void check_linear(const suite *s) {
     check_linear_grid(s);
+    check_linear_q8_0(s);
     for (size_t m = 0; m < sizeof product_Ms / sizeof *product_Ms; m++)
         for (size_t p = 0; p < sizeof product_dtypes / sizeof *product_dtypes; p++)
             for (int acc = 0; acc <= 1; acc++) {

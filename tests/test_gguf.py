@@ -237,6 +237,31 @@ def hostile_cases():
     ]
 
 
+class QuantizeQ8_0(unittest.TestCase):
+    """nt5's Q8_0 quantizer (weights kept as Q8_0) against gguf.quants.quantize, block for block."""
+
+    def test_blocks_equal_gguf_py(self):
+        rng = np.random.default_rng(5)
+        rows = [rng.standard_normal(4096) * 0.05,                        # weights
+                rng.standard_normal(4096) * 1e-6,                        # subnormal f16 scales
+                rng.standard_normal(4096) * 3e4,                         # large
+                np.zeros(64),                                            # all-zero blocks
+                np.repeat(np.arange(-64, 64) * 0.5, 4) / 127 * 3.0,      # halves after scaling
+                np.concatenate([np.full(31, 1.0), [-127.0]] * 4)]        # ties at .5 of a step
+        x = np.concatenate(rows).astype(np.float32)
+        with tempfile.TemporaryDirectory() as tmp:
+            src, out = os.path.join(tmp, "x.f32"), os.path.join(tmp, "x.q8_0")
+            x.tofile(src)
+            r = subprocess.run([READER, "--quantize-q8_0", src, out], capture_output=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            with open(out, "rb") as f:
+                got = f.read()
+        want = gguf.quants.quantize(x.reshape(-1, 32), Q.Q8_0).tobytes()
+        self.assertEqual(len(got), len(want))
+        bad = [i // 34 for i in range(len(got)) if got[i] != want[i]]
+        self.assertEqual(bad[:5], [], "blocks differ from gguf-py's")
+
+
 class Hostile(unittest.TestCase):
     def test_baseline_is_accepted(self):
         """The file the cases below break, unbroken."""

@@ -80,8 +80,9 @@ class GgufModel(unittest.TestCase):
         if qtype == "Q8_0":  # nt5 convert takes GGUF files too
             converted = os.path.join(out, "model.nt5")
             self.assertEqual(nt5("convert", model, "-o", converted).returncode, 0)
+            # (a Q8_0 file is written in f32: nt5 files do not hold Q8_0 blocks yet)
             self.assertEqual(nt5("encode", converted, TEXTS[0], "--json").stdout,
-                             nt5("encode", model, TEXTS[0], "--json").stdout)
+                             nt5("encode", model, TEXTS[0], "--json", "--weight-dtype", "f32").stdout)
         shutil.rmtree(out)
 
     def test_every_type_of_the_fixture_weights(self):
@@ -100,6 +101,43 @@ class GgufModel(unittest.TestCase):
                                      ("umt5-tiny", "Q5_1", "t5encoder"), ("t5-v1_1-tiny", "F16", "t5encoder")):
             with self.subTest(fixture=fixture, arch=arch):
                 self.check_same(os.path.join(DATA, fixture), qtype, arch)
+
+    def test_q8_0_kept_as_blocks(self):
+        """A Q8_0 file's matrices stay Q8_0 (auto): outputs as the f32 reference of the same
+        (dequantized) values within 1e-5, greedy ids the same; quantizing that reference at load
+        gives the file's blocks again, so the same outputs bit for bit; a NaN scale is refused."""
+        out = os.path.join(self.tmp, "q8_0-kept")
+        writer.write(os.path.join(DATA, "t5-v1_1-tiny"), out, "Q8_0", "t5", "synthetic")
+        model, ref = os.path.join(out, "model.gguf"), os.path.join(out, "reference")
+        info = json.loads(nt5("info", model, "--json").stdout)
+        self.assertEqual(info["weight_dtype"], "q8_0")
+        for m, dtype, name in ((model, "auto", "kept"), (ref, "f32", "f32"), (ref, "q8_0", "requantized")):
+            r = nt5("encode", m, *TEXTS, "-o", os.path.join(out, name + ".npy"), "--weight-dtype", dtype)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        kept, f32, requantized = (np.load(os.path.join(out, n + ".npy")) for n in ("kept", "f32", "requantized"))
+        self.assertLessEqual(float(np.linalg.norm(kept - f32) / np.linalg.norm(f32)), 1e-5)
+        self.assertTrue(np.array_equal(kept, requantized), "quantizing at load does not give the file's blocks")
+        ids = [[json.loads(line)["ids"] for line in nt5("generate", m, *TEXTS, "--max-new-tokens", "12", "--json",
+                                                         "--weight-dtype", dtype).stdout.splitlines()]
+               for m, dtype in ((model, "auto"), (ref, "f32"), (model, "auto"))]
+        self.assertEqual(len(ids[0]), 2)
+        self.assertEqual(ids[0], ids[1])
+        beams = [nt5("generate", m, TEXTS[0], "--num-beams", "3", "--max-new-tokens", "8", "--json",
+                     "--weight-dtype", dtype).stdout for m, dtype in ((model, "auto"), (ref, "f32"))]
+        self.assertEqual([json.loads(b)["ids"] for b in beams][0], [json.loads(b)["ids"] for b in beams][1])
+        # a block scale of NaN in the first query matrix
+        reader = gguf.GGUFReader(model)
+        t = next(t for t in reader.tensors if t.name == "enc.blk.0.attn_q.weight")
+        with open(model, "rb") as f:
+            data = bytearray(f.read())
+        data[t.data_offset + 34 * 3:t.data_offset + 34 * 3 + 2] = b"\x00\x7e"
+        bad = os.path.join(out, "nan-scale.gguf")
+        with open(bad, "wb") as f:
+            f.write(data)
+        r = nt5("info", bad)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("1 Q8_0 blocks whose scale is NaN or infinite", r.stderr)
+        shutil.rmtree(out)
 
     def test_tokenizer_from_metadata_tokenizes_as_spiece_model(self):
         with open(os.path.join(DATA, "tokenizer-t5", "reference.json")) as f:

@@ -5,6 +5,8 @@
  * exactly the accessor of its type.
  * usage: test_gguf_reader [--buffer] FILE OUTDIR (--buffer: read the file
  * into memory and use gguf_parse instead of gguf_open)
+ *        test_gguf_reader --quantize-q8_0 IN.f32 OUT: IN's float32 values as
+ * nt5 quantizes them into Q8_0 blocks
  * exit: 0 dumped, 2 the reader refused the file ("error: STATUS: message"
  * on stderr), 3 an inconsistency, 1 usage or I/O. */
 #include <inttypes.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/q8_0.h"
 #include "base/error.h"
 #include "format/gguf.h"
 #include "format/gguf_quants.h"
@@ -144,7 +147,31 @@ static uint8_t *slurp(const char *path, size_t *size) {
     return buf;
 }
 
+/* --quantize-q8_0 IN OUT: nt5's Q8_0 blocks (base/q8_0.h) of the float32 values in IN */
+static int quantize_q8_0(const char *in, const char *out) {
+    size_t size = 0;
+    uint8_t *bytes = slurp(in, &size);
+    size_t n = size / sizeof(float);
+    uint8_t *blocks = bytes ? malloc(q8_0_bytes(n) + 1) : NULL;
+    FILE *f = blocks ? fopen(out, "wb") : NULL;
+    int ok = f && n % Q8_0_VALUES == 0;
+    if (ok) {
+        float *x = malloc(n * sizeof *x + 1);
+        if ((ok = x != NULL)) {
+            memcpy(x, bytes, n * sizeof *x);
+            q8_0_quantize(x, n, blocks);
+            ok = fwrite(blocks, 1, q8_0_bytes(n), f) == q8_0_bytes(n);
+        }
+        free(x);
+    }
+    if (f && fclose(f) != 0) ok = 0;
+    free(blocks);
+    free(bytes);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "--quantize-q8_0") == 0) return quantize_q8_0(argv[2], argv[3]);
     int buffer = argc > 1 && strcmp(argv[1], "--buffer") == 0;
     if (argc != 3 + buffer) {
         fprintf(stderr, "usage: test_gguf_reader [--buffer] FILE OUTDIR\n");

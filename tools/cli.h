@@ -38,8 +38,13 @@ int args_finish(cli_args *a, const char *command);
 int parse_int(const char *text, const char *name, long min, long max, long *out);
 int parse_float(const char *text, const char *name, double *out);
 
-/* "auto", "f32", "bf16" (and with allow_f16 "f16") for the option `name`; 0 on success. */
-int parse_dtype(const char *text, const char *name, int allow_f16, int32_t *out);
+/* "auto", "f32", "bf16", and those of `extra` (DTYPE_F16, DTYPE_Q8_0) for
+ * the option `name`; 0 on success. */
+#define DTYPE_F16 1
+#define DTYPE_Q8_0 2
+int parse_dtype(const char *text, const char *name, int extra, int32_t *out);
+/* "f32", "f16", "bf16", "q8_0" for an NT5_DTYPE_*, "?" for another value. */
+const char *dtype_name(int32_t dtype);
 /* Prints "nt5: what: <library message>" and returns 1. */
 int report(const char *what, nt5_status st);
 /* The progress line on a terminal (quiet when stderr is not one or

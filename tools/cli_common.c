@@ -138,16 +138,23 @@ int parse_float(const char *text, const char *name, double *out) {
     return 0;
 }
 
-int parse_dtype(const char *text, const char *name, int allow_f16, int32_t *out) {
+int parse_dtype(const char *text, const char *name, int extra, int32_t *out) {
     if (strcmp(text, "f32") == 0) *out = NT5_DTYPE_F32;
     else if (strcmp(text, "bf16") == 0) *out = NT5_DTYPE_BF16;
     else if (strcmp(text, "auto") == 0) *out = NT5_DTYPE_AUTO;
-    else if (allow_f16 && strcmp(text, "f16") == 0) *out = NT5_DTYPE_F16;
+    else if ((extra & DTYPE_F16) && strcmp(text, "f16") == 0) *out = NT5_DTYPE_F16;
+    else if ((extra & DTYPE_Q8_0) && strcmp(text, "q8_0") == 0) *out = NT5_DTYPE_Q8_0;
     else {
-        fprintf(stderr, "nt5: %s must be auto, f32%s or bf16, not \"%s\"\n", name, allow_f16 ? ", f16" : "", text);
+        fprintf(stderr, "nt5: %s must be auto, f32%s%sbf16%s, not \"%s\"\n", name, extra & DTYPE_F16 ? ", f16" : "",
+                extra & DTYPE_Q8_0 ? ", " : " or ", extra & DTYPE_Q8_0 ? " or q8_0" : "", text);
         return 1;
     }
     return 0;
+}
+
+const char *dtype_name(int32_t dtype) {
+    static const char *const names[] = {"f32", "f16", "bf16", "q8_0"};
+    return dtype >= 0 && dtype < 4 ? names[dtype] : "?";
 }
 
 int report(const char *what, nt5_status st) {
@@ -181,7 +188,7 @@ int model_flags(cli_args *a, int encoder_only, nt5_model_options *o) {
     o->device = args_value(a, "--device");
     o->allow_tf32 = args_flag(a, "--tf32");
     const char *wd = args_value(a, "--weight-dtype");
-    return wd && parse_dtype(wd, "--weight-dtype", 1, &o->weight_dtype) ? 2 : 0;
+    return wd && parse_dtype(wd, "--weight-dtype", DTYPE_F16 | DTYPE_Q8_0, &o->weight_dtype) ? 2 : 0;
 }
 
 int open_model(const char *path, nt5_model_options *o, nt5_model **out) {

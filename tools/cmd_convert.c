@@ -91,7 +91,7 @@ int cmd_convert(int argc, char **argv) {
         goto done;
     }
     double room = 0;
-    if ((dtype && parse_dtype(dtype, "--dtype", 1, &co.dtype)) ||
+    if ((dtype && parse_dtype(dtype, "--dtype", DTYPE_F16, &co.dtype)) ||
         (headroom && parse_float(headroom, "--headroom", &room))) {
         rc = 2;
         goto done;

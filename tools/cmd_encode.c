@@ -30,7 +30,7 @@ static const char help[] =
     "  --dtype f32|f16|bf16  output type (default f32)\n"
     "  --json                print the summary as JSON\n"
     "  --quiet               do not say what was written (and draw no progress)\n"
-    "  --device D, --threads N, --weight-dtype auto|f32|bf16|f16 (f16: on a GPU, from f16 files or Hub ids)\n"
+    "  --device D, --threads N, --weight-dtype auto|f32|bf16|f16|q8_0 (f16: on a GPU, from f16 files or Hub ids)\n"
     "  --tf32                 f32 weights on a GPU: TF32 products (faster, about 1e-3 relative)\n"
     "  --refuse-non-finite    fail to open a model with NaN or infinite weights\n"
     "  --tokenizer T          a directory with spiece.model, or a spiece.model, instead of the model's\n"
@@ -143,10 +143,9 @@ int cmd_encode(int argc, char **argv) {
     if (!out) summarise(e, shape, json);
     else if (ends_with(out, ".npy")) rc = write_npy(out, nt5_embeddings_data(e), nt5_embeddings_dtype(e), shape);
     else rc = write_safetensors(out, nt5_embeddings_data(e), nt5_embeddings_dtype(e), shape, nt5_embeddings_lengths(e));
-    static const char *const dtype_names[] = {"f32", "f16", "bf16"};
     if (out && rc == 0 && !quiet)
         printf("wrote %s: hidden states [%zu, %zu, %zu] %s\n", out, shape[0], shape[1], shape[2],
-               dtype_names[nt5_embeddings_dtype(e)]);
+               dtype_name(nt5_embeddings_dtype(e)));
 done:
     nt5_embeddings_free(e);
     nt5_model_free(m);

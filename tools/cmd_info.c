@@ -3,7 +3,7 @@
 #include "cli.h"
 
 static const char help[] =
-    "usage: nt5 info MODEL_DIR [--json] [--device D] [--threads N] [--weight-dtype auto|f32|bf16|f16] [--tf32]\n"
+    "usage: nt5 info MODEL_DIR [--json] [--device D] [--threads N] [--weight-dtype auto|f32|bf16|f16|q8_0] [--tf32]\n"
     "                [--refuse-non-finite]\n"
     "Prints the model's configuration, tokenizer and device, and how many weights are NaN or\n"
     "infinite (--refuse-non-finite: fail when any is).\n";
@@ -50,15 +50,14 @@ int cmd_info(int argc, char **argv) {
         {"has_decoder", i.has_decoder},
         {"num_threads", i.num_threads},
     };
-    static const char *const dtypes[] = {"f32", "f16", "bf16"};
     const struct {
         const char *key, *value;
     } names[] = {
         {"model_type", i.model_type_name},
         {"activation", i.activation_name},
         {"device", i.device == NT5_DEVICE_CUDA ? "cuda" : "cpu"},
-        {"weight_dtype", dtypes[i.weight_dtype]},
-        {"compute_dtype", dtypes[i.compute_dtype]},
+        {"weight_dtype", dtype_name(i.weight_dtype)},
+        {"compute_dtype", dtype_name(i.compute_dtype)},
     };
     size_t n_names = sizeof names / sizeof names[0], n_fields = sizeof fields / sizeof fields[0];
     for (size_t k = 0; k < n_names; k++)

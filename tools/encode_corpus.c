@@ -34,9 +34,9 @@ typedef struct caption { /* a caption of the window, waiting to be encoded */
 typedef struct entry { /* an input line of the window: its index line to come */
     uint64_t line;
     char sha[65];
-    int64_t waiting;  /* its caption in the window, or -1 */
-    corpus_row row;   /* else its row in an earlier shard */
-    char *error;      /* or why it was skipped */
+    int64_t waiting; /* its caption in the window, or -1 */
+    corpus_row row;  /* else its row in an earlier shard */
+    char *error;     /* or why it was skipped */
 } entry;
 
 typedef struct run {
@@ -199,8 +199,8 @@ static int index_window(run *r) {
     for (size_t i = 0; i < r->n_entries; i++) {
         entry *e = &r->entries[i];
         corpus_row row = e->row;
-        if (e->waiting >= 0) row = (corpus_row){(int64_t)r->out.shards, r->waiting[e->waiting].row,
-                                                (int64_t)r->waiting[e->waiting].n};
+        if (e->waiting >= 0)
+            row = (corpus_row){(int64_t)r->out.shards, r->waiting[e->waiting].row, (int64_t)r->waiting[e->waiting].n};
         char *text = line;
         if (e->error) {
             cJSON *o = cJSON_CreateObject();
@@ -331,7 +331,6 @@ static int hub_commit(const char *ref, nt5_model_options *mo, char commit[41]) {
 
 static cJSON *identity(const run *r, const char *ref, const char *commit, const char *preset, const char *field,
                        const nt5_model_info *info) {
-    static const char *const dtypes[] = {"f32", "f16", "bf16"};
     cJSON *id = cJSON_CreateObject(), *o = cJSON_CreateObject();
     cJSON_AddStringToObject(id, "nt5_version", nt5_version());
     cJSON_AddStringToObject(id, "model", ref);
@@ -343,12 +342,12 @@ static cJSON *identity(const run *r, const char *ref, const char *commit, const 
     cJSON_AddBoolToObject(o, "truncation", r->eo.truncation);
     cJSON_AddStringToObject(o, "attention", r->eo.attention == NT5_ATTEND_ALL ? "all" : "masked");
     cJSON_AddBoolToObject(o, "zero_padding", r->eo.zero_padding);
-    cJSON_AddStringToObject(o, "dtype", dtypes[r->eo.output_dtype]);
+    cJSON_AddStringToObject(o, "dtype", dtype_name(r->eo.output_dtype));
     if (field) cJSON_AddStringToObject(o, "field", field);
     cJSON_AddNumberToObject(o, "sort_window", (double)r->sort_window);
     cJSON_AddNumberToObject(o, "shard_size", (double)r->shard_rows);
     cJSON_AddNumberToObject(o, "batch_size", (double)r->batch_size);
-    cJSON_AddStringToObject(o, "weight_dtype", dtypes[info->weight_dtype]);
+    cJSON_AddStringToObject(o, "weight_dtype", dtype_name(info->weight_dtype));
     cJSON_AddStringToObject(o, "device", info->device == NT5_DEVICE_CUDA ? "cuda" : "cpu");
     cJSON_AddItemToObject(id, "options", o);
     return id;
@@ -392,8 +391,9 @@ static int read_args(cli_args *a, const char *input, corpus_args *c) {
 static int configure(run *r, const corpus_args *c, const nt5_encode_options *o, const nt5_model_info *info) {
     r->eo = *o;
     if (o->padding == NT5_PADDING_LONGEST && o->attention == NT5_ATTEND_ALL) {
-        fprintf(stderr, "nt5 encode: --no-mask with padding to the longest would make each caption's hidden "
-                        "states depend on the captions batched with it; add --pad-to-max (or use a preset)\n");
+        fprintf(stderr,
+                "nt5 encode: --no-mask with padding to the longest would make each caption's hidden "
+                "states depend on the captions batched with it; add --pad-to-max (or use a preset)\n");
         return 2;
     }
     if (info->tokenizer_size == 0) {
@@ -430,8 +430,8 @@ static int run_corpus(run *r, const corpus_args *c, cJSON *id) {
         if (!c->quiet) printf("%s: this run is complete already\n", c->output);
         return 0;
     }
-    if (rc || (rc = corpus_input_open(&r->in, c->input, c->field)) || (rc = corpus_resume(&r->out, &r->in, &r->table,
-                                                                                         &r->counts)))
+    if (rc || (rc = corpus_input_open(&r->in, c->input, c->field)) ||
+        (rc = corpus_resume(&r->out, &r->in, &r->table, &r->counts)))
         return rc;
     uint64_t resumed_lines = r->counts.lines, resumed_tokens = r->counts.tokens;
     r->shard_first_line = resumed_lines + 1;

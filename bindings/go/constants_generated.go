@@ -11,13 +11,13 @@ import "C"
 const VersionMajor = 0
 
 // VersionMinor is NT5_VERSION_MINOR.
-const VersionMinor = 4
+const VersionMinor = 5
 
 // VersionPatch is NT5_VERSION_PATCH.
 const VersionPatch = 0
 
 // AbiVersion is NT5_ABI_VERSION.
-const AbiVersion = 4
+const AbiVersion = 5
 
 // Ok is NT5_OK.
 const Ok = 0
@@ -72,6 +72,9 @@ const DtypeF16 = 1
 
 // DtypeBf16 is NT5_DTYPE_BF16.
 const DtypeBf16 = 2
+
+// DtypeQ80 is NT5_DTYPE_Q8_0.
+const DtypeQ80 = 3
 
 // DtypeAuto is NT5_DTYPE_AUTO: nt5_model_options.weight_dtype only
 const DtypeAuto = -1

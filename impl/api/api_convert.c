@@ -115,6 +115,14 @@ static nt5_status source_options(const nt5_convert_options *o, nt5_model_options
     return st;
 }
 
+/* The source model: a fetched snapshot, a Hub reference or a local path. */
+static nt5_status open_source(const char *src, const hub_snapshot *snap, const nt5_model_options *mo,
+                              const load_transforms *tf, nt5_model **m) {
+    if (snap) return api_open_snapshot(src, snap, mo, tf, m);
+    if (hub_looks_like_ref(src)) return api_open_id(src, mo, tf, m);
+    return model_open_path(src, mo, tf, m);
+}
+
 /* src (its fetched snapshot when given) converted into dst */
 static nt5_status convert_run(const char *src, const hub_snapshot *snap, const char *dst,
                               const nt5_convert_options *o) {
@@ -124,9 +132,14 @@ static nt5_status convert_run(const char *src, const hub_snapshot *snap, const c
     if (st != NT5_OK) return st;
     load_transforms tf = {.fold_norms = o->fold_norm_scales};
     nt5_model *m = NULL;
-    if (snap) st = api_open_snapshot(src, snap, &mo, &tf, &m);
-    else if (hub_looks_like_ref(src)) st = api_open_id(src, &mo, &tf, &m);
-    else st = model_open_path(src, &mo, &tf, &m);
+    st = open_source(src, snap, &mo, &tf, &m);
+    if (st == NT5_OK && o->dtype == NT5_DTYPE_AUTO && m->w.matrix_dtype == NT5_DTYPE_Q8_0) {
+        /* nt5 files do not hold Q8_0 blocks yet: such a source is written in f32 */
+        model_free(m);
+        m = NULL;
+        mo.weight_dtype = NT5_DTYPE_F32;
+        st = open_source(src, snap, &mo, &tf, &m);
+    }
     if (st == NT5_OK) st = write_converted(m, o, &mo, dst);
     model_free(m);
     return st;

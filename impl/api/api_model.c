@@ -88,7 +88,7 @@ nt5_status nt5_model_get_info(const nt5_model *model, nt5_model_info *info) {
         .has_decoder = model->has_decoder,
         .device = model->be->ops->device,
         .compute_dtype = model->be->ops->computes_in_weight_dtype ? model->w.shared.dtype : NT5_DTYPE_F32,
-        .weight_dtype = model->w.shared.dtype,
+        .weight_dtype = model->w.matrix_dtype,
         .num_threads = model->be->ops->threads(model->be),
         .model_type_name = config_model_type_name(c->model_type),
         .activation_name = config_activation_name(c->act),

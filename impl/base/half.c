@@ -17,19 +17,6 @@ static float float_of(uint32_t u) {
     return f;
 }
 
-float half_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu;
-    uint32_t mant = h & 0x3ffu;
-    if (exp == 0x1f) return float_of(sign | 0x7f800000u | (mant << 13));
-    if (exp == 0) {
-        /* zero or subnormal: mant * 2^-24 */
-        float v = (float)mant * 5.9604644775390625e-8f;
-        return sign ? -v : v;
-    }
-    return float_of(sign | ((exp + 112u) << 23) | (mant << 13));
-}
-
 uint16_t half_f32_to_f16(float f) {
     uint32_t u = bits_of(f);
     uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);

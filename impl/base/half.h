@@ -4,8 +4,20 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
-float half_f16_to_f32(uint16_t h);
+/* inline: the Q8_0 kernels convert a scale per 32 weights */
+static inline float half_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu, u;
+    float f;
+    if (exp == 0) { /* zero or subnormal: mant * 2^-24 */
+        f = (float)mant * 5.9604644775390625e-8f;
+        return sign ? -f : f;
+    }
+    u = sign | (exp == 0x1f ? 0x7f800000u : (exp + 112u) << 23) | (mant << 13);
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
 uint16_t half_f32_to_f16(float f);
 float half_bf16_to_f32(uint16_t h);
 uint16_t half_f32_to_bf16(float f);

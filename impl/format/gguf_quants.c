@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "base/half.h"
+#include "base/q8_0.h"
 
 /* One block of a quantized type into its block_size floats. */
 typedef void (*block_fn)(const uint8_t *block, float *out);
@@ -64,11 +65,8 @@ static void dq_q5_1(const uint8_t *b, float *y) {
     for (int j = 0; j < 32; j++) y[j] = d * (float)q[j] + m;
 }
 
-/* Q8_0 [34 bytes]: d (f16), qs[32] (int8); x = d * q. */
-static void dq_q8_0(const uint8_t *b, float *y) {
-    const float d = f16_at(b);
-    for (int j = 0; j < 32; j++) y[j] = d * (float)(int8_t)b[2 + j];
-}
+/* Q8_0 [34 bytes]: d (f16), qs[32] (int8); x = d * q (base/q8_0.h). */
+static void dq_q8_0(const uint8_t *b, float *y) { q8_0_dequantize(b, Q8_0_VALUES, y); }
 
 /* The 2-bit field of element e (0..255) in the qs[64] of Q2_K/Q3_K: each
  * 128-element half reads 32 bytes, its four 32-element quarters the bit

@@ -83,7 +83,7 @@ static void ckpt_describe(void *self, char *out, size_t cap) {
 }
 
 weight_source checkpoint_source(checkpoint_source_state *state) {
-    state->parts = (parts_source_state){.reader = {state, ckpt_find_part, ckpt_missing, ckpt_read_part,
+    state->parts = (parts_source_state){.reader = {state, ckpt_find_part, ckpt_missing, ckpt_read_part, NULL,
                                                    ckpt_stored_dtype, ckpt_describe},
                                         .cfg = state->cfg};
     return parts_source(&state->parts);

@@ -1,8 +1,10 @@
 #include "model/gguf_source.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "base/error.h"
+#include "base/q8_0.h"
 #include "format/dtype_tally.h"
 #include "format/gguf_names.h"
 #include "format/gguf_quants.h"
@@ -37,9 +39,23 @@ static nt5_status gguf_read_part(void *self, const void *part, const char *hf, i
     return st == NT5_OK ? st : err_wrap(st, "tensor \"%s\"", t->name);
 }
 
-/* bf16 embeddings stay bf16 under NT5_DTYPE_AUTO; dequantized types are not exact in 16 bits */
+/* A Q8_0 part's blocks as the file stores them: used without requantizing. */
+static nt5_status gguf_read_blocks(void *self, const void *part, const char *hf, int64_t rows, int64_t cols,
+                                   int32_t dtype, void *dst) {
+    const gguf_tensor *t = part;
+    if (dtype != NT5_DTYPE_Q8_0 || t->type != GGML_TYPE_Q8_0) return NT5_ERR_UNSUPPORTED;
+    nt5_status st = gguf_read_part(self, part, hf, rows, cols, NULL);
+    if (st == NT5_OK) memcpy(dst, t->data, q8_0_bytes((size_t)t->n_elements));
+    return st;
+}
+
+/* Under NT5_DTYPE_AUTO: bf16 embeddings stay bf16, Q8_0 matrices (the
+ * first encoder block's query tells) Q8_0; dequantized types are not exact
+ * in 16 bits */
 static int32_t gguf_stored_dtype(void *self) {
     const gguf_source_state *s = self;
+    const gguf_tensor *q = gguf_find_part(self, "encoder.block.0.layer.0.SelfAttention.q.weight");
+    if (q && q->type == GGML_TYPE_Q8_0) return NT5_DTYPE_Q8_0;
     const gguf_tensor *t = gguf_find_tensor(s->file, "token_embd.weight");
     return t && t->type == GGML_TYPE_BF16 ? NT5_DTYPE_BF16 : NT5_DTYPE_F32;
 }
@@ -56,7 +72,7 @@ static void gguf_describe(void *self, char *out, size_t cap) {
 
 weight_source gguf_source(gguf_source_state *state) {
     state->parts = (parts_source_state){.reader = {state, gguf_find_part, gguf_missing, gguf_read_part,
-                                                   gguf_stored_dtype, gguf_describe},
+                                                   gguf_read_blocks, gguf_stored_dtype, gguf_describe},
                                         .cfg = state->cfg};
     return parts_source(&state->parts);
 }

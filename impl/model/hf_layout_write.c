@@ -168,6 +168,10 @@ static nt5_status write_card(const nt5_model *m, const char *dir) {
 }
 
 nt5_status hf_layout_save(const nt5_model *m, const char *dir, nt5_progress_callback progress, void *user_data) {
+    if (m->w.matrix_dtype == NT5_DTYPE_Q8_0)
+        return err_set(NT5_ERR_UNSUPPORTED,
+                       "a model opened with Q8_0 weights has no Hugging Face layout: open its source with "
+                       "weight dtype f32 or bf16");
     if (m->w.shared.dtype == NT5_DTYPE_F16)
         return err_set(NT5_ERR_UNSUPPORTED,
                        "a model opened with f16 weights has no Hugging Face layout: convert its "

@@ -231,6 +231,10 @@ static int write_body(FILE *f, const nt5_model *m, const file_plan *p, const cha
 }
 
 nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_layout *lay) {
+    if (m->w.matrix_dtype == NT5_DTYPE_Q8_0)
+        return err_set(NT5_ERR_UNSUPPORTED,
+                       "a model opened with Q8_0 weights is not saved yet: open its source with weight "
+                       "dtype f32 or bf16 to save or convert it");
     if (m->w.shared.dtype == NT5_DTYPE_F16)
         return err_set(NT5_ERR_UNSUPPORTED,
                        "a model opened with f16 weights is not saved again: convert its source "

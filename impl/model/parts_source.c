@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "base/q8_0.h"
 #include "format/weight_names.h"
 
 /* The parts of an nt5 tensor, found[i] NULL where missing; their count. */
@@ -40,29 +41,44 @@ static int32_t no_input_exp(void *self, const char *nt5_name) {
     return -1;
 }
 
-/* The parts of an nt5 tensor read into dst [rows, cols] stacked by rows (or only checked when dst is NULL). */
-static nt5_status read_parts(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
+/* The parts of an nt5 tensor read into dst [rows, cols] stacked by rows (or
+ * only checked when dst is NULL): as floats, or (dtype >= 0) as blocks of
+ * that dtype, part_bytes each. */
+static nt5_status read_parts(void *self, const char *nt5_name, int64_t rows, int64_t cols, int32_t dtype,
+                             size_t row_bytes, void *dst) {
     const parts_source_state *s = self;
     const void *found[HF_PARTS_MAX];
     char names[HF_PARTS_MAX][HF_NAME_MAX];
     int n = find_parts(s, nt5_name, found, names);
     if (n == 0) return err_set(NT5_ERR_INTERNAL, "no Hugging Face name for tensor \"%s\"", nt5_name);
-    size_t part_rows = (size_t)rows / (size_t)n, width = cols ? (size_t)cols : 1;
+    size_t part_rows = (size_t)rows / (size_t)n;
     for (int i = 0; i < n; i++) {
         if (!found[i]) return s->reader.missing(s->reader.self, names[i]);
-        nt5_status st = s->reader.read(s->reader.self, found[i], names[i], (int64_t)part_rows, cols,
-                                       dst ? dst + (size_t)i * part_rows * width : NULL);
+        char *at = dst ? (char *)dst + (size_t)i * part_rows * row_bytes : NULL;
+        nt5_status st = dtype < 0
+                            ? s->reader.read(s->reader.self, found[i], names[i], (int64_t)part_rows, cols, (float *)at)
+                            : s->reader.read_blocks(s->reader.self, found[i], names[i], (int64_t)part_rows, cols, dtype,
+                                                    at);
         if (st != NT5_OK) return st;
     }
     return NT5_OK;
 }
 
+static size_t float_row_bytes(int64_t cols) { return (cols ? (size_t)cols : 1) * sizeof(float); }
+
 static nt5_status parts_check(void *self, const char *nt5_name, int64_t rows, int64_t cols) {
-    return read_parts(self, nt5_name, rows, cols, NULL);
+    return read_parts(self, nt5_name, rows, cols, -1, float_row_bytes(cols), NULL);
 }
 
 static nt5_status parts_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
-    return read_parts(self, nt5_name, rows, cols, dst);
+    return read_parts(self, nt5_name, rows, cols, -1, float_row_bytes(cols), dst);
+}
+
+static nt5_status parts_fill_blocks(void *self, const char *nt5_name, int64_t rows, int64_t cols, int32_t dtype,
+                                    void *dst) {
+    const parts_source_state *s = self;
+    if (!s->reader.read_blocks || dtype != NT5_DTYPE_Q8_0) return NT5_ERR_UNSUPPORTED;
+    return read_parts(self, nt5_name, rows, cols, dtype, q8_0_bytes((size_t)cols), dst);
 }
 
 static int32_t parts_stored_dtype(void *self) {
@@ -82,5 +98,6 @@ weight_source parts_source(parts_source_state *state) {
                            .check = parts_check,
                            .input_exp = no_input_exp,
                            .fill = parts_fill,
+                           .fill_blocks = parts_fill_blocks,
                            .describe = parts_describe};
 }

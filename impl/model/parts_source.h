@@ -17,6 +17,9 @@ typedef struct part_reader {
     /* checks the part's shape against [rows, cols] (cols == 0: a vector) and,
      * unless dst is NULL, writes its values as floats */
     nt5_status (*read)(void *self, const void *part, const char *hf, int64_t rows, int64_t cols, float *dst);
+    /* optional: the part's blocks as stored when they are `dtype` (weight_source's fill_blocks) */
+    nt5_status (*read_blocks)(void *self, const void *part, const char *hf, int64_t rows, int64_t cols, int32_t dtype,
+                              void *dst);
     /* as weight_source's */
     int32_t (*stored_dtype)(void *self);
     void (*describe)(void *self, char *out, size_t cap);

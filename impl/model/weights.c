@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/half.h"
+#include "base/q8_0.h"
 
 typedef struct loader {
     const weight_source *src;
@@ -34,11 +35,58 @@ static void count_non_finite(loader *L, const char *name, const float *v, int64_
     L->w->non_finite += bad;
 }
 
+/* Q8_0 blocks of `name` as the source stores them (NT5_OK), or
+ * NT5_ERR_UNSUPPORTED when it stores them otherwise; a block whose scale is
+ * not finite is an error. */
+static nt5_status fill_q8_0_blocks(loader *L, const char *name, int64_t rows, int64_t cols, void *dst) {
+    if (!L->src->fill_blocks) return NT5_ERR_UNSUPPORTED;
+    nt5_status st = L->src->fill_blocks(L->src->self, name, rows, cols, NT5_DTYPE_Q8_0, dst);
+    size_t blocks = (size_t)rows * (size_t)cols / Q8_0_VALUES, bad = 0;
+    for (size_t b = 0; st == NT5_OK && b < blocks; b++)
+        bad += !isfinite(q8_0_scale((const uint8_t *)dst + b * Q8_0_BYTES));
+    if (bad) return err_set(NT5_ERR_FORMAT, "tensor %s has %zu Q8_0 blocks whose scale is NaN or infinite", name, bad);
+    return st;
+}
+
+/* The source's values of `name` converted in place (host holds n floats)
+ * into `dtype`; its size in *bytes, the F16 exponent in *weight_exp. */
+static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype, float *host,
+                                 size_t *bytes, int32_t *weight_exp) {
+    size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
+    *weight_exp = 0;
+    if (dtype == NT5_DTYPE_Q8_0) {
+        *bytes = q8_0_bytes(n);
+        nt5_status st = fill_q8_0_blocks(L, name, rows, cols, host);
+        if (st != NT5_ERR_UNSUPPORTED) return st;
+    }
+    nt5_status st = L->src->fill(L->src->self, name, rows, cols, host);
+    if (st != NT5_OK) return st;
+    size_t before = L->w->non_finite;
+    count_non_finite(L, name, host, rows, cols);
+    *bytes = n * sizeof(float);
+    if (dtype == NT5_DTYPE_Q8_0) {
+        if (L->w->non_finite != before)
+            return err_set(NT5_ERR_FORMAT, "tensor %s has NaN or infinite values, which Q8_0 cannot hold", name);
+        q8_0_quantize(host, n, host); /* in place: the blocks are smaller */
+        *bytes = q8_0_bytes(n);
+    } else if (dtype != NT5_DTYPE_F32) { /* in place: the 16-bit copy is half the size */
+        *weight_exp = dtype == NT5_DTYPE_F16 ? f16_exponent(host, n) : 0;
+        half_from_f32_scaled(host, host, n, dtype, *weight_exp);
+        *bytes = n * sizeof(uint16_t);
+    }
+    return NT5_OK;
+}
+
 /* Loads the nt5 tensor `name` ([rows, cols]; cols == 0: a vector) into a
  * backend buffer stored as `dtype`. */
 static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype) {
     if (L->st != NT5_OK || (L->st = L->src->check(L->src->self, name, rows, cols)) != NT5_OK) return NULL;
     size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
+    if (dtype == NT5_DTYPE_Q8_0 && cols % Q8_0_VALUES != 0) {
+        L->st = err_set(NT5_ERR_UNSUPPORTED, "Q8_0 weights need rows of a multiple of 32 values; %s has %lld", name,
+                        (long long)cols);
+        return NULL;
+    }
     weight_tensor *grown = realloc(L->w->tensors, (L->w->n_tensors + 1) * sizeof *grown);
     float *host = malloc(n * sizeof(float));
     if (grown) L->w->tensors = grown;
@@ -47,17 +95,12 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
         L->st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory loading %s (%zu floats)", name, n);
         return NULL;
     }
-    L->st = L->src->fill(L->src->self, name, rows, cols, host);
+    size_t bytes;
+    int32_t weight_exp;
+    L->st = fill_converted(L, name, rows, cols, dtype, host, &bytes, &weight_exp);
     if (L->st != NT5_OK) {
         free(host);
         return NULL;
-    }
-    count_non_finite(L, name, host, rows, cols);
-    size_t bytes = n * sizeof(float);
-    int32_t weight_exp = dtype == NT5_DTYPE_F16 ? f16_exponent(host, n) : 0;
-    if (dtype != NT5_DTYPE_F32) { /* in place: the 16-bit copy is half the size */
-        half_from_f32_scaled(host, host, n, dtype, weight_exp);
-        bytes = n * sizeof(uint16_t);
     }
     void *dev = L->be->ops->adopt_weight(L->be, host, bytes);
     if (!dev) {
@@ -86,12 +129,13 @@ static const float *load_f32(loader *L, const char *fmt, int block, int64_t rows
 /* A matrix; its products' calibrated input exponent is the one of
  * `product` (the lm_head's for a tied embedding), or of the matrix itself. */
 static wmat load_matrix_for(loader *L, const char *name, const char *product, int64_t rows, int64_t cols) {
-    const void *data = load_tensor(L, name, rows, cols, L->matrix_dtype);
-    if (!data) return (wmat){NULL, L->matrix_dtype, -1, 0, -1};
+    int32_t dtype = L->matrix_dtype == NT5_DTYPE_Q8_0 && strcmp(name, "shared") == 0 ? NT5_DTYPE_F32 : L->matrix_dtype;
+    const void *data = load_tensor(L, name, rows, cols, dtype);
+    if (!data) return (wmat){NULL, dtype, -1, 0, -1};
     weight_tensor *t = &L->w->tensors[L->w->n_tensors - 1];
     t->matrix = 1;
     t->input_exp = L->src->input_exp(L->src->self, product ? product : name);
-    return (wmat){data, L->matrix_dtype, (int32_t)L->w->n_tensors - 1, t->weight_exp, t->input_exp};
+    return (wmat){data, dtype, (int32_t)L->w->n_tensors - 1, t->weight_exp, t->input_exp};
 }
 
 static wmat load_matrix(loader *L, const char *fmt, int block, int64_t rows, int64_t cols) {
@@ -145,6 +189,7 @@ static void load_decoder(loader *L, const t5_config *c) {
 nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_dtype, const weight_source *src,
                         backend *be, weights *w) {
     memset(w, 0, sizeof *w);
+    w->matrix_dtype = matrix_dtype;
     loader L = {src, be, w, cfg->gated, matrix_dtype, NT5_OK};
     w->enc = calloc((size_t)cfg->num_layers, sizeof *w->enc);
     w->dec = with_decoder ? calloc((size_t)cfg->num_decoder_layers + 1, sizeof *w->dec) : NULL;

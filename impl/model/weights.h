@@ -49,6 +49,7 @@ typedef struct weights {
     dec_layer *dec; /* NULL when encoder-only */
     const float *dec_final_ln;
     wmat lm_head;           /* [vocab, d]; == shared when tied */
+    int32_t matrix_dtype;   /* NT5_DTYPE_* of the matrices (Q8_0 models keep the embedding in fp32) */
     weight_tensor *tensors; /* every tensor loaded (the backend buffers to free) */
     size_t n_tensors;
     size_t non_finite;                  /* NaN and infinite values loaded */
@@ -69,13 +70,19 @@ typedef struct weight_source {
     /* the calibrated input exponent of a matrix's products (f16 files), -1: none */
     int32_t (*input_exp)(void *self, const char *nt5_name);
     nt5_status (*fill)(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst);
+    /* optional (NULL: none): writes the tensor's blocks as the source stores
+     * them when that is `dtype` (NT5_DTYPE_Q8_0), for use without
+     * requantizing; NT5_ERR_UNSUPPORTED when it stores them otherwise */
+    nt5_status (*fill_blocks)(void *self, const char *nt5_name, int64_t rows, int64_t cols, int32_t dtype, void *dst);
     /* how the source stores its weights, for people ("F8_E4M3 168, F16 52") */
     void (*describe)(void *self, char *out, size_t cap);
 } weight_source;
 
-/* Matrices are stored as matrix_dtype (NT5_DTYPE_F32, NT5_DTYPE_BF16, or
- * NT5_DTYPE_F16 with a power-of-two exponent per matrix); norm scales and
- * position-bias tables stay fp32. */
+/* Matrices are stored as matrix_dtype (NT5_DTYPE_F32, NT5_DTYPE_BF16,
+ * NT5_DTYPE_F16 with a power-of-two exponent per matrix, or NT5_DTYPE_Q8_0
+ * blocks, the embedding then in fp32: a lookup reads one row a token, so
+ * its size costs memory, not time, and fp32 holds a Q8_0 file's values
+ * exactly); norm scales and position-bias tables stay fp32. */
 nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_dtype, const weight_source *src,
                         backend *be, weights *w);
 void weights_free(weights *w, backend *be);
