@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "nt5.h"
 
 #define MAX_SHARDS 4096
@@ -29,23 +30,6 @@ static int fail(const char *what, long line) {
     return 1;
 }
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    if (buf) buf[n] = '\0';
-    if (len) *len = (size_t)n;
-    return buf;
-}
-
 static const unsigned char *tensor(const shard *s, const cJSON *header, const char *name, size_t *dims) {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(header, name);
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(t, "shape"),
@@ -59,7 +43,8 @@ static const unsigned char *tensor(const shard *s, const cJSON *header, const ch
 static int load_shard(const char *dir, int k, shard *s) {
     char path[4200];
     snprintf(path, sizeof path, "%s/shard-%05d.safetensors", dir, k);
-    if (!(s->bytes = (unsigned char *)read_file(path, NULL))) return -1;
+    size_t len;
+    if (!(s->bytes = (unsigned char *)read_file(path, &len))) return -1;
     uint64_t hlen;
     memcpy(&hlen, s->bytes, 8);
     char *text = strndup((const char *)s->bytes + 8, hlen);
@@ -127,7 +112,8 @@ int main(int argc, char **argv) {
     }
     char path[4200];
     snprintf(path, sizeof path, "%s/manifest.json", argv[3]);
-    char *text = read_file(path, NULL);
+    size_t len;
+    char *text = read_file(path, &len);
     cJSON *manifest = text ? cJSON_Parse(text) : NULL;
     free(text);
     nt5_encode_options o;

@@ -638,15 +638,15 @@ static void check_linear_case(const suite *s, linear_case k, int32_t w_dtype, in
     matrix_free(&k.w);
 }
 
-/* test_cpu_ops.c's grid on the CPU: its vector, small-M and BLAS paths at
- * sizes that are not multiples of their blocks */
-static void check_linear_grid(const suite *s) {
-    static const size_t Ms[] = {1, 2, 3, 4, 5, 8, 9, 33}, Ns[] = {1, 3, 4, 17, 130}, Ks[] = {1, 7, 16, 33, 100};
+/* Products on the CPU in `dtypes` (f32 inputs) at sizes that are not
+ * multiples of the blocks of its vector, small-M and BLAS paths, K from Ks */
+static void check_linear_sizes(const suite *s, const size_t *Ks, size_t n_k, const int32_t *dtypes, size_t n_dtypes) {
+    static const size_t Ms[] = {1, 2, 3, 4, 5, 8, 9, 33}, Ns[] = {1, 3, 4, 17, 130};
     for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
         for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
-            for (size_t d = 0; d < sizeof Ks / sizeof *Ks; d++)
+            for (size_t d = 0; d < n_k; d++)
                 for (int acc = 0; acc <= 1; acc++)
-                    for (int bf16 = 0; bf16 <= 1; bf16++) {
+                    for (size_t t = 0; t < n_dtypes; t++) {
                         linear_case k = {.M = Ms[a],
                                          .N = Ns[b],
                                          .K = Ks[d],
@@ -654,26 +654,16 @@ static void check_linear_grid(const suite *s) {
                                          .ld_out = Ns[b],
                                          .in_dtype = NT5_DTYPE_F32,
                                          .accumulate = acc};
-                        check_linear_case(s, k, bf16 ? NT5_DTYPE_BF16 : NT5_DTYPE_F32, -1, CPU_ONLY);
+                        check_linear_case(s, k, dtypes[t], -1, CPU_ONLY);
                     }
 }
 
-/* Q8_0 weights on the CPU: its one-row, few-row and widened-tile (BLAS) paths, rows of one and three blocks */
-static void check_linear_q8_0(const suite *s) {
-    static const size_t Ms[] = {1, 2, 3, 4, 5, 8, 9, 33}, Ns[] = {1, 3, 4, 17, 130}, Ks[] = {32, 96};
-    for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
-        for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
-            for (size_t d = 0; d < sizeof Ks / sizeof *Ks; d++)
-                for (int acc = 0; acc <= 1; acc++) {
-                    linear_case k = {.M = Ms[a],
-                                     .N = Ns[b],
-                                     .K = Ks[d],
-                                     .ld_in = Ks[d],
-                                     .ld_out = Ns[b],
-                                     .in_dtype = NT5_DTYPE_F32,
-                                     .accumulate = acc};
-                    check_linear_case(s, k, NT5_DTYPE_Q8_0, -1, CPU_ONLY);
-                }
+/* test_cpu_ops.c's grid (f32 and bf16 weights), and Q8_0 weights in rows of one and three blocks */
+static void check_linear_grid(const suite *s) {
+    static const size_t Ks[] = {1, 7, 16, 33, 100}, q8_0_Ks[] = {32, 96};
+    static const int32_t floats[] = {NT5_DTYPE_F32, NT5_DTYPE_BF16}, q8_0[] = {NT5_DTYPE_Q8_0};
+    check_linear_sizes(s, Ks, 5, floats, 2);
+    check_linear_sizes(s, q8_0_Ks, 2, q8_0, 1);
 }
 
 /* The input and weight dtypes of a product: (f32 rows, f32), (f32 rows, bf16), (bf16, bf16), (f32 rows, f16),
@@ -693,7 +683,6 @@ static where product_where(const struct product_dtypes *p, int32_t out_dtype) {
 
 static void check_linear(const suite *s) {
     check_linear_grid(s);
-    check_linear_q8_0(s);
     for (size_t m = 0; m < sizeof product_Ms / sizeof *product_Ms; m++)
         for (size_t p = 0; p < sizeof product_dtypes / sizeof *product_dtypes; p++)
             for (int acc = 0; acc <= 1; acc++) {
