@@ -102,7 +102,9 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
         free(host);
         return NULL;
     }
-    void *dev = L->be->ops->adopt_weight(L->be, host, bytes);
+    /* the converted values fill the buffer's start: give back the rest (a backend keeping host memory keeps this) */
+    void *shrunk = bytes < n * sizeof(float) ? realloc(host, bytes) : host;
+    void *dev = L->be->ops->adopt_weight(L->be, shrunk ? shrunk : host, bytes);
     if (!dev) {
         L->st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of device memory loading %s", name);
         return NULL;
