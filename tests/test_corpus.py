@@ -126,7 +126,8 @@ with tempfile.TemporaryDirectory() as tmp:
         p.communicate()
     r = encode(*opts, "--output", killed_dir)
     expect(len(kills) >= 2, "SIGKILL landed during %d of 3 runs (complete shards then: %s)" % (len(kills), kills))
-    expect(r.returncode == 0 and b"resuming" in r.stderr, "the run after the kills resumes and completes")
+    expect(r.returncode == 0 and (b"resuming" in r.stderr or b"complete already" in r.stdout),
+           "the run after the kills resumes and completes (or finds the last one completed)")
     expect(outputs(killed_dir) == (ref_files, ref_manifest), "after SIGKILLs: the same shards, index and manifest")
     expect(not temporaries(killed_dir), "no temporary left")
 
