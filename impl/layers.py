@@ -48,6 +48,8 @@ UNITS = {
     "kernels": (["kernels/"], ["abi", "contract"]),
     "tools": (["tools/"], ["abi"]),
     "bindings": (["bindings/"], ["abi"]),
+    # benchmark drivers: programs of their own over other engines' headers
+    "bench": (["bench/"], ["abi"]),
     # tests of internals see every layer; the ABI tests and their harness only the header
     "tests": (["tests/"], ["abi", "base", "contract", "backend", "cpu", "format", "tokenizer", "model", "forward",
                            "generate", "calibrate", "api", "hub", "tests-abi"]),
