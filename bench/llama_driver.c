@@ -46,7 +46,7 @@ static int read_ids(const char *path, llama_token **lines, int *lens, int max) {
     while (n < max && fgets(buf, sizeof buf, f)) {
         llama_token *ids = malloc(sizeof *ids * (strlen(buf) / 2 + 1));
         int k = 0;
-        for (char *p = buf, *end; ; p = end) {
+        for (char *p = buf, *end;; p = end) {
             long v = strtol(p, &end, 10);
             if (end == p) break;
             ids[k++] = (llama_token)v;
@@ -140,7 +140,8 @@ int main(int argc, char **argv) {
 
     printf("{\"n_vocab\": %d, \"n_embd\": %d, \"load_ms\": %.3f, \"inputs\": [", n_vocab, n_embd, load_ms);
     llama_token *tokens = malloc(sizeof *tokens * (size_t)(new_tokens + 1));
-    double *step_ms = malloc(sizeof *step_ms * (size_t)(new_tokens + 1) * (size_t)repeat), *enc_ms = malloc(sizeof *enc_ms * (size_t)repeat);
+    double *step_ms = malloc(sizeof *step_ms * (size_t)(new_tokens + 1) * (size_t)repeat),
+           *enc_ms = malloc(sizeof *enc_ms * (size_t)repeat);
     for (int line = 0; line < n_lines; line++) {
         for (int r = -warmup; r < repeat; r++) {
             llama_memory_clear(llama_get_memory(ctx), true);
@@ -165,7 +166,8 @@ int main(int argc, char **argv) {
         printf("], \"step_ms\": [");
         for (int r = 0; r < repeat; r++) {
             printf("%s[", r ? ", " : "");
-            for (int s = 0; s < new_tokens; s++) printf("%s%.4f", s ? ", " : "", step_ms[(size_t)r * (size_t)new_tokens + (size_t)s]);
+            for (int s = 0; s < new_tokens; s++)
+                printf("%s%.4f", s ? ", " : "", step_ms[(size_t)r * (size_t)new_tokens + (size_t)s]);
             printf("]");
         }
         printf("], \"tokens\": [");
