@@ -11,6 +11,7 @@
  * `stride`), so that a text's hidden states are bit for bit those it has
  * encoded alone. The extra rows are padding no query attends to. */
 typedef struct invariant_layout {
+    int invariant; /* the backend has a row block: products run batch invariant */
     size_t stride; /* rows per input inside the encoder */
     int32_t *ids;  /* [batch, stride], or NULL: in->ids as they are */
     size_t *valid; /* [batch] keys attended, or NULL: as the encoding says */
@@ -19,6 +20,7 @@ typedef struct invariant_layout {
 static nt5_status lay_out(const nt5_model *m, const backend *be, const batch_input *in, int attend_all,
                           invariant_layout *l) {
     size_t block = backend_row_block(be);
+    l->invariant = block != 0;
     l->stride = block > 1 ? (in->len + block - 1) / block * block : in->len;
     l->ids = NULL;
     l->valid = NULL;
@@ -49,7 +51,7 @@ nt5_status encode_run(const nt5_model *m, const backend *be, const batch_input *
         free(l.valid);
         return st;
     }
-    x.batch_invariant = backend_row_block(be) != 0;
+    x.batch_invariant = l.invariant;
     float *out = op_alloc(&x, in->batch * l.stride * d); /* [batch * stride, d] */
     encoder_forward(&x, &m->cfg, &m->w, l.ids ? l.ids : in->ids, in->batch, l.stride,
                     l.valid         ? l.valid
