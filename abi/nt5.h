@@ -63,13 +63,13 @@ extern "C" {
 /* ---- Versions ------------------------------------------------------------ */
 
 #define NT5_VERSION_MAJOR 0
-#define NT5_VERSION_MINOR 5
+#define NT5_VERSION_MINOR 6
 #define NT5_VERSION_PATCH 0
 #define NT5_VERSION_NUMBER (NT5_VERSION_MAJOR * 10000 + NT5_VERSION_MINOR * 100 + NT5_VERSION_PATCH)
 
 /* Bumped whenever anything is appended to this header. The soname is
  * libnt5.so.1 for the whole life of ABI generation 1. */
-#define NT5_ABI_VERSION 5
+#define NT5_ABI_VERSION 6
 
 /* The ABI version of the loaded library; a program compiled against this
  * header needs nt5_abi_version() >= NT5_ABI_VERSION. */
@@ -112,6 +112,12 @@ NT5_API const char *nt5_last_error(void);
  * nt5_model_info.weight_dtype): ggml's Q8_0 blocks, 32 weights as an f16
  * scale and 32 int8 (8.5 bits a weight), as GGUF files store them. */
 #define NT5_DTYPE_Q8_0 3
+/* Since NT5_ABI_VERSION 6, weight storage only: ggml's k-quant blocks of
+ * 256 weights, as GGUF files store them: Q6_K (6.5625 bits a weight), Q5_K
+ * (5.5) and Q4_K (4.5). */
+#define NT5_DTYPE_Q6_K 4
+#define NT5_DTYPE_Q5_K 5
+#define NT5_DTYPE_Q4_K 6
 #define NT5_DTYPE_AUTO (-1) /* nt5_model_options.weight_dtype only */
 
 #define NT5_DEVICE_CPU 1
@@ -152,11 +158,16 @@ typedef struct nt5_model_options {
      * GPU calibrated f16 files in f16 and the others in bf16. The CPU
      * computes in fp32 either way; the GPU in the weights' dtype with fp32
      * accumulation and an fp32 residual stream (compute_dtype in
-     * nt5_model_info). Since NT5_ABI_VERSION 5, NT5_DTYPE_Q8_0: the
-     * matrices in Q8_0 blocks (quantized at load as ggml does; a Q8_0 GGUF
-     * file's blocks as they are, which NT5_DTYPE_AUTO also keeps), the
-     * embedding (a tied lm_head too), norms and position biases in fp32; a
-     * GPU stores bf16 instead, for now. */
+     * nt5_model_info). Since NT5_ABI_VERSION 5, NT5_DTYPE_Q8_0, and since
+     * 6 NT5_DTYPE_Q6_K, _Q5_K and _Q4_K: the matrices in ggml's blocks
+     * (quantized at load as ggml's reference quantizer does; a GGUF file's
+     * blocks of the same type as they are, which NT5_DTYPE_AUTO also keeps:
+     * it takes the type of the file's first encoder query), the embedding (a
+     * tied lm_head too), norms and position biases in fp32. A matrix whose
+     * rows are not whole 256-weight blocks is stored in Q8_0 instead (e.g.
+     * the attention output of t5-v1_1-small, 384 wide), or f32 if not whole
+     * 32-weight blocks either; nt5_model_info.weight_dtype reports the
+     * requested type. A GPU stores bf16 instead, for now. */
     int32_t weight_dtype;
     /* Hub models (nt5_model_open with a model id such as "google/flan-t5-base"): */
     const char *revision;              /* branch, tag or commit; NULL = "main" */

@@ -39,7 +39,8 @@ dequantized at load; for the XXL preset bf16, as f32 would take 19 GB),
 marked `fallback` in the row. Peak RSS of each run comes from GNU time.
 
 usage: /usr/bin/python3 bench/cpu_vs_llamacpp.py [--nt5 build/tools/nt5] [--threads 2] [--rounds 3]
-                                                 [--repeat 3] [--quick] [--xxl] [--out bench/results]
+                                                 [--repeat 3] [--quick] [--dtypes q4_k,...] [--xxl]
+                                                 [--out bench/results]
 """
 import argparse
 import collections
@@ -378,7 +379,8 @@ def print_table(rows):
 
 
 def cases(args):
-    return QUICK_DECODE if args.quick else DECODE
+    chosen = QUICK_DECODE if args.quick else DECODE
+    return [c for c in chosen if not args.dtypes or c[0] in args.dtypes.split(",")]
 
 
 def main():
@@ -388,6 +390,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="1 round of 2 runs; decode f32, f16, q8_0 only")
+    ap.add_argument("--dtypes", help="decode only these nt5 dtypes (comma-separated, e.g. q4_k,q5_k)")
     ap.add_argument("--xxl", action="store_true", help="add the T5-XXL-shape encoder (writes a 5 GB GGUF once)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     args = ap.parse_args()

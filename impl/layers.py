@@ -32,17 +32,19 @@ UNITS = {
     # module handshake, and the relative-position buckets both backends compute
     "contract": (["impl/backend/backend.h", "impl/backend/cuda_module.h", "impl/backend/position_bias.h",
                   "impl/backend/position_bias.c"], ["abi"]),
+    # ggml's weight blocks: layouts, quantizers, dequantizers
+    "quant": (["impl/quant/"], ["abi", "base"]),
     "backend": (["impl/backend/"], ["abi", "base", "contract"]),
-    "cpu": (["impl/backend/cpu/"], ["abi", "base", "contract", "backend"]),
-    "format": (["impl/format/"], ["abi", "base"]),
+    "cpu": (["impl/backend/cpu/"], ["abi", "base", "contract", "backend", "quant"]),
+    "format": (["impl/format/"], ["abi", "base", "quant"]),
     "tokenizer": (["impl/tokenizer/"], ["abi", "base"]),
-    "model": (["impl/model/"], ["abi", "base", "contract", "backend", "cpu", "format", "tokenizer"]),
-    "forward": (["impl/forward/"], ["abi", "base", "contract", "backend", "format", "tokenizer", "model"]),
-    "generate": (["impl/generate/"], ["abi", "base", "contract", "backend", "format", "tokenizer", "model",
+    "model": (["impl/model/"], ["abi", "base", "contract", "backend", "cpu", "format", "quant", "tokenizer"]),
+    "forward": (["impl/forward/"], ["abi", "base", "contract", "backend", "format", "quant", "tokenizer", "model"]),
+    "generate": (["impl/generate/"], ["abi", "base", "contract", "backend", "format", "quant", "tokenizer", "model",
                                       "forward"]),
-    "calibrate": (["impl/calibrate/"], ["abi", "base", "contract", "backend", "format", "tokenizer", "model",
+    "calibrate": (["impl/calibrate/"], ["abi", "base", "contract", "backend", "format", "quant", "tokenizer", "model",
                                         "forward", "generate"]),
-    "api": (["impl/api/"], ["abi", "base", "contract", "backend", "format", "tokenizer", "model", "forward",
+    "api": (["impl/api/"], ["abi", "base", "contract", "backend", "format", "quant", "tokenizer", "model", "forward",
                             "generate", "calibrate", "hub"]),
     "hub": (["hub/"], ["abi", "base", "format"]),
     "kernels": (["kernels/"], ["abi", "contract"]),
@@ -51,14 +53,14 @@ UNITS = {
     # benchmark drivers: programs of their own over other engines' headers
     "bench": (["bench/"], ["abi"]),
     # tests of internals see every layer; the ABI tests and their harness only the header
-    "tests": (["tests/"], ["abi", "base", "contract", "backend", "cpu", "format", "tokenizer", "model", "forward",
+    "tests": (["tests/"], ["abi", "base", "contract", "backend", "cpu", "format", "quant", "tokenizer", "model", "forward",
                            "generate", "calibrate", "api", "hub", "tests-abi"]),
     "tests-abi": (["tests/harness.c", "tests/harness.h", "tests/install_app.c", "tests/test_abi.c",
                    "tests/test_bad_input.c", "tests/test_behaviour.c", "tests/test_cuda.c", "tests/test_cuda_module.c",
                    "tests/test_nt5_file.c"], ["abi"]),
 }
 # units whose files include each other by their layer's name, never by a bare name
-QUALIFIED = {"base", "contract", "backend", "cpu", "format", "tokenizer", "model", "forward", "generate",
+QUALIFIED = {"base", "quant", "contract", "backend", "cpu", "format", "tokenizer", "model", "forward", "generate",
              "calibrate", "api", "hub", "kernels"}
 # units where no public nt5_* function is defined or called
 BELOW_API = QUALIFIED - {"api"}

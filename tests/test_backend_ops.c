@@ -23,7 +23,7 @@
 #include "backend/observing.h"
 #include "backend/picks.h"
 #include "backend/position_bias.h"
-#include "base/q8_0.h"
+#include "quant/block_type.h"
 #include "base/half.h"
 #include "harness.h"
 
@@ -36,7 +36,8 @@
 #define POISON 30.0f  /* what fills memory an op must not read (padding, masked keys) */
 
 static const char *dtype_name(int32_t dtype) {
-    return dtype == NT5_DTYPE_F32 ? "f32" : dtype == NT5_DTYPE_BF16 ? "bf16" : dtype == NT5_DTYPE_Q8_0 ? "q8_0" : "f16";
+    const block_type *bt = block_type_of(dtype);
+    return bt ? bt->name : dtype == NT5_DTYPE_F32 ? "f32" : dtype == NT5_DTYPE_BF16 ? "bf16" : "f16";
 }
 
 static size_t dtype_bytes(int32_t dtype) { return dtype == NT5_DTYPE_F32 ? 4 : 2; }
@@ -320,17 +321,19 @@ typedef struct host_matrix {
 } host_matrix;
 
 /* random values in [-1, 1) as dtype (the values rounded to what dtype stores) */
-/* bytes of n values of a weight dtype (Q8_0: whole blocks) */
+/* bytes of n values of a weight dtype (blocks: whole ones) */
 static size_t matrix_bytes(int32_t dtype, size_t n) {
-    return dtype == NT5_DTYPE_Q8_0 ? q8_0_bytes(n) : n * dtype_bytes(dtype);
+    const block_type *bt = block_type_of(dtype);
+    return bt ? block_type_row_bytes(bt, n) : n * dtype_bytes(dtype);
 }
 
 static host_matrix matrix_new(rng *r, size_t rows, size_t cols, int32_t dtype, int32_t input_exp) {
     size_t n = rows * cols;
     host_matrix m = {rows, cols, dtype, 0, input_exp, xcalloc(matrix_bytes(dtype, n), 1), random_floats(r, n, 1.0f)};
-    if (dtype == NT5_DTYPE_Q8_0) {
-        q8_0_quantize(m.values, n, m.stored);
-        q8_0_dequantize(m.stored, n, m.values);
+    const block_type *bt = block_type_of(dtype);
+    if (bt) {
+        bt->quantize(m.values, n, m.stored);
+        bt->dequantize(m.stored, n, m.values);
     } else if (dtype == NT5_DTYPE_F16) {
         m.weight_exp = f16_exponent(m.values, n);
         float *scaled = xcalloc(n, sizeof *scaled);
@@ -658,12 +661,14 @@ static void check_linear_sizes(const suite *s, const size_t *Ks, size_t n_k, con
                     }
 }
 
-/* test_cpu_ops.c's grid (f32 and bf16 weights), and Q8_0 weights in rows of one and three blocks */
+/* test_cpu_ops.c's grid (f32 and bf16 weights), and block weights in rows of one and more blocks */
 static void check_linear_grid(const suite *s) {
-    static const size_t Ks[] = {1, 7, 16, 33, 100}, q8_0_Ks[] = {32, 96};
-    static const int32_t floats[] = {NT5_DTYPE_F32, NT5_DTYPE_BF16}, q8_0[] = {NT5_DTYPE_Q8_0};
+    static const size_t Ks[] = {1, 7, 16, 33, 100}, q8_0_Ks[] = {32, 96}, k_Ks[] = {256, 512};
+    static const int32_t floats[] = {NT5_DTYPE_F32, NT5_DTYPE_BF16}, q8_0[] = {NT5_DTYPE_Q8_0},
+                         k_quants[] = {NT5_DTYPE_Q6_K, NT5_DTYPE_Q5_K, NT5_DTYPE_Q4_K};
     check_linear_sizes(s, Ks, 5, floats, 2);
     check_linear_sizes(s, q8_0_Ks, 2, q8_0, 1);
+    check_linear_sizes(s, k_Ks, 2, k_quants, 3);
 }
 
 /* The input and weight dtypes of a product: (f32 rows, f32), (f32 rows, bf16), (bf16, bf16), (f32 rows, f16),

@@ -102,41 +102,52 @@ class GgufModel(unittest.TestCase):
             with self.subTest(fixture=fixture, arch=arch):
                 self.check_same(os.path.join(DATA, fixture), qtype, arch)
 
-    def test_q8_0_kept_as_blocks(self):
-        """A Q8_0 file's matrices stay Q8_0 (auto): outputs as the f32 reference of the same
-        (dequantized) values within 1e-5, greedy ids the same; quantizing that reference at load
-        gives the file's blocks again, so the same outputs bit for bit; a NaN scale is refused."""
-        out = os.path.join(self.tmp, "q8_0-kept")
-        writer.write(os.path.join(DATA, "t5-v1_1-tiny"), out, "Q8_0", "t5", "synthetic")
+    def test_blocks_kept_as_they_are(self):
+        for qtype in ("Q8_0", "Q6_K", "Q5_K", "Q4_K"):
+            with self.subTest(qtype=qtype):
+                self.check_blocks_kept(qtype)
+
+    def check_blocks_kept(self, qtype):
+        """A file of a block type nt5 holds keeps its matrices in it (auto): outputs as the f32
+        reference of the same (dequantized) values within 1e-5, greedy and beam ids the same. For
+        Q8_0, quantizing that reference at load gives the file's blocks again, so the same outputs
+        bit for bit (a k-quant's search for scales need not find the same blocks twice). A NaN
+        block scale is refused."""
+        out = os.path.join(self.tmp, qtype + "-kept")
+        writer.write(os.path.join(DATA, "t5-v1_1-tiny"), out, qtype, "t5", "synthetic")
         model, ref = os.path.join(out, "model.gguf"), os.path.join(out, "reference")
         info = json.loads(nt5("info", model, "--json").stdout)
-        self.assertEqual(info["weight_dtype"], "q8_0")
-        for m, dtype, name in ((model, "auto", "kept"), (ref, "f32", "f32"), (ref, "q8_0", "requantized")):
+        self.assertEqual(info["weight_dtype"], qtype.lower())
+        runs = ((model, "auto", "kept"), (ref, "f32", "f32"), (ref, qtype.lower(), "requantized"))
+        for m, dtype, name in runs:
             r = nt5("encode", m, *TEXTS, "-o", os.path.join(out, name + ".npy"), "--weight-dtype", dtype)
             self.assertEqual(r.returncode, 0, r.stderr)
         kept, f32, requantized = (np.load(os.path.join(out, n + ".npy")) for n in ("kept", "f32", "requantized"))
         self.assertLessEqual(float(np.linalg.norm(kept - f32) / np.linalg.norm(f32)), 1e-5)
-        self.assertTrue(np.array_equal(kept, requantized), "quantizing at load does not give the file's blocks")
+        if qtype == "Q8_0":
+            self.assertTrue(np.array_equal(kept, requantized), "quantizing at load does not give the file's blocks")
         ids = [[json.loads(line)["ids"] for line in nt5("generate", m, *TEXTS, "--max-new-tokens", "12", "--json",
                                                          "--weight-dtype", dtype).stdout.splitlines()]
-               for m, dtype in ((model, "auto"), (ref, "f32"), (model, "auto"))]
+               for m, dtype in ((model, "auto"), (ref, "f32"))]
         self.assertEqual(len(ids[0]), 2)
         self.assertEqual(ids[0], ids[1])
         beams = [nt5("generate", m, TEXTS[0], "--num-beams", "3", "--max-new-tokens", "8", "--json",
                      "--weight-dtype", dtype).stdout for m, dtype in ((model, "auto"), (ref, "f32"))]
         self.assertEqual([json.loads(b)["ids"] for b in beams][0], [json.loads(b)["ids"] for b in beams][1])
-        # a block scale of NaN in the first query matrix
+        # a block scale of NaN in the first query matrix: the fourth block's d
+        size, d_at = {"Q8_0": (34, 0), "Q6_K": (210, 208), "Q5_K": (176, 0), "Q4_K": (144, 0)}[qtype]
         reader = gguf.GGUFReader(model)
         t = next(t for t in reader.tensors if t.name == "enc.blk.0.attn_q.weight")
         with open(model, "rb") as f:
             data = bytearray(f.read())
-        data[t.data_offset + 34 * 3:t.data_offset + 34 * 3 + 2] = b"\x00\x7e"
+        at = t.data_offset + size * 3 + d_at
+        data[at:at + 2] = b"\x00\x7e"
         bad = os.path.join(out, "nan-scale.gguf")
         with open(bad, "wb") as f:
             f.write(data)
         r = nt5("info", bad)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("1 Q8_0 blocks whose scale is NaN or infinite", r.stderr)
+        self.assertIn("1 %s blocks whose scales are NaN or infinite" % qtype, r.stderr)
         shutil.rmtree(out)
 
     def test_tokenizer_from_metadata_tokenizes_as_spiece_model(self):

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/q8_0.h"
+#include "quant/q8_0.h"
 #include "base/error.h"
 #include "format/gguf.h"
 #include "format/gguf_quants.h"

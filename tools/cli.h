@@ -38,12 +38,13 @@ int args_finish(cli_args *a, const char *command);
 int parse_int(const char *text, const char *name, long min, long max, long *out);
 int parse_float(const char *text, const char *name, double *out);
 
-/* "auto", "f32", "bf16", and those of `extra` (DTYPE_F16, DTYPE_Q8_0) for
- * the option `name`; 0 on success. */
+/* "auto", "f32", "bf16", and those of `extra` (DTYPE_F16; DTYPE_BLOCKS:
+ * "q8_0", "q6_k", "q5_k", "q4_k") for the option `name`; 0 on success. */
 #define DTYPE_F16 1
-#define DTYPE_Q8_0 2
+#define DTYPE_BLOCKS 2
 int parse_dtype(const char *text, const char *name, int extra, int32_t *out);
-/* "f32", "f16", "bf16", "q8_0" for an NT5_DTYPE_*, "?" for another value. */
+/* "f32", "f16", "bf16", "q8_0", "q6_k", "q5_k", "q4_k" for an NT5_DTYPE_*,
+ * "?" for another value. */
 const char *dtype_name(int32_t dtype);
 /* Prints "nt5: what: <library message>" and returns 1. */
 int report(const char *what, nt5_status st);

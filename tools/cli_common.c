@@ -138,24 +138,29 @@ int parse_float(const char *text, const char *name, double *out) {
     return 0;
 }
 
+/* the names of NT5_DTYPE_F32 .. NT5_DTYPE_Q4_K, in order */
+static const char *const dtype_names[] = {"f32", "f16", "bf16", "q8_0", "q6_k", "q5_k", "q4_k"};
+#define N_DTYPES (int32_t)(sizeof dtype_names / sizeof dtype_names[0])
+
 int parse_dtype(const char *text, const char *name, int extra, int32_t *out) {
-    if (strcmp(text, "f32") == 0) *out = NT5_DTYPE_F32;
-    else if (strcmp(text, "bf16") == 0) *out = NT5_DTYPE_BF16;
-    else if (strcmp(text, "auto") == 0) *out = NT5_DTYPE_AUTO;
-    else if ((extra & DTYPE_F16) && strcmp(text, "f16") == 0) *out = NT5_DTYPE_F16;
-    else if ((extra & DTYPE_Q8_0) && strcmp(text, "q8_0") == 0) *out = NT5_DTYPE_Q8_0;
-    else {
-        fprintf(stderr, "nt5: %s must be auto, f32%s%sbf16%s, not \"%s\"\n", name, extra & DTYPE_F16 ? ", f16" : "",
-                extra & DTYPE_Q8_0 ? ", " : " or ", extra & DTYPE_Q8_0 ? " or q8_0" : "", text);
-        return 1;
+    for (int32_t d = 0; d < N_DTYPES; d++) {
+        int offered = d == NT5_DTYPE_F32 || d == NT5_DTYPE_BF16 || (d == NT5_DTYPE_F16 && (extra & DTYPE_F16)) ||
+                      (d >= NT5_DTYPE_Q8_0 && (extra & DTYPE_BLOCKS));
+        if (offered && strcmp(text, dtype_names[d]) == 0) {
+            *out = d;
+            return 0;
+        }
     }
-    return 0;
+    if (strcmp(text, "auto") == 0) {
+        *out = NT5_DTYPE_AUTO;
+        return 0;
+    }
+    fprintf(stderr, "nt5: %s must be one of auto, f32%s, bf16%s, not \"%s\"\n", name, extra & DTYPE_F16 ? ", f16" : "",
+            extra & DTYPE_BLOCKS ? ", q8_0, q6_k, q5_k or q4_k" : "", text);
+    return 1;
 }
 
-const char *dtype_name(int32_t dtype) {
-    static const char *const names[] = {"f32", "f16", "bf16", "q8_0"};
-    return dtype >= 0 && dtype < 4 ? names[dtype] : "?";
-}
+const char *dtype_name(int32_t dtype) { return dtype >= 0 && dtype < N_DTYPES ? dtype_names[dtype] : "?"; }
 
 int report(const char *what, nt5_status st) {
     if (st == NT5_ERR_CANCELLED && interrupted()) return 130; /* said when it came */
@@ -188,7 +193,7 @@ int model_flags(cli_args *a, int encoder_only, nt5_model_options *o) {
     o->device = args_value(a, "--device");
     o->allow_tf32 = args_flag(a, "--tf32");
     const char *wd = args_value(a, "--weight-dtype");
-    return wd && parse_dtype(wd, "--weight-dtype", DTYPE_F16 | DTYPE_Q8_0, &o->weight_dtype) ? 2 : 0;
+    return wd && parse_dtype(wd, "--weight-dtype", DTYPE_F16 | DTYPE_BLOCKS, &o->weight_dtype) ? 2 : 0;
 }
 
 int open_model(const char *path, nt5_model_options *o, nt5_model **out) {

@@ -3,7 +3,7 @@
 #include "cli.h"
 
 static const char help[] =
-    "usage: nt5 info MODEL_DIR [--json] [--device D] [--threads N] [--weight-dtype auto|f32|bf16|f16|q8_0] [--tf32]\n"
+    "usage: nt5 info MODEL_DIR [--json] [--device D] [--threads N] [--weight-dtype auto|f32|bf16|f16|q8_0|q6_k|q5_k|q4_k] [--tf32]\n"
     "                [--refuse-non-finite]\n"
     "Prints the model's configuration, tokenizer and device, and how many weights are NaN or\n"
     "infinite (--refuse-non-finite: fail when any is).\n";

@@ -11,13 +11,13 @@ import "C"
 const VersionMajor = 0
 
 // VersionMinor is NT5_VERSION_MINOR.
-const VersionMinor = 5
+const VersionMinor = 6
 
 // VersionPatch is NT5_VERSION_PATCH.
 const VersionPatch = 0
 
 // AbiVersion is NT5_ABI_VERSION.
-const AbiVersion = 5
+const AbiVersion = 6
 
 // Ok is NT5_OK.
 const Ok = 0
@@ -75,6 +75,15 @@ const DtypeBf16 = 2
 
 // DtypeQ80 is NT5_DTYPE_Q8_0.
 const DtypeQ80 = 3
+
+// DtypeQ6K is NT5_DTYPE_Q6_K.
+const DtypeQ6K = 4
+
+// DtypeQ5K is NT5_DTYPE_Q5_K.
+const DtypeQ5K = 5
+
+// DtypeQ4K is NT5_DTYPE_Q4_K.
+const DtypeQ4K = 6
 
 // DtypeAuto is NT5_DTYPE_AUTO: nt5_model_options.weight_dtype only
 const DtypeAuto = -1

@@ -20,6 +20,7 @@
 #include "model/hf_layout_write.h"
 #include "model/model.h"
 #include "model/nt5_file_write.h"
+#include "quant/block_type.h"
 
 static const nt5_convert_options convert_defaults = {
     .struct_size = sizeof(nt5_convert_options),
@@ -133,8 +134,8 @@ static nt5_status convert_run(const char *src, const hub_snapshot *snap, const c
     load_transforms tf = {.fold_norms = o->fold_norm_scales};
     nt5_model *m = NULL;
     st = open_source(src, snap, &mo, &tf, &m);
-    if (st == NT5_OK && o->dtype == NT5_DTYPE_AUTO && m->w.matrix_dtype == NT5_DTYPE_Q8_0) {
-        /* nt5 files do not hold Q8_0 blocks yet: such a source is written in f32 */
+    if (st == NT5_OK && o->dtype == NT5_DTYPE_AUTO && block_type_of(m->w.matrix_dtype)) {
+        /* nt5 files do not hold blocks yet: a quantized source is written in f32 */
         model_free(m);
         m = NULL;
         mo.weight_dtype = NT5_DTYPE_F32;

@@ -2,7 +2,8 @@
 
 #include "base/error.h"
 #include "base/half.h"
-#include "base/q8_0.h"
+#include "quant/k_quants.h"
+#include "quant/q8_0.h"
 
 /* One block of a quantized type into its block_size floats. */
 typedef void (*block_fn)(const uint8_t *block, float *out);
@@ -14,7 +15,7 @@ static float f16_at(const uint8_t *p) { return half_f16_to_f32((uint16_t)(p[0] |
  * times at most a 6-bit sub-scale (Q6_K: an int8, 7 bits), and its product
  * with a quant of at most 6 bits needs at most 24 bits, all exact in float
  * (nothing nears float's range: f16's least is 2^-24); only the final
- * addition of a min (Q4_1, Q5_1, Q2_K, Q4_K, Q5_K) rounds, once. */
+ * addition of a min (Q4_1, Q5_1, Q2_K) rounds, once. */
 
 /* The 4-bit quants of Q4_0/Q4_1, q[32] in 0..15: element j < 16 is the low
  * nibble of qs[j], element j + 16 its high nibble. */
@@ -65,7 +66,7 @@ static void dq_q5_1(const uint8_t *b, float *y) {
     for (int j = 0; j < 32; j++) y[j] = d * (float)q[j] + m;
 }
 
-/* Q8_0 [34 bytes]: d (f16), qs[32] (int8); x = d * q (base/q8_0.h). */
+/* Q8_0 [34 bytes]: d (f16), qs[32] (int8); x = d * q (quant/q8_0.h). */
 static void dq_q8_0(const uint8_t *b, float *y) { q8_0_dequantize(b, Q8_0_VALUES, y); }
 
 /* The 2-bit field of element e (0..255) in the qs[64] of Q2_K/Q3_K: each
@@ -103,56 +104,10 @@ static void dq_q3_k(const uint8_t *b, float *y) {
     }
 }
 
-/* The 6-bit scale and min of sub-block s (0..7) from the 12 packed bytes of
- * Q4_K/Q5_K: s < 4 in the low 6 bits of bytes s and s + 4; s >= 4 low 4
- * bits from byte s + 4 (scale: low nibble, min: high nibble) and high 2
- * bits from the top bits of bytes s - 4 (scale) and s (min). */
-static void scale_min_k4(const uint8_t *p, int s, int *sc, int *mn) {
-    if (s < 4) {
-        *sc = p[s] & 63;
-        *mn = p[s + 4] & 63;
-    } else {
-        *sc = (p[s + 4] & 15) | (p[s - 4] >> 6) << 4;
-        *mn = (p[s + 4] >> 4) | (p[s] >> 6) << 4;
-    }
-}
-
-/* Q4_K [144 bytes] and Q5_K [176 bytes]: d, dmin (f16), scales[12], (Q5_K:
- * qh[32]), qs[128]. Eight 32-element sub-blocks: s reads the low (s even)
- * or high nibble of qs[32 * (s/2) ..], Q5_K adds bit s of qh[l] as bit 4;
- * x = (d * sc) * q - dmin * mn. */
-static void dq_k4_k5(const uint8_t *b, const uint8_t *qh, const uint8_t *qs, float *y) {
-    const float d = f16_at(b), dmin = f16_at(b + 2);
-    for (int s = 0; s < 8; s++) {
-        int sc, mn;
-        scale_min_k4(b + 4, s, &sc, &mn);
-        const float dl = d * (float)sc, ml = dmin * (float)mn;
-        for (int l = 0; l < 32; l++) {
-            int q = (qs[32 * (s / 2) + l] >> (4 * (s % 2))) & 15;
-            if (qh) q |= ((qh[l] >> s) & 1) << 4;
-            y[32 * s + l] = dl * (float)q - ml;
-        }
-    }
-}
-static void dq_q4_k(const uint8_t *b, float *y) { dq_k4_k5(b, NULL, b + 16, y); }
-static void dq_q5_k(const uint8_t *b, float *y) { dq_k4_k5(b, b + 16, b + 48, y); }
-
-/* Q6_K [210 bytes]: ql[128], qh[64], scales[16] (int8), d (f16). Element e
- * of half h = e/128, quarter j = e%128/32, l = e%32: low 4 bits from nibble
- * j/2 of ql[64h + 32(j%2) + l], high 2 bits from bits 2j of qh[32h + l],
- * stored plus 32; x = (d * scales[e/16]) * q. */
-static void dq_q6_k(const uint8_t *b, float *y) {
-    const uint8_t *ql = b, *qh = b + 128;
-    const int8_t *scales = (const int8_t *)(b + 192);
-    const float d = f16_at(b + 208);
-    for (int e = 0; e < 256; e++) {
-        int h = e / 128, j = e % 128 / 32, l = e % 32;
-        int low = (ql[64 * h + 32 * (j % 2) + l] >> (4 * (j / 2))) & 15;
-        int high = (qh[32 * h + l] >> (2 * j)) & 3;
-        const float dl = d * (float)scales[e / 16];
-        y[e] = dl * (float)((low | high << 4) - 32);
-    }
-}
+/* Q4_K, Q5_K, Q6_K [144, 176, 210 bytes]: quant/k_quants.h. */
+static void dq_q4_k(const uint8_t *b, float *y) { q4_k_dequantize(b, K_VALUES, y); }
+static void dq_q5_k(const uint8_t *b, float *y) { q5_k_dequantize(b, K_VALUES, y); }
+static void dq_q6_k(const uint8_t *b, float *y) { q6_k_dequantize(b, K_VALUES, y); }
 
 /* Every id ggml defines (gguf-py's GGML_QUANT_SIZES), and the converter of
  * the types nt5 reads (F32, F16 and BF16 convert in bulk instead). */

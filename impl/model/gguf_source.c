@@ -4,10 +4,10 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "base/q8_0.h"
 #include "format/dtype_tally.h"
 #include "format/gguf_names.h"
 #include "format/gguf_quants.h"
+#include "quant/block_type.h"
 
 /* The GGUF tensor of Hugging Face tensor `hf`, or NULL. */
 static const void *gguf_find_part(void *self, const char *hf) {
@@ -39,23 +39,26 @@ static nt5_status gguf_read_part(void *self, const void *part, const char *hf, i
     return st == NT5_OK ? st : err_wrap(st, "tensor \"%s\"", t->name);
 }
 
-/* A Q8_0 part's blocks as the file stores them: used without requantizing. */
+/* A part's blocks as the file stores them, when they are of block dtype
+ * `dtype`: used without requantizing. */
 static nt5_status gguf_read_blocks(void *self, const void *part, const char *hf, int64_t rows, int64_t cols,
                                    int32_t dtype, void *dst) {
     const gguf_tensor *t = part;
-    if (dtype != NT5_DTYPE_Q8_0 || t->type != GGML_TYPE_Q8_0) return NT5_ERR_UNSUPPORTED;
+    const block_type *bt = block_type_of(dtype);
+    if (!bt || t->type != bt->ggml_type) return NT5_ERR_UNSUPPORTED;
     nt5_status st = gguf_read_part(self, part, hf, rows, cols, NULL);
-    if (st == NT5_OK) memcpy(dst, t->data, q8_0_bytes((size_t)t->n_elements));
+    if (st == NT5_OK) memcpy(dst, t->data, block_type_row_bytes(bt, (size_t)t->n_elements));
     return st;
 }
 
-/* Under NT5_DTYPE_AUTO: bf16 embeddings stay bf16, Q8_0 matrices (the
- * first encoder block's query tells) Q8_0; dequantized types are not exact
- * in 16 bits */
+/* Under NT5_DTYPE_AUTO: bf16 embeddings stay bf16, matrices in a block
+ * type nt5 holds (the first encoder block's query tells) that type;
+ * dequantized types are not exact in 16 bits */
 static int32_t gguf_stored_dtype(void *self) {
     const gguf_source_state *s = self;
     const gguf_tensor *q = gguf_find_part(self, "encoder.block.0.layer.0.SelfAttention.q.weight");
-    if (q && q->type == GGML_TYPE_Q8_0) return NT5_DTYPE_Q8_0;
+    const block_type *bt = q ? block_type_of_ggml(q->type) : NULL;
+    if (bt) return bt->dtype;
     const gguf_tensor *t = gguf_find_tensor(s->file, "token_embd.weight");
     return t && t->type == GGML_TYPE_BF16 ? NT5_DTYPE_BF16 : NT5_DTYPE_F32;
 }

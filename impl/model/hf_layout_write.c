@@ -12,6 +12,7 @@
 #include "base/file_mode.h"
 #include "base/version.h"
 #include "format/weight_names.h"
+#include "quant/block_type.h"
 
 /* One tensor of the HF state dict: a slice of rows of an nt5 tensor. */
 typedef struct hf_entry {
@@ -168,10 +169,12 @@ static nt5_status write_card(const nt5_model *m, const char *dir) {
 }
 
 nt5_status hf_layout_save(const nt5_model *m, const char *dir, nt5_progress_callback progress, void *user_data) {
-    if (m->w.matrix_dtype == NT5_DTYPE_Q8_0)
+    const block_type *bt = block_type_of(m->w.matrix_dtype);
+    if (bt)
         return err_set(NT5_ERR_UNSUPPORTED,
-                       "a model opened with Q8_0 weights has no Hugging Face layout: open its source with "
-                       "weight dtype f32 or bf16");
+                       "a model opened with %s weights has no Hugging Face layout: open its source with "
+                       "weight dtype f32 or bf16",
+                       bt->name);
     if (m->w.shared.dtype == NT5_DTYPE_F16)
         return err_set(NT5_ERR_UNSUPPORTED,
                        "a model opened with f16 weights has no Hugging Face layout: convert its "

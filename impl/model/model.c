@@ -10,7 +10,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cuda_loader.h"
 #include "base/error.h"
-#include "base/q8_0.h"
+#include "quant/block_type.h"
 #include "base/regular_file.h"
 #include "base/json_file.h"
 #include "format/checkpoint.h"
@@ -80,7 +80,7 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
     if (opts->num_threads < 0) return err_set(NT5_ERR_INVALID_ARG, "num_threads must be >= 0");
     int32_t dtype = opts->weight_dtype;
     if (dtype != NT5_DTYPE_AUTO && dtype != NT5_DTYPE_F32 && dtype != NT5_DTYPE_BF16 && dtype != NT5_DTYPE_F16 &&
-        dtype != NT5_DTYPE_Q8_0)
+        !block_type_of(dtype))
         return err_set(NT5_ERR_INVALID_ARG, "weight_dtype %d is not an NT5_DTYPE_*", dtype);
     m->has_decoder = !opts->encoder_only && m->cfg.num_decoder_layers > 0 && src->has(src->self, "dec.final_ln");
     m->no_decoder = opts->encoder_only               ? "it was opened encoder-only"
@@ -91,16 +91,14 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
     /* f16 products need the calibrated input scales of an f16 nt5 file, and a GPU */
     int gpu = m->be->ops->computes_in_weight_dtype, calibrated = src->input_exp(src->self, "enc.0.qkv") >= 0;
     int32_t stored = src->stored_dtype(src->self);
-    /* auto: bf16 checkpoints stay bf16, Q8_0 ones Q8_0; on the CPU others are
-     * f32, on a GPU calibrated f16 files stay f16 and others become bf16 */
+    /* auto: bf16 checkpoints stay bf16, quantized ones in their blocks; on
+     * the CPU others are f32, on a GPU calibrated f16 files stay f16 and
+     * others become bf16 */
     if (dtype == NT5_DTYPE_AUTO)
         dtype = gpu ? (stored == NT5_DTYPE_F16 && calibrated ? NT5_DTYPE_F16 : NT5_DTYPE_BF16)
-                    : (stored == NT5_DTYPE_BF16 || stored == NT5_DTYPE_Q8_0 ? stored : NT5_DTYPE_F32);
-    /* Q8_0 blocks need rows of whole blocks; no GPU kernels for Q8_0 yet */
-    int q8_0_fits = m->cfg.d_model % Q8_0_VALUES == 0 && m->cfg.num_heads * m->cfg.d_kv % Q8_0_VALUES == 0 &&
-                    m->cfg.d_ff % Q8_0_VALUES == 0;
-    if (dtype == NT5_DTYPE_Q8_0 && gpu) dtype = NT5_DTYPE_BF16;
-    if (dtype == NT5_DTYPE_Q8_0 && !q8_0_fits && opts->weight_dtype == NT5_DTYPE_AUTO) dtype = NT5_DTYPE_F32;
+                    : (stored == NT5_DTYPE_BF16 || block_type_of(stored) ? stored : NT5_DTYPE_F32);
+    /* no GPU kernels for blocks yet */
+    if (block_type_of(dtype) && gpu) dtype = NT5_DTYPE_BF16;
     if (dtype == NT5_DTYPE_F16 && !(gpu && calibrated))
         return err_set(NT5_ERR_UNSUPPORTED,
                        "weight_dtype f16 runs on a GPU, from an f16 nt5 file with calibrated "

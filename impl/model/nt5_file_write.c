@@ -13,6 +13,7 @@
 #include "base/file_mode.h"
 #include "base/half.h"
 #include "format/nt5_format.h"
+#include "quant/block_type.h"
 
 /* One tensor as it is written: which weights, in which dtype and, for F16
  * matrices, stored = value * 2^-weight_exp. */
@@ -231,10 +232,12 @@ static int write_body(FILE *f, const nt5_model *m, const file_plan *p, const cha
 }
 
 nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_layout *lay) {
-    if (m->w.matrix_dtype == NT5_DTYPE_Q8_0)
+    const block_type *bt = block_type_of(m->w.matrix_dtype);
+    if (bt)
         return err_set(NT5_ERR_UNSUPPORTED,
-                       "a model opened with Q8_0 weights is not saved yet: open its source with weight "
-                       "dtype f32 or bf16 to save or convert it");
+                       "a model opened with %s weights is not saved yet: open its source with weight "
+                       "dtype f32 or bf16 to save or convert it",
+                       bt->name);
     if (m->w.shared.dtype == NT5_DTYPE_F16)
         return err_set(NT5_ERR_UNSUPPORTED,
                        "a model opened with f16 weights is not saved again: convert its source "

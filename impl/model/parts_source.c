@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "base/q8_0.h"
+#include "quant/block_type.h"
 #include "format/weight_names.h"
 
 /* The parts of an nt5 tensor, found[i] NULL where missing; their count. */
@@ -77,8 +77,9 @@ static nt5_status parts_fill(void *self, const char *nt5_name, int64_t rows, int
 static nt5_status parts_fill_blocks(void *self, const char *nt5_name, int64_t rows, int64_t cols, int32_t dtype,
                                     void *dst) {
     const parts_source_state *s = self;
-    if (!s->reader.read_blocks || dtype != NT5_DTYPE_Q8_0) return NT5_ERR_UNSUPPORTED;
-    return read_parts(self, nt5_name, rows, cols, dtype, q8_0_bytes((size_t)cols), dst);
+    const block_type *bt = block_type_of(dtype);
+    if (!s->reader.read_blocks || !bt) return NT5_ERR_UNSUPPORTED;
+    return read_parts(self, nt5_name, rows, cols, dtype, block_type_row_bytes(bt, (size_t)cols), dst);
 }
 
 static int32_t parts_stored_dtype(void *self) {

@@ -7,7 +7,7 @@
 
 #include "base/error.h"
 #include "base/half.h"
-#include "base/q8_0.h"
+#include "quant/block_type.h"
 
 typedef struct loader {
     const weight_source *src;
@@ -35,16 +35,17 @@ static void count_non_finite(loader *L, const char *name, const float *v, int64_
     L->w->non_finite += bad;
 }
 
-/* Q8_0 blocks of `name` as the source stores them (NT5_OK), or
- * NT5_ERR_UNSUPPORTED when it stores them otherwise; a block whose scale is
- * not finite is an error. */
-static nt5_status fill_q8_0_blocks(loader *L, const char *name, int64_t rows, int64_t cols, void *dst) {
+/* The blocks of `name` as the source stores them when that is type bt
+ * (NT5_OK), or NT5_ERR_UNSUPPORTED when it stores them otherwise; a block
+ * whose scales are not finite is an error. */
+static nt5_status fill_stored_blocks(loader *L, const char *name, int64_t rows, int64_t cols, const block_type *bt,
+                                     void *dst) {
     if (!L->src->fill_blocks) return NT5_ERR_UNSUPPORTED;
-    nt5_status st = L->src->fill_blocks(L->src->self, name, rows, cols, NT5_DTYPE_Q8_0, dst);
-    size_t blocks = (size_t)rows * (size_t)cols / Q8_0_VALUES, bad = 0;
-    for (size_t b = 0; st == NT5_OK && b < blocks; b++)
-        bad += !isfinite(q8_0_scale((const uint8_t *)dst + b * Q8_0_BYTES));
-    if (bad) return err_set(NT5_ERR_FORMAT, "tensor %s has %zu Q8_0 blocks whose scale is NaN or infinite", name, bad);
+    nt5_status st = L->src->fill_blocks(L->src->self, name, rows, cols, bt->dtype, dst);
+    size_t bad = st == NT5_OK ? block_type_bad_scales(bt, dst, (size_t)rows * (size_t)cols) : 0;
+    if (bad)
+        return err_set(NT5_ERR_FORMAT, "tensor %s has %zu %s blocks whose scales are NaN or infinite", name, bad,
+                       bt->name);
     return st;
 }
 
@@ -53,10 +54,11 @@ static nt5_status fill_q8_0_blocks(loader *L, const char *name, int64_t rows, in
 static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype, float *host,
                                  size_t *bytes, int32_t *weight_exp) {
     size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
+    const block_type *bt = block_type_of(dtype);
     *weight_exp = 0;
-    if (dtype == NT5_DTYPE_Q8_0) {
-        *bytes = q8_0_bytes(n);
-        nt5_status st = fill_q8_0_blocks(L, name, rows, cols, host);
+    if (bt) {
+        *bytes = block_type_row_bytes(bt, n);
+        nt5_status st = fill_stored_blocks(L, name, rows, cols, bt, host);
         if (st != NT5_ERR_UNSUPPORTED) return st;
     }
     nt5_status st = L->src->fill(L->src->self, name, rows, cols, host);
@@ -64,11 +66,12 @@ static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int6
     size_t before = L->w->non_finite;
     count_non_finite(L, name, host, rows, cols);
     *bytes = n * sizeof(float);
-    if (dtype == NT5_DTYPE_Q8_0) {
+    if (bt) {
         if (L->w->non_finite != before)
-            return err_set(NT5_ERR_FORMAT, "tensor %s has NaN or infinite values, which Q8_0 cannot hold", name);
-        q8_0_quantize(host, n, host); /* in place: the blocks are smaller */
-        *bytes = q8_0_bytes(n);
+            return err_set(NT5_ERR_FORMAT, "tensor %s has NaN or infinite values, which %s cannot hold", name,
+                           bt->name);
+        bt->quantize(host, n, host); /* in place: the blocks are smaller */
+        *bytes = block_type_row_bytes(bt, n);
     } else if (dtype != NT5_DTYPE_F32) { /* in place: the 16-bit copy is half the size */
         *weight_exp = dtype == NT5_DTYPE_F16 ? f16_exponent(host, n) : 0;
         half_from_f32_scaled(host, host, n, dtype, *weight_exp);
@@ -82,11 +85,6 @@ static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int6
 static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype) {
     if (L->st != NT5_OK || (L->st = L->src->check(L->src->self, name, rows, cols)) != NT5_OK) return NULL;
     size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
-    if (dtype == NT5_DTYPE_Q8_0 && cols % Q8_0_VALUES != 0) {
-        L->st = err_set(NT5_ERR_UNSUPPORTED, "Q8_0 weights need rows of a multiple of 32 values; %s has %lld", name,
-                        (long long)cols);
-        return NULL;
-    }
     weight_tensor *grown = realloc(L->w->tensors, (L->w->n_tensors + 1) * sizeof *grown);
     float *host = malloc(n * sizeof(float));
     if (grown) L->w->tensors = grown;
@@ -130,8 +128,19 @@ static const float *load_f32(loader *L, const char *fmt, int block, int64_t rows
 
 /* A matrix; its products' calibrated input exponent is the one of
  * `product` (the lm_head's for a tied embedding), or of the matrix itself. */
+/* The dtype of a matrix [rows, cols]: the model's, except that with
+ * blocks the embedding stays fp32 and rows that are not whole blocks fall
+ * back to Q8_0's 32-value blocks, or fp32. */
+static int32_t matrix_dtype_of(const loader *L, const char *name, int64_t cols) {
+    const block_type *bt = block_type_of(L->matrix_dtype);
+    if (!bt) return L->matrix_dtype;
+    if (strcmp(name, "shared") == 0) return NT5_DTYPE_F32;
+    if ((size_t)cols % bt->values == 0) return bt->dtype;
+    return (size_t)cols % block_type_of(NT5_DTYPE_Q8_0)->values == 0 ? NT5_DTYPE_Q8_0 : NT5_DTYPE_F32;
+}
+
 static wmat load_matrix_for(loader *L, const char *name, const char *product, int64_t rows, int64_t cols) {
-    int32_t dtype = L->matrix_dtype == NT5_DTYPE_Q8_0 && strcmp(name, "shared") == 0 ? NT5_DTYPE_F32 : L->matrix_dtype;
+    int32_t dtype = matrix_dtype_of(L, name, cols);
     const void *data = load_tensor(L, name, rows, cols, dtype);
     if (!data) return (wmat){NULL, dtype, -1, 0, -1};
     weight_tensor *t = &L->w->tensors[L->w->n_tensors - 1];

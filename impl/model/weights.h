@@ -49,7 +49,7 @@ typedef struct weights {
     dec_layer *dec; /* NULL when encoder-only */
     const float *dec_final_ln;
     wmat lm_head;           /* [vocab, d]; == shared when tied */
-    int32_t matrix_dtype;   /* NT5_DTYPE_* of the matrices (Q8_0 models keep the embedding in fp32) */
+    int32_t matrix_dtype;   /* NT5_DTYPE_* of the matrices (see weights_load for the exceptions) */
     weight_tensor *tensors; /* every tensor loaded (the backend buffers to free) */
     size_t n_tensors;
     size_t non_finite;                  /* NaN and infinite values loaded */
@@ -71,18 +71,21 @@ typedef struct weight_source {
     int32_t (*input_exp)(void *self, const char *nt5_name);
     nt5_status (*fill)(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst);
     /* optional (NULL: none): writes the tensor's blocks as the source stores
-     * them when that is `dtype` (NT5_DTYPE_Q8_0), for use without
-     * requantizing; NT5_ERR_UNSUPPORTED when it stores them otherwise */
+     * them when that is block dtype `dtype` (quant/block_type.h), for use
+     * without requantizing; NT5_ERR_UNSUPPORTED when it stores them otherwise */
     nt5_status (*fill_blocks)(void *self, const char *nt5_name, int64_t rows, int64_t cols, int32_t dtype, void *dst);
     /* how the source stores its weights, for people ("F8_E4M3 168, F16 52") */
     void (*describe)(void *self, char *out, size_t cap);
 } weight_source;
 
 /* Matrices are stored as matrix_dtype (NT5_DTYPE_F32, NT5_DTYPE_BF16,
- * NT5_DTYPE_F16 with a power-of-two exponent per matrix, or NT5_DTYPE_Q8_0
- * blocks, the embedding then in fp32: a lookup reads one row a token, so
- * its size costs memory, not time, and fp32 holds a Q8_0 file's values
- * exactly); norm scales and position-bias tables stay fp32. */
+ * NT5_DTYPE_F16 with a power-of-two exponent per matrix, or ggml blocks:
+ * NT5_DTYPE_Q8_0, _Q6_K, _Q5_K, _Q4_K); norm scales and position-bias
+ * tables stay fp32. With blocks the embedding stays fp32 (a lookup reads
+ * one row a token, so its size costs memory, not time, and fp32 holds a
+ * quantized file's values exactly), and a matrix whose rows are not whole
+ * blocks is stored in Q8_0 (32-value blocks), or else fp32: each wmat
+ * carries its own dtype. */
 nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_dtype, const weight_source *src,
                         backend *be, weights *w);
 void weights_free(weights *w, backend *be);

@@ -6,9 +6,9 @@ restype on a loaded ctypes.CDLL; the package nt5 is the idiomatic layer on top.
 import ctypes
 
 NT5_VERSION_MAJOR = 0
-NT5_VERSION_MINOR = 5
+NT5_VERSION_MINOR = 6
 NT5_VERSION_PATCH = 0
-NT5_ABI_VERSION = 5
+NT5_ABI_VERSION = 6
 NT5_OK = 0
 NT5_ERR_INVALID_ARG = -1  # NULL, out of range, bad option struct
 NT5_ERR_IO = -2  # a file could not be opened or read
@@ -28,6 +28,9 @@ NT5_DTYPE_F32 = 0
 NT5_DTYPE_F16 = 1
 NT5_DTYPE_BF16 = 2
 NT5_DTYPE_Q8_0 = 3
+NT5_DTYPE_Q6_K = 4
+NT5_DTYPE_Q5_K = 5
+NT5_DTYPE_Q4_K = 6
 NT5_DTYPE_AUTO = -1  # nt5_model_options.weight_dtype only
 NT5_DEVICE_CPU = 1
 NT5_DEVICE_CUDA = 2
@@ -50,7 +53,7 @@ NT5_PRESET_SD3 = 2  # 256 tokens, fixed length, no mask
 NT5_PRESET_PIXART = 3  # 300 tokens, fixed length, masked
 NT5_PRESET_WAN = 4  # UMT5, 512 tokens, fixed length, masked, padded rows zeroed
 # the package's version (pyproject.toml reads it)
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 nt5_status = ctypes.c_int32
 
@@ -82,10 +85,14 @@ class nt5_model_options(ctypes.Structure):
           the others in f32 (f16 files are widened), on a GPU calibrated f16 files in f16 and the
           others in bf16. The CPU computes in fp32 either way; the GPU in the weights' dtype with
           fp32 accumulation and an fp32 residual stream (compute_dtype in nt5_model_info). Since
-          NT5_ABI_VERSION 5, NT5_DTYPE_Q8_0: the matrices in Q8_0 blocks (quantized at load as ggml
-          does; a Q8_0 GGUF file's blocks as they are, which NT5_DTYPE_AUTO also keeps), the
-          embedding (a tied lm_head too), norms and position biases in fp32; a GPU stores bf16
-          instead, for now.
+          NT5_ABI_VERSION 5, NT5_DTYPE_Q8_0, and since 6 NT5_DTYPE_Q6_K, _Q5_K and _Q4_K: the
+          matrices in ggml's blocks (quantized at load as ggml's reference quantizer does; a GGUF
+          file's blocks of the same type as they are, which NT5_DTYPE_AUTO also keeps: it takes the
+          type of the file's first encoder query), the embedding (a tied lm_head too), norms and
+          position biases in fp32. A matrix whose rows are not whole 256-weight blocks is stored in
+          Q8_0 instead (e.g. the attention output of t5-v1_1-small, 384 wide), or f32 if not whole
+          32-weight blocks either; nt5_model_info.weight_dtype reports the requested type. A GPU
+          stores bf16 instead, for now.
       revision: Hub models (nt5_model_open with a model id such as "google/flan-t5-base"): branch,
           tag or commit; NULL = "main"
       cache_dir: NULL = HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub

@@ -20,7 +20,10 @@ except ImportError:  # bf16 hidden states then come as their raw bits, uint16
 
 DTYPES = {"auto": _lib.NT5_DTYPE_AUTO, "f32": _lib.NT5_DTYPE_F32, "float32": _lib.NT5_DTYPE_F32,
           "f16": _lib.NT5_DTYPE_F16, "float16": _lib.NT5_DTYPE_F16, "bf16": _lib.NT5_DTYPE_BF16,
-          "bfloat16": _lib.NT5_DTYPE_BF16, "q8_0": _lib.NT5_DTYPE_Q8_0}  # q8_0: weight storage only
+          "bfloat16": _lib.NT5_DTYPE_BF16,
+          # weight storage only: ggml's blocks
+          "q8_0": _lib.NT5_DTYPE_Q8_0, "q6_k": _lib.NT5_DTYPE_Q6_K, "q5_k": _lib.NT5_DTYPE_Q5_K,
+          "q4_k": _lib.NT5_DTYPE_Q4_K}
 PRESETS = {"flux": _lib.NT5_PRESET_FLUX, "sd3": _lib.NT5_PRESET_SD3, "pixart": _lib.NT5_PRESET_PIXART,
            "wan": _lib.NT5_PRESET_WAN}
 PADDINGS = {"longest": _lib.NT5_PADDING_LONGEST, "max_length": _lib.NT5_PADDING_MAX_LENGTH}
@@ -151,7 +154,8 @@ class Model:
       threads: CPU threads per call; 0 (default) = all cores
       encoder_only: load only the encoder (generation then fails with NT5_ERR_UNSUPPORTED)
       weight_dtype: storage of the weight matrices: "auto" (default: bf16 checkpoints stay
-          bf16; f32 on the CPU), "f32", "bf16" (half the memory), "f16" (GPU, calibrated files)
+          bf16, GGUF files' blocks stay blocks; f32 on the CPU), "f32", "bf16" (half the memory),
+          "f16" (GPU, calibrated files), "q8_0", "q6_k", "q5_k", "q4_k" (ggml's blocks, CPU)
       allow_tf32: f32 weights on a GPU: TF32 products (faster, about 1e-3 relative)
       refuse_non_finite_weights: fail with NT5_ERR_FORMAT when a weight is NaN or infinite
       tokenizer: a tokenizer instead of the model's: a directory with spiece.model, a

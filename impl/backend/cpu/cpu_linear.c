@@ -1,20 +1,19 @@
 /* The CPU backend's matrix product: BLAS for many rows, own kernels for the
- * few-row products of decoding and for bf16 and Q8_0 weights (whose tiles
- * are widened to floats for BLAS). */
+ * few-row products of decoding and for bf16 and block weights (whose tiles
+ * are widened to floats for BLAS; cpu_block_dots.c). */
 #include "backend/cpu/cpu_linear.h"
 
 #include <cblas.h>
-#include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend/cpu/cpu_blas.h"
+#include "backend/cpu/cpu_block_dots.h"
 #include "backend/cpu/cpu_internal.h"
 #include "backend/cpu/cpu_parallel.h"
 #include "base/error.h"
 #include "base/fast_math.h"
 #include "base/half.h"
-#include "base/q8_0.h"
 
 typedef struct linear_job {
     float *out;
@@ -23,7 +22,7 @@ typedef struct linear_job {
     size_t ld_out, ld_in, M, N, K, pieces;
     int accumulate;
     int blas_only; /* batch invariance: sgemm for any M (the other kernels sum in other orders) */
-    float *tiles;  /* [threads, TILE_ROWS * K]: bf16 weights widened for BLAS */
+    float *tiles;  /* [threads, TILE_ROWS * K]: bf16 or block weights widened for BLAS */
     float *xs;     /* [K] the input row deinterleaved (M == 1, bf16 weights) */
 } linear_job;
 
@@ -124,69 +123,13 @@ NT5_VECTOR_CLONES static void dot_rows4_bf16(const uint16_t *w, size_t ldw, cons
     }
 }
 
-/* Q8_0 weights (base/q8_0.h) against float inputs: within a block the
- * int8 values times the inputs are summed, then scaled by the block's d.
- * x rows by w rows: rows of w row_bytes apart, of x K floats apart; out
- * [nx, nw] (nx or nw is 1 or 4). AVX2 + FMA where the CPU has them (the
- * compiler widens int8 vectors value by value), else plain C. */
-__attribute__((target("avx2,fma"))) static void q8_0_dots_avx2(const uint8_t *w, size_t row_bytes, size_t nw,
-                                                               const float *const *x, size_t nx, size_t K, float *out) {
-    __m256 acc[4][4];
-    for (size_t i = 0; i < nx; i++)
-        for (size_t r = 0; r < nw; r++) acc[i][r] = _mm256_setzero_ps();
-    for (size_t k = 0, at = 0; k < K; k += Q8_0_VALUES, at += Q8_0_BYTES)
-        for (size_t r = 0; r < nw; r++) {
-            const uint8_t *block = w + r * row_bytes + at;
-            __m256 q[4], d = _mm256_set1_ps(q8_0_scale(block)); /* q: the block's 32 weights, 8 at a time */
-            for (size_t j = 0; j < 4; j++)
-                q[j] = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(block + 2 + 8 * j))));
-            for (size_t i = 0; i < nx; i++) {
-                __m256 sum = _mm256_mul_ps(q[0], _mm256_loadu_ps(x[i] + k));
-                for (size_t j = 1; j < 4; j++) sum = _mm256_fmadd_ps(q[j], _mm256_loadu_ps(x[i] + k + 8 * j), sum);
-                acc[i][r] = _mm256_fmadd_ps(sum, d, acc[i][r]);
-            }
-        }
-    for (size_t i = 0; i < nx; i++)
-        for (size_t r = 0; r < nw; r++) {
-            float v[8];
-            _mm256_storeu_ps(v, acc[i][r]);
-            out[i * nw + r] = HSUM8(v);
-        }
-}
-
-static void q8_0_dots_c(const uint8_t *w, size_t row_bytes, size_t nw, const float *const *x, size_t nx, size_t K,
-                        float *out) {
-    for (size_t i = 0; i < nx; i++)
-        for (size_t r = 0; r < nw; r++) {
-            float acc = 0;
-            for (size_t k = 0, at = r * row_bytes; k < K; k += Q8_0_VALUES, at += Q8_0_BYTES) {
-                float sum = 0;
-                for (size_t j = 0; j < Q8_0_VALUES; j++) sum += (float)(int8_t)w[at + 2 + j] * x[i][k + j];
-                acc += sum * q8_0_scale(w + at);
-            }
-            out[i * nw + r] = acc;
-        }
-}
-
-static void q8_0_dots(const uint8_t *w, size_t row_bytes, size_t nw, const float *const *x, size_t nx, size_t K,
-                      float *out) {
-    static int avx2 = -1;
-    if (avx2 < 0) avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    (avx2 ? q8_0_dots_avx2 : q8_0_dots_c)(w, row_bytes, nw, x, nx, K, out);
-}
-
-/* four input rows against one weight row (dot4_f32's job) */
-static void dot4_q8_0(const uint8_t *w, const float *const x[4], size_t K, float out[4]) {
-    q8_0_dots(w, 0, 1, x, 4, K, out);
-}
-
-/* out[0, n0:n1] = x . w rows for Q8_0 weights, four rows at a time */
-static void q8_0_vector_linear(const linear_job *j, size_t n0, size_t n1) {
+/* out[0, n0:n1] = x . w rows for block weights, four rows at a time */
+static void block_vector_linear(const linear_job *j, const block_type *bt, size_t n0, size_t n1) {
     const uint8_t *w = j->w->data;
-    size_t row_bytes = q8_0_bytes(j->K);
+    size_t row_bytes = block_type_row_bytes(bt, j->K);
     for (size_t n = n0; n < n1; n += 4) {
         float r[4];
-        q8_0_dots(w + n * row_bytes, row_bytes, n + 4 <= n1 ? 4 : n1 - n, &j->in, 1, j->K, r);
+        block_dots(bt, w + n * row_bytes, row_bytes, n + 4 <= n1 ? 4 : n1 - n, &j->in, 1, j->K, r);
         for (size_t i = 0; i < 4 && n + i < n1; i++) j->out[n + i] = j->accumulate ? j->out[n + i] + r[i] : r[i];
     }
 }
@@ -213,15 +156,15 @@ static void bf16_vector_linear(const linear_job *j, size_t n0, size_t n1) {
 /* out[M, n0:n1] for M <= SMALL_M, four input rows at a time, each weight
  * row read once per group */
 static void small_m_linear(const linear_job *j, size_t n0, size_t n1) {
-    size_t row_bytes = j->w->dtype == NT5_DTYPE_Q8_0 ? q8_0_bytes(j->K)
-                                                     : j->K * (j->w->dtype == NT5_DTYPE_BF16 ? 2 : 4);
+    const block_type *bt = block_type_of(j->w->dtype);
+    size_t row_bytes = bt ? block_type_row_bytes(bt, j->K) : j->K * (j->w->dtype == NT5_DTYPE_BF16 ? 2 : 4);
     for (size_t m0 = 0; m0 < j->M; m0 += 4) {
         const float *x[4];
         for (size_t i = 0; i < 4; i++) x[i] = j->in + (m0 + i < j->M ? m0 + i : m0) * j->ld_in;
         for (size_t n = n0; n < n1; n++) {
             float r[4];
             const void *row = (const char *)j->w->data + n * row_bytes;
-            if (j->w->dtype == NT5_DTYPE_Q8_0) dot4_q8_0(row, x, j->K, r);
+            if (bt) block_dots(bt, row, 0, 1, x, 4, j->K, r);
             else if (j->w->dtype == NT5_DTYPE_BF16) dot4_bf16(row, x, j->K, r);
             else dot4_f32(row, x, j->K, r);
             for (size_t i = 0; i < 4 && m0 + i < j->M; i++) {
@@ -252,8 +195,8 @@ static void blas_linear_inside(const linear_job *j, size_t n0, size_t n1, size_t
     float *tile = j->tiles + slot * TILE_ROWS * j->K;
     for (size_t t0 = n0; t0 < n1; t0 += TILE_ROWS) {
         size_t rows = n1 - t0 < TILE_ROWS ? n1 - t0 : TILE_ROWS;
-        if (j->w->dtype == NT5_DTYPE_Q8_0)
-            q8_0_dequantize((const uint8_t *)j->w->data + t0 * q8_0_bytes(j->K), rows * j->K, tile);
+        const block_type *bt = block_type_of(j->w->dtype);
+        if (bt) block_widen(bt, (const uint8_t *)j->w->data + t0 * block_type_row_bytes(bt, j->K), rows * j->K, tile);
         else half_to_f32(tile, (const uint16_t *)j->w->data + t0 * j->K, rows * j->K, NT5_DTYPE_BF16);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->M, (int)rows, (int)j->K, 1.0f, j->in,
                     (int)j->ld_in, tile, (int)j->K, beta, j->out + t0, (int)j->ld_out);
@@ -274,7 +217,7 @@ static void linear_task(void *ctx, size_t piece, size_t slot) {
     if (n0 >= n1) return;
     if (j->blas_only) blas_linear(j, n0, n1, slot);
     else if (j->M == 1 && j->w->dtype == NT5_DTYPE_BF16) bf16_vector_linear(j, n0, n1);
-    else if (j->M == 1 && j->w->dtype == NT5_DTYPE_Q8_0) q8_0_vector_linear(j, n0, n1);
+    else if (j->M == 1 && block_type_of(j->w->dtype)) block_vector_linear(j, block_type_of(j->w->dtype), n0, n1);
     else if (j->M > 1 && j->M <= SMALL_M) small_m_linear(j, n0, n1);
     else blas_linear(j, n0, n1, slot);
 }
@@ -284,12 +227,13 @@ void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t 
     if (M == 0 || !cpu_is_f32(x, in_dtype, "matrix product")) return;
     linear_job j = {out,  in,  w, ld_out, ld_in, M, N, K, cpu_split_count(x, N, 64), accumulate, x->batch_invariant,
                     NULL, NULL};
-    int blas = j.blas_only || M > SMALL_M, widened = w->dtype == NT5_DTYPE_BF16 || w->dtype == NT5_DTYPE_Q8_0;
+    int blocks = block_type_of(w->dtype) != NULL;
+    int blas = j.blas_only || M > SMALL_M, widened = w->dtype == NT5_DTYPE_BF16 || blocks;
     if (widened && blas) j.tiles = malloc((size_t)pool_threads(cpu_pool_of(x)) * TILE_ROWS * K * sizeof(float));
     if (w->dtype == NT5_DTYPE_BF16 && !blas && M == 1 && (j.xs = malloc(K * sizeof(float))))
         deinterleave16(j.xs, in, K);
     if ((w->dtype == NT5_DTYPE_BF16 && !(blas ? j.tiles != NULL : M != 1 || j.xs != NULL)) ||
-        (w->dtype == NT5_DTYPE_Q8_0 && blas && !j.tiles)) {
+        (blocks && blas && !j.tiles)) {
         x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in a matrix product");
         return;
     }

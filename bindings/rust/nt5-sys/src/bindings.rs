@@ -6,9 +6,9 @@ use std::os::raw::{c_char, c_int, c_void};
 pub type nt5_status = i32;
 
 pub const NT5_VERSION_MAJOR: i32 = 0;
-pub const NT5_VERSION_MINOR: i32 = 5;
+pub const NT5_VERSION_MINOR: i32 = 6;
 pub const NT5_VERSION_PATCH: i32 = 0;
-pub const NT5_ABI_VERSION: i32 = 5;
+pub const NT5_ABI_VERSION: i32 = 6;
 pub const NT5_OK: i32 = 0;
 /// NULL, out of range, bad option struct
 pub const NT5_ERR_INVALID_ARG: i32 = -1;
@@ -40,6 +40,9 @@ pub const NT5_DTYPE_F32: i32 = 0;
 pub const NT5_DTYPE_F16: i32 = 1;
 pub const NT5_DTYPE_BF16: i32 = 2;
 pub const NT5_DTYPE_Q8_0: i32 = 3;
+pub const NT5_DTYPE_Q6_K: i32 = 4;
+pub const NT5_DTYPE_Q5_K: i32 = 5;
+pub const NT5_DTYPE_Q4_K: i32 = 6;
 /// nt5_model_options.weight_dtype only
 pub const NT5_DTYPE_AUTO: i32 = -1;
 pub const NT5_DEVICE_CPU: i32 = 1;

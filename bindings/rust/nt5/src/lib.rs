@@ -56,7 +56,8 @@ pub struct ModelOptions {
     pub num_threads: i32,
     /// Load only the encoder.
     pub encoder_only: bool,
-    /// `sys::NT5_DTYPE_AUTO` (None), `NT5_DTYPE_F32`, `NT5_DTYPE_BF16` or (CPU) `NT5_DTYPE_Q8_0`.
+    /// `sys::NT5_DTYPE_AUTO` (None), `NT5_DTYPE_F32`, `NT5_DTYPE_BF16` or (CPU) ggml's blocks:
+    /// `NT5_DTYPE_Q8_0`, `NT5_DTYPE_Q6_K`, `NT5_DTYPE_Q5_K`, `NT5_DTYPE_Q4_K`.
     pub weight_dtype: Option<i32>,
     /// f32 weights on a GPU: TF32 products (faster, about 1e-3 relative).
     pub allow_tf32: bool,

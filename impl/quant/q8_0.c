@@ -1,4 +1,4 @@
-#include "base/q8_0.h"
+#include "quant/q8_0.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,8 +1,8 @@
 /* Q8_0, ggml's 8-bit weight blocks: 32 values in 34 bytes, an f16 scale d
  * and 32 int8 q; a value is d * q. The layout GGUF files store, so a Q8_0
  * file's blocks are used as they are. */
-#ifndef NT5_IMPL_BASE_Q8_0_H
-#define NT5_IMPL_BASE_Q8_0_H
+#ifndef NT5_IMPL_QUANT_Q8_0_H
+#define NT5_IMPL_QUANT_Q8_0_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,0 +1,246 @@
+/* Block weights against float inputs. With AVX2, each group of 32 weights
+ * (a Q8_0 block, a Q4_K/Q5_K sub-block, two Q6_K ones) is widened into
+ * four vectors of floats in registers and multiplied into every input row,
+ * so each weight byte is read once whatever the number of rows; kernels
+ * for the shapes decoding asks for keep their sums in registers. */
+#include "backend/cpu/cpu_block_dots.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "base/half.h"
+#include "nt5.h"
+#include "quant/k_quants.h"
+#include "quant/q8_0.h"
+
+#define MAX_ROWS 4
+#ifndef PREFETCH_BYTES
+#define PREFETCH_BYTES 1024
+#endif
+
+static int have_avx2(void) {
+    static int avx2 = -1;
+    if (avx2 < 0)
+        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return avx2;
+}
+
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+AVX2 static float hsum8(__m256 v) {
+    float a[8];
+    _mm256_storeu_ps(a, v);
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+/* ---- AVX2: a group of 32 weights at a time, as floats in registers ------- */
+
+#define INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
+
+INLINE __m256 u8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
+INLINE __m128i load8(const uint8_t *p) { return _mm_loadl_epi64((const __m128i *)p); }
+INLINE float f16c_at(const uint8_t *p) { return _cvtsh_ss((unsigned short)(p[0] | p[1] << 8)); }
+
+/* A block's scales as floats: per group of 32 (Q8_0: d; Q4_K, Q5_K: d * sc
+ * and dmin * mn) or of 16 (Q6_K: d * scale). */
+typedef struct block_scales {
+    float d[16], m[8];
+} block_scales;
+
+INLINE uint32_t u32_at(const uint8_t *p) { return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+
+/* 8 bytes (lo: values 0..3, hi: 4..7) as floats times d, into out[8] */
+INLINE void scaled_u8x8(uint32_t lo, uint32_t hi, float d, float *out) {
+    __m128i v = _mm_set_epi32(0, 0, (int)hi, (int)lo);
+    _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_set1_ps(d), u8x8(v)));
+}
+
+INLINE void scales_of(int32_t dtype, const uint8_t *b, block_scales *s) {
+    if (dtype == NT5_DTYPE_Q8_0) {
+        s->d[0] = f16c_at(b);
+    } else if (dtype == NT5_DTYPE_Q6_K) {
+        __m256 d = _mm256_set1_ps(f16c_at(b + 208));
+        for (int i = 0; i < 16; i += 8)
+            _mm256_storeu_ps(s->d + i, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(b + 192 + i)))));
+    } else {
+        /* k4_scale_min for all eight at once: bytes 0..3 (a) hold scales 0..3 and
+         * the top bits of scales 4..7, bytes 4..7 (m) mins 0..3 and the top bits
+         * of mins 4..7, bytes 8..11 (c) the low nibbles of scales and mins 4..7 */
+        const uint32_t a = u32_at(b + 4), m = u32_at(b + 8), c = u32_at(b + 12), six = 0x3f3f3f3f, four = 0x0f0f0f0f,
+                       two = 0x03030303;
+        scaled_u8x8(a & six, (c & four) | ((a >> 6) & two) << 4, f16c_at(b), s->d);
+        scaled_u8x8(m & six, ((c >> 4) & four) | ((m >> 6) & two) << 4, f16c_at(b + 2), s->m);
+    }
+}
+
+/* The 32 weights of group g of block b, as four vectors of 8 floats: bit
+ * for bit the dequantizers' values (the products by the scales are exact,
+ * a min's subtraction rounds once, as there). */
+INLINE void group_of(int32_t dtype, const uint8_t *b, const block_scales *s, int g, __m256 w[4]) {
+    const __m128i low4 = _mm_set1_epi8(15);
+    for (int c = 0; c < 4; c++) {
+        if (dtype == NT5_DTYPE_Q8_0) { /* w = d * q */
+            __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(b + 2 + 8 * c)));
+            w[c] = _mm256_mul_ps(_mm256_set1_ps(s->d[0]), q);
+        } else if (dtype == NT5_DTYPE_Q6_K) {
+            /* g = 4h + j: the nibble j/2 of ql[64h + 32(j%2) + l] and bits 2j of qh[32h + l], stored plus 32 */
+            const int h = g / 4, j = g % 4;
+            __m128i v = load8(b + 64 * h + 32 * (j % 2) + 8 * c);
+            __m128i low = _mm_and_si128(j < 2 ? v : _mm_srli_epi16(v, 4), low4);
+            __m128i top = _mm_and_si128(_mm_srli_epi16(load8(b + 128 + 32 * h + 8 * c), 2 * j), _mm_set1_epi8(3));
+            __m128i q = _mm_sub_epi8(_mm_or_si128(low, _mm_slli_epi16(top, 4)), _mm_set1_epi8(32));
+            w[c] = _mm256_mul_ps(_mm256_set1_ps(s->d[2 * g + c / 2]), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)));
+        } else {
+            /* Q4_K, Q5_K: sub-block g is nibble g%2 of qs[32 (g/2) + l], Q5_K adds bit g of qh[l] as bit 4 */
+            const uint8_t *qs = b + (dtype == NT5_DTYPE_Q5_K ? 48 : 16);
+            __m128i v = load8(qs + 32 * (g / 2) + 8 * c);
+            __m128i q = _mm_and_si128(g % 2 ? _mm_srli_epi16(v, 4) : v, low4);
+            if (dtype == NT5_DTYPE_Q5_K)
+                q = _mm_or_si128(q, _mm_slli_epi16(_mm_and_si128(_mm_srli_epi16(load8(b + 16 + 8 * c), g),
+                                                                 _mm_set1_epi8(1)),
+                                                   4));
+            w[c] = _mm256_sub_ps(_mm256_mul_ps(_mm256_set1_ps(s->d[g]), u8x8(q)), _mm256_set1_ps(s->m[g]));
+        }
+    }
+}
+
+/* out[NX, NW] for weight rows of `dtype` (values and bytes a block); NW
+ * and NX are constants where this is inlined, so the accumulators stay in
+ * registers and the groups of a block unroll. Each product has SPLIT sums
+ * (taking every SPLIT-th 8 values), so that the additions of one do not
+ * wait on each other: 4 for a single product, 2 for four. */
+INLINE void dots_body(int32_t dtype, size_t values, size_t bytes, const uint8_t *w, size_t row_bytes, size_t NW,
+                      const float *const *x, size_t NX, size_t K, float *out) {
+    const size_t SPLIT = NW * NX == 1 ? 4 : 2;
+    __m256 acc[MAX_ROWS][MAX_ROWS][4];
+    for (size_t r = 0; r < NW; r++)
+        for (size_t i = 0; i < NX; i++)
+            for (size_t a = 0; a < SPLIT; a++) acc[r][i][a] = _mm256_setzero_ps();
+    for (size_t k = 0, at = 0; k < K; k += values, at += bytes)
+        for (size_t r = 0; r < NW; r++) {
+            const uint8_t *b = w + r * row_bytes + at;
+            _mm_prefetch((const char *)b + PREFETCH_BYTES, _MM_HINT_T0);
+            if (bytes > 64) _mm_prefetch((const char *)b + PREFETCH_BYTES + 64, _MM_HINT_T0);
+            if (bytes > 128) _mm_prefetch((const char *)b + PREFETCH_BYTES + 128, _MM_HINT_T0);
+            block_scales s;
+            scales_of(dtype, b, &s);
+#pragma GCC unroll 8
+            for (int g = 0; g < (int)values / 32; g++) {
+                __m256 wv[4];
+                group_of(dtype, b, &s, g, wv);
+                for (size_t i = 0; i < NX; i++)
+                    for (int c = 0; c < 4; c++) {
+                        __m256 *a = &acc[r][i][(size_t)c % SPLIT];
+                        *a = _mm256_fmadd_ps(wv[c], _mm256_loadu_ps(x[i] + k + 32 * g + 8 * c), *a);
+                    }
+            }
+        }
+    for (size_t i = 0; i < NX; i++)
+        for (size_t r = 0; r < NW; r++) {
+            __m256 sum = acc[r][i][0];
+            for (size_t a = 1; a < SPLIT; a++) sum = _mm256_add_ps(sum, acc[r][i][a]);
+            out[i * NW + r] = hsum8(sum);
+        }
+}
+
+/* the shapes of the products: one weight row by four inputs (a few rows),
+ * one by one (decoding a token: rows are read one after the other, as
+ * memory streams best) */
+#define BLOCK_KERNELS(NAME, DTYPE, VALUES, BYTES)                                                                      \
+    AVX2 static void NAME##_1x4(const uint8_t *w, const float *const *x, size_t K, float *out) {                       \
+        dots_body(DTYPE, VALUES, BYTES, w, 0, 1, x, 4, K, out);                                                        \
+    }                                                                                                                  \
+    AVX2 static void NAME##_1x1(const uint8_t *w, const float *const *x, size_t K, float *out) {                       \
+        dots_body(DTYPE, VALUES, BYTES, w, 0, 1, x, 1, K, out);                                                        \
+    }
+BLOCK_KERNELS(q8_0, NT5_DTYPE_Q8_0, Q8_0_VALUES, Q8_0_BYTES)
+BLOCK_KERNELS(q6_k, NT5_DTYPE_Q6_K, K_VALUES, Q6_K_BYTES)
+BLOCK_KERNELS(q5_k, NT5_DTYPE_Q5_K, K_VALUES, Q5_K_BYTES)
+BLOCK_KERNELS(q4_k, NT5_DTYPE_Q4_K, K_VALUES, Q4_K_BYTES)
+
+typedef void (*dots_fn)(const uint8_t *w, const float *const *x, size_t K, float *out);
+
+static void dots_avx2(int32_t dtype, const uint8_t *w, size_t row_bytes, size_t nw, const float *const *x, size_t nx,
+                      size_t K, float *out) {
+    static const struct {
+        int32_t dtype;
+        dots_fn k1x4, k1x1;
+    } kernels[] = {{NT5_DTYPE_Q8_0, q8_0_1x4, q8_0_1x1},
+                   {NT5_DTYPE_Q6_K, q6_k_1x4, q6_k_1x1},
+                   {NT5_DTYPE_Q5_K, q5_k_1x4, q5_k_1x1},
+                   {NT5_DTYPE_Q4_K, q4_k_1x4, q4_k_1x1}};
+    size_t t = 0;
+    while (kernels[t].dtype != dtype) t++;
+    for (size_t r = 0; r < nw; r++) {
+        float row_out[MAX_ROWS];
+        if (nx == 4) kernels[t].k1x4(w + r * row_bytes, x, K, row_out);
+        else
+            for (size_t i = 0; i < nx; i++) kernels[t].k1x1(w + r * row_bytes, x + i, K, row_out + i);
+        for (size_t i = 0; i < nx; i++) out[i * nw + r] = row_out[i];
+    }
+}
+
+/* ---- widening whole blocks for sgemm ------------------------------------- */
+
+/* the groups of one block stored: bit for bit what the dequantizers give */
+AVX2 static void widen_block_avx2(int32_t dtype, const uint8_t *b, size_t values, float *y) {
+    block_scales s;
+    scales_of(dtype, b, &s);
+    for (int g = 0; g < (int)values / 32; g++) {
+        __m256 wv[4];
+        group_of(dtype, b, &s, g, wv);
+        for (int c = 0; c < 4; c++) _mm256_storeu_ps(y + 32 * g + 8 * c, wv[c]);
+    }
+}
+
+/* ---- plain C ------------------------------------------------------------- */
+
+static void q8_0_dots_c(const uint8_t *w, size_t row_bytes, size_t nw, const float *const *x, size_t nx, size_t K,
+                        float *out) {
+    for (size_t i = 0; i < nx; i++)
+        for (size_t r = 0; r < nw; r++) {
+            float acc = 0;
+            for (size_t k = 0, at = r * row_bytes; k < K; k += Q8_0_VALUES, at += Q8_0_BYTES) {
+                float sum = 0;
+                for (size_t j = 0; j < Q8_0_VALUES; j++) sum += (float)(int8_t)w[at + 2 + j] * x[i][k + j];
+                acc += sum * q8_0_scale(w + at);
+            }
+            out[i * nw + r] = acc;
+        }
+}
+
+static void k_dots_c(const block_type *bt, const uint8_t *w, size_t row_bytes, size_t nw, const float *const *x,
+                     size_t nx, size_t K, float *out) {
+    float wv[K_VALUES];
+    for (size_t i = 0; i < nx * nw; i++) out[i] = 0;
+    for (size_t k = 0, at = 0; k < K; k += K_VALUES, at += bt->bytes)
+        for (size_t r = 0; r < nw; r++) {
+            bt->dequantize(w + r * row_bytes + at, K_VALUES, wv);
+            for (size_t i = 0; i < nx; i++) {
+                float sum = 0;
+                for (size_t j = 0; j < K_VALUES; j++) sum += wv[j] * x[i][k + j];
+                out[i * nw + r] += sum;
+            }
+        }
+}
+
+void block_dots_portable(const block_type *bt, const uint8_t *w, size_t row_bytes, size_t nw, const float *const *x,
+                         size_t nx, size_t K, float *out) {
+    if (bt->dtype == NT5_DTYPE_Q8_0) q8_0_dots_c(w, row_bytes, nw, x, nx, K, out);
+    else k_dots_c(bt, w, row_bytes, nw, x, nx, K, out);
+}
+
+void block_dots(const block_type *bt, const uint8_t *w, size_t row_bytes, size_t nw, const float *const *x, size_t nx,
+                size_t K, float *out) {
+    if (!have_avx2()) block_dots_portable(bt, w, row_bytes, nw, x, nx, K, out);
+    else dots_avx2(bt->dtype, w, row_bytes, nw, x, nx, K, out);
+}
+
+void block_widen(const block_type *bt, const uint8_t *w, size_t n, float *y) {
+    if (!have_avx2()) {
+        bt->dequantize(w, n, y);
+        return;
+    }
+    for (size_t k = 0; k < n; k += bt->values, w += bt->bytes) widen_block_avx2(bt->dtype, w, bt->values, y + k);
+}
