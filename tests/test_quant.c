@@ -24,8 +24,8 @@ static const int32_t dtypes[] = {NT5_DTYPE_Q8_0, NT5_DTYPE_Q6_K, NT5_DTYPE_Q5_K,
 
 typedef struct fixture {
     unsigned char *file;
-    size_t n;               /* values */
-    const float *x;         /* [n] */
+    size_t n;                 /* values */
+    const float *x;           /* [n] */
     const uint8_t *blocks[4]; /* per dtypes[i], ggml's */
     size_t bytes[4];
 } fixture;

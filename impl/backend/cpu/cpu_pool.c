@@ -1,14 +1,28 @@
 #include "backend/cpu/cpu_pool.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "base/error.h"
 
+/* A thread with nothing to do first spins this many pauses (some tens of
+ * microseconds) watching for work before it sleeps: a decoding step posts
+ * about a hundred short jobs, and waking a sleeping thread takes a system
+ * call on each side and often longer than the job. */
+#define SPIN_PAUSES 20000
+
+static void pause_once(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 typedef struct pool_job {
     pool_fn fn;
     void *ctx;
-    size_t ntasks, next_task, done, slots;
+    size_t ntasks, next_task, slots;
+    atomic_size_t done; /* written under the pool's lock, watched without it */
     struct pool_job *next;
     pthread_cond_t finished;
 } pool_job;
@@ -19,8 +33,10 @@ struct cpu_pool {
     int started;
     pthread_mutex_t lock;
     pthread_cond_t work;
-    pool_job *jobs; /* jobs that still have tasks to hand out */
-    int stopping;
+    pool_job *jobs;     /* jobs that still have tasks to hand out */
+    atomic_uint posted; /* jobs posted so far, watched by spinning workers */
+    atomic_int stopping;
+    int sleepers; /* workers waiting on `work` */
 };
 
 static void unlink_job(cpu_pool *p, pool_job *job) {
@@ -41,17 +57,38 @@ static void work_on(cpu_pool *p, pool_job *job) {
         pthread_mutex_unlock(&p->lock);
         job->fn(job->ctx, task, slot);
         pthread_mutex_lock(&p->lock);
-        if (++job->done == job->ntasks) pthread_cond_signal(&job->finished);
+        if (atomic_fetch_add(&job->done, 1) + 1 == job->ntasks) pthread_cond_signal(&job->finished);
+    }
+}
+
+/* Spins until `posted` moves from `seen` (or the pool stops), for at most
+ * SPIN_PAUSES pauses; called without the lock. */
+static void spin_for_work(cpu_pool *p, unsigned seen) {
+    for (int i = 0; i < SPIN_PAUSES; i++) {
+        if (atomic_load_explicit(&p->posted, memory_order_relaxed) != seen ||
+            atomic_load_explicit(&p->stopping, memory_order_relaxed))
+            return;
+        pause_once();
     }
 }
 
 static void *worker_main(void *arg) {
     cpu_pool *p = arg;
     pthread_mutex_lock(&p->lock);
-    for (;;) {
-        while (!p->jobs && !p->stopping) pthread_cond_wait(&p->work, &p->lock);
-        if (p->stopping) break;
-        work_on(p, p->jobs);
+    while (!atomic_load(&p->stopping)) {
+        if (p->jobs) {
+            work_on(p, p->jobs);
+            continue;
+        }
+        unsigned seen = atomic_load(&p->posted);
+        pthread_mutex_unlock(&p->lock);
+        spin_for_work(p, seen);
+        pthread_mutex_lock(&p->lock);
+        if (!p->jobs && !atomic_load(&p->stopping)) { /* nothing came: sleep until a job is posted */
+            p->sleepers++;
+            pthread_cond_wait(&p->work, &p->lock);
+            p->sleepers--;
+        }
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -83,7 +120,7 @@ nt5_status pool_create(int threads, cpu_pool **out) {
 void pool_destroy(cpu_pool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->lock);
-    p->stopping = 1;
+    atomic_store(&p->stopping, 1);
     pthread_cond_broadcast(&p->work);
     pthread_mutex_unlock(&p->lock);
     for (int i = 0; i < p->started; i++) pthread_join(p->workers[i], NULL);
@@ -102,13 +139,21 @@ void pool_run(cpu_pool *p, size_t ntasks, pool_fn fn, void *ctx) {
         return;
     }
     pool_job job = {.fn = fn, .ctx = ctx, .ntasks = ntasks};
+    atomic_init(&job.done, 0);
     pthread_cond_init(&job.finished, NULL);
     pthread_mutex_lock(&p->lock);
     job.next = p->jobs;
     p->jobs = &job;
-    pthread_cond_broadcast(&p->work);
+    atomic_fetch_add(&p->posted, 1);
+    if (p->sleepers) pthread_cond_broadcast(&p->work);
     work_on(p, &job);
-    while (job.done < job.ntasks) pthread_cond_wait(&job.finished, &p->lock);
+    if (atomic_load(&job.done) < job.ntasks) { /* others still work on it: spin a while, then sleep */
+        pthread_mutex_unlock(&p->lock);
+        for (int i = 0; i < SPIN_PAUSES && atomic_load_explicit(&job.done, memory_order_acquire) < job.ntasks; i++)
+            pause_once();
+        pthread_mutex_lock(&p->lock);
+        while (atomic_load(&job.done) < job.ntasks) pthread_cond_wait(&job.finished, &p->lock);
+    }
     pthread_mutex_unlock(&p->lock);
     pthread_cond_destroy(&job.finished);
 }
