@@ -254,7 +254,11 @@ typedef struct nt5_convert_options {
      * with a power-of-two scale, plus power-of-two input scales calibrated by
      * an fp32 run over calibration_texts so that half-precision products
      * cannot overflow (f16_headroom). Opened on the CPU, f16 weights are
-     * widened to f32. */
+     * widened to f32. Since NT5_ABI_VERSION 6 (nt5 format only),
+     * NT5_DTYPE_Q8_0, _Q6_K, _Q5_K, _Q4_K: the matrices quantized as
+     * weight_dtype does at load (a GGUF file's blocks of that type kept),
+     * stored as ggml blocks (nt5 file format 2); AUTO keeps a quantized
+     * source's blocks in the nt5 format and writes the HF layout in f32. */
     int32_t dtype;
     int32_t encoder_only; /* 1: the encoder's weights only. Default 0 */
     /* 1: multiply each RMSNorm scale into the matrices it feeds, which then

@@ -92,7 +92,7 @@ check convert-f16 "" "$nt5" convert "$model" -o "$tmp/h.nt5" --dtype f16 --fold-
     --headroom 4
 check convert-f16-open '"text"' "$nt5" generate "$tmp/h.nt5" "good morning" --max-new-tokens 4 --json
 check_fails convert-f16-hf "only the nt5 format" "$nt5" convert "$model" -o "$tmp/hf16" --to hf --dtype f16
-check_fails convert-bad-dtype "--dtype must be one of auto, f32, f16, bf16, not \"f8\"" "$nt5" convert "$model" -o "$tmp/y" --dtype f8
+check_fails convert-bad-dtype "--dtype must be one of auto, f32, f16, bf16, q8_0, q6_k, q5_k or q4_k, not \"f8\"" "$nt5" convert "$model" -o "$tmp/y" --dtype f8
 printf '\n  \n' >"$tmp/blank.txt"
 check_fails convert-no-prompts "no prompts" "$nt5" convert "$model" -o "$tmp/y" --dtype f16 --calibration "$tmp/blank.txt"
 check_fails convert-empty-prompts "is empty" "$nt5" convert "$model" -o "$tmp/y" --dtype f16 --calibration /dev/null

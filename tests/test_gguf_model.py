@@ -77,12 +77,11 @@ class GgufModel(unittest.TestCase):
                     .stdout.splitlines()] for m in (model, ref)]
             self.assertEqual(len(ids[0]), 2)
             self.assertEqual(ids[0], ids[1])
-        if qtype == "Q8_0":  # nt5 convert takes GGUF files too
+        if qtype == "Q8_0":  # nt5 convert takes GGUF files too (and keeps the Q8_0 blocks)
             converted = os.path.join(out, "model.nt5")
             self.assertEqual(nt5("convert", model, "-o", converted).returncode, 0)
-            # (a Q8_0 file is written in f32: nt5 files do not hold Q8_0 blocks yet)
             self.assertEqual(nt5("encode", converted, TEXTS[0], "--json").stdout,
-                             nt5("encode", model, TEXTS[0], "--json", "--weight-dtype", "f32").stdout)
+                             nt5("encode", model, TEXTS[0], "--json").stdout)
         shutil.rmtree(out)
 
     def test_every_type_of_the_fixture_weights(self):
@@ -107,6 +106,23 @@ class GgufModel(unittest.TestCase):
             with self.subTest(qtype=qtype):
                 self.check_blocks_kept(qtype)
 
+    @staticmethod
+    def write_with_blocks(src, dst, qkv_type):
+        """src, an nt5 file, as dst with the block type of enc.0.qkv in its metadata replaced."""
+        with open(src, "rb") as f:
+            data = f.read()
+        n = int.from_bytes(data[:8], "little")
+        header = json.loads(data[8:8 + n])
+        blocks = json.loads(header["__metadata__"]["blocks"])
+        compact = {"separators": (",", ":")}
+        header["__metadata__"]["blocks"] = json.dumps(blocks, **compact).replace(json.dumps(blocks["enc.0.qkv"]),
+                                                                                 qkv_type, 1)
+        text = json.dumps(header, **compact).encode()
+        text += b" " * (n - len(text))
+        assert len(text) == n, "the header grew"
+        with open(dst, "wb") as f:
+            f.write(data[:8] + text + data[8 + n:])
+
     def check_blocks_kept(self, qtype):
         """A file of a block type nt5 holds keeps its matrices in it (auto): outputs as the f32
         reference of the same (dequantized) values within 1e-5, greedy and beam ids the same. For
@@ -126,6 +142,28 @@ class GgufModel(unittest.TestCase):
         self.assertLessEqual(float(np.linalg.norm(kept - f32) / np.linalg.norm(f32)), 1e-5)
         if qtype == "Q8_0":
             self.assertTrue(np.array_equal(kept, requantized), "quantizing at load does not give the file's blocks")
+        # nt5 files hold the blocks: the GGUF file's as they are, and those quantized by convert --dtype
+        for src, dtype, name, want in ((model, "auto", "kept", kept), (ref, qtype.lower(), "requantized", requantized)):
+            converted = os.path.join(out, name + ".nt5")
+            r = nt5("convert", src, "-o", converted, "--dtype", dtype)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            info = json.loads(nt5("info", converted, "--json").stdout)
+            self.assertEqual(info["weight_dtype"], qtype.lower())
+            self.assertIn(qtype, info["weights_stored"])
+            r = nt5("encode", converted, *TEXTS, "-o", os.path.join(out, name + "-nt5.npy"))
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertTrue(np.array_equal(np.load(os.path.join(out, name + "-nt5.npy")), want), name)
+        # blocks metadata that names an unknown type, or the wrong one for a tensor's shape
+        for blocks, message in (('"Q9_X"', 'gives tensor "enc.0.qkv" no block type nt5 knows'),
+                                ('"Q8_0"' if qtype != "Q8_0" else '"Q4_K"', 'tensor "enc.0.qkv" of')):
+            bad = os.path.join(out, "bad.nt5")
+            self.write_with_blocks(os.path.join(out, "kept.nt5"), bad, blocks)
+            r = nt5("info", bad)
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(message, r.stderr)
+        r = nt5("convert", model, "-o", os.path.join(out, "hf"), "--to", "hf", "--dtype", qtype.lower())
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("the HF layout holds no %s blocks" % qtype, r.stderr)
         ids = [[json.loads(line)["ids"] for line in nt5("generate", m, *TEXTS, "--max-new-tokens", "12", "--json",
                                                          "--weight-dtype", dtype).stdout.splitlines()]
                for m, dtype in ((model, "auto"), (ref, "f32"))]

@@ -5,7 +5,7 @@
 #include "cli.h"
 
 static const char help[] =
-    "usage: nt5 convert MODEL [-o OUT] [--to nt5|hf] [--dtype auto|f32|bf16|f16] [--encoder-only]\n"
+    "usage: nt5 convert MODEL [-o OUT] [--to nt5|hf] [--dtype auto|f32|bf16|f16|q8_0|q6_k|q5_k|q4_k] [--encoder-only]\n"
     "                   [--fold-norms] [--calibration FILE] [--headroom X] [--force] [--quiet]\n"
     "Writes MODEL (a directory, single .safetensors or .gguf file, nt5 file or Hub reference) as\n"
     "  --to nt5 (default): one nt5 file OUT: weights in nt5's fused layout, the normalised\n"
@@ -16,9 +16,10 @@ static const char help[] =
     "commit (<nt5 cache>/models--org--name/<commit>/converted/; the nt5 cache is $NT5_CACHE,\n"
     "else $XDG_CACHE_HOME/nt5, else ~/.cache/nt5), reused when the same\n"
     "options were converted before, and its path is printed.\n"
-    "  --dtype        weight matrices: auto (bf16 checkpoints stay bf16, others f32), f32, bf16,\n"
-    "                 or f16 (nt5 only): power-of-two weight scales plus input scales from an\n"
-    "                 fp32 calibration run, so that half-precision products cannot overflow\n"
+    "  --dtype        weight matrices: auto (bf16 checkpoints stay bf16, GGUF blocks stay blocks,\n"
+    "                 others f32), f32, bf16, or f16 (nt5 only): power-of-two weight scales plus\n"
+    "                 input scales from an fp32 calibration run, so that half-precision products\n"
+    "                 cannot overflow, or q8_0, q6_k, q5_k, q4_k (nt5 only): ggml's blocks\n"
     "  --fold-norms   multiply the RMSNorm scales into the matrices they feed\n"
     "  --calibration  f16: a file of prompts, one per line (default: 12 built in)\n"
     "  --headroom     f16: factor kept between calibrated maxima and 65504 (default 8)\n"
@@ -91,7 +92,7 @@ int cmd_convert(int argc, char **argv) {
         goto done;
     }
     double room = 0;
-    if ((dtype && parse_dtype(dtype, "--dtype", DTYPE_F16, &co.dtype)) ||
+    if ((dtype && parse_dtype(dtype, "--dtype", DTYPE_F16 | DTYPE_BLOCKS, &co.dtype)) ||
         (headroom && parse_float(headroom, "--headroom", &room))) {
         rc = 2;
         goto done;

@@ -45,8 +45,12 @@ static nt5_status check_convert_options(const nt5_convert_options *o) {
     if (o->format != NT5_FORMAT_NT5 && o->format != NT5_FORMAT_HF)
         return err_set(NT5_ERR_INVALID_ARG, "format %d is not NT5_FORMAT_NT5 or NT5_FORMAT_HF", o->format);
     if (o->dtype != NT5_DTYPE_AUTO && o->dtype != NT5_DTYPE_F32 && o->dtype != NT5_DTYPE_BF16 &&
-        o->dtype != NT5_DTYPE_F16)
-        return err_set(NT5_ERR_INVALID_ARG, "dtype %d is not NT5_DTYPE_AUTO, F32, BF16 or F16", o->dtype);
+        o->dtype != NT5_DTYPE_F16 && !block_type_of(o->dtype))
+        return err_set(NT5_ERR_INVALID_ARG, "dtype %d is not NT5_DTYPE_AUTO, F32, BF16, F16, Q8_0, Q6_K, Q5_K or Q4_K",
+                       o->dtype);
+    if (block_type_of(o->dtype) && o->format == NT5_FORMAT_HF)
+        return err_set(NT5_ERR_UNSUPPORTED, "the HF layout holds no %s blocks: write the nt5 format, or f32 or bf16",
+                       block_type_of(o->dtype)->name);
     if (o->dtype == NT5_DTYPE_F16 && o->format == NT5_FORMAT_HF)
         return err_set(NT5_ERR_UNSUPPORTED,
                        "f16 weights need their scales, which only the nt5 format keeps; "
@@ -71,7 +75,7 @@ static uint64_t texts_hash(const char *const *texts, size_t n) {
 
 /* The cached file's name: what the options change in its contents. */
 static void cache_name(const nt5_convert_options *o, char *out, size_t cap) {
-    static const char *const dtypes[] = {"f32", "f16", "bf16"};
+    static const char *const dtypes[] = {"f32", "f16", "bf16", "q8_0", "q6_k", "q5_k", "q4_k"};
     int n = snprintf(out, cap, "%s%s%s", o->dtype == NT5_DTYPE_AUTO ? "auto" : dtypes[o->dtype],
                      o->encoder_only ? "-encoder" : "", o->fold_norm_scales ? "-folded" : "");
     if (o->dtype == NT5_DTYPE_F16) {
@@ -134,8 +138,8 @@ static nt5_status convert_run(const char *src, const hub_snapshot *snap, const c
     load_transforms tf = {.fold_norms = o->fold_norm_scales};
     nt5_model *m = NULL;
     st = open_source(src, snap, &mo, &tf, &m);
-    if (st == NT5_OK && o->dtype == NT5_DTYPE_AUTO && block_type_of(m->w.matrix_dtype)) {
-        /* nt5 files do not hold blocks yet: a quantized source is written in f32 */
+    if (st == NT5_OK && o->dtype == NT5_DTYPE_AUTO && o->format == NT5_FORMAT_HF && block_type_of(m->w.matrix_dtype)) {
+        /* the HF layout holds no blocks: a quantized source is written in f32 */
         model_free(m);
         m = NULL;
         mo.weight_dtype = NT5_DTYPE_F32;

@@ -21,10 +21,31 @@ nt5_status nt5file_check(const st_file *f) {
                        "%s is a safetensors file but not an nt5 model file (open its directory, "
                        "with config.json, instead)",
                        f->path);
-    if (!version || strcmp(version, NT5_FILE_FORMAT_VERSION) != 0)
-        return err_set(NT5_ERR_UNSUPPORTED, "%s has nt5 file format %s; this library reads format %s", f->path,
-                       version ? version : "(none)", NT5_FILE_FORMAT_VERSION);
+    if (!version || (strcmp(version, NT5_FILE_FORMAT_VERSION) != 0 && strcmp(version, NT5_FILE_FORMAT_BLOCKS) != 0))
+        return err_set(NT5_ERR_UNSUPPORTED, "%s has nt5 file format %s; this library reads formats %s and %s", f->path,
+                       version ? version : "(none)", NT5_FILE_FORMAT_VERSION, NT5_FILE_FORMAT_BLOCKS);
     return NT5_OK;
+}
+
+nt5_status nt5file_blocks(const st_file *f, cJSON **blocks) {
+    *blocks = NULL;
+    const char *text = st_metadata(f, "blocks");
+    if (!text) return NT5_OK;
+    nt5_status st = json_parse_object(text, strlen(text), f->path, blocks);
+    for (const cJSON *e = st == NT5_OK ? (*blocks)->child : NULL; e && st == NT5_OK; e = e->next)
+        if (!cJSON_IsString(e) || !block_type_named(e->valuestring))
+            st = err_set(NT5_ERR_FORMAT, "%s: metadata \"blocks\" gives tensor \"%s\" no block type nt5 knows", f->path,
+                         e->string);
+    if (st != NT5_OK) {
+        cJSON_Delete(*blocks);
+        *blocks = NULL;
+    }
+    return st;
+}
+
+const block_type *nt5file_block_type(const cJSON *blocks, const char *name) {
+    const cJSON *e = blocks ? cJSON_GetObjectItemCaseSensitive(blocks, name) : NULL;
+    return e ? block_type_named(e->valuestring) : NULL;
 }
 
 nt5_status nt5file_int(const st_file *f, const char *key, int *out) {

@@ -7,12 +7,16 @@
  * Tensors: every weight in load order; a model with a decoder always has an
  * explicit "lm_head" (for a tied model it holds the embedding's values, and
  * nt5 loads one copy); the tokenizer's sentencepiece model is the U8 tensor
- * "tokenizer.spiece". Matrices are F32, BF16 or F16; norm scales and
- * position-bias tables are F32.
+ * "tokenizer.spiece". Matrices are F32, BF16 or F16, or (format 2) ggml
+ * blocks (quant/block_type.h: Q8_0, Q6_K, Q5_K, Q4_K), stored as U8
+ * tensors [rows, bytes of a row] as GGUF files lay them out and named in
+ * the "blocks" metadata; norm scales and position-bias tables are F32.
  *
- * __metadata__: format "nt5", nt5_format "1" (this file's version, separate
- * from the ABI's), config (config.json text), weight_dtype ("f32", "bf16",
- * "f16"), has_decoder, norm_scales_folded ("1": the RMSNorm scales were
+ * __metadata__: format "nt5", nt5_format "1", or "2" when it holds blocks
+ * (this file's version, separate from the ABI's), config (config.json
+ * text), weight_dtype ("f32", "bf16", "f16", "q8_0", "q6_k", "q5_k",
+ * "q4_k"), blocks (format 2: JSON {"<tensor>": "Q4_K", ...}, every tensor
+ * stored in blocks and their type), has_decoder, norm_scales_folded ("1": the RMSNorm scales were
  * multiplied into the matrices and read as ones), tokenizer_extra_ids,
  * model_max_length, for models from the Hub source ("org/name@commit"), and
  * for f16 files:
@@ -29,14 +33,16 @@
 #include <cjson/cJSON.h>
 
 #include "format/safetensors.h"
+#include "quant/block_type.h"
 
 #define NT5_FILE_FORMAT_VERSION "1"
+#define NT5_FILE_FORMAT_BLOCKS "2" /* the version of files that hold ggml blocks */
 #define NT5_FILE_DEFAULT_HEADROOM 8.0f
 #define NT5_FILE_SPIECE_TENSOR "tokenizer.spiece"
 
 /* Whether f says it is an nt5 file (metadata format "nt5"), of any version. */
 int nt5file_is(const st_file *f);
-/* Whether f is an nt5 file of the format version this library reads. */
+/* Whether f is an nt5 file of a format version this library reads (1, 2). */
 nt5_status nt5file_check(const st_file *f);
 /* A metadata value that must be an integer in [0, 1000000]. */
 nt5_status nt5file_int(const st_file *f, const char *key, int *out);
@@ -44,6 +50,11 @@ nt5_status nt5file_int(const st_file *f, const char *key, int *out);
  * weight_exp in [-64, 64] and, if any, an input_exp in [0, 64]; *scales is
  * NULL when the file has none. */
 nt5_status nt5file_scales(const st_file *f, cJSON **scales);
+/* The blocks metadata, parsed and checked: an object whose values name
+ * block types; *blocks is NULL when the file has none. */
+nt5_status nt5file_blocks(const st_file *f, cJSON **blocks);
+/* The block type of tensor `name` in checked blocks metadata, or NULL. */
+const block_type *nt5file_block_type(const cJSON *blocks, const char *name);
 /* A matrix's exponents in checked scales: weight_exp (0 when absent) and
  * input_exp (-1 when absent). */
 int32_t nt5file_weight_exp(const cJSON *scales, const char *matrix);

@@ -148,7 +148,7 @@ static nt5_status open_nt5_file(const char *path, st_file *f, const nt5_model_op
         st_close(f);
         return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    nt5file_source_state state = {f, NULL};
+    nt5file_source_state state = {f, NULL, NULL};
     nt5file_header h = {0};
     nt5_status st = nt5file_read_header(f, &h);
     m->cfg = h.cfg;

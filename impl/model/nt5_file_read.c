@@ -36,11 +36,15 @@ nt5_status nt5file_read_header(const st_file *f, nt5file_header *h) {
     return st;
 }
 
-nt5_status nt5file_source_open(nt5file_source_state *s) { return nt5file_scales(s->file, &s->scales); }
+nt5_status nt5file_source_open(nt5file_source_state *s) {
+    nt5_status st = nt5file_scales(s->file, &s->scales);
+    return st == NT5_OK ? nt5file_blocks(s->file, &s->blocks) : st;
+}
 
 void nt5file_source_close(nt5file_source_state *s) {
     cJSON_Delete(s->scales);
-    s->scales = NULL;
+    cJSON_Delete(s->blocks);
+    s->scales = s->blocks = NULL;
 }
 
 static int nt5file_has(void *self, const char *nt5_name) {
@@ -48,9 +52,11 @@ static int nt5file_has(void *self, const char *nt5_name) {
     return st_find(s->file, nt5_name) != NULL;
 }
 
+/* blocks: the first encoder block's qkv tells; else the embedding's dtype */
 static int32_t nt5file_stored_dtype(void *self) {
     const nt5file_source_state *s = self;
-    return tensor_dtype(st_find(s->file, "shared"));
+    const block_type *bt = nt5file_block_type(s->blocks, "enc.0.qkv");
+    return bt ? bt->dtype : tensor_dtype(st_find(s->file, "shared"));
 }
 
 static int32_t nt5file_tensor_input_exp(void *self, const char *nt5_name) {
@@ -58,28 +64,60 @@ static int32_t nt5file_tensor_input_exp(void *self, const char *nt5_name) {
     return nt5file_input_exp(s->scales, nt5_name);
 }
 
+/* A tensor of blocks of type bt holding [rows, cols]: U8 [rows, bytes of a row]. */
+static nt5_status check_blocks(const st_tensor *t, const block_type *bt, int64_t rows, int64_t cols) {
+    int64_t row_bytes = cols > 0 && (size_t)cols % bt->values == 0 ? (int64_t)block_type_row_bytes(bt, (size_t)cols)
+                                                                   : -1;
+    if (t->dtype == ST_U8 && t->ndim == 2 && t->shape[0] == rows && t->shape[1] == row_bytes) return NT5_OK;
+    return err_set(NT5_ERR_FORMAT,
+                   "tensor \"%s\" of %s blocks is %s of %d dimensions; [%lld, %lld] needs U8 [%lld, %lld]", t->name,
+                   bt->name, t->dtype_name, t->ndim, (long long)rows, (long long)cols, (long long)rows,
+                   (long long)row_bytes);
+}
+
 static nt5_status nt5file_check_tensor(void *self, const char *nt5_name, int64_t rows, int64_t cols) {
     const nt5file_source_state *s = self;
     const st_tensor *t = st_find(s->file, nt5_name);
     if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the nt5 file", nt5_name);
-    return tensor_check(t, nt5_name, rows, cols);
+    const block_type *bt = nt5file_block_type(s->blocks, nt5_name);
+    return bt ? check_blocks(t, bt, rows, cols) : tensor_check(t, nt5_name, rows, cols);
 }
 
 static nt5_status nt5file_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
     const nt5file_source_state *s = self;
+    nt5_status st = nt5file_check_tensor(self, nt5_name, rows, cols);
+    if (st != NT5_OK) return st;
     const st_tensor *t = st_find(s->file, nt5_name);
-    if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the nt5 file", nt5_name);
+    const block_type *bt = nt5file_block_type(s->blocks, nt5_name);
+    if (bt) {
+        bt->dequantize(t->data, (size_t)rows * (size_t)cols, dst);
+        return NT5_OK;
+    }
     /* stored = value * 2^-weight_exp for F16 matrices with an entry */
     int exp = t->dtype == ST_F16 ? nt5file_weight_exp(s->scales, nt5_name) : 0;
     return tensor_read(t, nt5_name, rows, cols, exp, dst);
+}
+
+/* blocks stored in the asked type, as they are */
+static nt5_status nt5file_fill_blocks(void *self, const char *nt5_name, int64_t rows, int64_t cols, int32_t dtype,
+                                      void *dst) {
+    const nt5file_source_state *s = self;
+    const block_type *bt = nt5file_block_type(s->blocks, nt5_name);
+    if (!bt || bt->dtype != dtype) return NT5_ERR_UNSUPPORTED;
+    nt5_status st = nt5file_check_tensor(self, nt5_name, rows, cols);
+    if (st == NT5_OK)
+        memcpy(dst, st_find(s->file, nt5_name)->data, block_type_row_bytes(bt, (size_t)rows * (size_t)cols));
+    return st;
 }
 
 static void nt5file_describe(void *self, char *out, size_t cap) {
     const nt5file_source_state *s = self;
     dtype_tally tally = {0};
     for (size_t i = 0; i < s->file->count; i++)
-        if (strcmp(s->file->tensors[i].name, NT5_FILE_SPIECE_TENSOR) != 0)
-            dtype_tally_add(&tally, s->file->tensors[i].dtype_name);
+        if (strcmp(s->file->tensors[i].name, NT5_FILE_SPIECE_TENSOR) != 0) {
+            const block_type *bt = nt5file_block_type(s->blocks, s->file->tensors[i].name);
+            dtype_tally_add(&tally, bt ? bt->name : s->file->tensors[i].dtype_name);
+        }
     dtype_tally_text(&tally, out, cap);
 }
 
@@ -90,5 +128,6 @@ weight_source nt5file_source(nt5file_source_state *state) {
                            .check = nt5file_check_tensor,
                            .input_exp = nt5file_tensor_input_exp,
                            .fill = nt5file_fill,
+                           .fill_blocks = nt5file_fill_blocks,
                            .describe = nt5file_describe};
 }

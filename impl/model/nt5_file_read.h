@@ -1,6 +1,7 @@
 /* Reading an nt5 file (format/nt5_format.h): the model's config,
  * tokenizer and metadata, and its tensors as a weight source (F16 matrices
- * scaled back by their power-of-two exponents). */
+ * scaled back by their power-of-two exponents, blocks as they are or
+ * dequantized). */
 #ifndef NT5_IMPL_NT5_FILE_READ_H
 #define NT5_IMPL_NT5_FILE_READ_H
 
@@ -27,6 +28,7 @@ nt5_status nt5file_read_header(const st_file *f, nt5file_header *h);
 typedef struct nt5file_source_state {
     st_file *file;
     cJSON *scales; /* the "f16_scales" metadata, parsed and checked; NULL if none */
+    cJSON *blocks; /* the "blocks" metadata, parsed and checked; NULL if none */
 } nt5file_source_state;
 nt5_status nt5file_source_open(nt5file_source_state *state);
 void nt5file_source_close(nt5file_source_state *state);

@@ -15,8 +15,9 @@
 #include "format/nt5_format.h"
 #include "quant/block_type.h"
 
-/* One tensor as it is written: which weights, in which dtype and, for F16
- * matrices, stored = value * 2^-weight_exp. */
+/* One tensor as it is written: which weights, in which dtype (blocks: as
+ * the model holds them) and, for F16 matrices, stored = value *
+ * 2^-weight_exp. */
 typedef struct out_tensor {
     const char *name;
     const weight_tensor *t;
@@ -28,16 +29,25 @@ typedef struct out_tensor {
 typedef struct file_plan {
     out_tensor *tensors;
     size_t count;
-    const char *weight_dtype; /* metadata: "f32", "bf16" or "f16" */
+    const char *weight_dtype; /* metadata: "f32", "bf16", "f16", "q8_0", "q6_k", "q5_k", "q4_k" */
+    int blocks;               /* tensors in blocks: format 2 */
 } file_plan;
 
 static const char *st_dtype_name(int32_t dtype) {
-    return dtype == NT5_DTYPE_BF16 ? "BF16" : dtype == NT5_DTYPE_F16 ? "F16" : "F32";
+    return block_type_of(dtype) ? "U8" : dtype == NT5_DTYPE_BF16 ? "BF16" : dtype == NT5_DTYPE_F16 ? "F16" : "F32";
+}
+
+static const char *weight_dtype_name(int32_t dtype) {
+    static const char *const names[] = {"f32", "f16", "bf16", "q8_0", "q6_k", "q5_k", "q4_k"};
+    return dtype >= 0 && dtype < (int32_t)(sizeof names / sizeof names[0]) ? names[dtype] : "f32";
 }
 
 static size_t elem_count(const weight_tensor *t) { return (size_t)t->rows * (size_t)(t->cols ? t->cols : 1); }
 
-static size_t out_bytes(const out_tensor *o) { return elem_count(o->t) * (o->dtype == NT5_DTYPE_F32 ? 4 : 2); }
+static size_t out_bytes(const out_tensor *o) {
+    const block_type *bt = block_type_of(o->dtype);
+    return bt ? block_type_row_bytes(bt, elem_count(o->t)) : elem_count(o->t) * (o->dtype == NT5_DTYPE_F32 ? 4 : 2);
+}
 
 /* The tensor's values as floats in a new host buffer. */
 static float *read_floats(const nt5_model *m, const weight_tensor *t) {
@@ -73,8 +83,10 @@ static nt5_status plan_file(const nt5_model *m, const nt5file_layout *lay, file_
     memset(p, 0, sizeof *p);
     p->tensors = calloc(m->w.n_tensors + 1, sizeof *p->tensors);
     if (!p->tensors) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    int32_t dtype = lay->dtype == NT5_DTYPE_AUTO ? m->w.shared.dtype : lay->dtype;
-    p->weight_dtype = dtype == NT5_DTYPE_BF16 ? "bf16" : dtype == NT5_DTYPE_F16 ? "f16" : "f32";
+    /* a model in blocks keeps every tensor's dtype (the embedding is f32 there) */
+    int blocks = block_type_of(m->w.matrix_dtype) != NULL;
+    int32_t dtype = blocks ? m->w.matrix_dtype : lay->dtype == NT5_DTYPE_AUTO ? m->w.shared.dtype : lay->dtype;
+    p->weight_dtype = weight_dtype_name(dtype);
     int tied_head = m->has_decoder && m->cfg.tie_word_embeddings;
     nt5_status st = NT5_OK;
     for (size_t i = 0; st == NT5_OK && i < m->w.n_tensors + (size_t)tied_head; i++) {
@@ -83,7 +95,8 @@ static nt5_status plan_file(const nt5_model *m, const nt5file_layout *lay, file_
         out_tensor *o = &p->tensors[p->count++];
         o->t = &m->w.tensors[src];
         o->name = head ? "lm_head" : o->t->name;
-        o->dtype = o->t->matrix ? dtype : o->t->dtype;
+        o->dtype = o->t->matrix && !blocks ? dtype : o->t->dtype;
+        p->blocks |= block_type_of(o->dtype) != NULL;
         o->input_absmax = -1;
         /* the embedding is gathered, not multiplied: only a tied lm_head has an input */
         if (lay->input_absmax && o->t->matrix && strcmp(o->name, "shared") != 0)
@@ -103,6 +116,19 @@ static int add_entry(cJSON *root, const char *name, const char *dtype, const int
     for (int i = 0; i < ndim; i++) ok &= cJSON_AddItemToArray(dims, cJSON_CreateNumber((double)shape[i]));
     return ok && cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)begin)) &&
            cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)end));
+}
+
+/* blocks: {"<tensor>": "Q4_K", ...} */
+static char *blocks_json(const file_plan *p) {
+    cJSON *root = cJSON_CreateObject();
+    int ok = root != NULL;
+    for (size_t i = 0; ok && i < p->count; i++) {
+        const block_type *bt = block_type_of(p->tensors[i].dtype);
+        if (bt) ok = cJSON_AddStringToObject(root, p->tensors[i].name, bt->name) != NULL;
+    }
+    char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
+    cJSON_Delete(root);
+    return text;
 }
 
 /* f16_scales: {"<matrix>": {"weight_exp", "input_exp", "input_absmax"}} */
@@ -129,13 +155,15 @@ static int add_metadata(cJSON *root, const nt5_model *m, const file_plan *p, con
     char *cfg_text = cfg ? cJSON_PrintUnformatted(cfg) : NULL;
     int f16 = strcmp(p->weight_dtype, "f16") == 0;
     float headroom = lay->headroom > 0 ? lay->headroom : NT5_FILE_DEFAULT_HEADROOM;
-    char *scales = f16 ? f16_scales_json(p, headroom) : NULL;
+    char *scales = f16 ? f16_scales_json(p, headroom) : NULL, *blocks = p->blocks ? blocks_json(p) : NULL;
     char extra[16], maxlen[16], room[32];
     snprintf(extra, sizeof extra, "%d", m->tok ? tok_extra_ids(m->tok) : 0);
     snprintf(maxlen, sizeof maxlen, "%d", m->max_input_length);
     snprintf(room, sizeof room, "%g", headroom);
-    int ok = meta && cfg_text && (!f16 || scales) && cJSON_AddStringToObject(meta, "format", "nt5") &&
-             cJSON_AddStringToObject(meta, "nt5_format", NT5_FILE_FORMAT_VERSION) &&
+    int ok = meta && cfg_text && (!f16 || scales) && (!p->blocks || blocks) &&
+             cJSON_AddStringToObject(meta, "format", "nt5") &&
+             cJSON_AddStringToObject(meta, "nt5_format",
+                                     p->blocks ? NT5_FILE_FORMAT_BLOCKS : NT5_FILE_FORMAT_VERSION) &&
              cJSON_AddStringToObject(meta, "config", cfg_text) &&
              cJSON_AddStringToObject(meta, "weight_dtype", p->weight_dtype) &&
              cJSON_AddStringToObject(meta, "has_decoder", m->has_decoder ? "1" : "0") &&
@@ -144,8 +172,10 @@ static int add_metadata(cJSON *root, const nt5_model *m, const file_plan *p, con
              cJSON_AddStringToObject(meta, "model_max_length", maxlen) &&
              (!m->source || cJSON_AddStringToObject(meta, "source", m->source)) &&
              (!f16 || (cJSON_AddStringToObject(meta, "f16_scales", scales) &&
-                       cJSON_AddStringToObject(meta, "f16_headroom", room)));
+                       cJSON_AddStringToObject(meta, "f16_headroom", room))) &&
+             (!p->blocks || cJSON_AddStringToObject(meta, "blocks", blocks));
     free(scales);
+    free(blocks);
     free(cfg_text);
     cJSON_Delete(cfg);
     return ok;
@@ -158,7 +188,9 @@ static char *build_header(const nt5_model *m, const file_plan *p, const nt5file_
     size_t at = 0;
     for (size_t i = 0; ok && i < p->count; i++) {
         const out_tensor *o = &p->tensors[i];
-        int64_t shape[2] = {o->t->rows, o->t->cols};
+        const block_type *bt = block_type_of(o->dtype);
+        /* blocks: U8 [rows, bytes of a row] */
+        int64_t shape[2] = {o->t->rows, bt ? (int64_t)block_type_row_bytes(bt, (size_t)o->t->cols) : o->t->cols};
         ok = add_entry(root, o->name, st_dtype_name(o->dtype), shape, o->t->cols ? 2 : 1, at, at + out_bytes(o));
         at += out_bytes(o);
     }
@@ -233,17 +265,17 @@ static int write_body(FILE *f, const nt5_model *m, const file_plan *p, const cha
 
 nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_layout *lay) {
     const block_type *bt = block_type_of(m->w.matrix_dtype);
-    if (bt)
+    if (bt && lay->dtype != NT5_DTYPE_AUTO && lay->dtype != bt->dtype)
         return err_set(NT5_ERR_UNSUPPORTED,
-                       "a model opened with %s weights is not saved yet: open its source with weight "
-                       "dtype f32 or bf16 to save or convert it",
+                       "a model opened with %s weights is saved in them: open its source with the weight "
+                       "dtype to write",
                        bt->name);
     if (m->w.shared.dtype == NT5_DTYPE_F16)
         return err_set(NT5_ERR_UNSUPPORTED,
                        "a model opened with f16 weights is not saved again: convert its source "
                        "(nt5 convert --dtype f16)");
     if (lay->dtype != NT5_DTYPE_AUTO && lay->dtype != NT5_DTYPE_F32 && lay->dtype != NT5_DTYPE_BF16 &&
-        lay->dtype != NT5_DTYPE_F16)
+        lay->dtype != NT5_DTYPE_F16 && !bt)
         return err_set(NT5_ERR_INVALID_ARG, "weight dtype %d is not one of F32, BF16, F16", lay->dtype);
     file_plan p;
     nt5_status st = plan_file(m, lay, &p);

@@ -7,7 +7,8 @@
 #include "model/model.h"
 
 typedef struct nt5file_layout {
-    int32_t dtype;                  /* matrices: NT5_DTYPE_F32, BF16, F16, or AUTO: as loaded */
+    int32_t dtype;                  /* matrices: NT5_DTYPE_F32, BF16, F16, or AUTO: as loaded (a model in blocks: AUTO
+                                       or its block dtype, every tensor as loaded) */
     const float *input_absmax;      /* F16: [n_tensors] calibrated input maxima per matrix (< 0: none), or NULL */
     float headroom;                 /* F16: 0 = NT5_FILE_DEFAULT_HEADROOM */
     nt5_progress_callback progress; /* optional: "writing <path>", bytes done and in all; nonzero cancels */

@@ -1,6 +1,7 @@
 #include "quant/block_type.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "base/half.h"
 #include "nt5.h"
@@ -20,6 +21,12 @@ static const block_type types[] = {
 const block_type *block_type_of(int32_t dtype) {
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (types[i].dtype == dtype) return &types[i];
+    return NULL;
+}
+
+const block_type *block_type_named(const char *name) {
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(types[i].name, name) == 0) return &types[i];
     return NULL;
 }
 

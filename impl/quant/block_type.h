@@ -20,6 +20,8 @@ typedef struct block_type {
 
 /* The block type of an NT5_DTYPE_*, or NULL for f32, f16 and bf16. */
 const block_type *block_type_of(int32_t dtype);
+/* The block type named `name` ("Q4_K"), or NULL. */
+const block_type *block_type_named(const char *name);
 /* The block type stored as GGUF type id `ggml_type`, or NULL. */
 const block_type *block_type_of_ggml(uint32_t ggml_type);
 /* Bytes of n values (whole blocks). */

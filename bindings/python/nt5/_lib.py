@@ -128,7 +128,11 @@ class nt5_convert_options(ctypes.Structure):
           others become f32), NT5_DTYPE_F32, NT5_DTYPE_BF16, or NT5_DTYPE_F16 (nt5 format only):
           each matrix stored with a power-of-two scale, plus power-of-two input scales calibrated by
           an fp32 run over calibration_texts so that half-precision products cannot overflow
-          (f16_headroom). Opened on the CPU, f16 weights are widened to f32.
+          (f16_headroom). Opened on the CPU, f16 weights are widened to f32. Since NT5_ABI_VERSION 6
+          (nt5 format only), NT5_DTYPE_Q8_0, _Q6_K, _Q5_K, _Q4_K: the matrices quantized as
+          weight_dtype does at load (a GGUF file's blocks of that type kept), stored as ggml blocks
+          (nt5 file format 2); AUTO keeps a quantized source's blocks in the nt5 format and writes
+          the HF layout in f32.
       encoder_only: 1: the encoder's weights only. Default 0
       fold_norm_scales: 1: multiply each RMSNorm scale into the matrices it feeds, which then read
           normalised inputs (the norms become ones): the same function with a multiply less per
