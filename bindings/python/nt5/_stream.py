@@ -1,6 +1,7 @@
 """Model.stream(): the C API streams through a callback on the calling thread; here the call
-runs on a worker thread whose callback queues each token for the iterating thread, and
-answers "cancel" once that thread asked for it."""
+runs on a worker thread whose callback queues each token for the iterating thread (waiting
+while it is AHEAD tokens ahead, so that a slow loop is not flooded and leaving it stops the
+generation), and answers "cancel" once that thread asked for it."""
 import queue
 import threading
 from typing import Any, Callable, Iterator, List, Optional
@@ -9,6 +10,7 @@ from . import _lib
 from ._native import Error
 
 _END = object()  # queued after the last token
+AHEAD = 2  # tokens the worker may queue before the iteration takes them
 
 
 class Stream:
@@ -16,13 +18,15 @@ class Stream:
     `result` holds generate()'s list of nt5.Generation (None when cancelled, and `cancelled`
     is then True). A failure of the call is raised by the iteration. Breaking out of the loop,
     cancel() (from any thread), close() or leaving a `with` block cancels: the generation stops
-    at its next token, and the worker is joined before the loop ends."""
+    at its next token, and the worker is joined before the loop ends. The generation runs at
+    most AHEAD tokens ahead of the loop."""
 
     def __init__(self, generate: Callable[..., List[Any]], texts: Any, options: dict):
         self.result: Optional[List[Any]] = None
         self.cancelled = False
-        self._queue: "queue.Queue[Any]" = queue.Queue()
+        self._queue: "queue.Queue[Any]" = queue.Queue(maxsize=AHEAD)
         self._cancel = threading.Event()
+        self._left = threading.Event()  # the iteration ended: nothing more is taken from the queue
         self._thread = threading.Thread(target=self._run, args=(generate, texts, options), daemon=True,
                                         name="nt5-stream")
         self._iterated = False
@@ -33,13 +37,23 @@ class Stream:
         except Error as e:
             self.cancelled = e.status == _lib.NT5_ERR_CANCELLED and self._cancel.is_set()
             if not self.cancelled:
-                self._queue.put(e)
+                self._put(e)
         except BaseException as e:  # raised by the iteration, on the thread that iterates
-            self._queue.put(e)
-        self._queue.put(_END)
+            self._put(e)
+        self._put(_END)
+
+    def _put(self, item: Any) -> None:
+        """Queues item once there is room, unless the iteration has ended."""
+        while not self._left.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                pass
 
     def _on_token(self, token: Any) -> bool:
-        self._queue.put(token)
+        if not self._cancel.is_set():
+            self._put(token)
         return self._cancel.is_set()
 
     def __iter__(self) -> Iterator[Any]:
@@ -63,6 +77,7 @@ class Stream:
         """Cancels a generation still running and waits for its worker."""
         if self._thread.is_alive():
             self.cancel()
+            self._left.set()
             self._thread.join()
 
     def __enter__(self) -> "Stream":

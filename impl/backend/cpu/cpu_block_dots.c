@@ -5,8 +5,8 @@
  * for the shapes decoding asks for keep their sums in registers. */
 #include "backend/cpu/cpu_block_dots.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
-#include <string.h>
 
 #include "base/half.h"
 #include "nt5.h"
@@ -14,17 +14,18 @@
 #include "quant/q8_0.h"
 
 #define MAX_ROWS 4
-#ifndef PREFETCH_BYTES
+/* how far ahead of a row's block the kernels ask for its bytes */
 #define PREFETCH_BYTES 1024
-#endif
 
+/* AVX2, FMA and F16C (CPUID leaf 1, ECX bit 29: clang's __builtin_cpu_supports does not know it) */
 static int have_avx2(void) {
     static int avx2 = -1;
+    unsigned a, b, c = 0, d;
     if (avx2 < 0)
-        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __get_cpuid(1, &a, &b, &c, &d) &&
+               (c >> 29 & 1);
     return avx2;
 }
-
 
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
