@@ -63,7 +63,7 @@ extern "C" {
 /* ---- Versions ------------------------------------------------------------ */
 
 #define NT5_VERSION_MAJOR 0
-#define NT5_VERSION_MINOR 6
+#define NT5_VERSION_MINOR 7
 #define NT5_VERSION_PATCH 0
 #define NT5_VERSION_NUMBER (NT5_VERSION_MAJOR * 10000 + NT5_VERSION_MINOR * 100 + NT5_VERSION_PATCH)
 
@@ -150,9 +150,11 @@ typedef struct nt5_model_options {
      * then fails with NT5_ERR_UNSUPPORTED. Default 0. */
     int32_t encoder_only;
     /* Storage of the weight matrices: NT5_DTYPE_F32, or NT5_DTYPE_BF16,
-     * which halves their memory and speeds up decoding, or (on a GPU, from
-     * an f16 nt5 file with calibrated scales, nt5_convert; a Hub id is
-     * converted into the cache on first use) NT5_DTYPE_F16.
+     * which halves their memory and speeds up decoding, or NT5_DTYPE_F16
+     * (on the CPU from any source since release 0.7.0, which earlier ones
+     * refuse with NT5_ERR_UNSUPPORTED; on a GPU from an f16 nt5 file with
+     * calibrated scales, nt5_convert; a Hub id is converted into the cache
+     * on first use).
      * NT5_DTYPE_AUTO (default) keeps bf16 checkpoints in bf16 (lossless);
      * on the CPU it stores the others in f32 (f16 files are widened), on a
      * GPU calibrated f16 files in f16 and the others in bf16. The CPU
@@ -254,7 +256,7 @@ typedef struct nt5_convert_options {
      * with a power-of-two scale, plus power-of-two input scales calibrated by
      * an fp32 run over calibration_texts so that half-precision products
      * cannot overflow (f16_headroom). Opened on the CPU, f16 weights are
-     * widened to f32. Since NT5_ABI_VERSION 6 (nt5 format only),
+     * widened to f32 (weight_dtype auto) or kept (F16). Since NT5_ABI_VERSION 6 (nt5 format only),
      * NT5_DTYPE_Q8_0, _Q6_K, _Q5_K, _Q4_K: the matrices quantized as
      * weight_dtype does at load (a GGUF file's blocks of that type kept),
      * stored as ggml blocks (nt5 file format 2); AUTO keeps a quantized

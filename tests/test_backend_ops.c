@@ -3,7 +3,7 @@
  * is checked against naive loops here (double accumulation); a CUDA backend,
  * when one can be created, runs every case again against the CPU backend's
  * result, and also the cases in dtypes only a GPU takes (16-bit product
- * inputs and outputs, f16 weights, bf16/f16 attention), against the CPU's
+ * inputs and outputs, bf16/f16 attention), against the CPU's
  * fp32 result of the same numbers. One line per op, case and backend:
  *
  *   ok   cpu  linear M=7 N=130 K=100 in=f32 w=bf16 acc=1  err 2.1e-07
@@ -443,11 +443,7 @@ static void check_embed(const suite *s) {
     int32_t ids[] = {3, 0, 49, 17, 3, 3, 48, 1, 25}; /* repeats, and both ends of a 50-row table */
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         embed_case k = {sizeof ids / sizeof *ids, cases[i].d, ids, {0}};
-        case_spec c = {.n_vals = k.n * k.d,
-                       .floor = 1,
-                       .tol = 0,
-                       .tol_gpu = 0,
-                       .where = cases[i].dtype == NT5_DTYPE_F16 ? GPU_ONLY : BOTH};
+        case_spec c = {.n_vals = k.n * k.d, .floor = 1, .tol = 0, .tol_gpu = 0, .where = BOTH};
         spec_label(&c, "embed d=%zu n=%zu table=%s", k.d, k.n, dtype_name(cases[i].dtype));
         rng r = rng_for(c.label);
         k.table = matrix_new(&r, 50, k.d, cases[i].dtype, -1);
@@ -661,18 +657,18 @@ static void check_linear_sizes(const suite *s, const size_t *Ks, size_t n_k, con
                     }
 }
 
-/* test_cpu_ops.c's grid (f32 and bf16 weights), and block weights in rows of one and more blocks */
+/* test_cpu_ops.c's grid (f32, bf16 and f16 weights), and block weights in rows of one and more blocks */
 static void check_linear_grid(const suite *s) {
     static const size_t Ks[] = {1, 7, 16, 33, 100}, q8_0_Ks[] = {32, 96}, k_Ks[] = {256, 512};
-    static const int32_t floats[] = {NT5_DTYPE_F32, NT5_DTYPE_BF16}, q8_0[] = {NT5_DTYPE_Q8_0},
+    static const int32_t floats[] = {NT5_DTYPE_F32, NT5_DTYPE_BF16, NT5_DTYPE_F16}, q8_0[] = {NT5_DTYPE_Q8_0},
                          k_quants[] = {NT5_DTYPE_Q6_K, NT5_DTYPE_Q5_K, NT5_DTYPE_Q4_K};
-    check_linear_sizes(s, Ks, 5, floats, 2);
+    check_linear_sizes(s, Ks, 5, floats, 3);
     check_linear_sizes(s, q8_0_Ks, 2, q8_0, 1);
     check_linear_sizes(s, k_Ks, 2, k_quants, 3);
 }
 
 /* The input and weight dtypes of a product: (f32 rows, f32), (f32 rows, bf16), (bf16, bf16), (f32 rows, f16),
- * (f16, f16); the CPU takes the first two. */
+ * (f16, f16); the CPU takes those with f32 rows. */
 static const struct product_dtypes {
     int32_t in, w, input_exp;
 } product_dtypes[] = {{NT5_DTYPE_F32, NT5_DTYPE_F32, -1},
@@ -683,7 +679,7 @@ static const struct product_dtypes {
 static const size_t product_Ms[] = {1, 7, 64, 300};
 
 static where product_where(const struct product_dtypes *p, int32_t out_dtype) {
-    return p->in == NT5_DTYPE_F32 && p->w != NT5_DTYPE_F16 && out_dtype == NT5_DTYPE_F32 ? BOTH : GPU_ONLY;
+    return p->in == NT5_DTYPE_F32 && out_dtype == NT5_DTYPE_F32 ? BOTH : GPU_ONLY;
 }
 
 static void check_linear(const suite *s) {
@@ -1520,15 +1516,13 @@ static void check_observing(const suite *s) {
  * ops fail the call with an internal error naming the CPU, and write nothing.
  * (CPU-only: its buffers are host memory, so the test reads out directly.) */
 static void check_cpu_refusals(const suite *s) {
-    static const char *const what[] = {"rmsnorm out=bf16",     "ffn_activation out=f16", "linear in=bf16",
-                                       "linear_relu out=bf16", "attention out=bf16",     "embed table=f16"};
+    static const char *const what[] = {"rmsnorm out=bf16", "ffn_activation out=f16", "linear in=bf16",
+                                       "linear_relu out=bf16", "attention out=bf16"};
     float in[4] = {1, 2, 3, 4}, ones[4] = {1, 1, 1, 1};
     rng r = rng_for("refusals");
     host_matrix m = matrix_new(&r, 1, 4, NT5_DTYPE_F32, -1);
     wmat w = matrix_adopt(s->cpu, &m, 0);
-    wmat half_table = {w.data, NT5_DTYPE_F16, 0, 0, -1}; /* [1, 4] said to be f16 */
-    const int32_t ids[1] = {0};
-    for (int op = 0; op < 6; op++) {
+    for (int op = 0; op < 5; op++) {
         float out[4] = {0};
         attn_args a = {.out = out,
                        .q = in,
@@ -1554,7 +1548,6 @@ static void check_cpu_refusals(const suite *s) {
         if (op == 2) op_linear(&c.x, out, 4, in, NT5_DTYPE_BF16, 4, &w, 1, 1, 4, 0);
         if (op == 3) op_linear_relu(&c.x, out, NT5_DTYPE_BF16, 1.0f, in, NT5_DTYPE_F32, 4, &w, 1, 1, 4);
         if (op == 4) op_attention(&c.x, &a);
-        if (op == 5) op_embed(&c.x, out, &half_table, ids, 1, 4);
         nt5_status st = call_end(&c);
         char why[320] = "";
         if (st != NT5_ERR_INTERNAL || !strstr(nt5_last_error(), "CPU"))

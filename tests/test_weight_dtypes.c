@@ -1,6 +1,8 @@
 /* Checkpoints stored in F16 or BF16 (rewritten here from the F32 fixture)
  * open and encode close to the F32 original; with weight_dtype auto a BF16
- * checkpoint stays in bf16 and an F16 one is widened to f32. */
+ * checkpoint stays in bf16 and an F16 one is widened to f32; kept in f16
+ * (weight_dtype F16) its encoding equals the widened one's within 1e-5
+ * (the same values, products summed in another order). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,6 +56,12 @@ int main(void) {
             CHECK(bf16_of_f32 && to_bf16 < 1e-2, "BF16 checkpoint vs F32 loaded as bf16: %.3g", to_bf16);
         } else {
             CHECK(stored == NT5_DTYPE_F32, "auto stores an F16 checkpoint in f32 (%d)", stored);
+            nt5_embeddings *kept = encode_with(dir, NT5_DTYPE_F16, &stored);
+            CHECK(stored == NT5_DTYPE_F16, "weight_dtype F16 keeps an F16 checkpoint in f16 (%d)", stored);
+            double to_widened = kept ? rel_l2(nt5_embeddings_data(kept), nt5_embeddings_data(e), b * s * d) : 1;
+            CHECK(to_widened < 1e-5, "F16 checkpoint kept in f16 vs widened to f32: relative L2 %.3g", to_widened);
+            printf("F16 checkpoint kept in f16: relative L2 %.2e against it widened to f32\n", to_widened);
+            nt5_embeddings_free(kept);
         }
         nt5_embeddings_free(e);
     }

@@ -17,7 +17,7 @@ static const char help[] =
     "                     flan-t5-xxl, t5-small, t5-base, mt5-small, mt5-base, umt5-small, umt5-xxl\n"
     "  --batch B (1)      --seq-len L (512)      --new-tokens N (64)     --num-beams K (1)\n"
     "  --repeat R (5)     --warmup W (1)         --encode-only           --json\n"
-    "  --weight-dtype auto|f32|bf16|q8_0|q6_k|q5_k|q4_k  storage of the weight matrices (default auto)\n"
+    "  --weight-dtype auto|f32|bf16|f16|q8_0|q6_k|q5_k|q4_k  storage of the weight matrices (default auto)\n"
     "  --tf32                   f32 weights on a GPU: TF32 products (faster, about 1e-3 relative)\n"
     "  --device D, --threads N\n";
 
@@ -176,7 +176,7 @@ int cmd_bench(int argc, char **argv) {
     }
     o.num_threads = (int32_t)th;
     o.encoder_only = encode_only;
-    if (weight_dtype && parse_dtype(weight_dtype, "--weight-dtype", DTYPE_BLOCKS, &o.weight_dtype)) {
+    if (weight_dtype && parse_dtype(weight_dtype, "--weight-dtype", DTYPE_F16 | DTYPE_BLOCKS, &o.weight_dtype)) {
         rc = 2;
         goto done;
     }

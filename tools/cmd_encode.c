@@ -30,7 +30,7 @@ static const char help[] =
     "  --dtype f32|f16|bf16  output type (default f32)\n"
     "  --json                print the summary as JSON\n"
     "  --quiet               do not say what was written (and draw no progress)\n"
-    "  --device D, --threads N, --weight-dtype auto|f32|bf16|f16|q8_0|q6_k|q5_k|q4_k (f16: on a GPU, from f16 files or Hub ids)\n"
+    "  --device D, --threads N, --weight-dtype auto|f32|bf16|f16|q8_0|q6_k|q5_k|q4_k (f16 on a GPU: from calibrated f16 nt5 files or Hub ids)\n"
     "  --tf32                 f32 weights on a GPU: TF32 products (faster, about 1e-3 relative)\n"
     "  --refuse-non-finite    fail to open a model with NaN or infinite weights\n"
     "  --tokenizer T          a directory with spiece.model, or a spiece.model, instead of the model's\n"

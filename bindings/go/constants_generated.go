@@ -11,7 +11,7 @@ import "C"
 const VersionMajor = 0
 
 // VersionMinor is NT5_VERSION_MINOR.
-const VersionMinor = 6
+const VersionMinor = 7
 
 // VersionPatch is NT5_VERSION_PATCH.
 const VersionPatch = 0

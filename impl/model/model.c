@@ -88,7 +88,7 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
                                                      : "its checkpoint has no decoder weights";
     nt5_status st = make_backend(opts, &m->be);
     if (st != NT5_OK) return st;
-    /* f16 products need the calibrated input scales of an f16 nt5 file, and a GPU */
+    /* a GPU's f16 products need the calibrated input scales of an f16 nt5 file (the CPU's are fp32) */
     int gpu = m->be->ops->computes_in_weight_dtype, calibrated = src->input_exp(src->self, "enc.0.qkv") >= 0;
     int32_t stored = src->stored_dtype(src->self);
     /* auto: bf16 checkpoints stay bf16, quantized ones in their blocks; on
@@ -99,13 +99,10 @@ static nt5_status finish_open(nt5_model *m, const nt5_model_options *opts, const
                     : (stored == NT5_DTYPE_BF16 || block_type_of(stored) ? stored : NT5_DTYPE_F32);
     /* no GPU kernels for blocks yet */
     if (block_type_of(dtype) && gpu) dtype = NT5_DTYPE_BF16;
-    if (dtype == NT5_DTYPE_F16 && !(gpu && calibrated))
+    if (dtype == NT5_DTYPE_F16 && gpu && !calibrated)
         return err_set(NT5_ERR_UNSUPPORTED,
-                       "weight_dtype f16 runs on a GPU, from an f16 nt5 file with calibrated "
-                       "scales (nt5 convert --dtype f16); %s",
-                       gpu ? "this source has none"
-                           : "the CPU widens them: "
-                             "use auto or f32");
+                       "weight_dtype f16 runs on a GPU from an f16 nt5 file with calibrated "
+                       "scales (nt5 convert --dtype f16); this source has none");
     fold_state fold = {src, &m->cfg};
     weight_source folded = folding_source(&fold);
     int fold_now = tf && tf->fold_norms && !m->norms_folded;

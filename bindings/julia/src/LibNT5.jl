@@ -7,7 +7,7 @@ const libnt5 = get(ENV, "NT5_LIBRARY", "libnt5.so.1")
 const nt5_status = Int32
 
 const NT5_VERSION_MAJOR = 0
-const NT5_VERSION_MINOR = 6
+const NT5_VERSION_MINOR = 7
 const NT5_VERSION_PATCH = 0
 const NT5_ABI_VERSION = 6
 const NT5_OK = 0

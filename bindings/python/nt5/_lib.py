@@ -6,7 +6,7 @@ restype on a loaded ctypes.CDLL; the package nt5 is the idiomatic layer on top.
 import ctypes
 
 NT5_VERSION_MAJOR = 0
-NT5_VERSION_MINOR = 6
+NT5_VERSION_MINOR = 7
 NT5_VERSION_PATCH = 0
 NT5_ABI_VERSION = 6
 NT5_OK = 0
@@ -53,7 +53,7 @@ NT5_PRESET_SD3 = 2  # 256 tokens, fixed length, no mask
 NT5_PRESET_PIXART = 3  # 300 tokens, fixed length, masked
 NT5_PRESET_WAN = 4  # UMT5, 512 tokens, fixed length, masked, padded rows zeroed
 # the package's version (pyproject.toml reads it)
-__version__ = "0.6.0"
+__version__ = "0.7.0"
 
 nt5_status = ctypes.c_int32
 
@@ -79,13 +79,14 @@ class nt5_model_options(ctypes.Structure):
       encoder_only: 1: load only the encoder (no decoder or lm_head in memory); generation then
           fails with NT5_ERR_UNSUPPORTED. Default 0.
       weight_dtype: Storage of the weight matrices: NT5_DTYPE_F32, or NT5_DTYPE_BF16, which halves
-          their memory and speeds up decoding, or (on a GPU, from an f16 nt5 file with calibrated
-          scales, nt5_convert; a Hub id is converted into the cache on first use) NT5_DTYPE_F16.
-          NT5_DTYPE_AUTO (default) keeps bf16 checkpoints in bf16 (lossless); on the CPU it stores
-          the others in f32 (f16 files are widened), on a GPU calibrated f16 files in f16 and the
-          others in bf16. The CPU computes in fp32 either way; the GPU in the weights' dtype with
-          fp32 accumulation and an fp32 residual stream (compute_dtype in nt5_model_info). Since
-          NT5_ABI_VERSION 5, NT5_DTYPE_Q8_0, and since 6 NT5_DTYPE_Q6_K, _Q5_K and _Q4_K: the
+          their memory and speeds up decoding, or NT5_DTYPE_F16 (on the CPU from any source since
+          release 0.7.0, which earlier ones refuse with NT5_ERR_UNSUPPORTED; on a GPU from an f16
+          nt5 file with calibrated scales, nt5_convert; a Hub id is converted into the cache on
+          first use). NT5_DTYPE_AUTO (default) keeps bf16 checkpoints in bf16 (lossless); on the CPU
+          it stores the others in f32 (f16 files are widened), on a GPU calibrated f16 files in f16
+          and the others in bf16. The CPU computes in fp32 either way; the GPU in the weights' dtype
+          with fp32 accumulation and an fp32 residual stream (compute_dtype in nt5_model_info).
+          Since NT5_ABI_VERSION 5, NT5_DTYPE_Q8_0, and since 6 NT5_DTYPE_Q6_K, _Q5_K and _Q4_K: the
           matrices in ggml's blocks (quantized at load as ggml's reference quantizer does; a GGUF
           file's blocks of the same type as they are, which NT5_DTYPE_AUTO also keeps: it takes the
           type of the file's first encoder query), the embedding (a tied lm_head too), norms and
@@ -128,11 +129,11 @@ class nt5_convert_options(ctypes.Structure):
           others become f32), NT5_DTYPE_F32, NT5_DTYPE_BF16, or NT5_DTYPE_F16 (nt5 format only):
           each matrix stored with a power-of-two scale, plus power-of-two input scales calibrated by
           an fp32 run over calibration_texts so that half-precision products cannot overflow
-          (f16_headroom). Opened on the CPU, f16 weights are widened to f32. Since NT5_ABI_VERSION 6
-          (nt5 format only), NT5_DTYPE_Q8_0, _Q6_K, _Q5_K, _Q4_K: the matrices quantized as
-          weight_dtype does at load (a GGUF file's blocks of that type kept), stored as ggml blocks
-          (nt5 file format 2); AUTO keeps a quantized source's blocks in the nt5 format and writes
-          the HF layout in f32.
+          (f16_headroom). Opened on the CPU, f16 weights are widened to f32 (weight_dtype auto) or
+          kept (F16). Since NT5_ABI_VERSION 6 (nt5 format only), NT5_DTYPE_Q8_0, _Q6_K, _Q5_K,
+          _Q4_K: the matrices quantized as weight_dtype does at load (a GGUF file's blocks of that
+          type kept), stored as ggml blocks (nt5 file format 2); AUTO keeps a quantized source's
+          blocks in the nt5 format and writes the HF layout in f32.
       encoder_only: 1: the encoder's weights only. Default 0
       fold_norm_scales: 1: multiply each RMSNorm scale into the matrices it feeds, which then read
           normalised inputs (the norms become ones): the same function with a multiply less per

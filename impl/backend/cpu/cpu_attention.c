@@ -1,5 +1,7 @@
 /* T5 attention on the CPU: per (batch, head) task, scores = q k^T through
- * BLAS, relative-position bias and masks, softmax in fp32, then p v. */
+ * BLAS, relative-position bias and masks, softmax in fp32, then p v. A
+ * single query (a decoding step) takes plain loops instead: its products
+ * are too small for BLAS's call and packing to pay. */
 #include "backend/cpu/cpu_attention.h"
 
 #include <cblas.h>
@@ -36,6 +38,28 @@ NT5_VECTOR_CLONES static void softmax_row(float *s, size_t n_attended, size_t n_
     for (size_t j = n_attended; j < n_total; j++) s[j] = 0;
 }
 
+/* s[nk] = q . k rows (ld_kv apart), d values each */
+NT5_VECTOR_CLONES static void scores_of_one(const float *q, const float *k, size_t ld_kv, size_t nk, size_t d,
+                                            float *s) {
+    for (size_t j = 0; j < nk; j++) {
+        const float *kj = k + j * ld_kv;
+        float part[8] = {0};
+        size_t i = 0;
+        for (; i + 8 <= d; i += 8)
+            for (size_t l = 0; l < 8; l++) part[l] += q[i + l] * kj[i + l];
+        for (; i < d; i++) part[0] += q[i] * kj[i];
+        s[j] = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    }
+}
+
+/* out[d] = p[nk] . v rows (ld_kv apart) */
+NT5_VECTOR_CLONES static void mix_of_one(const float *p, const float *v, size_t ld_kv, size_t nk, size_t d,
+                                         float *out) {
+    memset(out, 0, d * sizeof *out);
+    for (size_t j = 0; j < nk; j++)
+        for (size_t i = 0; i < d; i++) out[i] += p[j] * v[j * ld_kv + i];
+}
+
 static void attn_task(void *ctx, size_t task, size_t slot) {
     attn_job *job = ctx;
     const attn_args *a = job->a;
@@ -55,9 +79,14 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
     float *bias = s + a->q_len * a->kv_len; /* [n_rel] this head's bias by relative position */
     if (a->bias_table)
         for (size_t r = 0; r < job->n_rel; r++) bias[r] = a->bias_table[(size_t)job->buckets[r] * a->heads + h];
-    cpu_blas_enter();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a->q_len, (int)nk, (int)a->d_kv, 1.0f, q, (int)a->ld_q, k,
-                (int)a->ld_kv, 0.0f, s, (int)nk);
+    int one = a->q_len == 1;
+    if (one) {
+        scores_of_one(q, k, a->ld_kv, nk, a->d_kv, s);
+    } else {
+        cpu_blas_enter();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a->q_len, (int)nk, (int)a->d_kv, 1.0f, q,
+                    (int)a->ld_q, k, (int)a->ld_kv, 0.0f, s, (int)nk);
+    }
     for (size_t i = 0; i < a->q_len; i++) {
         float *row = s + i * nk;
         int64_t pos = (int64_t)(a->q_offset + i);
@@ -68,6 +97,10 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
             for (size_t j = 0; j < n_att; j++) row[j] += b[j];
         }
         softmax_row(row, n_att, nk);
+    }
+    if (one) {
+        mix_of_one(s, v, a->ld_kv, nk, a->d_kv, out);
+        return;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)a->q_len, (int)a->d_kv, (int)nk, 1.0f, s, (int)nk, v,
                 (int)a->ld_kv, 0.0f, out, (int)a->ld_out);

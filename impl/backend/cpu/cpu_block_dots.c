@@ -5,10 +5,8 @@
  * for the shapes decoding asks for keep their sums in registers. */
 #include "backend/cpu/cpu_block_dots.h"
 
-#include <cpuid.h>
-#include <immintrin.h>
-
-#include "base/half.h"
+#include "backend/cpu/cpu_avx2.h"
+#include "backend/cpu/cpu_features.h"
 #include "nt5.h"
 #include "quant/k_quants.h"
 #include "quant/q8_0.h"
@@ -17,31 +15,11 @@
 /* how far ahead of a row's block the kernels ask for its bytes */
 #define PREFETCH_BYTES 1024
 
-/* AVX2, FMA and F16C (CPUID leaf 1, ECX bit 29: clang's __builtin_cpu_supports does not know it) */
-static int have_avx2(void) {
-    static int avx2 = -1;
-    unsigned a, b, c = 0, d;
-    if (avx2 < 0)
-        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __get_cpuid(1, &a, &b, &c, &d) &&
-               (c >> 29 & 1);
-    return avx2;
-}
-
-#define AVX2 __attribute__((target("avx2,fma,f16c")))
-
-AVX2 static float hsum8(__m256 v) {
-    float a[8];
-    _mm256_storeu_ps(a, v);
-    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-}
-
 /* ---- AVX2: a group of 32 weights at a time, as floats in registers ------- */
 
-#define INLINE static inline __attribute__((always_inline, target("avx2,fma,f16c")))
-
-INLINE __m256 u8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
-INLINE __m128i load8(const uint8_t *p) { return _mm_loadl_epi64((const __m128i *)p); }
-INLINE float f16c_at(const uint8_t *p) { return _cvtsh_ss((unsigned short)(p[0] | p[1] << 8)); }
+AVX2_INLINE __m256 u8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
+AVX2_INLINE __m128i load8(const uint8_t *p) { return _mm_loadl_epi64((const __m128i *)p); }
+AVX2_INLINE float f16c_at(const uint8_t *p) { return _cvtsh_ss((unsigned short)(p[0] | p[1] << 8)); }
 
 /* A block's scales as floats: per group of 32 (Q8_0: d; Q4_K, Q5_K: d * sc
  * and dmin * mn) or of 16 (Q6_K: d * scale). */
@@ -49,15 +27,15 @@ typedef struct block_scales {
     float d[16], m[8];
 } block_scales;
 
-INLINE uint32_t u32_at(const uint8_t *p) { return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+AVX2_INLINE uint32_t u32_at(const uint8_t *p) { return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
 
 /* 8 bytes (lo: values 0..3, hi: 4..7) as floats times d, into out[8] */
-INLINE void scaled_u8x8(uint32_t lo, uint32_t hi, float d, float *out) {
+AVX2_INLINE void scaled_u8x8(uint32_t lo, uint32_t hi, float d, float *out) {
     __m128i v = _mm_set_epi32(0, 0, (int)hi, (int)lo);
     _mm256_storeu_ps(out, _mm256_mul_ps(_mm256_set1_ps(d), u8x8(v)));
 }
 
-INLINE void scales_of(int32_t dtype, const uint8_t *b, block_scales *s) {
+AVX2_INLINE void scales_of(int32_t dtype, const uint8_t *b, block_scales *s) {
     if (dtype == NT5_DTYPE_Q8_0) {
         s->d[0] = f16c_at(b);
     } else if (dtype == NT5_DTYPE_Q6_K) {
@@ -78,7 +56,7 @@ INLINE void scales_of(int32_t dtype, const uint8_t *b, block_scales *s) {
 /* The 32 weights of group g of block b, as four vectors of 8 floats: bit
  * for bit the dequantizers' values (the products by the scales are exact,
  * a min's subtraction rounds once, as there). */
-INLINE void group_of(int32_t dtype, const uint8_t *b, const block_scales *s, int g, __m256 w[4]) {
+AVX2_INLINE void group_of(int32_t dtype, const uint8_t *b, const block_scales *s, int g, __m256 w[4]) {
     const __m128i low4 = _mm_set1_epi8(15);
     for (int c = 0; c < 4; c++) {
         if (dtype == NT5_DTYPE_Q8_0) { /* w = d * q */
@@ -111,8 +89,8 @@ INLINE void group_of(int32_t dtype, const uint8_t *b, const block_scales *s, int
  * registers and the groups of a block unroll. Each product has SPLIT sums
  * (taking every SPLIT-th 8 values), so that the additions of one do not
  * wait on each other: 4 for a single product, 2 for four. */
-INLINE void dots_body(int32_t dtype, size_t values, size_t bytes, const uint8_t *w, size_t row_bytes, size_t NW,
-                      const float *const *x, size_t NX, size_t K, float *out) {
+AVX2_INLINE void dots_body(int32_t dtype, size_t values, size_t bytes, const uint8_t *w, size_t row_bytes, size_t NW,
+                           const float *const *x, size_t NX, size_t K, float *out) {
     const size_t SPLIT = NW * NX == 1 ? 4 : 2;
     __m256 acc[MAX_ROWS][MAX_ROWS][4];
     for (size_t r = 0; r < NW; r++)
@@ -234,12 +212,12 @@ void block_dots_portable(const block_type *bt, const uint8_t *w, size_t row_byte
 
 void block_dots(const block_type *bt, const uint8_t *w, size_t row_bytes, size_t nw, const float *const *x, size_t nx,
                 size_t K, float *out) {
-    if (!have_avx2()) block_dots_portable(bt, w, row_bytes, nw, x, nx, K, out);
+    if (!cpu_has_avx2_fma_f16c()) block_dots_portable(bt, w, row_bytes, nw, x, nx, K, out);
     else dots_avx2(bt->dtype, w, row_bytes, nw, x, nx, K, out);
 }
 
 void block_widen(const block_type *bt, const uint8_t *w, size_t n, float *y) {
-    if (!have_avx2()) {
+    if (!cpu_has_avx2_fma_f16c()) {
         bt->dequantize(w, n, y);
         return;
     }

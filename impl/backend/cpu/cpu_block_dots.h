@@ -10,7 +10,7 @@
 
 #include "quant/block_type.h"
 
-/* out[nx, nw] = x rows . w rows: nw (1..4) weight rows of type bt,
+/* out[nx, nw] = x rows . w rows: nw weight rows of type bt,
  * row_bytes apart, against nx (1..4) rows of K floats (K whole blocks). */
 void block_dots(const block_type *bt, const uint8_t *w, size_t row_bytes, size_t nw, const float *const *x, size_t nx,
                 size_t K, float *out);

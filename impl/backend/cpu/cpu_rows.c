@@ -19,14 +19,12 @@ typedef struct embed_args {
 
 static void embed_row(const void *ctx, size_t i) {
     const embed_args *a = ctx;
-    size_t elem = a->table->dtype == NT5_DTYPE_BF16 ? 2 : 4;
-    half_to_f32(a->out + i * a->d, (const char *)a->table->data + (size_t)a->ids[i] * a->d * elem, a->d,
-                a->table->dtype);
+    size_t elem = a->table->dtype == NT5_DTYPE_F32 ? 4 : 2;
+    half_to_f32_scaled(a->out + i * a->d, (const char *)a->table->data + (size_t)a->ids[i] * a->d * elem, a->d,
+                       a->table->dtype, a->table->weight_exp);
 }
 
 void cpu_embed(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d) {
-    /* f16 weights (scaled by 2^weight_exp) are a GPU's */
-    if (table->dtype == NT5_DTYPE_F16 && !cpu_is_f32(x, table->dtype, "embedding")) return;
     embed_args a = {out, table, ids, d};
     cpu_for_rows(x, n, 64, embed_row, &a);
 }
