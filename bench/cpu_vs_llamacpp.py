@@ -94,7 +94,7 @@ def llama_cpp():
         return tree, build
     os.makedirs(home, exist_ok=True)
     if not os.path.isdir(tree):
-        sh([sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps", "-d", home,
+        sh([sys.executable, "-m", "pip", "download", "--no-binary", "llama-cpp-python", "--no-deps", "-d", home,
             f"llama-cpp-python=={LLAMA_CPP_PYTHON}"])
         sh(["tar", "xzf", os.path.join(home, f"llama_cpp_python-{LLAMA_CPP_PYTHON}.tar.gz"), "-C", home])
     sh(["cmake", "-S", tree, "-B", build, "-DCMAKE_BUILD_TYPE=Release", "-DGGML_NATIVE=ON", "-DBUILD_SHARED_LIBS=ON",

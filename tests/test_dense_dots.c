@@ -73,7 +73,8 @@ static void check_widen(int32_t dtype) {
         h[i] = (uint16_t)(seed >> 9);
     }
     /* zeros, subnormals, the largest finite values and infinities of both types */
-    const uint16_t specials[] = {0x0000, 0x8000, 0x0001, 0x83ff, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x0080, 0x7f7f, 0xff80};
+    const uint16_t specials[] = {0x0000, 0x8000, 0x0001, 0x83ff, 0x7bff, 0xfbff,
+                                 0x7c00, 0xfc00, 0x0080, 0x7f7f, 0xff80};
     memcpy(h, specials, sizeof specials);
     for (size_t i = 0; i < N; i++) /* no NaN: its payload is not part of the contract */
         if ((dtype == NT5_DTYPE_F16 && (h[i] & 0x7c00) == 0x7c00 && (h[i] & 0x3ff)) ||

@@ -115,8 +115,8 @@ class GgufModel(unittest.TestCase):
         header = json.loads(data[8:8 + n])
         blocks = json.loads(header["__metadata__"]["blocks"])
         compact = {"separators": (",", ":")}
-        header["__metadata__"]["blocks"] = json.dumps(blocks, **compact).replace(json.dumps(blocks["enc.0.qkv"]),
-                                                                                 qkv_type, 1)
+        blocks["enc.0.qkv"] = json.loads(qkv_type)
+        header["__metadata__"]["blocks"] = json.dumps(blocks, **compact)
         text = json.dumps(header, **compact).encode()
         text += b" " * (n - len(text))
         assert len(text) == n, "the header grew"

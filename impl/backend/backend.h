@@ -30,7 +30,8 @@ typedef enum activation {
 } activation;
 
 /* A weight matrix [rows, cols] in backend memory, stored as NT5_DTYPE_F32,
- * NT5_DTYPE_BF16 or (GPU backends) NT5_DTYPE_F16: value * 2^-weight_exp. */
+ * NT5_DTYPE_BF16, NT5_DTYPE_F16 (value * 2^-weight_exp) or (the CPU)
+ * ggml blocks (quant/block_type.h, rows of whole blocks). */
 typedef struct wmat {
     const void *data;
     int32_t dtype;

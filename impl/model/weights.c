@@ -15,6 +15,7 @@ typedef struct loader {
     weights *w;
     int gated; /* the FFN is gated: names the parts of "wi" */
     int32_t matrix_dtype;
+    int tied_head; /* the embedding is also the lm_head */
     nt5_status st;
 } loader;
 
@@ -50,12 +51,23 @@ static nt5_status fill_stored_blocks(loader *L, const char *name, int64_t rows, 
 }
 
 /* The source's values of `name` converted in place (host holds n floats)
- * into `dtype`; its size in *bytes, the F16 exponent in *weight_exp. */
-static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype, float *host,
-                                 size_t *bytes, int32_t *weight_exp) {
+ * into *dtype; its size in *bytes, the F16 exponent in *weight_exp. When
+ * the source stores the tensor in blocks of dtype `kept` (-1: none), they
+ * are taken as they are instead and *dtype becomes `kept`. */
+static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int64_t cols, int32_t *dtype, int32_t kept,
+                                 float *host, size_t *bytes, int32_t *weight_exp) {
     size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
-    const block_type *bt = block_type_of(dtype);
     *weight_exp = 0;
+    const block_type *keep = block_type_of(kept);
+    if (keep && kept != *dtype) {
+        nt5_status st = fill_stored_blocks(L, name, rows, cols, keep, host);
+        if (st != NT5_ERR_UNSUPPORTED) {
+            *dtype = kept;
+            *bytes = block_type_row_bytes(keep, n);
+            return st;
+        }
+    }
+    const block_type *bt = block_type_of(*dtype);
     if (bt) {
         *bytes = block_type_row_bytes(bt, n);
         nt5_status st = fill_stored_blocks(L, name, rows, cols, bt, host);
@@ -72,17 +84,19 @@ static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int6
                            bt->name);
         bt->quantize(host, n, host); /* in place: the blocks are smaller */
         *bytes = block_type_row_bytes(bt, n);
-    } else if (dtype != NT5_DTYPE_F32) { /* in place: the 16-bit copy is half the size */
-        *weight_exp = dtype == NT5_DTYPE_F16 ? f16_exponent(host, n) : 0;
-        half_from_f32_scaled(host, host, n, dtype, *weight_exp);
+    } else if (*dtype != NT5_DTYPE_F32) { /* in place: the 16-bit copy is half the size */
+        *weight_exp = *dtype == NT5_DTYPE_F16 ? f16_exponent(host, n) : 0;
+        half_from_f32_scaled(host, host, n, *dtype, *weight_exp);
         *bytes = n * sizeof(uint16_t);
     }
     return NT5_OK;
 }
 
 /* Loads the nt5 tensor `name` ([rows, cols]; cols == 0: a vector) into a
- * backend buffer stored as `dtype`. */
-static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype) {
+ * backend buffer stored as `dtype`, or as the source's blocks of dtype
+ * `kept` (-1: none) when it stores them so: the last entry of the tensor
+ * list says which. */
+static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype, int32_t kept) {
     if (L->st != NT5_OK || (L->st = L->src->check(L->src->self, name, rows, cols)) != NT5_OK) return NULL;
     size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
     weight_tensor *grown = realloc(L->w->tensors, (L->w->n_tensors + 1) * sizeof *grown);
@@ -95,7 +109,7 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
     }
     size_t bytes;
     int32_t weight_exp;
-    L->st = fill_converted(L, name, rows, cols, dtype, host, &bytes, &weight_exp);
+    L->st = fill_converted(L, name, rows, cols, &dtype, kept, host, &bytes, &weight_exp);
     if (L->st != NT5_OK) {
         free(host);
         return NULL;
@@ -123,30 +137,38 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
 static const float *load_f32(loader *L, const char *fmt, int block, int64_t rows, int64_t cols) {
     char name[64];
     snprintf(name, sizeof name, fmt, block);
-    return load_tensor(L, name, rows, cols, NT5_DTYPE_F32);
+    return load_tensor(L, name, rows, cols, NT5_DTYPE_F32, -1);
+}
+
+/* The dtype of a matrix [rows, cols]: the model's, except with blocks:
+ * rows that are not whole blocks fall back to Q8_0's 32-value blocks, or
+ * fp32; the embedding is kept in the model's blocks when the source stores
+ * it so (a GGUF file's), else stored in Q8_0 (*kept says which may be
+ * kept); a lookup dequantizes its rows exactly. An embedding that is also
+ * the lm_head (tied), or whose rows are not whole Q8_0 blocks, stays fp32. */
+static int32_t matrix_dtype_of(const loader *L, const char *name, int64_t cols, int32_t *kept) {
+    const block_type *bt = block_type_of(L->matrix_dtype), *q8_0 = block_type_of(NT5_DTYPE_Q8_0);
+    *kept = -1;
+    if (!bt) return L->matrix_dtype;
+    int fits = (size_t)cols % bt->values == 0, fits_q8_0 = (size_t)cols % q8_0->values == 0;
+    if (strcmp(name, "shared") == 0) {
+        if (L->tied_head || !fits_q8_0) return NT5_DTYPE_F32;
+        if (fits) *kept = bt->dtype;
+        return NT5_DTYPE_Q8_0;
+    }
+    return fits ? bt->dtype : fits_q8_0 ? NT5_DTYPE_Q8_0 : NT5_DTYPE_F32;
 }
 
 /* A matrix; its products' calibrated input exponent is the one of
  * `product` (the lm_head's for a tied embedding), or of the matrix itself. */
-/* The dtype of a matrix [rows, cols]: the model's, except that with
- * blocks the embedding stays fp32 and rows that are not whole blocks fall
- * back to Q8_0's 32-value blocks, or fp32. */
-static int32_t matrix_dtype_of(const loader *L, const char *name, int64_t cols) {
-    const block_type *bt = block_type_of(L->matrix_dtype);
-    if (!bt) return L->matrix_dtype;
-    if (strcmp(name, "shared") == 0) return NT5_DTYPE_F32;
-    if ((size_t)cols % bt->values == 0) return bt->dtype;
-    return (size_t)cols % block_type_of(NT5_DTYPE_Q8_0)->values == 0 ? NT5_DTYPE_Q8_0 : NT5_DTYPE_F32;
-}
-
 static wmat load_matrix_for(loader *L, const char *name, const char *product, int64_t rows, int64_t cols) {
-    int32_t dtype = matrix_dtype_of(L, name, cols);
-    const void *data = load_tensor(L, name, rows, cols, dtype);
+    int32_t kept, dtype = matrix_dtype_of(L, name, cols, &kept);
+    const void *data = load_tensor(L, name, rows, cols, dtype, kept);
     if (!data) return (wmat){NULL, dtype, -1, 0, -1};
     weight_tensor *t = &L->w->tensors[L->w->n_tensors - 1];
     t->matrix = 1;
     t->input_exp = L->src->input_exp(L->src->self, product ? product : name);
-    return (wmat){data, dtype, (int32_t)L->w->n_tensors - 1, t->weight_exp, t->input_exp};
+    return (wmat){data, t->dtype, (int32_t)L->w->n_tensors - 1, t->weight_exp, t->input_exp};
 }
 
 static wmat load_matrix(loader *L, const char *fmt, int block, int64_t rows, int64_t cols) {
@@ -201,12 +223,12 @@ nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_d
                         backend *be, weights *w) {
     memset(w, 0, sizeof *w);
     w->matrix_dtype = matrix_dtype;
-    loader L = {src, be, w, cfg->gated, matrix_dtype, NT5_OK};
+    /* a tied embedding is also the lm_head: its products are the lm_head's */
+    int tied_head = with_decoder && cfg->tie_word_embeddings;
+    loader L = {src, be, w, cfg->gated, matrix_dtype, tied_head, NT5_OK};
     w->enc = calloc((size_t)cfg->num_layers, sizeof *w->enc);
     w->dec = with_decoder ? calloc((size_t)cfg->num_decoder_layers + 1, sizeof *w->dec) : NULL;
     if (!w->enc || (with_decoder && !w->dec)) L.st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    /* a tied embedding is also the lm_head: its products are the lm_head's */
-    int tied_head = with_decoder && cfg->tie_word_embeddings;
     w->shared = load_matrix_for(&L, "shared", tied_head ? "lm_head" : NULL, cfg->vocab_size, cfg->d_model);
     load_encoder(&L, cfg);
     if (with_decoder) load_decoder(&L, cfg);

@@ -80,7 +80,9 @@ static void dots_avx2(int32_t dtype, const void *w, size_t ldw, size_t nw, const
     static const struct {
         int32_t dtype;
         dots_fn k1x4, k1x1;
-    } kernels[] = {{NT5_DTYPE_F32, f32_1x4, f32_1x1}, {NT5_DTYPE_F16, f16_1x4, f16_1x1}, {NT5_DTYPE_BF16, bf16_1x4, bf16_1x1}};
+    } kernels[] = {{NT5_DTYPE_F32, f32_1x4, f32_1x1},
+                   {NT5_DTYPE_F16, f16_1x4, f16_1x1},
+                   {NT5_DTYPE_BF16, bf16_1x4, bf16_1x1}};
     size_t t = 0;
     while (kernels[t].dtype != dtype) t++;
     for (size_t r = 0; r < nw; r++) {

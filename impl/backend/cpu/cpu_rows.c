@@ -9,6 +9,7 @@
 #include "backend/cpu/cpu_parallel.h"
 #include "base/fast_math.h"
 #include "base/half.h"
+#include "quant/block_type.h"
 
 typedef struct embed_args {
     float *out;
@@ -17,11 +18,16 @@ typedef struct embed_args {
     size_t d;
 } embed_args;
 
+/* row ids[i] of the table as floats: 16-bit rows widened (f16 times its
+ * 2^weight_exp), block rows dequantized, both exactly */
 static void embed_row(const void *ctx, size_t i) {
     const embed_args *a = ctx;
-    size_t elem = a->table->dtype == NT5_DTYPE_F32 ? 4 : 2;
-    half_to_f32_scaled(a->out + i * a->d, (const char *)a->table->data + (size_t)a->ids[i] * a->d * elem, a->d,
-                       a->table->dtype, a->table->weight_exp);
+    const wmat *t = a->table;
+    const block_type *bt = block_type_of(t->dtype);
+    size_t row_bytes = bt ? block_type_row_bytes(bt, a->d) : a->d * (t->dtype == NT5_DTYPE_F32 ? 4 : 2);
+    const void *row = (const char *)t->data + (size_t)a->ids[i] * row_bytes;
+    if (bt) bt->dequantize(row, a->d, a->out + i * a->d);
+    else half_to_f32_scaled(a->out + i * a->d, row, a->d, t->dtype, t->weight_exp);
 }
 
 void cpu_embed(exec_ctx *x, float *out, const wmat *table, const int32_t *ids, size_t n, size_t d) {
