@@ -63,6 +63,21 @@ double max_abs_diff(const float *a, const float *b, size_t n) {
     return m;
 }
 
+double dot_products_error(const float *out, const float *w, size_t ldw, size_t nw, const float *const *xs, size_t nx,
+                          size_t K) {
+    double worst = 0;
+    for (size_t i = 0; i < nx; i++)
+        for (size_t r = 0; r < nw; r++) {
+            double want = 0, mag = 0;
+            for (size_t k = 0; k < K; k++) {
+                want += (double)w[r * ldw + k] * xs[i][k];
+                mag += fabs((double)w[r * ldw + k] * xs[i][k]);
+            }
+            worst = fmax(worst, fabs(out[i * nw + r] - want) / mag);
+        }
+    return worst;
+}
+
 nt5_model *open_model_or_fail(const char *dir) {
     nt5_model *m = NULL;
     nt5_model_options o;

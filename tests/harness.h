@@ -48,6 +48,11 @@ char *read_file(const char *path, size_t *len);
 /* ||a - b|| / ||b|| */
 double rel_l2(const float *a, const float *b, size_t n);
 double max_abs_diff(const float *a, const float *b, size_t n);
+/* The largest error of out[nx, nw] as the dot products of nx rows xs[i]
+ * with nw weight rows w (ldw apart), K values each, relative to the sum of
+ * the products' magnitudes (double precision). */
+double dot_products_error(const float *out, const float *w, size_t ldw, size_t nw, const float *const *xs, size_t nx,
+                          size_t K);
 
 /* Opens a model on the CPU with default options or returns NULL with a failed check. */
 nt5_model *open_model_or_fail(const char *dir);

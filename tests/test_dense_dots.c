@@ -46,15 +46,7 @@ static void check_dots(int32_t dtype) {
                     memset(out, 0, sizeof out);
                     /* rows max_k apart: the stride is not the length */
                     (portable ? dense_dots_portable : dense_dots)(dtype, stored, max_k, nw, xs, nx, K, out);
-                    for (size_t i = 0; i < nx; i++)
-                        for (size_t r = 0; r < nw; r++) {
-                            double want = 0, mag = 0;
-                            for (size_t k = 0; k < K; k++) {
-                                want += (double)w[r * max_k + k] * xs[i][k];
-                                mag += fabs((double)w[r * max_k + k] * xs[i][k]);
-                            }
-                            worst = fmax(worst, fabs(out[i * nw + r] - want) / mag);
-                        }
+                    worst = fmax(worst, dot_products_error(out, w, max_k, nw, xs, nx, K));
                 }
     CHECK(worst < 1e-6, "%s: dot products off by %.3g of the sum of magnitudes", name_of(dtype), worst);
     free(w);

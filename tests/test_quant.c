@@ -115,15 +115,7 @@ static void check_dots(int32_t dtype) {
         size_t nw = run / rows % rows + 1, nx = run % rows + 1;
         float out[16];
         (run >= rows * rows ? block_dots_portable : block_dots)(bt, blocks, row_bytes, nw, xs, nx, K, out);
-        for (size_t i = 0; i < nx; i++)
-            for (size_t r = 0; r < nw; r++) {
-                double want = 0, mag = 0;
-                for (size_t k = 0; k < K; k++) {
-                    want += (double)w[r * K + k] * xs[i][k];
-                    mag += fabs((double)w[r * K + k] * xs[i][k]);
-                }
-                worst = fmax(worst, fabs(out[i * nw + r] - want) / mag);
-            }
+        worst = fmax(worst, dot_products_error(out, w, K, nw, xs, nx, K));
     }
     CHECK(worst < 1e-6, "%s: dot products off by %.3g of the sum of magnitudes", bt->name, worst);
     free(w);

@@ -11,6 +11,7 @@
 
 #include "api/api_hub.h"
 #include "api/api_options.h"
+#include "base/dtype_name.h"
 #include "base/error.h"
 #include "base/options.h"
 #include "base/text_out.h"
@@ -75,9 +76,8 @@ static uint64_t texts_hash(const char *const *texts, size_t n) {
 
 /* The cached file's name: what the options change in its contents. */
 static void cache_name(const nt5_convert_options *o, char *out, size_t cap) {
-    static const char *const dtypes[] = {"f32", "f16", "bf16", "q8_0", "q6_k", "q5_k", "q4_k"};
-    int n = snprintf(out, cap, "%s%s%s", o->dtype == NT5_DTYPE_AUTO ? "auto" : dtypes[o->dtype],
-                     o->encoder_only ? "-encoder" : "", o->fold_norm_scales ? "-folded" : "");
+    int n = snprintf(out, cap, "%s%s%s", dtype_name(o->dtype), o->encoder_only ? "-encoder" : "",
+                     o->fold_norm_scales ? "-folded" : "");
     if (o->dtype == NT5_DTYPE_F16) {
         char texts[24] = "default";
         if (o->calibration_texts)

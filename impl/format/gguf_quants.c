@@ -10,12 +10,9 @@ typedef void (*block_fn)(const uint8_t *block, float *out);
 
 static float f16_at(const uint8_t *p) { return half_f16_to_f32((uint16_t)(p[0] | p[1] << 8)); }
 
-/* Why these match ggml's C and numpy to the bit whatever the order of
- * operations or a compiler's fma: a scale is an f16 (11 significant bits)
- * times at most a 6-bit sub-scale (Q6_K: an int8, 7 bits), and its product
- * with a quant of at most 6 bits needs at most 24 bits, all exact in float
- * (nothing nears float's range: f16's least is 2^-24); only the final
- * addition of a min (Q4_1, Q5_1, Q2_K) rounds, once. */
+/* These match ggml's C and numpy to the bit for the reason
+ * quant/k_dequantize.c gives (every scale's product with a quant is exact
+ * in float); only the final addition of a min (Q4_1, Q5_1, Q2_K) rounds, once. */
 
 /* The 4-bit quants of Q4_0/Q4_1, q[32] in 0..15: element j < 16 is the low
  * nibble of qs[j], element j + 16 its high nibble. */

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/dtype_name.h"
 #include "base/error.h"
 #include "base/file_mode.h"
 #include "base/half.h"
@@ -35,11 +36,6 @@ typedef struct file_plan {
 
 static const char *st_dtype_name(int32_t dtype) {
     return block_type_of(dtype) ? "U8" : dtype == NT5_DTYPE_BF16 ? "BF16" : dtype == NT5_DTYPE_F16 ? "F16" : "F32";
-}
-
-static const char *weight_dtype_name(int32_t dtype) {
-    static const char *const names[] = {"f32", "f16", "bf16", "q8_0", "q6_k", "q5_k", "q4_k"};
-    return dtype >= 0 && dtype < (int32_t)(sizeof names / sizeof names[0]) ? names[dtype] : "f32";
 }
 
 static size_t elem_count(const weight_tensor *t) { return (size_t)t->rows * (size_t)(t->cols ? t->cols : 1); }
@@ -83,10 +79,10 @@ static nt5_status plan_file(const nt5_model *m, const nt5file_layout *lay, file_
     memset(p, 0, sizeof *p);
     p->tensors = calloc(m->w.n_tensors + 1, sizeof *p->tensors);
     if (!p->tensors) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    /* a model in blocks keeps every tensor's dtype (the embedding is f32 there) */
+    /* a model in blocks keeps every tensor's dtype (its embedding's Q8_0 or f32 too) */
     int blocks = block_type_of(m->w.matrix_dtype) != NULL;
     int32_t dtype = blocks ? m->w.matrix_dtype : lay->dtype == NT5_DTYPE_AUTO ? m->w.shared.dtype : lay->dtype;
-    p->weight_dtype = weight_dtype_name(dtype);
+    p->weight_dtype = dtype_name(dtype);
     int tied_head = m->has_decoder && m->cfg.tie_word_embeddings;
     nt5_status st = NT5_OK;
     for (size_t i = 0; st == NT5_OK && i < m->w.n_tensors + (size_t)tied_head; i++) {

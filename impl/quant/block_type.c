@@ -5,17 +5,15 @@
 
 #include "base/half.h"
 #include "nt5.h"
+#include "quant/ggml_types.h"
 #include "quant/k_quants.h"
 #include "quant/q8_0.h"
 
-/* ggml's type ids (format/gguf_quants.h names them all) */
-enum { GGML_Q8_0 = 8, GGML_Q4_K = 12, GGML_Q5_K = 13, GGML_Q6_K = 14 };
-
 static const block_type types[] = {
-    {NT5_DTYPE_Q8_0, "Q8_0", GGML_Q8_0, Q8_0_VALUES, Q8_0_BYTES, q8_0_quantize, q8_0_dequantize},
-    {NT5_DTYPE_Q6_K, "Q6_K", GGML_Q6_K, K_VALUES, Q6_K_BYTES, q6_k_quantize, q6_k_dequantize},
-    {NT5_DTYPE_Q5_K, "Q5_K", GGML_Q5_K, K_VALUES, Q5_K_BYTES, q5_k_quantize, q5_k_dequantize},
-    {NT5_DTYPE_Q4_K, "Q4_K", GGML_Q4_K, K_VALUES, Q4_K_BYTES, q4_k_quantize, q4_k_dequantize},
+    {NT5_DTYPE_Q8_0, "Q8_0", GGML_TYPE_Q8_0, Q8_0_VALUES, Q8_0_BYTES, q8_0_quantize, q8_0_dequantize},
+    {NT5_DTYPE_Q6_K, "Q6_K", GGML_TYPE_Q6_K, K_VALUES, Q6_K_BYTES, q6_k_quantize, q6_k_dequantize},
+    {NT5_DTYPE_Q5_K, "Q5_K", GGML_TYPE_Q5_K, K_VALUES, Q5_K_BYTES, q5_k_quantize, q5_k_dequantize},
+    {NT5_DTYPE_Q4_K, "Q4_K", GGML_TYPE_Q4_K, K_VALUES, Q4_K_BYTES, q4_k_quantize, q4_k_dequantize},
 };
 
 const block_type *block_type_of(int32_t dtype) {
