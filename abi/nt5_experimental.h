@@ -43,6 +43,17 @@ NT5_API nt5_status nt5_model_open_random(const char *config_json, uint64_t seed,
 NT5_API nt5_status nt5_model_diagnose(const nt5_model *model, const char *const *texts, size_t count, int32_t flags,
                                       char *json, size_t capacity, size_t *length);
 
+/* Teacher forcing, for accuracy checks against other engines: the encoder
+ * runs on input_ids[0..n_input) (as nt5_generate_ids takes one row), the
+ * decoder on decoder_ids[0..n) (each in [0, vocab_size); decoder_ids[0]
+ * is normally the decoder start token, 0), one token a step through the
+ * cache as generation runs it, and logits[t * vocab_size + v] receives the
+ * lm_head's output after decoder_ids[0..t]: fp32, before any logits
+ * processor. capacity is the floats logits holds: NT5_ERR_BUFFER_TOO_SMALL
+ * below n * vocab_size (nt5_model_info.vocab_size). */
+NT5_API nt5_status nt5_teacher_forced_logits(const nt5_model *model, const int32_t *input_ids, size_t n_input,
+                                             const int32_t *decoder_ids, size_t n, float *logits, size_t capacity);
+
 #ifdef __cplusplus
 }
 #endif

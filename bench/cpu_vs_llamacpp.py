@@ -105,13 +105,17 @@ def llama_cpp():
 
 
 def converter_python():
-    """A venv over the system Python (torch 1.13, transformers 4.36) adding protobuf,
-    which the converter's sentencepiece_model_pb2 needs."""
+    """A venv over the system Python (torch 1.13, transformers 4.36) adding protobuf when
+    the converter's sentencepiece_model_pb2 cannot be imported with the system's (a
+    sentencepiece from PyPI brings a pb2 for the protobuf of its day: no upper bound)."""
     venv = os.path.join(CACHE, "venv")
-    if not os.path.exists(os.path.join(venv, "bin", "python")):
+    python = os.path.join(venv, "bin", "python")
+    if not os.path.exists(python):
         sh([sys.executable, "-m", "venv", "--system-site-packages", venv])
-        sh([os.path.join(venv, "bin", "pip"), "install", "-q", "protobuf>=4.21,<5"])
-    return os.path.join(venv, "bin", "python")
+        if subprocess.run([python, "-c", "from sentencepiece import sentencepiece_model_pb2"],
+                          capture_output=True).returncode:
+            sh([os.path.join(venv, "bin", "pip"), "install", "-q", "protobuf>=4.21"])
+    return python
 
 
 # convert_hf_to_gguf.py names torch's float8 and uint16..64 dtypes in tables; torch 1.13 lacks them

@@ -4,8 +4,8 @@ file, against Hugging Face transformers in fp32 on the weights the files were
 made from (cpu_vs_llamacpp.py's random t5-v1_1-small and its GGUF files):
   enc   relative L2 error of the encoder hidden states, all prompts together
   logits relative L2 error of the teacher-forced logits ([start] + fp32's
-        greedy tokens), all prompts together (llama.cpp only: nt5's ABI has
-        no logits entry point)
+        greedy tokens), all prompts together (nt5 through its experimental
+        nt5_teacher_forced_logits)
   exact prompts whose NEW greedy tokens all equal fp32's (</s> forbidden, so
         every sequence has NEW tokens)
   prefix mean share of the leading tokens equal to fp32's
@@ -77,8 +77,23 @@ def reference(hf_dir, prompts, new_tokens):
     return enc, greedy, logits
 
 
-def nt5_run(path, dtype, prompts, new_tokens, threads):
-    """nt5's hidden states and greedy tokens, and the dtype it was opened with."""
+def teacher_forced(lib, model, ids, teacher, vocab):
+    """nt5's teacher-forced logits [len(teacher), vocab] (nt5_experimental.h: not in the binding)."""
+    f = lib.nt5_teacher_forced_logits
+    i32 = ctypes.POINTER(ctypes.c_int32)
+    f.restype = ctypes.c_int
+    f.argtypes = [ctypes.c_void_p, i32, ctypes.c_size_t, i32, ctypes.c_size_t, ctypes.POINTER(ctypes.c_float),
+                  ctypes.c_size_t]
+    a, t = np.array(ids, np.int32), np.array(teacher, np.int32)
+    out = np.empty((len(t), vocab), np.float32)
+    import nt5
+    nt5._native.check(f(ctypes.cast(model, ctypes.c_void_p), a.ctypes.data_as(i32), len(a), t.ctypes.data_as(i32),
+                        len(t), out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), out.size))
+    return out
+
+
+def nt5_run(path, dtype, prompts, teachers, new_tokens, threads):
+    """nt5's hidden states, greedy tokens and teacher-forced logits, and the dtype it was opened with."""
     import nt5
     from nt5 import _lib, _model
     try:
@@ -89,8 +104,11 @@ def nt5_run(path, dtype, prompts, new_tokens, threads):
     g = _lib.nt5_generate_options()
     lib.nt5_generate_options_init(ctypes.byref(g), ctypes.sizeof(g))
     g.max_new_tokens = g.min_new_tokens = new_tokens
-    enc, greedy = [], []
-    for ids in prompts:
+    info = _lib.nt5_model_info()
+    info.struct_size = ctypes.sizeof(info)
+    nt5._native.check(lib.nt5_model_get_info(m._model, ctypes.byref(info)))
+    enc, greedy, logits = [], [], []
+    for ids, teacher in zip(prompts, teachers):
         a, n = np.array(ids, np.int32), (ctypes.c_size_t * 1)(len(ids))
         e = ctypes.POINTER(_lib.nt5_embeddings)()
         nt5._native.check(lib.nt5_encode_ids(m._model, _model._int32s(a), n, 1, None, ctypes.byref(e)))
@@ -99,8 +117,9 @@ def nt5_run(path, dtype, prompts, new_tokens, threads):
         nt5._native.check(lib.nt5_generate_ids(m._model, _model._int32s(a), n, 1, ctypes.byref(g), ctypes.byref(out)))
         greedy.append(_model._sequence(out, 0).ids.tolist())
         lib.nt5_generation_free(out)
+        logits.append(teacher_forced(lib, m._model, ids, teacher, info.vocab_size))
     m.close()
-    return enc, greedy, used
+    return enc, greedy, logits, used
 
 
 def llama_run(driver, path, prompts, teacher, new_tokens, threads, tmp):
@@ -160,14 +179,17 @@ def measure(args, tree, build, files, tmp):
     prompts = [sp.encode(p) + [1] for p in PROMPTS]
     torch.set_num_threads(args.threads)
     ref_enc, ref_greedy, ref_logits = reference(hf_dir, prompts, args.new_tokens)
+    start = transformers.T5Config.from_pretrained(hf_dir).decoder_start_token_id
+    teachers = [[start] + g[:-1] for g in ref_greedy]  # the reference's decoder_input_ids
     rows = []
     print(f"{'file':6s} {'engine':9s} {'opened as':10s} {'enc rel L2':>11s} {'logits rel L2':>14s} "
           f"{'greedy exact':>13s} {'prefix':>7s}")
     for t in TYPES:
-        enc, greedy, used = nt5_run(files[t], bench.NT5_WEIGHT_DTYPE[t], prompts, args.new_tokens, args.threads)
+        enc, greedy, logits, used = nt5_run(files[t], bench.NT5_WEIGHT_DTYPE[t], prompts, teachers, args.new_tokens,
+                                            args.threads)
         l_enc, l_greedy, l_logits = llama_run(driver, files[t], prompts, ref_greedy, args.new_tokens, args.threads,
                                               tmp)
-        for engine, e, g, lg, opened in (("nt5", enc, greedy, None, used), ("llama.cpp", l_enc, l_greedy, l_logits, t)):
+        for engine, e, g, lg, opened in (("nt5", enc, greedy, logits, used), ("llama.cpp", l_enc, l_greedy, l_logits, t)):
             exact, prefix = agreement(g, ref_greedy)
             r = dict(file=t, engine=engine, opened_as=opened, fallback=engine == "nt5" and used != bench.NT5_WEIGHT_DTYPE[t],
                      enc_rel_l2=rel_l2(e, ref_enc), logits_rel_l2=rel_l2(lg, ref_logits) if lg else None,

@@ -1,12 +1,15 @@
 /* Behaviour behind the public API: threads sharing a model, cancellation,
  * streaming, output dtypes and padding modes, sampling and the logits
- * processors, beam search options, encoder-only models. */
+ * processors, beam search options, encoder-only models, and the
+ * experimental teacher forcing (nt5_experimental.h). */
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define NT5_EXPERIMENTAL
 #include "harness.h"
+#include "nt5_experimental.h"
 
 static const char *const prompts[] = {
     "Hello world!",
@@ -351,10 +354,57 @@ static void check_encoder_only(void) {
     CHECK(info.has_decoder == 0 && info.num_decoder_layers == 0 && info.num_threads == 1, "encoder-only info");
     nt5_generation *g = NULL;
     CHECK_STATUS(nt5_generate_texts(m, prompts, 1, NULL, &g), NT5_ERR_UNSUPPORTED);
+    const int32_t ids[2] = {5, 1}, start = 0;
+    float logits[8];
+    CHECK_STATUS(nt5_teacher_forced_logits(m, ids, 2, &start, 1, logits, 8), NT5_ERR_UNSUPPORTED);
     nt5_embeddings *e = NULL;
     CHECK_STATUS(nt5_encode_texts(m, prompts, 1, NULL, &e), NT5_OK);
     nt5_embeddings_free(e);
     nt5_model_free(m);
+}
+
+/* Teacher forcing on greedy decoding's own tokens picks them again: each
+ * step's largest logit is the token greedy chose there; bad arguments are
+ * refused. */
+static void check_teacher_forcing(nt5_model *m) {
+    int32_t ids[64];
+    size_t n_ids = 0;
+    CHECK_STATUS(nt5_tokenize(m, prompts[0], 0, ids, 64, &n_ids), NT5_OK);
+    nt5_generate_options o;
+    nt5_generate_options_init(&o, sizeof o);
+    o.max_new_tokens = o.min_new_tokens = 6;
+    nt5_generation *g = NULL;
+    CHECK_STATUS(nt5_generate_ids(m, ids, &n_ids, 1, &o, &g), NT5_OK);
+    const int32_t *picked = NULL;
+    size_t n = 0;
+    if (g) nt5_generation_get(g, 0, &picked, &n, NULL, NULL);
+    CHECK(n == 6, "6 new tokens, not %zu", n);
+    nt5_model_info info = {.struct_size = sizeof info};
+    nt5_model_get_info(m, &info);
+    size_t V = (size_t)info.vocab_size;
+    int32_t teacher[6] = {0}; /* the start token, then the picks but the last */
+    for (size_t t = 1; t < 6 && t <= n; t++) teacher[t] = picked[t - 1];
+    float *logits = malloc(6 * V * sizeof *logits);
+    CHECK_STATUS(nt5_teacher_forced_logits(m, ids, n_ids, teacher, 6, logits, 6 * V), NT5_OK);
+    for (size_t t = 0; t < n && t < 6; t++) {
+        size_t best = 0;
+        for (size_t v = 1; v < V; v++) best = logits[t * V + v] > logits[t * V + best] ? v : best;
+        CHECK((int32_t)best == picked[t], "step %zu: teacher forcing's argmax %zu, greedy picked %d", t, best,
+              picked[t]);
+    }
+    nt5_generation_free(g);
+    CHECK_STATUS(nt5_teacher_forced_logits(m, ids, n_ids, teacher, 6, logits, 6 * V - 1), NT5_ERR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(nt5_teacher_forced_logits(m, ids, n_ids, teacher, 0, logits, 6 * V), NT5_ERR_INVALID_ARG);
+    CHECK_STATUS(nt5_teacher_forced_logits(NULL, ids, n_ids, teacher, 6, logits, 6 * V), NT5_ERR_INVALID_ARG);
+    CHECK_STATUS(nt5_teacher_forced_logits(m, NULL, n_ids, teacher, 6, logits, 6 * V), NT5_ERR_INVALID_ARG);
+    CHECK_STATUS(nt5_teacher_forced_logits(m, ids, n_ids, teacher, 6, NULL, 6 * V), NT5_ERR_INVALID_ARG);
+    teacher[3] = (int32_t)V;
+    CHECK_STATUS(nt5_teacher_forced_logits(m, ids, n_ids, teacher, 6, logits, 6 * V), NT5_ERR_INVALID_ARG);
+    CHECK(strstr(nt5_last_error(), "decoder_ids[3]") != NULL, "the bad id is named: %s", nt5_last_error());
+    teacher[3] = 0;
+    ids[0] = -5;
+    CHECK_STATUS(nt5_teacher_forced_logits(m, ids, n_ids, teacher, 6, logits, 6 * V), NT5_ERR_INVALID_ARG);
+    free(logits);
 }
 
 /* bf16 and f16 weight storage: within the bf16 tolerance docs/ARCHITECTURE.md sets of the fp32
@@ -429,6 +479,7 @@ int main(void) {
         check_encode_modes(m);
         check_output_buffers(m);
         check_generate_options(m);
+        check_teacher_forcing(m);
         check_half_weights(m, NT5_DTYPE_BF16);
         check_half_weights(m, NT5_DTYPE_F16);
         check_tf32_ignored_on_cpu(m);

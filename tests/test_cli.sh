@@ -38,7 +38,7 @@ check_fails() { # check_fails NAME EXPECTED_TEXT COMMAND...: a non-zero exit wit
 
 check usage "commands:" "$nt5" --help
 check version "ABI" "$nt5" --version
-for cmd in info tokenize encode generate convert bench diagnose download; do
+for cmd in info tokenize encode generate convert bench diagnose logits download; do
     check "$cmd --help" "usage: nt5 $cmd" "$nt5" "$cmd" --help
 done
 check_fails unknown-command "unknown command" "$nt5" frobnicate
@@ -109,6 +109,11 @@ check diagnose "no non-finite values" "$nt5" diagnose "$model" "Hello world!"
 check diagnose-f16 "no non-finite values" "$nt5" diagnose "$tmp/h.nt5" "Hello world!" --emulate-f16
 check diagnose-json '"first_non_finite":null' "$nt5" diagnose "$model" "Hello world!" --json
 check_fails diagnose-not-f16 "f16 nt5 file" "$nt5" diagnose "$model" "Hello" --emulate-f16
+check logits "argmax" "$nt5" logits "$model" "Hello world!" --decoder-ids 0,5,7
+check logits-npy "" "$nt5" logits "$model" "Hello world!" --decoder-ids 0,5 -o "$tmp/logits.npy"
+check_fails logits-bad-id "decoder_ids[1] = 99999" "$nt5" logits "$model" "Hello" --decoder-ids 0,99999
+check_fails logits-no-ids "--decoder-ids is required" "$nt5" logits "$model" "Hello"
+check_fails logits-two-texts "give one TEXT" "$nt5" logits "$model" "Hello" "world" --decoder-ids 0
 
 printf '{"model_type": "t5", "d_model": 32, "d_kv": 8, "d_ff": 64, "num_heads": 4, "num_layers": 2, "vocab_size": 128, "feed_forward_proj": "gated-gelu"}' >"$tmp/config.json"
 check bench '"decode_ms_per_token"' "$nt5" bench --config "$tmp/config.json" --seq-len 16 --new-tokens 4 \

@@ -11,6 +11,7 @@
 #include "backend/position_bias.h"
 #include "forward/decoder.h"
 #include "forward/encoder.h"
+#include "generate/teacher_forced.h"
 #include "harness_internal.h"
 #include "model/model.h"
 
@@ -128,8 +129,8 @@ static void check_encoder(fixture *f) {
     free(packed);
 }
 
-/* Teacher-forced decoder logits through the internal forward pass, one
- * token per step through the self-attention cache. */
+/* Teacher-forced decoder logits (generate/teacher_forced.h), one token per
+ * step through the self-attention cache, for the padded batch. */
 static void check_logits(fixture *f) {
     if (!f->m->has_decoder) return;
     size_t T;
@@ -137,23 +138,9 @@ static void check_logits(fixture *f) {
     size_t V = (size_t)f->m->cfg.vocab_size, n;
     const float *want = reference_tensor(&f->ref, "decoder.logits", &n);
     CHECK(want && n == f->B * T * V, "decoder.logits reference");
-    int32_t *tokens = malloc(f->B * sizeof *tokens);
     float *logits = malloc(f->B * T * V * sizeof *logits);
-    exec_ctx x;
-    exec_begin(f->m->be, &x);
-    float *enc = op_alloc(&x, f->B * f->S * f->d), *out = op_alloc(&x, f->B * V);
-    encoder_forward(&x, &f->m->cfg, &f->m->w, f->batch_ids, f->B, f->S, f->lengths, enc);
-    decoder_state ds;
-    CHECK_STATUS(decoder_init(&x, &f->m->cfg, &f->m->w, enc, f->B, f->S, f->lengths, 1, T, &ds), NT5_OK);
-    for (size_t t = 0; t < T; t++) {
-        for (size_t b = 0; b < f->B; b++) tokens[b] = dec[t];
-        decoder_step(&x, &f->m->cfg, &f->m->w, &ds, tokens, out);
-        for (size_t b = 0; b < f->B; b++) op_download(&x, logits + (b * T + t) * V, out + b * V, V);
-    }
-    decoder_free(&x, &f->m->cfg, &ds);
-    op_release(&x, enc);
-    op_release(&x, out);
-    CHECK_STATUS(exec_end(&x), NT5_OK);
+    batch_input in = {f->batch_ids, f->lengths, f->B, f->S};
+    CHECK_STATUS(teacher_forced_logits(f->m, &in, dec, T, logits), NT5_OK);
     if (want && n == f->B * T * V) {
         double err = rel_l2(logits, want, n);
         CHECK(err <= TOL, "decoder.logits: relative L2 error %.3g", err);
@@ -168,7 +155,6 @@ static void check_logits(fixture *f) {
         }
     }
     free(dec);
-    free(tokens);
     free(logits);
 }
 

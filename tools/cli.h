@@ -102,5 +102,6 @@ int cmd_convert(int argc, char **argv);
 int cmd_download(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const struct {
     {"convert", cmd_convert, "convert a model: nt5 file (f32, bf16, calibrated f16) or HF layout"},
     {"bench", cmd_bench, "time encode and generate on random-weight models"},
     {"diagnose", cmd_diagnose, "input ranges of every matrix product (f16 headroom, non-finite values)"},
+    {"logits", cmd_logits, "teacher-forced decoder logits of a text and given decoder ids"},
 };
 
 static int usage(FILE *f) {
