@@ -155,7 +155,8 @@ class Model:
       encoder_only: load only the encoder (generation then fails with NT5_ERR_UNSUPPORTED)
       weight_dtype: storage of the weight matrices: "auto" (default: bf16 checkpoints stay
           bf16, GGUF files' blocks stay blocks; f32 on the CPU), "f32", "bf16" (half the memory),
-          "f16" (GPU, calibrated files), "q8_0", "q6_k", "q5_k", "q4_k" (ggml's blocks, CPU)
+          "f16" (CPU; on a GPU from calibrated f16 files), "q8_0", "q6_k", "q5_k", "q4_k"
+          (ggml's blocks, CPU)
       allow_tf32: f32 weights on a GPU: TF32 products (faster, about 1e-3 relative)
       refuse_non_finite_weights: fail with NT5_ERR_FORMAT when a weight is NaN or infinite
       tokenizer: a tokenizer instead of the model's: a directory with spiece.model, a
