@@ -19,7 +19,7 @@ nt5_status teacher_forced_logits(const nt5_model *m, const batch_input *in, cons
         return st;
     }
     float *enc = op_alloc(&x, B * in->len * (size_t)m->cfg.d_model); /* [B * len, d_model] */
-    float *out = op_alloc(&x, B * V);                                 /* [B, V] a step's logits */
+    float *out = op_alloc(&x, B * V);                                /* [B, V] a step's logits */
     encoder_forward(&x, &m->cfg, &m->w, in->ids, B, in->len, in->lengths, enc);
     decoder_state ds; /* decoder_init frees what it made when it fails */
     st = exec_status(&x);
