@@ -163,13 +163,14 @@ typedef struct nt5_model_options {
      * nt5_model_info). Since NT5_ABI_VERSION 5, NT5_DTYPE_Q8_0, and since
      * 6 NT5_DTYPE_Q6_K, _Q5_K and _Q4_K: the matrices in ggml's blocks
      * (quantized at load as ggml's reference quantizer does; a GGUF file's
-     * blocks of the same type as they are, which NT5_DTYPE_AUTO also keeps:
-     * it takes the type of the file's first encoder query), the embedding (a
-     * tied lm_head too), norms and position biases in fp32. A matrix whose
-     * rows are not whole 256-weight blocks is stored in Q8_0 instead (e.g.
-     * the attention output of t5-v1_1-small, 384 wide), or f32 if not whole
-     * 32-weight blocks either; nt5_model_info.weight_dtype reports the
-     * requested type. A GPU stores bf16 instead, for now. */
+     * blocks of any of these types as they are, which NT5_DTYPE_AUTO also
+     * keeps: it takes the type of the file's first encoder query), the
+     * embedding in Q8_0 (since 0.7.0; fp32 when tied to the lm_head), norms
+     * and position biases in fp32. A matrix whose rows are not whole
+     * 256-weight blocks is stored in Q8_0 instead (e.g. the attention output
+     * of t5-v1_1-small, 384 wide), or f32 if not whole 32-weight blocks
+     * either; nt5_model_info.weight_dtype reports the requested type. A GPU
+     * stores bf16 instead, for now. */
     int32_t weight_dtype;
     /* Hub models (nt5_model_open with a model id such as "google/flan-t5-base"): */
     const char *revision;              /* branch, tag or commit; NULL = "main" */

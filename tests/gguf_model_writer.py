@@ -182,8 +182,9 @@ def synthetic(fixture):
     return cfg, weights
 
 
-def write(fixture, out_dir, type_name, arch="t5", shape="fixture"):
-    """Writes OUT_DIR/model.gguf and OUT_DIR/reference/ (an HF directory of the exact values)."""
+def write(fixture, out_dir, type_name, arch="t5", shape="fixture", overrides=None):
+    """Writes OUT_DIR/model.gguf and OUT_DIR/reference/ (an HF directory of the exact values).
+    overrides: {part of an HF tensor name: type name} for tensors of another type (a _M mix)."""
     qtype = TYPES[type_name]
     if shape == "synthetic":
         cfg, weights = synthetic(fixture)
@@ -217,7 +218,8 @@ def write(fixture, out_dir, type_name, arch="t5", shape="fixture"):
             continue
         gguf_name = names.get_name(name, try_suffixes=(".weight",))
         assert gguf_name, name
-        raw, t = encode(rng, name, x, qtype)
+        own = next((TYPES[t] for part, t in (overrides or {}).items() if part in name), qtype)
+        raw, t = encode(rng, name, x, own)
         w.add_tensor(gguf_name, raw, raw_dtype=None if t in (Q.F32, Q.F16) else t)
         reference[name] = exact(raw, t, x.shape)
     w.write_header_to_file()

@@ -106,6 +106,31 @@ class GgufModel(unittest.TestCase):
             with self.subTest(qtype=qtype):
                 self.check_blocks_kept(qtype)
 
+    def test_mixed_blocks_kept(self):
+        """A _M-style mix (Q4_K, the FFN's output in Q6_K) keeps every matrix in its own blocks:
+        outputs as the f32 reference of the same values within 1e-5, at load and through an nt5
+        file."""
+        out = os.path.join(self.tmp, "Q4_K_M")
+        writer.write(os.path.join(DATA, "t5-v1_1-tiny"), out, "Q4_K", "t5", "synthetic",
+                     overrides={"DenseReluDense.wo": "Q6_K"})
+        model, ref = os.path.join(out, "model.gguf"), os.path.join(out, "reference")
+        info = json.loads(nt5("info", model, "--json").stdout)
+        self.assertEqual(info["weight_dtype"], "q4_k")
+        converted = os.path.join(out, "mixed.nt5")
+        r = nt5("convert", model, "-o", converted)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        info = json.loads(nt5("info", converted, "--json").stdout)
+        self.assertIn("Q6_K", info["weights_stored"])
+        self.assertIn("Q4_K", info["weights_stored"])
+        for m, dtype, name in ((model, "auto", "kept"), (model, "q4_k", "asked"), (converted, "auto", "nt5"),
+                               (ref, "f32", "f32")):
+            r = nt5("encode", m, *TEXTS, "-o", os.path.join(out, name + ".npy"), "--weight-dtype", dtype)
+            self.assertEqual(r.returncode, 0, r.stderr)
+        f32 = np.load(os.path.join(out, "f32.npy"))
+        for name in ("kept", "asked", "nt5"):
+            got = np.load(os.path.join(out, name + ".npy"))
+            self.assertLessEqual(float(np.linalg.norm(got - f32) / np.linalg.norm(f32)), 1e-5, name)
+
     @staticmethod
     def write_with_blocks(src, dst, qkv_type):
         """src, an nt5 file, as dst with the block type of enc.0.qkv in its metadata replaced."""

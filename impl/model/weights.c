@@ -50,29 +50,37 @@ static nt5_status fill_stored_blocks(loader *L, const char *name, int64_t rows, 
     return st;
 }
 
+/* The source's blocks of `name` when it stores them in a block type nt5
+ * holds whose rows fit cols (*dtype first, then the others), as they are:
+ * *dtype and *bytes say which; NT5_ERR_UNSUPPORTED when it stores none. */
+static nt5_status fill_kept_blocks(loader *L, const char *name, int64_t rows, int64_t cols, int32_t *dtype, float *host,
+                                   size_t *bytes) {
+    size_t n = (size_t)rows * (size_t)cols;
+    for (int32_t d = -1; d <= NT5_DTYPE_Q4_K; d++) {
+        const block_type *bt = block_type_of(d < 0 ? *dtype : d);
+        if (!bt || (d >= 0 && d == *dtype) || (size_t)cols % bt->values) continue;
+        nt5_status st = fill_stored_blocks(L, name, rows, cols, bt, host);
+        if (st == NT5_ERR_UNSUPPORTED) continue;
+        *dtype = bt->dtype;
+        *bytes = block_type_row_bytes(bt, n);
+        return st;
+    }
+    return NT5_ERR_UNSUPPORTED;
+}
+
 /* The source's values of `name` converted in place (host holds n floats)
- * into *dtype; its size in *bytes, the F16 exponent in *weight_exp. When
- * the source stores the tensor in blocks of dtype `kept` (-1: none), they
- * are taken as they are instead and *dtype becomes `kept`. */
-static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int64_t cols, int32_t *dtype, int32_t kept,
+ * into *dtype; its size in *bytes, the F16 exponent in *weight_exp. With
+ * `keep`, blocks the source stores are taken as they are instead
+ * (fill_kept_blocks; *dtype says which). */
+static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int64_t cols, int32_t *dtype, int keep,
                                  float *host, size_t *bytes, int32_t *weight_exp) {
     size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
     *weight_exp = 0;
-    const block_type *keep = block_type_of(kept);
-    if (keep && kept != *dtype) {
-        nt5_status st = fill_stored_blocks(L, name, rows, cols, keep, host);
-        if (st != NT5_ERR_UNSUPPORTED) {
-            *dtype = kept;
-            *bytes = block_type_row_bytes(keep, n);
-            return st;
-        }
-    }
-    const block_type *bt = block_type_of(*dtype);
-    if (bt) {
-        *bytes = block_type_row_bytes(bt, n);
-        nt5_status st = fill_stored_blocks(L, name, rows, cols, bt, host);
+    if (keep) {
+        nt5_status st = fill_kept_blocks(L, name, rows, cols, dtype, host, bytes);
         if (st != NT5_ERR_UNSUPPORTED) return st;
     }
+    const block_type *bt = block_type_of(*dtype); /* quantized here: keep is set for every block dtype */
     nt5_status st = L->src->fill(L->src->self, name, rows, cols, host);
     if (st != NT5_OK) return st;
     size_t before = L->w->non_finite;
@@ -93,10 +101,10 @@ static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int6
 }
 
 /* Loads the nt5 tensor `name` ([rows, cols]; cols == 0: a vector) into a
- * backend buffer stored as `dtype`, or as the source's blocks of dtype
- * `kept` (-1: none) when it stores them so: the last entry of the tensor
+ * backend buffer stored as `dtype`, or with `keep` as the source's blocks
+ * when it stores them in a type nt5 holds: the last entry of the tensor
  * list says which. */
-static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype, int32_t kept) {
+static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype, int keep) {
     if (L->st != NT5_OK || (L->st = L->src->check(L->src->self, name, rows, cols)) != NT5_OK) return NULL;
     size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
     weight_tensor *grown = realloc(L->w->tensors, (L->w->n_tensors + 1) * sizeof *grown);
@@ -109,7 +117,7 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
     }
     size_t bytes;
     int32_t weight_exp;
-    L->st = fill_converted(L, name, rows, cols, &dtype, kept, host, &bytes, &weight_exp);
+    L->st = fill_converted(L, name, rows, cols, &dtype, keep, host, &bytes, &weight_exp);
     if (L->st != NT5_OK) {
         free(host);
         return NULL;
@@ -137,33 +145,32 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
 static const float *load_f32(loader *L, const char *fmt, int block, int64_t rows, int64_t cols) {
     char name[64];
     snprintf(name, sizeof name, fmt, block);
-    return load_tensor(L, name, rows, cols, NT5_DTYPE_F32, -1);
+    return load_tensor(L, name, rows, cols, NT5_DTYPE_F32, 0);
 }
 
 /* The dtype of a matrix [rows, cols]: the model's, except with blocks:
  * rows that are not whole blocks fall back to Q8_0's 32-value blocks, or
- * fp32; the embedding is kept in the model's blocks when the source stores
- * it so (a GGUF file's), else stored in Q8_0 (*kept says which may be
- * kept); a lookup dequantizes its rows exactly. An embedding that is also
- * the lm_head (tied), or whose rows are not whole Q8_0 blocks, stays fp32. */
-static int32_t matrix_dtype_of(const loader *L, const char *name, int64_t cols, int32_t *kept) {
+ * fp32, and the embedding is Q8_0 (a lookup dequantizes its rows exactly),
+ * or fp32 when it is also the lm_head (tied) or its rows are not whole Q8_0
+ * blocks. *keep: with blocks, a matrix the source stores in a block type
+ * nt5 holds keeps it (a GGUF file's, also a _M mix's other type), except a
+ * tied embedding. */
+static int32_t matrix_dtype_of(const loader *L, const char *name, int64_t cols, int *keep) {
     const block_type *bt = block_type_of(L->matrix_dtype), *q8_0 = block_type_of(NT5_DTYPE_Q8_0);
-    *kept = -1;
+    int embedding = strcmp(name, "shared") == 0;
+    *keep = bt && !(embedding && L->tied_head);
     if (!bt) return L->matrix_dtype;
-    int fits = (size_t)cols % bt->values == 0, fits_q8_0 = (size_t)cols % q8_0->values == 0;
-    if (strcmp(name, "shared") == 0) {
-        if (L->tied_head || !fits_q8_0) return NT5_DTYPE_F32;
-        if (fits) *kept = bt->dtype;
-        return NT5_DTYPE_Q8_0;
-    }
-    return fits ? bt->dtype : fits_q8_0 ? NT5_DTYPE_Q8_0 : NT5_DTYPE_F32;
+    int fits_q8_0 = (size_t)cols % q8_0->values == 0;
+    if (embedding) return fits_q8_0 && !L->tied_head ? NT5_DTYPE_Q8_0 : NT5_DTYPE_F32;
+    return (size_t)cols % bt->values == 0 ? bt->dtype : fits_q8_0 ? NT5_DTYPE_Q8_0 : NT5_DTYPE_F32;
 }
 
 /* A matrix; its products' calibrated input exponent is the one of
  * `product` (the lm_head's for a tied embedding), or of the matrix itself. */
 static wmat load_matrix_for(loader *L, const char *name, const char *product, int64_t rows, int64_t cols) {
-    int32_t kept, dtype = matrix_dtype_of(L, name, cols, &kept);
-    const void *data = load_tensor(L, name, rows, cols, dtype, kept);
+    int keep;
+    int32_t dtype = matrix_dtype_of(L, name, cols, &keep);
+    const void *data = load_tensor(L, name, rows, cols, dtype, keep);
     if (!data) return (wmat){NULL, dtype, -1, 0, -1};
     weight_tensor *t = &L->w->tensors[L->w->n_tensors - 1];
     t->matrix = 1;

@@ -81,10 +81,11 @@ typedef struct weight_source {
 /* Matrices are stored as matrix_dtype (NT5_DTYPE_F32, NT5_DTYPE_BF16,
  * NT5_DTYPE_F16 with a power-of-two exponent per matrix, or ggml blocks:
  * NT5_DTYPE_Q8_0, _Q6_K, _Q5_K, _Q4_K); norm scales and position-bias
- * tables stay fp32. With blocks the embedding keeps a source's blocks of
- * the model's type as they are, or is stored in Q8_0 (fp32 when tied to
- * the lm_head), and a matrix whose rows are not whole blocks is stored in
- * Q8_0 (32-value blocks), or else fp32: each wmat carries its own dtype. */
+ * tables stay fp32. With blocks a matrix the source stores in blocks of
+ * a type nt5 holds keeps them as they are; the others are quantized: the
+ * embedding into Q8_0 (fp32 when tied to the lm_head), a matrix whose rows
+ * are not whole blocks into Q8_0 (32-value blocks), or else fp32: each
+ * wmat carries its own dtype. */
 nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_dtype, const weight_source *src,
                         backend *be, weights *w);
 void weights_free(weights *w, backend *be);
