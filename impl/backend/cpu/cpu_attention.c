@@ -1,7 +1,8 @@
 /* T5 attention on the CPU: per (batch, head) task, scores = q k^T through
  * BLAS, relative-position bias and masks, softmax in fp32, then p v. A
  * single query (a decoding step) takes plain loops instead: its products
- * are too small for BLAS's call and packing to pay. */
+ * are too small for BLAS's call and packing to pay (not under batch
+ * invariance, where a one-token input must sum as it would in a batch). */
 #include "backend/cpu/cpu_attention.h"
 
 #include <cblas.h>
@@ -21,6 +22,7 @@ typedef struct attn_job {
     int64_t rel_min;
     size_t n_rel;
     float *scratch; /* [threads, q_len * kv_len + n_rel] */
+    int plain;      /* one query: loops instead of BLAS */
 } attn_job;
 
 NT5_VECTOR_CLONES static void softmax_row(float *s, size_t n_attended, size_t n_total) {
@@ -79,8 +81,7 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
     float *bias = s + a->q_len * a->kv_len; /* [n_rel] this head's bias by relative position */
     if (a->bias_table)
         for (size_t r = 0; r < job->n_rel; r++) bias[r] = a->bias_table[(size_t)job->buckets[r] * a->heads + h];
-    int one = a->q_len == 1;
-    if (one) {
+    if (job->plain) {
         scores_of_one(q, k, a->ld_kv, nk, a->d_kv, s);
     } else {
         cpu_blas_enter();
@@ -98,7 +99,7 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
         }
         softmax_row(row, n_att, nk);
     }
-    if (one) {
+    if (job->plain) {
         mix_of_one(s, v, a->ld_kv, nk, a->d_kv, out);
         return;
     }
@@ -115,7 +116,7 @@ void cpu_attention(exec_ctx *x, const attn_args *args) {
         a->kv_len = a->q_offset + a->q_len;
     }
     cpu_pool *pool = cpu_pool_of(x);
-    attn_job job = {.a = a};
+    attn_job job = {.a = a, .plain = a->q_len == 1 && !x->batch_invariant};
     int *buckets = NULL;
     if (a->bias_table) {
         /* relative positions key - query span [-(q_offset + q_len - 1), kv_len - 1] */
