@@ -95,7 +95,7 @@ check_fails convert-f16-hf "only the nt5 format" "$nt5" convert "$model" -o "$tm
 check_fails convert-bad-dtype "--dtype must be one of auto, f32, f16, bf16, q8_0, q6_k, q5_k or q4_k, not \"f8\"" "$nt5" convert "$model" -o "$tmp/y" --dtype f8
 printf '\n  \n' >"$tmp/blank.txt"
 check_fails convert-no-prompts "no prompts" "$nt5" convert "$model" -o "$tmp/y" --dtype f16 --calibration "$tmp/blank.txt"
-check_fails convert-empty-prompts "is empty" "$nt5" convert "$model" -o "$tmp/y" --dtype f16 --calibration /dev/null
+check_fails convert-empty-prompts "has no prompts" "$nt5" convert "$model" -o "$tmp/y" --dtype f16 --calibration /dev/null
 check_fails convert-local-to-cache "give -o OUT" "$nt5" convert "$model"
 # the CUDA module's loader: a missing module, or a library that is not one, is a clear NO_DEVICE
 check_fails cuda-module-missing "could not be loaded" env NT5_CUDA_MODULE=/nonexistent/libnt5-cuda.so \

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "growth.h"
 
 static const char help[] =
     "usage: nt5 convert MODEL [-o OUT] [--to nt5|hf] [--dtype auto|f32|bf16|f16|q8_0|q6_k|q5_k|q4_k] [--encoder-only]\n"
@@ -31,27 +32,11 @@ static const char help[] =
 
 /* One prompt per non-empty line of path; *lines owns the text. */
 static int read_prompts(const char *path, char **text, const char ***lines, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    size_t len;
+    if (!(*text = read_whole_file(path, &len))) {
         perror(path);
         return 1;
     }
-    size_t cap = 0, len = 0;
-    *text = NULL;
-    for (int c; (c = fgetc(f)) != EOF;) {
-        if (len + 2 > cap) {
-            char *grown = realloc(*text, cap = cap * 2 + 4096);
-            if (!grown) break;
-            *text = grown;
-        }
-        (*text)[len++] = (char)c;
-    }
-    fclose(f);
-    if (!*text || len + 1 > cap) {
-        fprintf(stderr, "nt5: %s is empty or too big to read\n", path);
-        return 1;
-    }
-    (*text)[len] = '\0';
     *lines = calloc(len / 2 + 2, sizeof **lines);
     *n = 0;
     for (char *line = strtok(*text, "\n"); *lines && line; line = strtok(NULL, "\n"))

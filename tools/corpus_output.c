@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "growth.h"
 #include "output_files.h"
 
 #define MANIFEST_FORMAT "nt5 corpus 1"
@@ -35,23 +36,9 @@ static int make_dirs(const char *dir) {
 }
 
 static cJSON *read_json(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *text = NULL;
-    size_t cap = 0, len = 0;
-    for (size_t n = 1; n > 0; len += n) {
-        char *grown = len + 4097 > cap ? realloc(text, cap = 2 * cap + 4097) : text;
-        if (!grown) break;
-        text = grown;
-        n = fread(text + len, 1, 4096, f);
-    }
-    cJSON *doc = NULL;
-    if (text && !ferror(f)) {
-        text[len] = '\0';
-        doc = cJSON_Parse(text);
-    }
+    char *text = read_whole_file(path, NULL);
+    cJSON *doc = text ? cJSON_Parse(text) : NULL;
     free(text);
-    fclose(f);
     return doc;
 }
 
@@ -150,13 +137,7 @@ int corpus_output_open(corpus_output *o, const char *dir, cJSON *identity) {
 
 int corpus_index_queue(corpus_output *o, const char *line) {
     size_t n = strlen(line);
-    if (o->pending_len + n + 2 > o->pending_cap) {
-        size_t cap = 2 * (o->pending_len + n + 2);
-        char *grown = realloc(o->pending, cap);
-        if (!grown) return -1;
-        o->pending = grown;
-        o->pending_cap = cap;
-    }
+    if (grow_array(&o->pending, &o->pending_cap, o->pending_len + n + 2, 1)) return -1;
     memcpy(o->pending + o->pending_len, line, n);
     o->pending[o->pending_len + n] = '\n';
     o->pending_len += n + 1;

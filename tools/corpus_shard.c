@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "growth.h"
 #include "nt5.h"
 #include "output_files.h"
 
@@ -26,24 +27,12 @@ void corpus_shard_free(corpus_shard *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* Grows *p to hold n items of size bytes (doubling); 0 or -1. */
-static int reserve(void *p, size_t *cap, size_t n, size_t size) {
-    if (n <= *cap) return 0;
-    size_t want = *cap ? *cap : 64;
-    while (want < n) want *= 2;
-    void *grown = realloc(*(void **)p, want * size);
-    if (!grown) return -1;
-    *(void **)p = grown;
-    *cap = want;
-    return 0;
-}
-
 int corpus_shard_add(corpus_shard *s, const void *hidden, const int32_t *ids, size_t stored, size_t length) {
     size_t held = s->rows ? s->start[s->rows] : 0;
-    if (reserve(&s->start, &s->start_cap, s->rows + 2, sizeof *s->start) ||
-        reserve(&s->lengths, &s->lengths_cap, s->rows + 1, sizeof *s->lengths) ||
-        reserve(&s->ids, &s->ids_cap, held + stored, sizeof *s->ids) ||
-        reserve(&s->hidden, &s->hidden_cap, held + stored, s->d_model * s->elem))
+    if (grow_array(&s->start, &s->start_cap, s->rows + 2, sizeof *s->start) ||
+        grow_array(&s->lengths, &s->lengths_cap, s->rows + 1, sizeof *s->lengths) ||
+        grow_array(&s->ids, &s->ids_cap, held + stored, sizeof *s->ids) ||
+        grow_array(&s->hidden, &s->hidden_cap, held + stored, s->d_model * s->elem))
         return -1;
     memcpy(s->hidden + held * s->d_model * s->elem, hidden, stored * s->d_model * s->elem);
     memcpy(s->ids + held, ids, stored * sizeof *ids);

@@ -20,6 +20,7 @@
 #include "corpus_resume.h"
 #include "corpus_shard.h"
 #include "corpus_table.h"
+#include "growth.h"
 
 #define SHARD_BYTES (1u << 30) /* default shard size: about 1 GiB at the full length */
 
@@ -60,16 +61,6 @@ typedef struct run {
     size_t tokens_cap;
 } run;
 
-static int grow(void *p, size_t *cap, size_t n, size_t size) {
-    if (n <= *cap) return 0;
-    size_t want = *cap ? 2 * *cap : 256;
-    void *grown = realloc(*(void **)p, want * size);
-    if (!grown) return -1;
-    *(void **)p = grown;
-    *cap = want;
-    return 0;
-}
-
 static int out_of_memory(void) {
     fprintf(stderr, "nt5 encode: out of memory\n");
     return 1;
@@ -105,7 +96,7 @@ static int bad_line(run *r, entry *e, const char *why) {
 
 /* One input line into the window. */
 static int take_line(run *r, const char *text, const char *error) {
-    if (grow(&r->entries, &r->entries_cap, r->n_entries + 1, sizeof *r->entries)) return out_of_memory();
+    if (grow_array(&r->entries, &r->entries_cap, r->n_entries + 1, sizeof *r->entries)) return out_of_memory();
     entry *e = &r->entries[r->n_entries++];
     memset(e, 0, sizeof *e);
     e->line = r->in.line_no;
@@ -123,7 +114,7 @@ static int take_line(run *r, const char *text, const char *error) {
     size_t n = 0;
     const char *bad = tokenize(r, text, &n, why, sizeof why);
     if (bad) return bad_line(r, e, bad);
-    if (grow(&r->waiting, &r->waiting_cap, r->n_waiting + 1, sizeof *r->waiting)) return out_of_memory();
+    if (grow_array(&r->waiting, &r->waiting_cap, r->n_waiting + 1, sizeof *r->waiting)) return out_of_memory();
     caption *c = &r->waiting[r->n_waiting];
     if (!(c->ids = malloc(n * sizeof *c->ids))) return out_of_memory();
     memcpy(c->ids, r->tokens, n * sizeof *c->ids);
