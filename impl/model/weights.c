@@ -69,18 +69,18 @@ static nt5_status fill_kept_blocks(loader *L, const char *name, int64_t rows, in
 }
 
 /* The source's values of `name` converted in place (host holds n floats)
- * into *dtype; its size in *bytes, the F16 exponent in *weight_exp. With
- * `keep`, blocks the source stores are taken as they are instead
+ * into *dtype; its size in *bytes, the F16 exponent in *weight_exp. For a
+ * block dtype, blocks the source stores are taken as they are instead
  * (fill_kept_blocks; *dtype says which). */
-static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int64_t cols, int32_t *dtype, int keep,
-                                 float *host, size_t *bytes, int32_t *weight_exp) {
+static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int64_t cols, int32_t *dtype, float *host,
+                                 size_t *bytes, int32_t *weight_exp) {
     size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
     *weight_exp = 0;
-    if (keep) {
+    const block_type *bt = block_type_of(*dtype);
+    if (bt) {
         nt5_status st = fill_kept_blocks(L, name, rows, cols, dtype, host, bytes);
         if (st != NT5_ERR_UNSUPPORTED) return st;
     }
-    const block_type *bt = block_type_of(*dtype); /* quantized here: keep is set for every block dtype */
     nt5_status st = L->src->fill(L->src->self, name, rows, cols, host);
     if (st != NT5_OK) return st;
     size_t before = L->w->non_finite;
@@ -101,10 +101,10 @@ static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int6
 }
 
 /* Loads the nt5 tensor `name` ([rows, cols]; cols == 0: a vector) into a
- * backend buffer stored as `dtype`, or with `keep` as the source's blocks
- * when it stores them in a type nt5 holds: the last entry of the tensor
- * list says which. */
-static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype, int keep) {
+ * backend buffer stored as `dtype`, or, for a block dtype, as the source's
+ * blocks when it stores them in a type nt5 holds: the last entry of the
+ * tensor list says which. */
+static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype) {
     if (L->st != NT5_OK || (L->st = L->src->check(L->src->self, name, rows, cols)) != NT5_OK) return NULL;
     size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
     weight_tensor *grown = realloc(L->w->tensors, (L->w->n_tensors + 1) * sizeof *grown);
@@ -117,7 +117,7 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
     }
     size_t bytes;
     int32_t weight_exp;
-    L->st = fill_converted(L, name, rows, cols, &dtype, keep, host, &bytes, &weight_exp);
+    L->st = fill_converted(L, name, rows, cols, &dtype, host, &bytes, &weight_exp);
     if (L->st != NT5_OK) {
         free(host);
         return NULL;
@@ -145,20 +145,18 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
 static const float *load_f32(loader *L, const char *fmt, int block, int64_t rows, int64_t cols) {
     char name[64];
     snprintf(name, sizeof name, fmt, block);
-    return load_tensor(L, name, rows, cols, NT5_DTYPE_F32, 0);
+    return load_tensor(L, name, rows, cols, NT5_DTYPE_F32);
 }
 
 /* The dtype of a matrix [rows, cols]: the model's, except with blocks:
  * rows that are not whole blocks fall back to Q8_0's 32-value blocks, or
  * fp32, and the embedding is Q8_0 (a lookup dequantizes its rows exactly),
  * or fp32 when it is also the lm_head (tied) or its rows are not whole Q8_0
- * blocks. *keep: with blocks, a matrix the source stores in a block type
- * nt5 holds keeps it (a GGUF file's, also a _M mix's other type), except a
- * tied embedding. */
-static int32_t matrix_dtype_of(const loader *L, const char *name, int64_t cols, int *keep) {
+ * blocks. A block matrix the source stores in a block type nt5 holds keeps
+ * it (a GGUF file's, also a _M mix's other type: load_tensor). */
+static int32_t matrix_dtype_of(const loader *L, const char *name, int64_t cols) {
     const block_type *bt = block_type_of(L->matrix_dtype), *q8_0 = block_type_of(NT5_DTYPE_Q8_0);
     int embedding = strcmp(name, "shared") == 0;
-    *keep = bt && !(embedding && L->tied_head);
     if (!bt) return L->matrix_dtype;
     int fits_q8_0 = (size_t)cols % q8_0->values == 0;
     if (embedding) return fits_q8_0 && !L->tied_head ? NT5_DTYPE_Q8_0 : NT5_DTYPE_F32;
@@ -168,9 +166,8 @@ static int32_t matrix_dtype_of(const loader *L, const char *name, int64_t cols, 
 /* A matrix; its products' calibrated input exponent is the one of
  * `product` (the lm_head's for a tied embedding), or of the matrix itself. */
 static wmat load_matrix_for(loader *L, const char *name, const char *product, int64_t rows, int64_t cols) {
-    int keep;
-    int32_t dtype = matrix_dtype_of(L, name, cols, &keep);
-    const void *data = load_tensor(L, name, rows, cols, dtype, keep);
+    int32_t dtype = matrix_dtype_of(L, name, cols);
+    const void *data = load_tensor(L, name, rows, cols, dtype);
     if (!data) return (wmat){NULL, dtype, -1, 0, -1};
     weight_tensor *t = &L->w->tensors[L->w->n_tensors - 1];
     t->matrix = 1;

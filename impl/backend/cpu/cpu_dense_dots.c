@@ -105,7 +105,7 @@ static void dots_avx2(int32_t dtype, const void *w, size_t ldw, size_t nw, const
 AVX2 static void widen_avx2(int32_t dtype, const uint16_t *w, size_t n, float *y) {
     size_t k = 0;
     for (; k + 8 <= n; k += 8) _mm256_storeu_ps(y + k, load8(dtype, w + k));
-    for (; k < n; k++) y[k] = weight_at(dtype, w, k);
+    half_to_f32(y + k, w + k, n - k, dtype);
 }
 
 void dense_dots_portable(int32_t dtype, const void *w, size_t ldw, size_t nw, const float *const *x, size_t nx,
@@ -126,9 +126,6 @@ void dense_dots(int32_t dtype, const void *w, size_t ldw, size_t nw, const float
 }
 
 void dense_widen(int32_t dtype, const uint16_t *w, size_t n, float *y) {
-    if (!cpu_has_avx2_fma_f16c()) {
-        for (size_t k = 0; k < n; k++) y[k] = weight_at(dtype, w, k);
-        return;
-    }
-    widen_avx2(dtype, w, n, y);
+    if (cpu_has_avx2_fma_f16c()) widen_avx2(dtype, w, n, y);
+    else half_to_f32(y, w, n, dtype);
 }

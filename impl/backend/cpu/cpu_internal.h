@@ -1,11 +1,13 @@
-/* Shared between the CPU backend's files: its state, and the one check
- * every op that writes or reads a product input makes. */
+/* Shared between the CPU backend's files: its state, the one check every
+ * op that writes or reads a product input makes, and the layout of a
+ * weight row. */
 #ifndef NT5_IMPL_CPU_INTERNAL_H
 #define NT5_IMPL_CPU_INTERNAL_H
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_pool.h"
 #include "base/error.h"
+#include "quant/block_type.h"
 
 typedef struct cpu_backend {
     backend base;
@@ -21,6 +23,13 @@ static inline int cpu_is_f32(exec_ctx *x, int32_t dtype, const char *op) {
     if (dtype == NT5_DTYPE_F32) return 1;
     x->status = err_set(NT5_ERR_INTERNAL, "CPU %s asked for dtype %d", op, (int)dtype);
     return 0;
+}
+
+/* The bytes of a weight row of `cols` values stored as dtype (F32, F16,
+ * BF16 or a block type) */
+static inline size_t cpu_row_bytes(int32_t dtype, size_t cols) {
+    const block_type *bt = block_type_of(dtype);
+    return bt ? block_type_row_bytes(bt, cols) : cols * (dtype == NT5_DTYPE_F32 ? 4 : 2);
 }
 
 #endif

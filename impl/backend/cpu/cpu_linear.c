@@ -93,13 +93,16 @@ static void blas_linear(const linear_job *j, size_t n0, size_t n1, size_t slot) 
     cpu_blas_leave();
 }
 
+/* BLAS takes many rows, and any number under batch invariance */
+static int uses_blas(const linear_job *j) { return j->blas_only || j->M > SMALL_M; }
+
 /* Each piece computes a block of output columns (rows of w). */
 static void linear_task(void *ctx, size_t piece, size_t slot) {
     linear_job *j = ctx;
     size_t n0, n1;
     cpu_piece_range(j->N, j->pieces, piece, 16, &n0, &n1);
     if (n0 >= n1) return;
-    if (j->blas_only || j->M > SMALL_M) blas_linear(j, n0, n1, slot);
+    if (uses_blas(j)) blas_linear(j, n0, n1, slot);
     else if (j->M == 1) vector_linear(j, n0, n1);
     else small_m_linear(j, n0, n1);
 }
@@ -107,24 +110,21 @@ static void linear_task(void *ctx, size_t piece, size_t slot) {
 void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in, const wmat *w,
                 size_t M, size_t N, size_t K, int accumulate) {
     if (M == 0 || !cpu_is_f32(x, in_dtype, "matrix product")) return;
-    const block_type *bt = block_type_of(w->dtype);
-    size_t row_bytes = bt ? block_type_row_bytes(bt, K) : K * (w->dtype == NT5_DTYPE_F32 ? 4 : 2);
-    linear_job j = {out,
-                    in,
-                    w,
-                    bt,
-                    ld_out,
-                    ld_in,
-                    M,
-                    N,
-                    K,
-                    cpu_split_count(x, N, 64),
-                    row_bytes,
-                    accumulate,
-                    x->batch_invariant,
-                    ldexpf(1.0f, w->weight_exp),
-                    NULL};
-    if (w->dtype != NT5_DTYPE_F32 && (j.blas_only || M > SMALL_M)) {
+    linear_job j = {.out = out,
+                    .in = in,
+                    .w = w,
+                    .bt = block_type_of(w->dtype),
+                    .ld_out = ld_out,
+                    .ld_in = ld_in,
+                    .M = M,
+                    .N = N,
+                    .K = K,
+                    .pieces = cpu_split_count(x, N, 64),
+                    .row_bytes = cpu_row_bytes(w->dtype, K),
+                    .accumulate = accumulate,
+                    .blas_only = x->batch_invariant,
+                    .scale = ldexpf(1.0f, w->weight_exp)};
+    if (w->dtype != NT5_DTYPE_F32 && uses_blas(&j)) {
         j.tiles = malloc((size_t)pool_threads(cpu_pool_of(x)) * TILE_ROWS * K * sizeof(float));
         if (!j.tiles) {
             x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in a matrix product");

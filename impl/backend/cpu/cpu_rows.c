@@ -9,7 +9,6 @@
 #include "backend/cpu/cpu_parallel.h"
 #include "base/fast_math.h"
 #include "base/half.h"
-#include "quant/block_type.h"
 
 typedef struct embed_args {
     float *out;
@@ -24,8 +23,7 @@ static void embed_row(const void *ctx, size_t i) {
     const embed_args *a = ctx;
     const wmat *t = a->table;
     const block_type *bt = block_type_of(t->dtype);
-    size_t row_bytes = bt ? block_type_row_bytes(bt, a->d) : a->d * (t->dtype == NT5_DTYPE_F32 ? 4 : 2);
-    const void *row = (const char *)t->data + (size_t)a->ids[i] * row_bytes;
+    const void *row = (const char *)t->data + (size_t)a->ids[i] * cpu_row_bytes(t->dtype, a->d);
     if (bt) bt->dequantize(row, a->d, a->out + i * a->d);
     else half_to_f32_scaled(a->out + i * a->d, row, a->d, t->dtype, t->weight_exp);
 }
