@@ -19,6 +19,7 @@
 
 AVX2_INLINE __m256 u8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
 AVX2_INLINE __m128i load8(const uint8_t *p) { return _mm_loadl_epi64((const __m128i *)p); }
+AVX2_INLINE __m256 i8x8(const uint8_t *p) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(p))); }
 AVX2_INLINE float f16c_at(const uint8_t *p) { return _cvtsh_ss((unsigned short)(p[0] | p[1] << 8)); }
 
 /* A block's scales as floats: per group of 32 (Q8_0: d; Q4_K, Q5_K: d * sc
@@ -60,8 +61,7 @@ AVX2_INLINE void group_of(int32_t dtype, const uint8_t *b, const block_scales *s
     const __m128i low4 = _mm_set1_epi8(15);
     for (int c = 0; c < 4; c++) {
         if (dtype == NT5_DTYPE_Q8_0) { /* w = d * q */
-            __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(b + 2 + 8 * c)));
-            w[c] = _mm256_mul_ps(_mm256_set1_ps(s->d[0]), q);
+            w[c] = _mm256_mul_ps(_mm256_set1_ps(s->d[0]), i8x8(b + 2 + 8 * c));
         } else if (dtype == NT5_DTYPE_Q6_K) {
             /* g = 4h + j: the nibble j/2 of ql[64h + 32(j%2) + l] and bits 2j of qh[32h + l], stored plus 32 */
             const int h = g / 4, j = g % 4;
@@ -82,6 +82,15 @@ AVX2_INLINE void group_of(int32_t dtype, const uint8_t *b, const block_scales *s
             w[c] = _mm256_sub_ps(_mm256_mul_ps(_mm256_set1_ps(s->d[g]), u8x8(q)), _mm256_set1_ps(s->m[g]));
         }
     }
+}
+
+/* sum q[j] x[j] over the 32 values of a Q8_0 block, as 8 partial sums */
+AVX2_INLINE __m256 q8_0_block_sum(const uint8_t *b, const float *x) {
+    __m256 s = _mm256_mul_ps(i8x8(b + 2), _mm256_loadu_ps(x));
+    __m256 t = _mm256_mul_ps(i8x8(b + 10), _mm256_loadu_ps(x + 8));
+    s = _mm256_fmadd_ps(i8x8(b + 18), _mm256_loadu_ps(x + 16), s);
+    t = _mm256_fmadd_ps(i8x8(b + 26), _mm256_loadu_ps(x + 24), t);
+    return _mm256_add_ps(s, t);
 }
 
 /* out[NX, NW] for weight rows of `dtype` (values and bytes a block); NW
@@ -126,17 +135,34 @@ AVX2_INLINE void dots_body(int32_t dtype, size_t values, size_t bytes, const uin
 /* the shapes of the products: one weight row by four inputs (a few rows),
  * one by one (decoding a token: rows are read one after the other, as
  * memory streams best) */
-#define BLOCK_KERNELS(NAME, DTYPE, VALUES, BYTES)                                                                      \
-    AVX2 static void NAME##_1x4(const uint8_t *w, const float *const *x, size_t K, float *out) {                       \
-        dots_body(DTYPE, VALUES, BYTES, w, 0, 1, x, 4, K, out);                                                        \
-    }                                                                                                                  \
-    AVX2 static void NAME##_1x1(const uint8_t *w, const float *const *x, size_t K, float *out) {                       \
-        dots_body(DTYPE, VALUES, BYTES, w, 0, 1, x, 1, K, out);                                                        \
+#define BLOCK_KERNEL(NAME, SHAPE, NX, DTYPE, VALUES, BYTES)                                                            \
+    AVX2 static void NAME##_##SHAPE(const uint8_t *w, const float *const *x, size_t K, float *out) {                   \
+        dots_body(DTYPE, VALUES, BYTES, w, 0, 1, x, NX, K, out);                                                       \
     }
-BLOCK_KERNELS(q8_0, NT5_DTYPE_Q8_0, Q8_0_VALUES, Q8_0_BYTES)
-BLOCK_KERNELS(q6_k, NT5_DTYPE_Q6_K, K_VALUES, Q6_K_BYTES)
-BLOCK_KERNELS(q5_k, NT5_DTYPE_Q5_K, K_VALUES, Q5_K_BYTES)
-BLOCK_KERNELS(q4_k, NT5_DTYPE_Q4_K, K_VALUES, Q4_K_BYTES)
+BLOCK_KERNEL(q8_0, 1x4, 4, NT5_DTYPE_Q8_0, Q8_0_VALUES, Q8_0_BYTES)
+BLOCK_KERNEL(q6_k, 1x4, 4, NT5_DTYPE_Q6_K, K_VALUES, Q6_K_BYTES)
+BLOCK_KERNEL(q6_k, 1x1, 1, NT5_DTYPE_Q6_K, K_VALUES, Q6_K_BYTES)
+BLOCK_KERNEL(q5_k, 1x4, 4, NT5_DTYPE_Q5_K, K_VALUES, Q5_K_BYTES)
+BLOCK_KERNEL(q5_k, 1x1, 1, NT5_DTYPE_Q5_K, K_VALUES, Q5_K_BYTES)
+BLOCK_KERNEL(q4_k, 1x4, 4, NT5_DTYPE_Q4_K, K_VALUES, Q4_K_BYTES)
+BLOCK_KERNEL(q4_k, 1x1, 1, NT5_DTYPE_Q4_K, K_VALUES, Q4_K_BYTES)
+
+/* One input by one Q8_0 row: d times each block's sum of q x (one multiply
+ * a block, not one a weight vector: decoding is bound by these operations
+ * as much as by memory), two blocks a step into two sums. */
+AVX2 static void q8_0_1x1(const uint8_t *w, const float *const *x, size_t K, float *out) {
+    __m256 even = _mm256_setzero_ps(), odd = _mm256_setzero_ps();
+    size_t k = 0;
+    for (; k + 2 * Q8_0_VALUES <= K; k += 2 * Q8_0_VALUES, w += 2 * Q8_0_BYTES) {
+        _mm_prefetch((const char *)w + PREFETCH_BYTES, _MM_HINT_T0);
+        _mm_prefetch((const char *)w + PREFETCH_BYTES + 64, _MM_HINT_T0);
+        even = _mm256_fmadd_ps(_mm256_set1_ps(f16c_at(w)), q8_0_block_sum(w, x[0] + k), even);
+        odd = _mm256_fmadd_ps(_mm256_set1_ps(f16c_at(w + Q8_0_BYTES)),
+                              q8_0_block_sum(w + Q8_0_BYTES, x[0] + k + Q8_0_VALUES), odd);
+    }
+    if (k < K) even = _mm256_fmadd_ps(_mm256_set1_ps(f16c_at(w)), q8_0_block_sum(w, x[0] + k), even);
+    *out = hsum8(_mm256_add_ps(even, odd));
+}
 
 typedef void (*dots_fn)(const uint8_t *w, const float *const *x, size_t K, float *out);
 
