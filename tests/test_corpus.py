@@ -84,11 +84,16 @@ def temporaries(d):
     return [n for n in os.listdir(d) if ".tmp." in n]
 
 
-def wait_for(path, proc, seconds=120):
+def shards(d):
+    return len([n for n in os.listdir(d) if n.endswith(".safetensors")]) if os.path.isdir(d) else 0
+
+
+def wait_for(ready, proc, seconds=120):
+    """waits until ready() or proc ends or seconds pass; ready()"""
     end = time.time() + seconds
-    while not os.path.exists(path) and proc.poll() is None and time.time() < end:
+    while not ready() and proc.poll() is None and time.time() < end:
         time.sleep(0.01)
-    return os.path.exists(path)
+    return ready()
 
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -114,18 +119,23 @@ with tempfile.TemporaryDirectory() as tmp:
     expect(ref_manifest.get("complete") is True and len([n for n in ref_files if n.startswith("shard-")]) >= 7,
            "the manifest says complete; %d shards" % len([n for n in ref_files if n.startswith("shard-")]))
 
-    # 2. killed three times at random points, resumed
+    # 2. killed three times at random points, resumed: each run is killed at a
+    # random time within the shard after the first it completes, so that the
+    # kills land whatever the machine's load
     killed_dir = os.path.join(tmp, "killed")
     rng, kills = random.Random(7), []
+    per_shard = seconds / shards(ref)
     for _ in range(3):
+        before = shards(killed_dir)
         p = start(*opts, "--output", killed_dir)
-        time.sleep(rng.uniform(0.15, 0.6) * seconds)
+        wait_for(lambda: shards(killed_dir) > before, p)
+        time.sleep(rng.uniform(0.0, 0.9) * per_shard)
         if p.poll() is None:
             p.kill()
-            kills.append(len([n for n in os.listdir(killed_dir) if n.endswith(".safetensors")]))
+            kills.append(shards(killed_dir))
         p.communicate()
     r = encode(*opts, "--output", killed_dir)
-    expect(len(kills) >= 2, "SIGKILL landed during %d of 3 runs (complete shards then: %s)" % (len(kills), kills))
+    expect(len(kills) == 3, "SIGKILL landed during %d of 3 runs (complete shards then: %s)" % (len(kills), kills))
     expect(r.returncode == 0 and (b"resuming" in r.stderr or b"complete already" in r.stdout),
            "the run after the kills resumes and completes (or finds the last one completed)")
     expect(outputs(killed_dir) == (ref_files, ref_manifest), "after SIGKILLs: the same shards, index and manifest")
@@ -142,7 +152,7 @@ with tempfile.TemporaryDirectory() as tmp:
     small_opts = ["--shard-size", "200", "--sort-window", "100"]
     partial = os.path.join(tmp, "partial")
     p = start("--input", small, "--output", partial, *small_opts)
-    reached = wait_for(os.path.join(partial, "shard-00001.safetensors"), p)
+    reached = wait_for(lambda: os.path.exists(os.path.join(partial, "shard-00001.safetensors")), p)
     p.kill()
     p.communicate()
     changed = os.path.join(tmp, "changed.txt")
@@ -154,7 +164,7 @@ with tempfile.TemporaryDirectory() as tmp:
     # 4. Ctrl-C, then standard input
     interrupted = os.path.join(tmp, "interrupted")
     p = start("--input", small, "--output", interrupted, *small_opts)
-    wait_for(os.path.join(interrupted, "shard-00000.safetensors"), p)
+    wait_for(lambda: os.path.exists(os.path.join(interrupted, "shard-00000.safetensors")), p)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate()
     expect(p.returncode == 130 and b"resumes" in err and not temporaries(interrupted),
