@@ -14,7 +14,7 @@
 void pick_warp(const nt5_generate_options *o, float *scores, size_t vocab);
 /* In place log_softmax; -inf stays -inf. */
 void pick_log_softmax(float *scores, size_t vocab);
-/* log(sum(exp(scores))) as pick_log_softmax computes it (fp64 sum) */
+/* log(sum(exp(scores))) as pick_log_softmax computes it: exps to a few ulp (fast_expf), an fp64 sum */
 float pick_logsumexp(const float *scores, size_t vocab);
 size_t pick_argmax(const float *scores, size_t vocab);
 /* Draws from softmax(scores) with u uniform in [0, 1): the first token

@@ -33,7 +33,8 @@ __device__ void block_best(float &v, size_t &t) {
     __syncthreads();
 }
 
-// logsumexp of a row as logits_process.c computes it: the max, then an fp64 sum
+// logsumexp of a row as impl/backend/picks.c computes it: the max, then an fp64
+// sum of the exps (double ones here, float ones within a few ulp there)
 __device__ float row_logsumexp(const float *s, size_t V) {
     float mx = -INFINITY;
     size_t unused = V;
