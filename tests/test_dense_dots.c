@@ -45,7 +45,7 @@ static void check_dots(int32_t dtype) {
                     const float *xs[4] = {x, x + K, x + 2 * K, x + 3 * K};
                     memset(out, 0, sizeof out);
                     /* rows max_k apart: the stride is not the length */
-                    (portable ? dense_dots_portable : dense_dots)(dtype, stored, max_k, nw, xs, nx, K, out);
+                    (portable ? dense_dots_portable : dense_dots)(dtype, stored, max_k * elem, nw, xs, nx, K, out);
                     worst = fmax(worst, dot_products_error(out, w, max_k, nw, xs, nx, K));
                 }
     CHECK(worst < 1e-6, "%s: dot products off by %.3g of the sum of magnitudes", name_of(dtype), worst);

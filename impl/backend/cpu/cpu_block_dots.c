@@ -2,7 +2,8 @@
  * (a Q8_0 block, a Q4_K/Q5_K sub-block, two Q6_K ones) is widened into
  * four vectors of floats in registers and multiplied into every input row,
  * so each weight byte is read once whatever the number of rows; kernels
- * for the shapes decoding asks for keep their sums in registers. */
+ * for the shapes decoding asks for keep their sums in registers. A single
+ * input against Q8_0 scales each block's sum instead of its weights. */
 #include "backend/cpu/cpu_block_dots.h"
 
 #include "backend/cpu/cpu_avx2.h"
@@ -11,7 +12,6 @@
 #include "quant/k_quants.h"
 #include "quant/q8_0.h"
 
-#define MAX_ROWS 4
 /* how far ahead of a row's block the kernels ask for its bytes */
 #define PREFETCH_BYTES 1024
 
@@ -93,51 +93,47 @@ AVX2_INLINE __m256 q8_0_block_sum(const uint8_t *b, const float *x) {
     return _mm256_add_ps(s, t);
 }
 
-/* out[NX, NW] for weight rows of `dtype` (values and bytes a block); NW
- * and NX are constants where this is inlined, so the accumulators stay in
- * registers and the groups of a block unroll. Each product has SPLIT sums
- * (taking every SPLIT-th 8 values), so that the additions of one do not
- * wait on each other: 4 for a single product, 2 for four. */
-AVX2_INLINE void dots_body(int32_t dtype, size_t values, size_t bytes, const uint8_t *w, size_t row_bytes, size_t NW,
-                           const float *const *x, size_t NX, size_t K, float *out) {
-    const size_t SPLIT = NW * NX == 1 ? 4 : 2;
-    __m256 acc[MAX_ROWS][MAX_ROWS][4];
-    for (size_t r = 0; r < NW; r++)
-        for (size_t i = 0; i < NX; i++)
-            for (size_t a = 0; a < SPLIT; a++) acc[r][i][a] = _mm256_setzero_ps();
-    for (size_t k = 0, at = 0; k < K; k += values, at += bytes)
-        for (size_t r = 0; r < NW; r++) {
-            const uint8_t *b = w + r * row_bytes + at;
-            _mm_prefetch((const char *)b + PREFETCH_BYTES, _MM_HINT_T0);
-            if (bytes > 64) _mm_prefetch((const char *)b + PREFETCH_BYTES + 64, _MM_HINT_T0);
-            if (bytes > 128) _mm_prefetch((const char *)b + PREFETCH_BYTES + 128, _MM_HINT_T0);
-            block_scales s;
-            scales_of(dtype, b, &s);
-#pragma GCC unroll 8
-            for (int g = 0; g < (int)values / 32; g++) {
-                __m256 wv[4];
-                group_of(dtype, b, &s, g, wv);
-                for (size_t i = 0; i < NX; i++)
-                    for (int c = 0; c < 4; c++) {
-                        __m256 *a = &acc[r][i][(size_t)c % SPLIT];
-                        *a = _mm256_fmadd_ps(wv[c], _mm256_loadu_ps(x[i] + k + 32 * g + 8 * c), *a);
-                    }
-            }
-        }
+/* out[NX] = NX input rows . one weight row of `dtype` (values and bytes a
+ * block); NX is a constant where this is inlined, so the accumulators stay
+ * in registers and the groups of a block unroll. Each product has SPLIT
+ * sums (taking every SPLIT-th 8 values), so that the additions of one do
+ * not wait on each other: 4 for a single product, 2 for four. */
+AVX2_INLINE void dots_body(int32_t dtype, size_t values, size_t bytes, const uint8_t *w, const float *const *x,
+                           size_t NX, size_t K, float *out) {
+    const size_t SPLIT = NX == 1 ? 4 : 2;
+    __m256 acc[MAX_INPUT_ROWS][4];
     for (size_t i = 0; i < NX; i++)
-        for (size_t r = 0; r < NW; r++) {
-            __m256 sum = acc[r][i][0];
-            for (size_t a = 1; a < SPLIT; a++) sum = _mm256_add_ps(sum, acc[r][i][a]);
-            out[i * NW + r] = hsum8(sum);
+        for (size_t a = 0; a < SPLIT; a++) acc[i][a] = _mm256_setzero_ps();
+    for (size_t k = 0; k < K; k += values, w += bytes) {
+        _mm_prefetch((const char *)w + PREFETCH_BYTES, _MM_HINT_T0);
+        if (bytes > 64) _mm_prefetch((const char *)w + PREFETCH_BYTES + 64, _MM_HINT_T0);
+        if (bytes > 128) _mm_prefetch((const char *)w + PREFETCH_BYTES + 128, _MM_HINT_T0);
+        block_scales s;
+        scales_of(dtype, w, &s);
+#pragma GCC unroll 8
+        for (int g = 0; g < (int)values / 32; g++) {
+            __m256 wv[4];
+            group_of(dtype, w, &s, g, wv);
+            for (size_t i = 0; i < NX; i++)
+                for (int c = 0; c < 4; c++) {
+                    __m256 *a = &acc[i][(size_t)c % SPLIT];
+                    *a = _mm256_fmadd_ps(wv[c], _mm256_loadu_ps(x[i] + k + 32 * g + 8 * c), *a);
+                }
         }
+    }
+    for (size_t i = 0; i < NX; i++) {
+        __m256 sum = acc[i][0];
+        for (size_t a = 1; a < SPLIT; a++) sum = _mm256_add_ps(sum, acc[i][a]);
+        out[i] = hsum8(sum);
+    }
 }
 
 /* the shapes of the products: one weight row by four inputs (a few rows),
  * one by one (decoding a token: rows are read one after the other, as
  * memory streams best) */
 #define BLOCK_KERNEL(NAME, SHAPE, NX, DTYPE, VALUES, BYTES)                                                            \
-    AVX2 static void NAME##_##SHAPE(const uint8_t *w, const float *const *x, size_t K, float *out) {                   \
-        dots_body(DTYPE, VALUES, BYTES, w, 0, 1, x, NX, K, out);                                                       \
+    AVX2 static void NAME##_##SHAPE(const void *w, const float *const *x, size_t K, float *out) {                      \
+        dots_body(DTYPE, VALUES, BYTES, w, x, NX, K, out);                                                             \
     }
 BLOCK_KERNEL(q8_0, 1x4, 4, NT5_DTYPE_Q8_0, Q8_0_VALUES, Q8_0_BYTES)
 BLOCK_KERNEL(q6_k, 1x4, 4, NT5_DTYPE_Q6_K, K_VALUES, Q6_K_BYTES)
@@ -150,7 +146,8 @@ BLOCK_KERNEL(q4_k, 1x1, 1, NT5_DTYPE_Q4_K, K_VALUES, Q4_K_BYTES)
 /* One input by one Q8_0 row: d times each block's sum of q x (one multiply
  * a block, not one a weight vector: decoding is bound by these operations
  * as much as by memory), two blocks a step into two sums. */
-AVX2 static void q8_0_1x1(const uint8_t *w, const float *const *x, size_t K, float *out) {
+AVX2 static void q8_0_1x1(const void *row, const float *const *x, size_t K, float *out) {
+    const uint8_t *w = row;
     __m256 even = _mm256_setzero_ps(), odd = _mm256_setzero_ps();
     size_t k = 0;
     for (; k + 2 * Q8_0_VALUES <= K; k += 2 * Q8_0_VALUES, w += 2 * Q8_0_BYTES) {
@@ -164,27 +161,10 @@ AVX2 static void q8_0_1x1(const uint8_t *w, const float *const *x, size_t K, flo
     *out = hsum8(_mm256_add_ps(even, odd));
 }
 
-typedef void (*dots_fn)(const uint8_t *w, const float *const *x, size_t K, float *out);
-
-static void dots_avx2(int32_t dtype, const uint8_t *w, size_t row_bytes, size_t nw, const float *const *x, size_t nx,
-                      size_t K, float *out) {
-    static const struct {
-        int32_t dtype;
-        dots_fn k1x4, k1x1;
-    } kernels[] = {{NT5_DTYPE_Q8_0, q8_0_1x4, q8_0_1x1},
-                   {NT5_DTYPE_Q6_K, q6_k_1x4, q6_k_1x1},
-                   {NT5_DTYPE_Q5_K, q5_k_1x4, q5_k_1x1},
-                   {NT5_DTYPE_Q4_K, q4_k_1x4, q4_k_1x1}};
-    size_t t = 0;
-    while (kernels[t].dtype != dtype) t++;
-    for (size_t r = 0; r < nw; r++) {
-        float row_out[MAX_ROWS];
-        if (nx == 4) kernels[t].k1x4(w + r * row_bytes, x, K, row_out);
-        else
-            for (size_t i = 0; i < nx; i++) kernels[t].k1x1(w + r * row_bytes, x + i, K, row_out + i);
-        for (size_t i = 0; i < nx; i++) out[i * nw + r] = row_out[i];
-    }
-}
+static const row_kernels block_kernels[] = {{NT5_DTYPE_Q8_0, q8_0_1x4, q8_0_1x1},
+                                            {NT5_DTYPE_Q6_K, q6_k_1x4, q6_k_1x1},
+                                            {NT5_DTYPE_Q5_K, q5_k_1x4, q5_k_1x1},
+                                            {NT5_DTYPE_Q4_K, q4_k_1x4, q4_k_1x1}};
 
 /* ---- widening whole blocks for sgemm ------------------------------------- */
 
@@ -239,7 +219,7 @@ void block_dots_portable(const block_type *bt, const uint8_t *w, size_t row_byte
 void block_dots(const block_type *bt, const uint8_t *w, size_t row_bytes, size_t nw, const float *const *x, size_t nx,
                 size_t K, float *out) {
     if (!cpu_has_avx2_fma_f16c()) block_dots_portable(bt, w, row_bytes, nw, x, nx, K, out);
-    else dots_avx2(bt->dtype, w, row_bytes, nw, x, nx, K, out);
+    else rows_through_kernels(block_kernels, bt->dtype, w, row_bytes, nw, x, nx, K, out);
 }
 
 void block_widen(const block_type *bt, const uint8_t *w, size_t n, float *y) {

@@ -11,7 +11,6 @@
 #include "base/half.h"
 #include "nt5.h"
 
-#define MAX_ROWS 4
 /* how far ahead of a row's values the kernels ask for its bytes: a
  * t5-v1_1-small-wide lm_head (32128 x 512 bf16, 2 threads) took 2.0-2.3 ms
  * at 2-4 KB against 2.5-2.7 without, in interleaved runs */
@@ -41,7 +40,7 @@ static inline size_t elem_bytes(int32_t dtype) { return dtype == NT5_DTYPE_F32 ?
 AVX2_INLINE void dots_body(int32_t dtype, const void *w, const float *const *x, size_t NX, size_t K, float *out) {
     const size_t SPLIT = NX == 1 ? 4 : 2, bytes = elem_bytes(dtype);
     const char *wb = w;
-    __m256 acc[MAX_ROWS][4];
+    __m256 acc[MAX_INPUT_ROWS][4];
     for (size_t i = 0; i < NX; i++)
         for (size_t a = 0; a < SPLIT; a++) acc[i][a] = _mm256_setzero_ps();
     size_t k = 0;
@@ -80,27 +79,9 @@ DENSE_KERNELS(f32, NT5_DTYPE_F32)
 DENSE_KERNELS(f16, NT5_DTYPE_F16)
 DENSE_KERNELS(bf16, NT5_DTYPE_BF16)
 
-typedef void (*dots_fn)(const void *w, const float *const *x, size_t K, float *out);
-
-static void dots_avx2(int32_t dtype, const void *w, size_t ldw, size_t nw, const float *const *x, size_t nx, size_t K,
-                      float *out) {
-    static const struct {
-        int32_t dtype;
-        dots_fn k1x4, k1x1;
-    } kernels[] = {{NT5_DTYPE_F32, f32_1x4, f32_1x1},
-                   {NT5_DTYPE_F16, f16_1x4, f16_1x1},
-                   {NT5_DTYPE_BF16, bf16_1x4, bf16_1x1}};
-    size_t t = 0;
-    while (kernels[t].dtype != dtype) t++;
-    for (size_t r = 0; r < nw; r++) {
-        const void *row = (const char *)w + r * ldw * elem_bytes(dtype);
-        float row_out[MAX_ROWS];
-        if (nx == 4) kernels[t].k1x4(row, x, K, row_out);
-        else
-            for (size_t i = 0; i < nx; i++) kernels[t].k1x1(row, x + i, K, row_out + i);
-        for (size_t i = 0; i < nx; i++) out[i * nw + r] = row_out[i];
-    }
-}
+static const row_kernels dense_kernels[] = {{NT5_DTYPE_F32, f32_1x4, f32_1x1},
+                                            {NT5_DTYPE_F16, f16_1x4, f16_1x1},
+                                            {NT5_DTYPE_BF16, bf16_1x4, bf16_1x1}};
 
 AVX2 static void widen_avx2(int32_t dtype, const uint16_t *w, size_t n, float *y) {
     size_t k = 0;
@@ -108,21 +89,21 @@ AVX2 static void widen_avx2(int32_t dtype, const uint16_t *w, size_t n, float *y
     half_to_f32(y + k, w + k, n - k, dtype);
 }
 
-void dense_dots_portable(int32_t dtype, const void *w, size_t ldw, size_t nw, const float *const *x, size_t nx,
+void dense_dots_portable(int32_t dtype, const void *w, size_t row_bytes, size_t nw, const float *const *x, size_t nx,
                          size_t K, float *out) {
     for (size_t i = 0; i < nx; i++)
         for (size_t r = 0; r < nw; r++) {
-            const void *row = (const char *)w + r * ldw * elem_bytes(dtype);
+            const void *row = (const char *)w + r * row_bytes;
             float sum = 0;
             for (size_t k = 0; k < K; k++) sum += weight_at(dtype, row, k) * x[i][k];
             out[i * nw + r] = sum;
         }
 }
 
-void dense_dots(int32_t dtype, const void *w, size_t ldw, size_t nw, const float *const *x, size_t nx, size_t K,
+void dense_dots(int32_t dtype, const void *w, size_t row_bytes, size_t nw, const float *const *x, size_t nx, size_t K,
                 float *out) {
-    if (!cpu_has_avx2_fma_f16c()) dense_dots_portable(dtype, w, ldw, nw, x, nx, K, out);
-    else dots_avx2(dtype, w, ldw, nw, x, nx, K, out);
+    if (!cpu_has_avx2_fma_f16c()) dense_dots_portable(dtype, w, row_bytes, nw, x, nx, K, out);
+    else rows_through_kernels(dense_kernels, dtype, w, row_bytes, nw, x, nx, K, out);
 }
 
 void dense_widen(int32_t dtype, const uint16_t *w, size_t n, float *y) {

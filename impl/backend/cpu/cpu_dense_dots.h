@@ -10,12 +10,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* out[nx, nw] = x rows . w rows: nw weight rows of `dtype`, ldw
- * values apart, against nx (1..4) rows of K floats. */
-void dense_dots(int32_t dtype, const void *w, size_t ldw, size_t nw, const float *const *x, size_t nx, size_t K,
+/* out[nx, nw] = x rows . w rows: nw weight rows of `dtype`, row_bytes
+ * apart, against nx (1..4) rows of K floats. */
+void dense_dots(int32_t dtype, const void *w, size_t row_bytes, size_t nw, const float *const *x, size_t nx, size_t K,
                 float *out);
 /* dense_dots in plain C, what CPUs without AVX2 + FMA + F16C run (the tests run it everywhere) */
-void dense_dots_portable(int32_t dtype, const void *w, size_t ldw, size_t nw, const float *const *x, size_t nx,
+void dense_dots_portable(int32_t dtype, const void *w, size_t row_bytes, size_t nw, const float *const *x, size_t nx,
                          size_t K, float *out);
 /* y[n] = n 16-bit weights of `dtype` (F16 or BF16) as floats (exact) */
 void dense_widen(int32_t dtype, const uint16_t *w, size_t n, float *y);

@@ -31,7 +31,7 @@ typedef struct linear_job {
 static void dots(const linear_job *j, size_t n, size_t nw, const float *const *x, size_t nx, float *r) {
     const void *row = (const char *)j->w->data + n * j->row_bytes;
     if (j->bt) block_dots(j->bt, row, j->row_bytes, nw, x, nx, j->K, r);
-    else dense_dots(j->w->dtype, row, j->K, nw, x, nx, j->K, r);
+    else dense_dots(j->w->dtype, row, j->row_bytes, nw, x, nx, j->K, r);
 }
 
 /* *o = r (or *o + r when accumulating), r scaled to the weights' values */
