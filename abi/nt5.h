@@ -142,7 +142,12 @@ typedef int32_t (*nt5_progress_callback)(const char *file, uint64_t done, uint64
 typedef struct nt5_model_options {
     uint32_t struct_size;
     /* "auto" (default, also NULL), "cpu", "cuda" or "cuda:N". auto picks a
-     * GPU when one is usable and the CPU otherwise. */
+     * GPU when one is usable and the CPU otherwise. On a GPU, nt5 gives
+     * the calling thread's current CUDA device back as it found it, and
+     * keeps its working memory in a pool of its own, released when the
+     * model is freed. An error that ends the GPU's CUDA context (an illegal
+     * address, a failed launch) makes every later call on the model fail
+     * with NT5_ERR_DEVICE: free it and open it again. */
     const char *device;
     /* CPU threads used by each call; 0 (default) = all online cores. */
     int32_t num_threads;

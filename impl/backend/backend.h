@@ -100,8 +100,9 @@ typedef struct backend_ops {
      * failure (the host buffer is then freed). */
     void *(*adopt_weight)(backend *be, void *host, size_t bytes);
     void (*free_weight)(backend *be, void *w);
-    /* Copies `bytes` of a weight buffer to host memory (to save a model). */
-    void (*read_weight)(const backend *be, void *host, const void *w, size_t bytes);
+    /* Copies `bytes` of a weight buffer to host memory (to save a model);
+     * the status, with the message set on failure. */
+    nt5_status (*read_weight)(const backend *be, void *host, const void *w, size_t bytes);
     /* Batch invariance (exec_ctx.batch_invariant): the row block that every
      * product's row count and every input's first row must be a multiple
      * of for a row to be computed as it would be alone; 0: the backend
@@ -115,6 +116,10 @@ typedef struct backend_ops {
     /* Sets x->scratch (x is zeroed); the error's status when a call cannot start. */
     nt5_status (*exec_begin)(const backend *be, exec_ctx *x);
     nt5_status (*exec_end)(exec_ctx *x); /* waits for the work, frees scratch; x->status */
+    /* The caller's own code ran in the middle of a call (a token callback):
+     * the backend restores what that code may have changed (a GPU's
+     * current device). NULL: nothing to restore. */
+    void (*resume)(exec_ctx *x);
     float *(*alloc)(exec_ctx *x, size_t n);
     void (*release)(exec_ctx *x, float *p); /* p may be NULL; runs on a failed context too */
     void (*upload)(exec_ctx *x, float *dst, const float *src, size_t n);

@@ -15,6 +15,10 @@ nt5_status exec_begin(const backend *be, exec_ctx *x) {
 
 nt5_status exec_end(exec_ctx *x) { return x->be->ops->exec_end(x); }
 
+void exec_resume(exec_ctx *x) {
+    if (x->be->ops->resume) x->be->ops->resume(x);
+}
+
 int exec_computes_in_weight_dtype(const exec_ctx *x) { return x->be->ops->computes_in_weight_dtype; }
 
 size_t backend_row_block(const backend *be) { return be->ops->row_block ? be->ops->row_block(be) : 0; }

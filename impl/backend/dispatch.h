@@ -13,6 +13,8 @@
 nt5_status exec_begin(const backend *be, exec_ctx *x);
 /* Waits for the call's work and frees its scratch; the call's status. */
 nt5_status exec_end(exec_ctx *x);
+/* After the caller's code ran within the call (a token callback). */
+void exec_resume(exec_ctx *x);
 static inline nt5_status exec_status(const exec_ctx *x) { return x->status; }
 /* The backend's computes_in_weight_dtype (backend.h). */
 int exec_computes_in_weight_dtype(const exec_ctx *x);

@@ -77,8 +77,8 @@ static void observed_free_weight(backend *be, void *w) {
     inner->ops->free_weight(inner, w);
 }
 
-static void observed_read_weight(const backend *be, void *host, const void *w, size_t bytes) {
-    inner_of(be)->ops->read_weight(inner_of(be), host, w, bytes);
+static nt5_status observed_read_weight(const backend *be, void *host, const void *w, size_t bytes) {
+    return inner_of(be)->ops->read_weight(inner_of(be), host, w, bytes);
 }
 
 static void observed_reserve(backend *be, size_t bytes) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/dispatch.h"
 #include "base/error.h"
 
 nt5_status stream_token(const gen_call *g, token_stream *s, size_t sequence, int32_t step, int32_t token,
@@ -32,6 +33,7 @@ nt5_status stream_token(const gen_call *g, token_stream *s, size_t sequence, int
         .text = delta,
     };
     int32_t stop = g->o->on_token(&ev, g->o->user_data);
+    exec_resume(g->x);
     free(text);
     if (stop) return err_set(NT5_ERR_CANCELLED, "generation cancelled by the token callback at step %d", step);
     return NT5_OK;

@@ -81,6 +81,7 @@ static nt5_status write_weights(const nt5_model *m, const char *path, const char
     cJSON_Delete(header);
     FILE *f = text ? fopen(path, "wb") : NULL;
     int ok = f != NULL, cancelled = 0;
+    nt5_status failed = NT5_OK; /* a weight that could not be read back (its message set) */
     char what[4200];
     snprintf(what, sizeof what, "writing %.4000s", dir);
     if (ok) {
@@ -92,11 +93,10 @@ static nt5_status write_weights(const nt5_model *m, const char *path, const char
         for (size_t i = 0; ok && i < n; i++) {
             size_t bytes = entry_bytes(&e[i]), row_bytes = bytes / (size_t)(e[i].rows ? e[i].rows : 1);
             void *host = malloc(bytes ? bytes : 1);
-            ok = host != NULL;
-            if (ok)
-                m->be->ops->read_weight(m->be, host, (const char *)e[i].src->data + (size_t)e[i].row0 * row_bytes,
-                                        bytes);
-            ok = ok && fwrite(host, 1, bytes, f) == bytes;
+            failed = host ? m->be->ops->read_weight(m->be, host,
+                                                    (const char *)e[i].src->data + (size_t)e[i].row0 * row_bytes, bytes)
+                          : err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory reading %s", e[i].name);
+            ok = failed == NT5_OK && fwrite(host, 1, bytes, f) == bytes;
             free(host);
             cancelled = ok && progress && progress(what, (uint64_t)i + 1, (uint64_t)n, user_data);
             ok = ok && !cancelled;
@@ -105,6 +105,7 @@ static nt5_status write_weights(const nt5_model *m, const char *path, const char
     }
     free(text);
     free(e);
+    if (failed != NT5_OK) return failed;
     if (cancelled) return err_set(NT5_ERR_CANCELLED, "writing %s was cancelled", dir);
     return ok ? NT5_OK : err_set(NT5_ERR_IO, "cannot write %s: %s", path, strerror(errno));
 }

@@ -45,27 +45,33 @@ static size_t out_bytes(const out_tensor *o) {
     return bt ? block_type_row_bytes(bt, elem_count(o->t)) : elem_count(o->t) * (o->dtype == NT5_DTYPE_F32 ? 4 : 2);
 }
 
-/* The tensor's values as floats in a new host buffer. */
-static float *read_floats(const nt5_model *m, const weight_tensor *t) {
+/* The values of tensor `name` as floats in a new host buffer (*out). */
+static nt5_status read_floats(const nt5_model *m, const weight_tensor *t, const char *name, float **out) {
     size_t n = elem_count(t), stored = n * (t->dtype == NT5_DTYPE_F32 ? 4 : 2);
     float *f = malloc(n * sizeof *f + 1);
     void *raw = t->dtype == NT5_DTYPE_F32 ? (void *)f : malloc(stored + 1);
     if (!f || !raw) {
         free(f);
-        return NULL;
+        return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory reading %s", name);
     }
-    m->be->ops->read_weight(m->be, raw, t->data, stored);
+    nt5_status st = m->be->ops->read_weight(m->be, raw, t->data, stored);
     if (raw != f) { /* (f32 tensors have no exponent) */
-        half_to_f32_scaled(f, raw, n, t->dtype, t->weight_exp);
+        if (st == NT5_OK) half_to_f32_scaled(f, raw, n, t->dtype, t->weight_exp);
         free(raw);
     }
-    return f;
+    if (st != NT5_OK) {
+        free(f);
+        return st;
+    }
+    *out = f;
+    return NT5_OK;
 }
 
 /* f16_exponent() of the tensor's values, which must be finite. */
 static nt5_status pick_weight_exp(const nt5_model *m, out_tensor *o) {
-    float *f = read_floats(m, o->t);
-    if (!f) return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory reading %s", o->name);
+    float *f;
+    nt5_status st = read_floats(m, o->t, o->name, &f);
+    if (st != NT5_OK) return st;
     size_t n = elem_count(o->t), bad = 0;
     for (size_t i = 0; i < n; i++) bad += !isfinite(f[i]);
     o->weight_exp = f16_exponent(f, n);
@@ -213,32 +219,33 @@ static char *build_header(const nt5_model *m, const file_plan *p, const nt5file_
 
 static int write_all(FILE *f, const void *data, size_t n) { return fwrite(data, 1, n, f) == n; }
 
+enum { WRITE_OK, WRITE_IO_ERROR, WRITE_CANCELLED, WRITE_FAILED /* *failed and its message set */ };
+
 /* One tensor's bytes: as stored when the dtype is unchanged, else converted
- * (and for F16 divided by 2^weight_exp, which is exact). */
-static int write_tensor(FILE *f, const nt5_model *m, const out_tensor *o) {
+ * (and for F16 divided by 2^weight_exp, which is exact). A tensor that
+ * cannot be read sets *failed. */
+static int write_tensor(FILE *f, const nt5_model *m, const out_tensor *o, nt5_status *failed) {
     size_t n = elem_count(o->t);
     if (o->dtype == o->t->dtype) {
         void *host = malloc(out_bytes(o) + 1);
-        if (!host) return 0;
-        m->be->ops->read_weight(m->be, host, o->t->data, out_bytes(o));
-        int ok = write_all(f, host, out_bytes(o));
+        *failed = host ? m->be->ops->read_weight(m->be, host, o->t->data, out_bytes(o))
+                       : err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory reading %s", o->name);
+        int written = *failed != NT5_OK ? WRITE_FAILED : write_all(f, host, out_bytes(o)) ? WRITE_OK : WRITE_IO_ERROR;
         free(host);
-        return ok;
+        return written;
     }
-    float *v = read_floats(m, o->t);
-    if (!v) return 0;
+    float *v;
+    if ((*failed = read_floats(m, o->t, o->name, &v)) != NT5_OK) return WRITE_FAILED;
     /* in place: the 16-bit copy is half the size */
     half_from_f32_scaled(v, v, n, o->dtype, o->dtype == NT5_DTYPE_F16 ? o->weight_exp : 0);
-    int ok = write_all(f, v, out_bytes(o));
+    int written = write_all(f, v, out_bytes(o)) ? WRITE_OK : WRITE_IO_ERROR;
     free(v);
-    return ok;
+    return written;
 }
-
-enum { WRITE_OK, WRITE_IO_ERROR, WRITE_CANCELLED };
 
 /* The file after its temporary name was made; progress as "writing <path>". */
 static int write_body(FILE *f, const nt5_model *m, const file_plan *p, const char *header, size_t header_len,
-                      const nt5file_layout *lay, const char *path) {
+                      const nt5file_layout *lay, const char *path, nt5_status *failed) {
     unsigned char len8[8];
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)header_len >> (8 * i));
     int ok = write_all(f, len8, 8) && write_all(f, header, header_len);
@@ -247,7 +254,9 @@ static int write_body(FILE *f, const nt5_model *m, const file_plan *p, const cha
     char what[4200];
     snprintf(what, sizeof what, "writing %.4000s", path);
     for (size_t i = 0; ok && i < p->count; i++) {
-        ok = write_tensor(f, m, &p->tensors[i]);
+        int written = write_tensor(f, m, &p->tensors[i], failed);
+        if (written == WRITE_FAILED) return WRITE_FAILED;
+        ok = written == WRITE_OK;
         done += out_bytes(&p->tensors[i]);
         if (ok && lay->progress && lay->progress(what, done, total, lay->user_data)) return WRITE_CANCELLED;
     }
@@ -289,13 +298,15 @@ nt5_status nt5file_write(const nt5_model *m, const char *path, const nt5file_lay
         st = err_set(NT5_ERR_IO, "cannot create a file beside %s: %s", path, strerror(e));
     }
     if (f) {
-        int written = write_body(f, m, &p, header, header_len, lay, path);
+        nt5_status failed = NT5_OK;
+        int written = write_body(f, m, &p, header, header_len, lay, path, &failed);
         int e = errno;
         int ok = fclose(f) == 0 && written == WRITE_OK;
         if (!ok || rename(tmp, path) != 0) {
             if (ok) e = errno;
             unlink(tmp);
-            st = written == WRITE_CANCELLED
+            st = written == WRITE_FAILED ? failed
+                 : written == WRITE_CANCELLED
                      ? err_set(NT5_ERR_CANCELLED, "writing %s cancelled by the progress callback", path)
                      : err_set(NT5_ERR_IO, "cannot write %s: %s", path, strerror(e));
         }

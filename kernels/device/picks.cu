@@ -102,9 +102,10 @@ template <typename T, bool MAX> __device__ T block_bound(T v) {
     return r;
 }
 
-// Floats as unsigned ints in the same order (larger float, larger key).
+// Floats as unsigned ints in the same order (larger float, larger key);
+// -0.0 takes +0.0's key, as the CPU's comparisons see them equal.
 __device__ uint32_t order_key(float v) {
-    uint32_t b = __float_as_uint(v);
+    uint32_t b = __float_as_uint(v == 0.0f ? 0.0f : v);
     return b & 0x80000000u ? ~b : b | 0x80000000u;
 }
 __device__ float key_value(uint32_t k) { return __uint_as_float(k & 0x80000000u ? k & 0x7fffffffu : ~k); }

@@ -2,7 +2,9 @@
  * module's entry and its contract (backend/cuda_module.h). The ops are in
  * session.c (calls and memory), products.c (cuBLASLt), ops.c, picks.c and
  * graphs.c; the kernels in kernels/device/. Errors end the call with
- * NT5_ERR_DEVICE or NT5_ERR_OUT_OF_MEMORY and leave the model usable. */
+ * NT5_ERR_DEVICE or NT5_ERR_OUT_OF_MEMORY and leave the model usable,
+ * except those that end the CUDA context (an illegal address, a failed
+ * launch): the backend is then lost, and its later calls fail at once. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,15 +17,18 @@
 
 static void cuda_destroy(backend *be) {
     cuda_backend *cb = cuda_of(be);
-    cudaSetDevice(cb->device);
+    int previous = enter_device(cb);
     while (cb->idle) {
         cuda_session *s = cb->idle;
         cb->idle = s->next;
         cuda_session_free(s);
     }
     plan_cache_destroy(&cb->plans);
+    cudaMemPoolTrimTo(cb->pool, 0);
+    cudaMemPoolDestroy(cb->pool);
     pthread_mutex_destroy(&cb->lock);
     free(cb);
+    leave_device(previous);
 }
 
 static int cuda_threads(const backend *be) {
@@ -43,6 +48,7 @@ static const backend_ops cuda_ops = {
     .reserve = cuda_reserve,
     .exec_begin = cuda_exec_begin,
     .exec_end = cuda_exec_end,
+    .resume = cuda_resume,
     .alloc = cuda_alloc,
     .release = cuda_release,
     .upload = cuda_upload,
@@ -85,7 +91,7 @@ static unsigned disabled_paths(void) {
     return bits;
 }
 
-/* Checks the device and keeps freed pool memory for reuse. */
+/* Checks the device: compute capability 8.0 or newer, with stream-ordered memory pools. */
 static nt5_status check_device(const cuda_host *host, int device) {
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
@@ -105,16 +111,67 @@ static nt5_status check_device(const cuda_host *host, int device) {
                                "cuda:%d (%s) has compute capability %d.%d; nt5's CUDA backend "
                                "needs 8.0 or newer",
                                device, prop.name, prop.major, prop.minor);
+    int pools = 0;
+    if (cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, device) != cudaSuccess || !pools) {
+        cudaGetLastError();
+        return host->set_error(NT5_ERR_NO_DEVICE,
+                               "cuda:%d (%s) has no stream-ordered memory pools, which nt5's CUDA backend "
+                               "needs (a driver or platform without cudaMallocAsync: update the driver, or "
+                               "use the CPU)",
+                               device, prop.name);
+    }
     if ((e = cudaSetDevice(device)) != cudaSuccess)
         return host->set_error(NT5_ERR_NO_DEVICE, "cuda:%d: %s", device, cudaGetErrorString(e));
-    cudaMemPool_t pool;
-    uint64_t keep = UINT64_MAX;
-    if (cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess)
-        cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
     return NT5_OK;
 }
 
+/* The model's own pool on `device`, which keeps freed memory for the next
+ * call (its release threshold is unlimited; nothing else allocates from it). */
+static cudaError_t create_pool(int device, cudaMemPool_t *pool) {
+    struct cudaMemPoolProps props;
+    memset(&props, 0, sizeof props);
+    props.allocType = cudaMemAllocationTypePinned;
+    props.location.type = cudaMemLocationTypeDevice;
+    props.location.id = device;
+    cudaError_t e = cudaMemPoolCreate(pool, &props);
+    if (e != cudaSuccess) return e;
+    uint64_t keep = UINT64_MAX;
+    if ((e = cudaMemPoolSetAttribute(*pool, cudaMemPoolAttrReleaseThreshold, &keep)) != cudaSuccess)
+        cudaMemPoolDestroy(*pool);
+    return e;
+}
+
 __attribute__((visibility("default"))) const cuda_module_contract nt5_cuda_module_api = CUDA_MODULE_CONTRACT;
+
+/* The backend on `device`, which it leaves current. */
+static nt5_status create_backend(const cuda_host *host, int device, int allow_tf32, backend **out) {
+    nt5_status st = check_device(host, device);
+    if (st != NT5_OK) return st;
+    cuda_backend *cb = calloc(1, sizeof *cb);
+    if (!cb) return host->set_error(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+    cb->base.ops = &cuda_ops;
+    cb->host = host;
+    cb->device = device;
+    cb->tf32 = allow_tf32;
+    cb->disabled = disabled_paths();
+    cb->tc_smem = attention_tc_setup(); /* check_device made the device current */
+    cudaError_t e = create_pool(device, &cb->pool);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        free(cb);
+        return host->set_error(e == cudaErrorMemoryAllocation ? NT5_ERR_OUT_OF_MEMORY : NT5_ERR_DEVICE,
+                               "cuda:%d: cannot create a memory pool: %s", device, cudaGetErrorString(e));
+    }
+    cublasStatus_t s = plan_cache_init(&cb->plans, allow_tf32);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        cudaMemPoolDestroy(cb->pool);
+        free(cb);
+        return host->set_error(NT5_ERR_DEVICE, "cuBLASLt could not start (status %d)", (int)s);
+    }
+    pthread_mutex_init(&cb->lock, NULL);
+    *out = &cb->base;
+    return NT5_OK;
+}
 
 __attribute__((visibility("default"))) nt5_status nt5_cuda_module_create(const cuda_module_contract *contract,
                                                                          const cuda_host *host, int device,
@@ -126,22 +183,12 @@ __attribute__((visibility("default"))) nt5_status nt5_cuda_module_create(const c
                                "libnt5-cuda.so was built for another libnt5: %s (install matching "
                                "versions)",
                                why);
-    nt5_status st = check_device(host, device);
-    if (st != NT5_OK) return st;
-    cuda_backend *cb = calloc(1, sizeof *cb);
-    if (!cb) return host->set_error(NT5_ERR_OUT_OF_MEMORY, "out of memory");
-    cb->base.ops = &cuda_ops;
-    cb->host = host;
-    cb->device = device;
-    cb->tf32 = allow_tf32;
-    cb->disabled = disabled_paths();
-    cb->tc_smem = attention_tc_setup(); /* check_device made the device current */
-    cublasStatus_t s = plan_cache_init(&cb->plans, allow_tf32);
-    if (s != CUBLAS_STATUS_SUCCESS) {
-        free(cb);
-        return host->set_error(NT5_ERR_DEVICE, "cuBLASLt could not start (status %d)", (int)s);
+    int caller = -1; /* the thread's current device, given back */
+    if (cudaGetDevice(&caller) != cudaSuccess) {
+        cudaGetLastError();
+        caller = -1;
     }
-    pthread_mutex_init(&cb->lock, NULL);
-    *out = &cb->base;
-    return NT5_OK;
+    nt5_status st = create_backend(host, device, allow_tf32, out);
+    leave_device(caller);
+    return st;
 }

@@ -7,6 +7,7 @@
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "backend/backend.h"
 #include "backend/cuda_module.h"
@@ -30,6 +31,7 @@ typedef struct cuda_session {
     size_t picks_cap;
     float *partials; /* [partials_cap] attention's per-slice results */
     size_t partials_cap;
+    int caller_device;          /* the calling thread's current device, given back at the call's end */
     int capturing;              /* a decoding step is being recorded: no buffer may move */
     int capture_broken;         /* something in it could not be recorded */
     int recordings;             /* live recordings, which hold these buffers' addresses */
@@ -45,6 +47,8 @@ struct cuda_backend {
     int tf32;             /* f32 products in TF32 (nt5_model_options.allow_tf32) */
     unsigned disabled;    /* CUDA_OFF_* from NT5_CUDA_DISABLE (kernels/device/launch.h) */
     size_t tc_smem;       /* attention_tc_setup() */
+    atomic_int lost;      /* a sticky device error ended the CUDA context: every later call fails */
+    cudaMemPool_t pool;   /* nt5's own stream-ordered pool: call memory, kept for reuse, trimmed at the end */
     pthread_mutex_t lock; /* the session pool */
     cuda_session *idle;
     plan_cache plans; /* cuBLASLt plans by product shape */

@@ -1,15 +1,51 @@
 /* The CUDA backend's calls and memory: each API call takes a session (a
  * stream, a cuBLASLt workspace and small scratch buffers) from the
  * backend's pool, so threads sharing a model never share a stream. Buffers
- * come from the device's stream-ordered memory pool, which keeps freed
- * memory for reuse. Weights live in plain device allocations. */
+ * come from the model's own stream-ordered memory pool, which keeps freed
+ * memory for reuse until the model is freed (other CUDA code in the process
+ * keeps the device's default pool to itself). Weights live in plain device
+ * allocations. */
 #include "kernels/host/session.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* Errors after which the CUDA context cannot be used again (the runtime's
+ * documentation: the process must end it, or at least every allocation in
+ * it is gone). */
+static int sticky(cudaError_t e) {
+    switch (e) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorLaunchTimeout:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
+    case cudaErrorECCUncorrectable: return 1;
+    default: return 0;
+    }
+}
+
+/* a sticky error e: the backend is marked lost and the call's status says so */
+static void lose_device(exec_ctx *x, cudaError_t e) {
+    cuda_backend *cb = backend_of(x);
+    atomic_store(&cb->lost, 1);
+    if (x->status == NT5_OK)
+        x->status = cb->host->set_error(NT5_ERR_DEVICE,
+                                        "the GPU (cuda:%d) failed with %s (%s), which ends its CUDA context: "
+                                        "free the model and open it again",
+                                        cb->device, cudaGetErrorString(e), cudaGetErrorName(e));
+}
+
 int cuda_failed(exec_ctx *x, cudaError_t e, const char *what) {
     if (e == cudaSuccess) return x->status != NT5_OK;
+    if (sticky(e)) {
+        lose_device(x, e);
+        return 1;
+    }
     if (x->status == NT5_OK)
         x->status = backend_of(x)->host->set_error(e == cudaErrorMemoryAllocation ? NT5_ERR_OUT_OF_MEMORY
                                                                                   : NT5_ERR_DEVICE,
@@ -21,6 +57,11 @@ int cuda_failed(exec_ctx *x, cudaError_t e, const char *what) {
 
 int cuda_lt_failed(exec_ctx *x, cublasStatus_t s, const char *what) {
     if (s == CUBLAS_STATUS_SUCCESS) return x->status != NT5_OK;
+    cudaError_t e = cudaPeekAtLastError(); /* a failed product may be a lost context's */
+    if (sticky(e)) {
+        lose_device(x, e);
+        return 1;
+    }
     if (x->status == NT5_OK)
         x->status = backend_of(x)->host->set_error(s == CUBLAS_STATUS_ALLOC_FAILED ? NT5_ERR_OUT_OF_MEMORY
                                                                                    : NT5_ERR_DEVICE,
@@ -28,29 +69,53 @@ int cuda_lt_failed(exec_ctx *x, cublasStatus_t s, const char *what) {
     return 1;
 }
 
+/* ---- the caller's device ---- */
+
+int enter_device(const cuda_backend *cb) {
+    int previous = -1;
+    if (cudaGetDevice(&previous) != cudaSuccess || cudaSetDevice(cb->device) != cudaSuccess) {
+        cudaGetLastError();
+        return -1;
+    }
+    return previous;
+}
+
+void leave_device(int previous) {
+    if (previous >= 0 && cudaSetDevice(previous) != cudaSuccess) cudaGetLastError();
+}
+
 /* ---- weights ---- */
 
 void *cuda_adopt_weight(backend *be, void *host, size_t bytes) {
     void *dev = NULL;
-    cudaSetDevice(cuda_of(be)->device);
+    int previous = enter_device(cuda_of(be));
     if (cudaMalloc(&dev, bytes ? bytes : 1) != cudaSuccess ||
         cudaMemcpy(dev, host, bytes, cudaMemcpyHostToDevice) != cudaSuccess) {
         cudaGetLastError();
         cudaFree(dev);
         dev = NULL;
     }
+    leave_device(previous);
     free(host);
     return dev;
 }
 
 void cuda_free_weight(backend *be, void *w) {
-    cudaSetDevice(cuda_of(be)->device);
+    int previous = enter_device(cuda_of(be));
     cudaFree(w);
+    leave_device(previous);
 }
 
-void cuda_read_weight(const backend *be, void *host, const void *w, size_t bytes) {
-    cudaSetDevice(cuda_of(be)->device);
-    cudaMemcpy(host, w, bytes, cudaMemcpyDeviceToHost);
+nt5_status cuda_read_weight(const backend *be, void *host, const void *w, size_t bytes) {
+    cuda_backend *cb = cuda_of(be);
+    int previous = enter_device(cb);
+    cudaError_t e = previous < 0 ? cudaErrorInvalidDevice : cudaMemcpy(host, w, bytes, cudaMemcpyDeviceToHost);
+    leave_device(previous);
+    if (e == cudaSuccess) return NT5_OK;
+    if (sticky(e)) atomic_store(&cb->lost, 1);
+    else cudaGetLastError();
+    return cb->host->set_error(NT5_ERR_DEVICE, "CUDA: cannot read a weight back from cuda:%d: %s (%s)", cb->device,
+                               cudaGetErrorString(e), cudaGetErrorName(e));
 }
 
 /* ---- sessions ---- */
@@ -76,37 +141,58 @@ static nt5_status device_error(const cuda_backend *cb, cudaError_t e) {
                                "CUDA: cannot start a call on device %d: %s", cb->device, cudaGetErrorString(e));
 }
 
-/* The device's stream-ordered pool keeps what is freed into it (backend.c). */
+/* The model's pool keeps what is freed into it (backend.c). */
 void cuda_reserve(backend *be, size_t bytes) {
     void *p = NULL;
-    if (cudaSetDevice(cuda_of(be)->device) == cudaSuccess &&
-        cudaMallocAsync(&p, bytes, cudaStreamPerThread) == cudaSuccess)
+    int previous = enter_device(cuda_of(be));
+    if (previous >= 0 && cudaMallocFromPoolAsync(&p, bytes, cuda_of(be)->pool, cudaStreamPerThread) == cudaSuccess)
         cudaFreeAsync(p, cudaStreamPerThread);
     cudaStreamSynchronize(cudaStreamPerThread);
     cudaGetLastError(); /* best effort: a failure leaves nothing behind */
+    leave_device(previous);
 }
 
 /* A session from the pool, or a new one. */
 nt5_status cuda_exec_begin(const backend *be, exec_ctx *x) {
     cuda_backend *cb = cuda_of(be);
-    cudaError_t e = cudaSetDevice(cb->device); /* the device is per thread */
-    if (e != cudaSuccess) return device_error(cb, e);
+    if (atomic_load(&cb->lost))
+        return cb->host->set_error(NT5_ERR_DEVICE,
+                                   "the GPU (cuda:%d) failed in an earlier call and its CUDA "
+                                   "context is lost: free the model and open it again",
+                                   cb->device);
+    int caller = -1;
+    cudaError_t e = cudaGetDevice(&caller); /* the device is per thread: given back at the end */
+    if (e == cudaSuccess) e = cudaSetDevice(cb->device);
+    if (e != cudaSuccess) {
+        leave_device(caller);
+        return device_error(cb, e);
+    }
     pthread_mutex_lock(&cb->lock);
     cuda_session *s = cb->idle;
     if (s) cb->idle = s->next;
     pthread_mutex_unlock(&cb->lock);
     if (!s) {
-        if (!(s = calloc(1, sizeof *s))) return cb->host->set_error(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+        if (!(s = calloc(1, sizeof *s))) {
+            leave_device(caller);
+            return cb->host->set_error(NT5_ERR_OUT_OF_MEMORY, "out of memory");
+        }
         s->cb = cb;
         e = cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking);
         if (e == cudaSuccess) e = cudaMalloc(&s->workspace, WORKSPACE_BYTES);
         if (e != cudaSuccess) {
             cuda_session_free(s);
+            leave_device(caller);
             return device_error(cb, e);
         }
     }
+    s->caller_device = caller;
     x->scratch = s;
     return NT5_OK;
+}
+
+void cuda_resume(exec_ctx *x) {
+    cuda_session *s = session_of(x);
+    cuda_failed(x, cudaSetDevice(s->cb->device), "making the model's device current after a callback");
 }
 
 nt5_status cuda_exec_end(exec_ctx *x) {
@@ -114,6 +200,7 @@ nt5_status cuda_exec_end(exec_ctx *x) {
     cuda_backend *cb = s->cb;
     for (; s->n_retired > 0; s->n_retired--) cudaFreeAsync(s->retired[s->n_retired - 1], s->stream);
     cuda_failed(x, cudaStreamSynchronize(s->stream), "call");
+    leave_device(s->caller_device);
     pthread_mutex_lock(&cb->lock);
     s->next = cb->idle;
     cb->idle = s;
@@ -140,7 +227,7 @@ void *cuda_grow(exec_ctx *x, void **buf, size_t *cap, size_t bytes) {
     }
     *buf = NULL;
     *cap = 0;
-    if (cuda_failed(x, cudaMallocAsync(buf, bytes, s->stream), "allocating scratch")) return NULL;
+    if (cuda_failed(x, cudaMallocFromPoolAsync(buf, bytes, s->cb->pool, s->stream), "allocating scratch")) return NULL;
     *cap = bytes;
     return *buf;
 }
@@ -149,7 +236,8 @@ void *cuda_grow(exec_ctx *x, void **buf, size_t *cap, size_t bytes) {
 
 float *cuda_alloc(exec_ctx *x, size_t n) {
     void *p = NULL;
-    if (cuda_failed(x, cudaMallocAsync(&p, n * sizeof(float), session_of(x)->stream), "allocating a buffer"))
+    cuda_session *s = session_of(x);
+    if (cuda_failed(x, cudaMallocFromPoolAsync(&p, n * sizeof(float), s->cb->pool, s->stream), "allocating a buffer"))
         return NULL;
     return p;
 }

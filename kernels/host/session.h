@@ -13,6 +13,12 @@ int cuda_failed(exec_ctx *x, cudaError_t e, const char *what);
 int cuda_lt_failed(exec_ctx *x, cublasStatus_t s, const char *what);
 nt5_status cuda_exec_begin(const backend *be, exec_ctx *x);
 nt5_status cuda_exec_end(exec_ctx *x);
+/* Makes the model's device current again after a token callback. */
+void cuda_resume(exec_ctx *x);
+/* Makes cb's device current; the thread's device before (to give back with
+ * leave_device), -1 on failure. */
+int enter_device(const cuda_backend *cb);
+void leave_device(int previous);
 void cuda_session_free(cuda_session *s);
 void cuda_reserve(backend *be, size_t bytes);
 /* A session buffer of at least `bytes`, grown on the call's stream (NULL
@@ -26,6 +32,6 @@ void cuda_upload_ints(exec_ctx *x, int32_t *dst, const int32_t *src, size_t n);
 void cuda_download(exec_ctx *x, float *dst, const float *src, size_t n);
 void *cuda_adopt_weight(backend *be, void *host, size_t bytes);
 void cuda_free_weight(backend *be, void *w);
-void cuda_read_weight(const backend *be, void *host, const void *w, size_t bytes);
+nt5_status cuda_read_weight(const backend *be, void *host, const void *w, size_t bytes);
 
 #endif

@@ -34,9 +34,10 @@ static void cpu_free_weight(backend *be, void *w) {
     free(w);
 }
 
-static void cpu_read_weight(const backend *be, void *host, const void *w, size_t bytes) {
+static nt5_status cpu_read_weight(const backend *be, void *host, const void *w, size_t bytes) {
     (void)be;
     memcpy(host, w, bytes);
+    return NT5_OK;
 }
 
 static size_t cpu_row_block_of(const backend *be) {
