@@ -38,9 +38,11 @@ cudaError_t launch_greedy_pick(const float *logits, size_t rows, size_t V, int32
                                cudaStream_t stream);
 
 /* per row of logits [rows, V]: backend.h sample_pick with o's temperature,
- * top_k and top_p and the uniform draws u (device [rows]) */
+ * top_k and top_p and the uniform draws u (device [rows]); weights: device
+ * scratch [rows, V] when top_p < 1 (else unused) */
 cudaError_t launch_sample_pick(const float *logits, size_t rows, size_t V, float temperature, int32_t top_k,
-                               float top_p, const double *u, int32_t *ids, float *logprobs, cudaStream_t stream);
+                               float top_p, const double *u, double *weights, int32_t *ids, float *logprobs,
+                               cudaStream_t stream);
 
 /* per row of logits [rows, V]: the n best of (logits - logsumexp) + base[r]
  * (base device [rows]), by score and then token, into scores/tokens [rows, n] */

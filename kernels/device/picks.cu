@@ -122,11 +122,13 @@ template <typename Enough> __device__ uint32_t largest_key(Enough enough) {
 // the temperature; top-k keeps the scores >= the k-th largest and top-p the
 // scores >= the smallest of the most likely ones whose mass (fp64, relative
 // to the max) reaches top_p of the rest, both found as thresholds on the
-// scores' order keys; then the first token whose running fp64 sum of
-// exp(score - max) passes u * total, chunks of tokens summed per thread.
+// scores' order keys (the exponentials computed once into the row's
+// `weights` [V], which the 32 steps of the search sum); then the first
+// token whose running fp64 sum of exp(score - max) passes u * total,
+// chunks of tokens summed per thread.
 __global__ void __launch_bounds__(PICK_THREADS)
     sample_pick_kernel(const float *logits, size_t V, float temperature, int top_k, float top_p, const double *u,
-                       int32_t *ids, float *logprobs) {
+                       double *weights, int32_t *ids, float *logprobs) {
     __shared__ double prefix[PICK_THREADS + 1];
     const float *s = logits + blockIdx.x * V;
     float lse = row_logsumexp(s, V);
@@ -143,13 +145,15 @@ __global__ void __launch_bounds__(PICK_THREADS)
     max_key = block_bound<uint32_t, true>(max_key);
     const float wmax = key_value(max_key);
     if (top_p < 1.0f) {
+        double *e = weights + blockIdx.x * V;  // exp(w - max) of the tokens top-k kept, else 0
+        for (size_t i = threadIdx.x; i < V; i += PICK_THREADS) {
+            float w = warped(i);
+            e[i] = order_key(w) >= floor_key && w != -INFINITY ? exp((double)w - wmax) : 0.0;
+        }
         auto mass = [&](uint32_t k) {
             double m = 0;
-            for (size_t i = threadIdx.x; i < V; i += PICK_THREADS) {
-                float w = warped(i);
-                uint32_t key = order_key(w);
-                if (key >= k && key >= floor_key && w != -INFINITY) m += exp((double)w - wmax);
-            }
+            for (size_t i = threadIdx.x; i < V; i += PICK_THREADS)
+                if (order_key(warped(i)) >= k) m += e[i];
             return block_sum(m);
         };
         double target = (double)top_p * mass(floor_key);
@@ -206,10 +210,10 @@ extern "C" cudaError_t launch_greedy_pick(const float *logits, size_t rows, size
 }
 
 extern "C" cudaError_t launch_sample_pick(const float *logits, size_t rows, size_t V, float temperature, int32_t top_k,
-                                          float top_p, const double *u, int32_t *ids, float *logprobs,
+                                          float top_p, const double *u, double *weights, int32_t *ids, float *logprobs,
                                           cudaStream_t stream) {
     if (rows == 0) return cudaSuccess;
-    sample_pick_kernel<<<(unsigned)rows, PICK_THREADS, 0, stream>>>(logits, V, temperature, top_k, top_p, u, ids,
-                                                                    logprobs);
+    sample_pick_kernel<<<(unsigned)rows, PICK_THREADS, 0, stream>>>(logits, V, temperature, top_k, top_p, u, weights,
+                                                                    ids, logprobs);
     return cudaGetLastError();
 }

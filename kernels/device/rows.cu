@@ -49,21 +49,28 @@ __device__ float activate(float v, activation act) {
     return v;
 }
 
+// The row-wise kernels below take rows over the grid's y and a row's
+// columns over its x (both grid-stride), so no element pays a 64-bit
+// division to find its row.
+#define FOR_ROWS(r, rows) for (size_t r = blockIdx.y; r < (rows); r += gridDim.y)
+#define FOR_COLS(i, cols)                                                                                              \
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (cols); i += (size_t)gridDim.x * blockDim.x)
+
 template <typename T>
 __global__ void ffn_activation_kernel(T *out, float scale, const float *in, size_t ld_in, size_t M, size_t F,
                                       activation act, int gated) {
-    for (size_t t = blockIdx.x * (size_t)blockDim.x + threadIdx.x; t < M * F; t += (size_t)gridDim.x * blockDim.x) {
-        size_t r = t / F, i = t % F;
+    FOR_ROWS(r, M) {
         const float *x = in + r * ld_in;
-        float y = activate(x[i], act);
-        out[t] = stored<T>((gated ? y * x[F + i] : y) * scale);
+        FOR_COLS(i, F) {
+            float y = activate(x[i], act);
+            out[r * F + i] = stored<T>((gated ? y * x[F + i] : y) * scale);
+        }
     }
 }
 
 template <typename T>
 __global__ void to_half_kernel(T *out, const float *in, size_t ld_in, size_t rows, size_t cols, float scale) {
-    for (size_t t = blockIdx.x * (size_t)blockDim.x + threadIdx.x; t < rows * cols; t += (size_t)gridDim.x * blockDim.x)
-        out[t] = stored<T>(in[(t / cols) * ld_in + t % cols] * scale);
+    FOR_ROWS(r, rows) FOR_COLS(i, cols) out[r * cols + i] = stored<T>(in[r * ld_in + i] * scale);
 }
 
 __global__ void append_rows_kernel(float *dst, size_t block_stride, size_t ld_dst, const int32_t *pos, const float *src,
@@ -83,9 +90,10 @@ __global__ void gather_blocks_kernel(float *dst, const float *src, const int32_t
         to[i] = from[i];
 }
 
-unsigned grid_for(size_t n, unsigned block) {
-    size_t g = (n + block - 1) / block;
-    return g > 65535u * 16u ? 65535u * 16u : (unsigned)(g ? g : 1);
+// the grid of FOR_ROWS/FOR_COLS for rows x cols elements, `block` threads a block
+dim3 grid_for_rows(size_t rows, size_t cols, unsigned block) {
+    size_t x = (cols + block - 1) / block;
+    return dim3((unsigned)(x < 1024 ? (x ? x : 1) : 1024), (unsigned)(rows < 65535 ? rows : 65535));
 }
 
 }  // namespace
@@ -112,7 +120,7 @@ extern "C" cudaError_t launch_ffn_activation(void *out, int32_t out_dtype, float
                                              size_t ld_in, size_t M, size_t F, activation act, int gated,
                                              cudaStream_t stream) {
     if (M * F == 0) return cudaSuccess;
-    unsigned grid = grid_for(M * F, 256);
+    dim3 grid = grid_for_rows(M, F, 256);
     if (out_dtype == NT5_DTYPE_BF16)
         ffn_activation_kernel<<<grid, 256, 0, stream>>>((__nv_bfloat16 *)out, out_scale, in, ld_in, M, F, act, gated);
     else if (out_dtype == NT5_DTYPE_F16)
@@ -124,7 +132,7 @@ extern "C" cudaError_t launch_ffn_activation(void *out, int32_t out_dtype, float
 extern "C" cudaError_t launch_to_half(uint16_t *out, const float *in, size_t ld_in, size_t rows, size_t cols,
                                       int32_t dtype, float scale, cudaStream_t stream) {
     if (rows * cols == 0) return cudaSuccess;
-    unsigned grid = grid_for(rows * cols, 256);
+    dim3 grid = grid_for_rows(rows, cols, 256);
     if (dtype == NT5_DTYPE_BF16)
         to_half_kernel<<<grid, 256, 0, stream>>>((__nv_bfloat16 *)out, in, ld_in, rows, cols, scale);
     else to_half_kernel<<<grid, 256, 0, stream>>>((__half *)out, in, ld_in, rows, cols, scale);

@@ -45,7 +45,8 @@ static const int32_t *valid_on_device(exec_ctx *x, const size_t *kv_valid, size_
         return NULL;
     }
     for (size_t b = 0; b < n; b++) host[b] = (int32_t)kv_valid[b];
-    s->valid_n = 0; /* until the new lengths are queued */
+    s->valid_n = 0;                      /* until the new lengths are queued */
+    if (s->recordings) s->valid_cap = 0; /* a recorded step may read the old lengths: new ones take a new buffer */
     int32_t *dev = cuda_grow(x, (void **)&s->valid, &s->valid_cap, n * sizeof *host);
     if (!dev ||
         cuda_failed(x, cudaMemcpyAsync(dev, host, n * sizeof *host, cudaMemcpyHostToDevice, s->stream), "upload")) {

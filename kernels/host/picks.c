@@ -45,13 +45,14 @@ void cuda_sample_pick(exec_ctx *x, const float *logits, size_t rows, size_t V, c
     cuda_session *s = session_of(x);
     int32_t *dev_ids;
     float *dev_lp;
-    double *dev_u; /* [rows] the draws */
-    if (rows == 0 || !(dev_u = (double *)pick_buffers(x, rows, rows * sizeof *u, &dev_ids, &dev_lp)) ||
+    double *dev_u; /* [rows] the draws, then for top-p [rows, V] the kernel's exponentials */
+    size_t weights = o->top_p < 1.0f ? rows * V : 0;
+    if (rows == 0 || !(dev_u = (double *)pick_buffers(x, rows, (rows + weights) * sizeof *u, &dev_ids, &dev_lp)) ||
         cuda_failed(x, cudaMemcpyAsync(dev_u, u, rows * sizeof *u, cudaMemcpyHostToDevice, s->stream), "upload"))
         return;
     download_picks(x,
-                   launch_sample_pick(logits, rows, V, o->temperature, o->top_k, o->top_p, dev_u, dev_ids, dev_lp,
-                                      s->stream),
+                   launch_sample_pick(logits, rows, V, o->temperature, o->top_k, o->top_p, dev_u,
+                                      weights ? dev_u + rows : NULL, dev_ids, dev_lp, s->stream),
                    "sampling", dev_ids, dev_lp, rows, ids, logprobs);
 }
 
