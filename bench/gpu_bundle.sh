@@ -2,7 +2,8 @@
 # Packs what a GPU machine (the `device` tool's: a CUDA image without
 # nt5's Debian libraries, and no network) needs to run nt5's CUDA tests and
 # benchmarks from this build: the nt5 tool, libnt5, the CUDA module, the
-# CUDA test program, and every shared library they use except glibc's, the
+# CUDA test program and the backend conformance test (what
+# bench/device_check.sh runs), and every shared library they use except glibc's, the
 # C++ runtime's and CUDA's own (the machine has newer ones), as one
 # .gpu-bundle.tar.xz (xz: OpenBLAS alone is 36 MB, and a device call
 # carries 64 MiB in all; .gitignore has it). Name it in the call's `carry`
@@ -17,9 +18,9 @@ out=.gpu-bundle
 rm -rf "$out" "$out.tar.xz"
 mkdir -p "$out/bin" "$out/lib"
 [ -f "$build/kernels/libnt5-cuda.so" ] || { echo "no $build/kernels/libnt5-cuda.so: build with nvcc on the PATH" >&2; exit 1; }
-cp "$build/tools/nt5" "$build/tests/test_cuda" "$out/bin/"
+cp "$build/tools/nt5" "$build/tests/test_cuda" "$build/tests/test_backend_ops" "$out/bin/"
 cp -L "$build/libnt5.so.1" "$build/kernels/libnt5-cuda.so" "$out/lib/"
-ldd "$build/tools/nt5" "$build/tests/test_cuda" "$build/kernels/libnt5-cuda.so" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' |
+ldd "$build/tools/nt5" "$build/tests/test_cuda" "$build/tests/test_backend_ops" "$build/kernels/libnt5-cuda.so" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' |
     sort -u | while read -r lib; do
         case $(basename "$lib") in
         libc.so* | libm.so* | libpthread.so* | libdl.so* | librt.so* | libresolv.so* | ld-linux* | libstdc++* | \
