@@ -71,50 +71,65 @@ static int same_shape(const lt_shape *a, const lt_shape *b) {
            a->dtype == b->dtype && a->out_dtype == b->out_dtype && a->accumulate == b->accumulate && a->relu == b->relu;
 }
 
-/* A slot for a new plan: the next one no enqueue is using, or NULL. */
-static lt_plan *free_slot(plan_cache *pc) {
-    for (size_t i = 0; i < PLAN_CACHE; i++) {
-        lt_plan *p = &pc->plans[pc->next++ % PLAN_CACHE];
-        if (p->users == 0) return p;
-    }
+/* The cached plan for shape, or NULL; under the lock. */
+static lt_plan *find(plan_cache *pc, const lt_shape *shape) {
+    for (size_t i = 0; i < PLAN_CACHE; i++)
+        if (pc->plans[i].built && same_shape(&pc->plans[i].shape, shape)) return &pc->plans[i];
     return NULL;
 }
 
-cublasStatus_t plan_take(plan_cache *pc, const lt_shape *shape, lt_plan **out) {
-    *out = NULL;
-    pthread_mutex_lock(&pc->lock);
+/* The slot a new plan takes: an empty one, else the least recently used
+ * one that no enqueue is using, else NULL; under the lock. */
+static lt_plan *free_slot(plan_cache *pc) {
+    lt_plan *best = NULL;
     for (size_t i = 0; i < PLAN_CACHE; i++) {
         lt_plan *p = &pc->plans[i];
-        if (p->built && same_shape(&p->shape, shape)) {
-            p->users++;
-            pthread_mutex_unlock(&pc->lock);
-            *out = p;
-            return CUBLAS_STATUS_SUCCESS;
-        }
+        if (!p->built) return p;
+        if (p->users == 0 && (!best || p->last_use < best->last_use)) best = p;
     }
-    lt_plan *p = free_slot(pc);
-    cublasStatus_t s;
-    if (p) {
+    return best;
+}
+
+/* p taken by one more enqueue; under the lock */
+static lt_plan *taken(plan_cache *pc, lt_plan *p) {
+    p->users++;
+    p->last_use = ++pc->clock;
+    return p;
+}
+
+cublasStatus_t plan_take(plan_cache *pc, const lt_shape *shape, lt_plan **out) {
+    pthread_mutex_lock(&pc->lock);
+    lt_plan *p = find(pc, shape);
+    if (p) *out = taken(pc, p);
+    pthread_mutex_unlock(&pc->lock);
+    if (p) return CUBLAS_STATUS_SUCCESS;
+    *out = NULL;
+    lt_plan fresh = {.shape = *shape};
+    cublasStatus_t s = plan_build(pc, &fresh); /* outside the lock: the heuristic query takes its time */
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        plan_destroy(&fresh);
+        return s;
+    }
+    pthread_mutex_lock(&pc->lock);
+    if ((p = find(pc, shape))) { /* another thread cached it meanwhile */
+        *out = taken(pc, p);
+        plan_destroy(&fresh);
+    } else if ((p = free_slot(pc))) {
         plan_destroy(p);
-        p->shape = *shape;
-        s = plan_build(pc, p);
-        if (s == CUBLAS_STATUS_SUCCESS) p->users = 1;
-        else plan_destroy(p);
+        *p = fresh;
+        *out = taken(pc, p);
     }
     pthread_mutex_unlock(&pc->lock);
-    if (!p) { /* every cached plan is being enqueued: one of its own, freed by plan_release */
-        if (!(p = calloc(1, sizeof *p))) return CUBLAS_STATUS_ALLOC_FAILED;
-        p->shape = *shape;
-        p->users = -1;
-        s = plan_build(pc, p);
-        if (s != CUBLAS_STATUS_SUCCESS) {
-            plan_destroy(p);
-            free(p);
-            return s;
-        }
+    if (*out) return CUBLAS_STATUS_SUCCESS;
+    /* every cached plan is being enqueued: this one is its own, freed by plan_release */
+    if (!(p = malloc(sizeof *p))) {
+        plan_destroy(&fresh);
+        return CUBLAS_STATUS_ALLOC_FAILED;
     }
-    if (s == CUBLAS_STATUS_SUCCESS) *out = p;
-    return s;
+    *p = fresh;
+    p->users = -1;
+    *out = p;
+    return CUBLAS_STATUS_SUCCESS;
 }
 
 void plan_release(plan_cache *pc, lt_plan *p) {

@@ -1,7 +1,9 @@
 /* The cuBLASLt plan cache: descriptors and the heuristic's algorithm for
- * each product shape, built once and shared by the threads of a model.
- * A plan in use by an enqueue is never replaced, so the lock is held only
- * to find or build one, not across cublasLtMatmul. */
+ * each product shape, built once and shared by the threads of a model. A
+ * plan is immutable once cached and never replaced while an enqueue uses
+ * it; the lock is held only to find a plan or to insert one, never while a
+ * plan is built (the heuristic query) or enqueued. A new plan replaces the
+ * least recently used one that nothing uses. */
 #ifndef NT5_KERNELS_PLANS_H
 #define NT5_KERNELS_PLANS_H
 
@@ -25,7 +27,8 @@ typedef struct lt_shape {
 typedef struct lt_plan {
     lt_shape shape;
     int built;
-    int users; /* enqueues using it now (under the cache's lock) */
+    int users;         /* enqueues using it now (under the cache's lock); -1: a plan of its own */
+    uint64_t last_use; /* the cache's clock when it was last taken */
     cublasLtMatmulDesc_t op;
     cublasLtMatrixLayout_t a, b, c;
     cublasLtMatmulAlgo_t algo;
@@ -36,7 +39,7 @@ typedef struct plan_cache {
     int tf32; /* f32 products in TF32 */
     pthread_mutex_t lock;
     lt_plan plans[PLAN_CACHE];
-    size_t next; /* where the next new plan goes, round robin */
+    uint64_t clock; /* plans taken so far */
 } plan_cache;
 
 cublasStatus_t plan_cache_init(plan_cache *pc, int tf32);
