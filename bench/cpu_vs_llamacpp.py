@@ -20,7 +20,8 @@ per-round ratios; each round runs every case, the engines in turn):
   decode   t5-v1_1-small, 32-token input, 64 new tokens, ms per token after
            the first ((T64 - T1) / 63 for nt5, the mean of steps 2..64 for
            llama.cpp); q8_0 <= 0.8, f16 and bf16 (against llama.cpp f16) <= 0.8,
-           f32 <= 0.9, k-quants <= 1.0, and nt5 within 1.3x of the memory floor
+           f32 <= 0.9, k-quants <= 1.0, and nt5 f32, f16, bf16 and q8_0 within 1.3x of
+           the memory floor (the k-quants' floors are shown, not held to it)
   decode   the same from a 512-token input (llama.cpp recomputes the
            cross-attention K/V from the encoder output at every step)
   encode   t5-v1_1-base, 1 x 512: nt5 q8_0 <= nt5 f32, llama.cpp q8_0 / nt5 q8_0 >= 1.3
@@ -74,6 +75,9 @@ DECODE = [("f32", "f32", 32, 0.9), ("f16", "f16", 32, 0.8), ("bf16", "f16", 32, 
 QUICK_DECODE = [c for c in DECODE if c[0] in ("f32", "f16", "q8_0") and c[2] == 32]
 NEW_TOKENS = 64
 FLOOR_TARGET = 1.3
+# the dtypes the issue holds to FLOOR_TARGET at 32 tokens; the k-quants' floors are shown, their
+# target is the ratio alone (no slower than llama.cpp's same type)
+FLOOR_DTYPES = ("f32", "f16", "bf16", "q8_0")
 XXL = dict(d_model=4096, d_kv=64, d_ff=10240, num_heads=64, num_layers=24, vocab=32128)
 
 
@@ -356,7 +360,7 @@ def judge(r, floors):
     if "floor_ms" in r:
         r["nt5_over_floor"], r["llama_over_floor"] = r["nt5_ms"] / r["floor_ms"], r["llama_ms"] / r["floor_ms"]
     checks = [r["target"] is None or r["ratio"] <= r["target"]]
-    if r["kind"] == "decode" and r["seq_len"] == 32:
+    if r["kind"] == "decode" and r["seq_len"] == 32 and r["nt5_asked"] in FLOOR_DTYPES:
         checks.append(r["nt5_over_floor"] <= FLOOR_TARGET)
     if "q8_over_f32" in r:
         checks.append(r["q8_over_f32"] <= 1.0)

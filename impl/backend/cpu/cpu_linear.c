@@ -22,9 +22,10 @@ typedef struct linear_job {
     const block_type *bt; /* w's blocks, or NULL */
     size_t ld_out, ld_in, M, N, K, pieces, row_bytes;
     int accumulate;
-    int blas_only; /* batch invariance: sgemm for any M (the other kernels sum in other orders) */
-    float scale;   /* 2^weight_exp: what w's stored values are multiplied by (f16), else 1 */
-    float *tiles;  /* [threads, TILE_ROWS * K]: 16-bit or block weights widened for BLAS */
+    int blas_only;    /* batch invariance: sgemm for any M (the other kernels sum in other orders) */
+    float scale;      /* 2^weight_exp: what w's stored values are multiplied by (f16), else 1 */
+    size_t tile_rows; /* weight rows widened at a time for BLAS (tile_rows_for) */
+    float *tiles;     /* [threads, tile_rows * K]: 16-bit or block weights widened for BLAS */
 } linear_job;
 
 /* r[nx, nw] = x rows . the nw weight rows from row n on, as stored (nx 1..4) */
@@ -64,11 +65,17 @@ static void small_m_linear(const linear_job *j, size_t n0, size_t n1) {
 }
 
 #define SMALL_M 8
-#define TILE_ROWS 128
+/* Weight rows a thread widens for one sgemm call: as many as TILE_FLOATS
+ * floats hold, at least MIN_TILE_ROWS. sgemm packs the whole input again
+ * at every call, so small tiles cost that packing many times over. */
+#define TILE_FLOATS ((size_t)1 << 20)
+#define MIN_TILE_ROWS 128
+
+static size_t tile_rows_for(size_t K) { return TILE_FLOATS / K > MIN_TILE_ROWS ? TILE_FLOATS / K : MIN_TILE_ROWS; }
 
 /* out[:, n0:n1] through BLAS; 16-bit and block weights are widened
- * TILE_ROWS rows at a time into this thread's tile (cheap next to the
- * M-row product). */
+ * tile_rows at a time into this thread's tile (cheap next to the M-row
+ * product). */
 static void blas_linear_inside(const linear_job *j, size_t n0, size_t n1, size_t slot) {
     float beta = j->accumulate ? 1.0f : 0.0f;
     if (j->w->dtype == NT5_DTYPE_F32) {
@@ -76,9 +83,9 @@ static void blas_linear_inside(const linear_job *j, size_t n0, size_t n1, size_t
                     (int)j->ld_in, (const float *)j->w->data + n0 * j->K, (int)j->K, beta, j->out + n0, (int)j->ld_out);
         return;
     }
-    float *tile = j->tiles + slot * TILE_ROWS * j->K;
-    for (size_t t0 = n0; t0 < n1; t0 += TILE_ROWS) {
-        size_t rows = n1 - t0 < TILE_ROWS ? n1 - t0 : TILE_ROWS;
+    float *tile = j->tiles + slot * j->tile_rows * j->K;
+    for (size_t t0 = n0; t0 < n1; t0 += j->tile_rows) {
+        size_t rows = n1 - t0 < j->tile_rows ? n1 - t0 : j->tile_rows;
         const void *w = (const char *)j->w->data + t0 * j->row_bytes;
         if (j->bt) block_widen(j->bt, w, rows * j->K, tile);
         else dense_widen(j->w->dtype, w, rows * j->K, tile);
@@ -125,7 +132,8 @@ void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t 
                     .blas_only = x->batch_invariant,
                     .scale = ldexpf(1.0f, w->weight_exp)};
     if (w->dtype != NT5_DTYPE_F32 && uses_blas(&j)) {
-        j.tiles = malloc((size_t)pool_threads(cpu_pool_of(x)) * TILE_ROWS * K * sizeof(float));
+        j.tile_rows = tile_rows_for(K);
+        j.tiles = malloc((size_t)pool_threads(cpu_pool_of(x)) * j.tile_rows * K * sizeof(float));
         if (!j.tiles) {
             x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in a matrix product");
             return;
