@@ -97,7 +97,8 @@ static void check_widen(const fixture *f, int i) {
 /* block_dots for nw weight rows by nx input rows against double sums */
 static void check_dots(int32_t dtype) {
     const block_type *bt = block_type_of(dtype);
-    const size_t K = 768, rows = 4; /* three 256-value blocks a row */
+    /* three 256-value blocks a row; 25 Q8_0 blocks (its single-input kernel takes two at a time) */
+    const size_t K = bt->values == 32 ? 800 : 768, rows = 4;
     size_t row_bytes = block_type_row_bytes(bt, K);
     float *w = malloc(rows * K * sizeof(float)), *x = malloc(rows * K * sizeof(float));
     uint8_t *blocks = malloc(rows * row_bytes);
