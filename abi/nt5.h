@@ -145,9 +145,9 @@ typedef struct nt5_model_options {
      * GPU when one is usable and the CPU otherwise. On a GPU, nt5 gives
      * the calling thread's current CUDA device back as it found it, and
      * keeps its working memory in a pool of its own, released when the
-     * model is freed. An error that ends the GPU's CUDA context (an illegal
+     * model is freed. An error that ends CUDA in the process (an illegal
      * address, a failed launch) makes every later call on the model fail
-     * with NT5_ERR_DEVICE: free it and open it again. */
+     * at once with NT5_ERR_DEVICE; CUDA works again only in a new process. */
     const char *device;
     /* CPU threads used by each call; 0 (default) = all online cores. */
     int32_t num_threads;

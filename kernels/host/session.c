@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Errors after which the CUDA context cannot be used again (the runtime's
- * documentation: the process must end it, or at least every allocation in
- * it is gone). */
+/* Errors after which the CUDA context cannot be used again: CUDA's
+ * documentation says every allocation is then invalid and the process must
+ * be restarted to use CUDA again. */
 static int sticky(cudaError_t e) {
     switch (e) {
     case cudaErrorIllegalAddress:
@@ -35,8 +35,8 @@ static void lose_device(exec_ctx *x, cudaError_t e) {
     atomic_store(&cb->lost, 1);
     if (x->status == NT5_OK)
         x->status = cb->host->set_error(NT5_ERR_DEVICE,
-                                        "the GPU (cuda:%d) failed with %s (%s), which ends its CUDA context: "
-                                        "free the model and open it again",
+                                        "the GPU (cuda:%d) failed with %s (%s), which ends CUDA in this "
+                                        "process: GPU work needs a new process (models on the CPU still work)",
                                         cb->device, cudaGetErrorString(e), cudaGetErrorName(e));
 }
 
@@ -157,8 +157,8 @@ nt5_status cuda_exec_begin(const backend *be, exec_ctx *x) {
     cuda_backend *cb = cuda_of(be);
     if (atomic_load(&cb->lost))
         return cb->host->set_error(NT5_ERR_DEVICE,
-                                   "the GPU (cuda:%d) failed in an earlier call and its CUDA "
-                                   "context is lost: free the model and open it again",
+                                   "the GPU (cuda:%d) failed in an earlier call, which ended CUDA in this "
+                                   "process: GPU work needs a new process",
                                    cb->device);
     int caller = -1;
     cudaError_t e = cudaGetDevice(&caller); /* the device is per thread: given back at the end */

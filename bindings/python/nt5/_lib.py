@@ -76,9 +76,9 @@ class nt5_model_options(ctypes.Structure):
       device: "auto" (default, also NULL), "cpu", "cuda" or "cuda:N". auto picks a GPU when one is
           usable and the CPU otherwise. On a GPU, nt5 gives the calling thread's current CUDA device
           back as it found it, and keeps its working memory in a pool of its own, released when the
-          model is freed. An error that ends the GPU's CUDA context (an illegal address, a failed
-          launch) makes every later call on the model fail with NT5_ERR_DEVICE: free it and open it
-          again.
+          model is freed. An error that ends CUDA in the process (an illegal address, a failed
+          launch) makes every later call on the model fail at once with NT5_ERR_DEVICE; CUDA works
+          again only in a new process.
       num_threads: CPU threads used by each call; 0 (default) = all online cores.
       encoder_only: 1: load only the encoder (no decoder or lm_head in memory); generation then
           fails with NT5_ERR_UNSUPPORTED. Default 0.
