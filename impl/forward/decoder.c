@@ -8,6 +8,30 @@
 #include "base/error.h"
 #include "forward/blocks.h"
 
+/* The encoder output [enc_rows, d_model] as every layer's cross K/V product
+ * takes it: cast once into *cast when they all take the same 16-bit input
+ * unscaled (bf16 on a GPU), else the fp32 output, which each product casts
+ * itself. *dtype: the input's dtype. */
+static const void *cross_kv_input(exec_ctx *x, const t5_config *c, const weights *w, const float *enc_out,
+                                  size_t enc_rows, float **cast, int32_t *dtype) {
+    int shared = c->num_decoder_layers > 1;
+    product_input first = shared ? block_input_of(x, &w->dec[0].cross_kv) : (product_input){NT5_DTYPE_F32, 1.0f};
+    shared = shared && first.dtype != NT5_DTYPE_F32 && first.scale == 1.0f;
+    for (int l = 1; shared && l < c->num_decoder_layers; l++) {
+        product_input p = block_input_of(x, &w->dec[l].cross_kv);
+        shared = p.dtype == first.dtype && p.scale == 1.0f;
+    }
+    size_t n = enc_rows * (size_t)c->d_model;
+    *cast = shared ? op_alloc(x, (n + 1) / 2) : NULL; /* n 16-bit values */
+    if (!*cast) {
+        *dtype = NT5_DTYPE_F32;
+        return enc_out;
+    }
+    op_store(x, *cast, 1, first.dtype, enc_out, n);
+    *dtype = first.dtype;
+    return *cast;
+}
+
 nt5_status decoder_init(exec_ctx *x, const t5_config *c, const weights *w, const float *enc_out, size_t enc_batch,
                         size_t enc_len, const size_t *enc_valid, size_t kv_group, size_t max_len, decoder_state *s) {
     memset(s, 0, sizeof *s);
@@ -25,13 +49,16 @@ nt5_status decoder_init(exec_ctx *x, const t5_config *c, const weights *w, const
         return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory");
     }
     size_t rows = s->batch, enc_rows = enc_batch * enc_len;
+    float *cast;
+    int32_t kv_in_dtype;
+    const void *kv_in = cross_kv_input(x, c, w, enc_out, enc_rows, &cast, &kv_in_dtype);
     for (size_t l = 0; l < L; l++) {
         s->self_kv[l] = op_alloc(x, s->batch * max_len * 2 * inner);
         s->cross_kv[l] = op_alloc(x, enc_rows * 2 * inner);
         /* cross-attention K/V from the encoder output, once per call */
-        op_linear(x, s->cross_kv[l], 2 * inner, enc_out, NT5_DTYPE_F32, d, &w->dec[l].cross_kv, enc_rows, 2 * inner, d,
-                  0);
+        op_linear(x, s->cross_kv[l], 2 * inner, kv_in, kv_in_dtype, d, &w->dec[l].cross_kv, enc_rows, 2 * inner, d, 0);
     }
+    op_release(x, cast);
     if (kv_group > 1) {
         s->spare_kv = op_alloc(x, s->batch * max_len * 2 * inner);
         s->reorder = (int32_t *)op_alloc(x, s->batch);
