@@ -325,8 +325,10 @@ def git_commit(tree):
                           text=True).stdout.strip()
 
 
-def measure_floors(floors, threads):
-    return json.loads(subprocess.run([floors, str(threads)], check=True, capture_output=True, text=True).stdout)
+def measure_floors(floors, threads, *what):
+    """{"read_gb_s", "sgemm_gflop_s"}, or with what "read" the bandwidth alone"""
+    return json.loads(subprocess.run([floors, str(threads), *what], check=True, capture_output=True,
+                                     text=True).stdout)
 
 
 def rounds(n, plan):
@@ -422,7 +424,7 @@ def main():
         floors_start = dict(measure_floors(floors, args.threads), loadavg=os.getloadavg())
         print("floors and load average:", floors_start, flush=True)
         rows = measure(args, Nt5(args.nt5, args.threads), Llama(driver, args.threads, tmp), small, base, xxl,
-                       functools.partial(measure_floors, floors, args.threads))
+                       functools.partial(measure_floors, floors, args.threads, "read"))
         floors_end = dict(measure_floors(floors, args.threads), loadavg=os.getloadavg())
         print("floors and load average again:", floors_end)
     # other work on the machine shows in the load averages (1, 5, 15 min): this run's ratios

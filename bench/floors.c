@@ -4,7 +4,8 @@
  *                   (far beyond the caches), best of 5 passes;
  *   sgemm peak:     OpenBLAS cblas_sgemm 2048 x 2048 x 2048 on THREADS threads,
  *                   best of 3 after a warm-up.
- * usage: floors THREADS   prints {"read_gb_s": x, "sgemm_gflop_s": y}
+ * usage: floors THREADS [read]   prints {"read_gb_s": x, "sgemm_gflop_s": y},
+ *                                 or with `read` the bandwidth alone
  * Build: cc -O3 -march=native floors.c -o floors -lopenblas -lpthread */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <cblas.h>
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 void openblas_set_num_threads(int num_threads);
@@ -78,6 +80,7 @@ static double sgemm_gflop_s(int threads) {
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     if (threads < 1 || threads > 256) return 2;
-    printf("{\"read_gb_s\": %.2f, \"sgemm_gflop_s\": %.1f}\n", read_gb_s(threads), sgemm_gflop_s(threads));
+    if (argc > 2 && strcmp(argv[2], "read") == 0) printf("{\"read_gb_s\": %.2f}\n", read_gb_s(threads));
+    else printf("{\"read_gb_s\": %.2f, \"sgemm_gflop_s\": %.1f}\n", read_gb_s(threads), sgemm_gflop_s(threads));
     return 0;
 }

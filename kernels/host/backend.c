@@ -183,11 +183,7 @@ __attribute__((visibility("default"))) nt5_status nt5_cuda_module_create(const c
                                "libnt5-cuda.so was built for another libnt5: %s (install matching "
                                "versions)",
                                why);
-    int caller = -1; /* the thread's current device, given back */
-    if (cudaGetDevice(&caller) != cudaSuccess) {
-        cudaGetLastError();
-        caller = -1;
-    }
+    int caller = current_device(); /* given back */
     nt5_status st = create_backend(host, device, allow_tf32, out);
     leave_device(caller);
     return st;

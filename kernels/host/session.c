@@ -71,9 +71,18 @@ int cuda_lt_failed(exec_ctx *x, cublasStatus_t s, const char *what) {
 
 /* ---- the caller's device ---- */
 
+int current_device(void) {
+    int device = -1;
+    if (cudaGetDevice(&device) != cudaSuccess) {
+        cudaGetLastError();
+        return -1;
+    }
+    return device;
+}
+
 int enter_device(const cuda_backend *cb) {
-    int previous = -1;
-    if (cudaGetDevice(&previous) != cudaSuccess || cudaSetDevice(cb->device) != cudaSuccess) {
+    int previous = current_device();
+    if (previous < 0 || cudaSetDevice(cb->device) != cudaSuccess) {
         cudaGetLastError();
         return -1;
     }
@@ -160,9 +169,8 @@ nt5_status cuda_exec_begin(const backend *be, exec_ctx *x) {
                                    "the GPU (cuda:%d) failed in an earlier call, which ended CUDA in this "
                                    "process: GPU work needs a new process",
                                    cb->device);
-    int caller = -1;
-    cudaError_t e = cudaGetDevice(&caller); /* the device is per thread: given back at the end */
-    if (e == cudaSuccess) e = cudaSetDevice(cb->device);
+    int caller = current_device(); /* the device is per thread: given back at the end */
+    cudaError_t e = cudaSetDevice(cb->device);
     if (e != cudaSuccess) {
         leave_device(caller);
         return device_error(cb, e);

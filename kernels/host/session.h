@@ -15,6 +15,8 @@ nt5_status cuda_exec_begin(const backend *be, exec_ctx *x);
 nt5_status cuda_exec_end(exec_ctx *x);
 /* Makes the model's device current again after a token callback. */
 void cuda_resume(exec_ctx *x);
+/* The calling thread's current device, -1 when CUDA cannot say. */
+int current_device(void);
 /* Makes cb's device current; the thread's device before (to give back with
  * leave_device), -1 on failure. */
 int enter_device(const cuda_backend *cb);
