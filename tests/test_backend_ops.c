@@ -676,7 +676,8 @@ static const struct product_dtypes {
                       {NT5_DTYPE_BF16, NT5_DTYPE_BF16, -1},
                       {NT5_DTYPE_F32, NT5_DTYPE_F16, 3},
                       {NT5_DTYPE_F16, NT5_DTYPE_F16, 3}};
-static const size_t product_Ms[] = {1, 7, 64, 300};
+/* 40 after 64 and 257 after 300: a product that takes the cuBLASLt algorithm of its M's bucket (plans.h) */
+static const size_t product_Ms[] = {1, 7, 64, 40, 300, 257};
 
 static where product_where(const struct product_dtypes *p, int32_t out_dtype) {
     return p->in == NT5_DTYPE_F32 && out_dtype == NT5_DTYPE_F32 ? BOTH : GPU_ONLY;

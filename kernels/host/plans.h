@@ -3,7 +3,13 @@
  * plan is immutable once cached and never replaced while an enqueue uses
  * it; the lock is held only to find a plan or to insert one, never while a
  * plan is built (the heuristic query) or enqueued. A new plan replaces the
- * least recently used one that nothing uses. */
+ * least recently used one that nothing uses.
+ *
+ * The heuristic's algorithms are cached apart, keyed on the shape with M
+ * rounded up to a bucket (m_bucket), so encoder calls of every length share
+ * a few queries: a plan for a new M builds its descriptors (cheap) and
+ * takes its bucket's algorithm when cuBLASLt confirms it fits the exact
+ * shape, else queries the heuristic for that shape. */
 #ifndef NT5_KERNELS_PLANS_H
 #define NT5_KERNELS_PLANS_H
 
@@ -13,6 +19,7 @@
 #include <stdint.h>
 
 #define PLAN_CACHE 128
+#define ALGO_CACHE 64
 /* each call's cuBLASLt workspace, which plans may assume */
 #define WORKSPACE_BYTES ((size_t)32 << 20)
 
@@ -34,13 +41,27 @@ typedef struct lt_plan {
     cublasLtMatmulAlgo_t algo;
 } lt_plan;
 
+/* the heuristic's algorithm for a bucket's shape (M = m_bucket) */
+typedef struct lt_algo {
+    lt_shape bucket;
+    int found;
+    uint64_t last_use;
+    cublasLtMatmulAlgo_t algo;
+} lt_algo;
+
 typedef struct plan_cache {
     cublasLtHandle_t lt;
     int tf32; /* f32 products in TF32 */
     pthread_mutex_t lock;
     lt_plan plans[PLAN_CACHE];
-    uint64_t clock; /* plans taken so far */
+    lt_algo algos[ALGO_CACHE];
+    uint64_t clock; /* plans and algorithms taken so far */
 } plan_cache;
+
+/* The M whose heuristic a product of M rows uses: M itself up to 16 rows
+ * (decoding), else the next power of two up to 1024, else the next
+ * multiple of 1024. */
+size_t m_bucket(size_t M);
 
 cublasStatus_t plan_cache_init(plan_cache *pc, int tf32);
 void plan_cache_destroy(plan_cache *pc);
