@@ -72,12 +72,16 @@ phase_device() {
     run device.log 60 python3 -c 'import torch; print(torch.__version__, torch.version.cuda, torch.cuda.get_device_properties(0))'
 }
 
-phase_conformance() { run tests.log 180 env "$libs" "$bin/test_backend_ops"; }
+# every op; the attention again with the 32-key steps that sm_86/89 take
+phase_conformance() {
+    run tests.log 180 env "$libs" "$bin/test_backend_ops"
+    run tests.log 60 env "$libs" NT5_CUDA_DISABLE=tc-long-steps "$bin/test_backend_ops" attention
+}
 
 phase_cuda() {
     run tests.log 300 env "$libs" "$bin/test_cuda" && return 0
     [ -n "${DRY_RUN:-}" ] && return 0
-    for path in graphs tc-attention split-attention relu-epilogue; do
+    for path in graphs tc-attention tc-long-steps split-attention relu-epilogue; do
         run tests.log 120 env "$libs" NT5_CUDA_DISABLE=$path "$bin/test_cuda" quick &&
             say "the quick suite passes with NT5_CUDA_DISABLE=$path: look there first"
     done

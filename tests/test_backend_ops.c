@@ -1570,7 +1570,26 @@ static void use_built_cuda_module(void) {
     if (built && *built) setenv("NT5_CUDA_MODULE", built, 0);
 }
 
-int main(void) {
+/* the op families, by the name a command line may give to run only those */
+static const struct {
+    const char *name;
+    void (*check)(const suite *s);
+} families[] = {{"round-trips", check_round_trips},  {"embed", check_embed},
+                {"rmsnorm", check_rmsnorm},          {"linear", check_linear},
+                {"linear-relu", check_linear_relu},  {"activations", check_activations},
+                {"attention", check_attention},      {"picks", check_picks},
+                {"cache-ops", check_cache_ops},      {"store", check_store},
+                {"nan-inputs", check_nan_inputs},    {"observing", check_observing},
+                {"cpu-refusals", check_cpu_refusals}};
+
+static int named(const char *name, int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], name) == 0) return 1;
+    return argc < 2;
+}
+
+/* usage: test_backend_ops [FAMILY...] (all when none is named) */
+int main(int argc, char **argv) {
     suite s = {NULL, NULL};
     nt5_status st = cpu_backend_create(2, &s.cpu);
     if (st != NT5_OK) {
@@ -1583,19 +1602,13 @@ int main(void) {
         printf("cuda backend not available, its cases not run: %s: %s\n", nt5_status_name(st), nt5_last_error());
         s.gpu = NULL;
     }
-    check_round_trips(&s);
-    check_embed(&s);
-    check_rmsnorm(&s);
-    check_linear(&s);
-    check_linear_relu(&s);
-    check_activations(&s);
-    check_attention(&s);
-    check_picks(&s);
-    check_cache_ops(&s);
-    check_store(&s);
-    check_nan_inputs(&s);
-    check_observing(&s);
-    check_cpu_refusals(&s);
+    for (int i = 1; i < argc; i++) {
+        size_t f = 0;
+        while (f < sizeof families / sizeof *families && strcmp(families[f].name, argv[i]) != 0) f++;
+        CHECK(f < sizeof families / sizeof *families, "no op family named %s", argv[i]);
+    }
+    for (size_t f = 0; f < sizeof families / sizeof *families; f++)
+        if (named(families[f].name, argc, argv)) families[f].check(&s);
     if (s.gpu) s.gpu->ops->destroy(s.gpu);
     s.cpu->ops->destroy(s.cpu);
     return harness_finish("backend-ops");

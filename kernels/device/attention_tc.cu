@@ -1,7 +1,7 @@
 // T5 attention on tensor cores for many queries at once (the encoder, a
 // decoder's prompt), in bf16 or f16 with fp32 accumulation and an fp32
 // online softmax, flash style: a block owns 64 queries of one (batch, head)
-// and walks the attended keys 64 at a time, so no [heads, L, L] score or
+// and walks the attended keys 64 (or 32: tc_layout) at a time, so no [heads, L, L] score or
 // bias tensor exists. Per key block: S = Q K^T (WMMA 16x16x16, a warp per 16
 // query rows), + the relative-position bias (looked up once per relative
 // position from the [num_buckets, heads] table), masked keys out, the
@@ -23,32 +23,37 @@ using namespace nvcuda;
 namespace {
 
 constexpr int QB = 64;  // queries per block, 16 per warp
-constexpr int KB = 64;  // keys per step
 constexpr int WARPS = QB / 16;
 constexpr int PAD_H = 8;  // row padding in 16-bit elements (spreads banks, keeps 32-byte alignment)
 constexpr int PAD_F = 4;  // row padding in floats
 
-// Shared memory of one block for head size D, byte offsets (all multiples of 32, as WMMA needs).
-template <int D> struct tc_layout {
+// Shared memory of one block for head size D and KB keys a step, byte
+// offsets (all multiples of 32, as WMMA needs). Q is only read once, into
+// fragments, before the first keys arrive: it lies where K and V go. A row
+// of probabilities P is written over the first half of its row of scores S
+// once the row's scores are read (each warp owns its 16 rows of both).
+template <int D, int KB> struct tc_layout {
     static constexpr int LDH = D + PAD_H;   // q [QB, D], k [KB, D], v [KB, D] rows (16-bit)
     static constexpr int LDS = KB + PAD_F;  // scores [QB, KB] (fp32)
-    static constexpr int LDP = KB + PAD_H;  // probabilities [QB, KB] (16-bit)
+    static constexpr int LDP = 2 * LDS;     // probabilities [QB, KB] (16-bit) in the scores' rows
     static constexpr int LDO = D + PAD_F;   // output accumulator [QB, D] (fp32)
-    static constexpr size_t q = 0;
-    static constexpr size_t k = q + (size_t)QB * LDH * 2;
+    static constexpr size_t k = 0;
+    static constexpr size_t q = k;
     static constexpr size_t v = k + (size_t)KB * LDH * 2;
     static constexpr size_t s = v + (size_t)KB * LDH * 2;
-    static constexpr size_t p = s + (size_t)QB * LDS * 4;
-    static constexpr size_t o = p + (size_t)QB * LDP * 2;
+    static constexpr size_t p = s;
+    static constexpr size_t o = s + (size_t)QB * LDS * 4;
     static constexpr size_t bias = o + (size_t)QB * LDO * 4;      // [QB + KB] by relative position
     static constexpr size_t rows = bias + (size_t)(QB + KB) * 4;  // max, sum, correction: [3, QB]
     static constexpr size_t bytes = rows + (size_t)3 * QB * 4;
-    static_assert(k % 32 == 0 && v % 32 == 0 && s % 32 == 0 && p % 32 == 0 && o % 32 == 0, "WMMA alignment");
+    static_assert((size_t)QB * LDH * 2 <= s - q, "q fits where k and v go");
+    static_assert(LDP % 8 == 0 && KB % 32 == 0, "WMMA leading dimension, a lane's columns");
+    static_assert(v % 32 == 0 && s % 32 == 0 && o % 32 == 0, "WMMA alignment");
 };
 
-template <typename T, int D>
+template <typename T, int D, int KB>
 __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention_args args) {
-    using L = tc_layout<D>;
+    using L = tc_layout<D, KB>;
     using frag_a = wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major>;
     using frag_acc = wmma::fragment<wmma::accumulator, 16, 16, 16, float>;
     extern __shared__ __align__(128) unsigned char smem[];
@@ -86,7 +91,7 @@ __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention
     for (int t = 0; t < D / 16; t++) wmma::load_matrix_sync(qf[t], qs + warp * 16 * L::LDH + t * 16, L::LDH);
 
     for (size_t j0 = 0; j0 < n_keys; j0 += KB) {
-        __syncthreads();  // every warp is done with the previous k, v and bias
+        __syncthreads();  // every warp has its q fragments, and is done with the previous k, v, p and bias
         for (int e = threadIdx.x; e < KB * D; e += blockDim.x) {
             int r = e / D, c = e % D;
             size_t j = j0 + r;
@@ -128,6 +133,7 @@ __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention
                 mx = fmaxf(mx, sc[u]);
             }
             float m_old = row_max[r], m_new = fmaxf(m_old, warp_max(mx));
+            __syncwarp();  // every lane has read the row's scores before p overwrites them
             float corr = m_new == -INFINITY ? 1.0f : expf(m_old - m_new), sum = 0.0f;
             for (int u = 0; u < KB / 32; u++) {
                 float p = sc[u] == -INFINITY ? 0.0f : expf(sc[u] - m_new);
@@ -174,47 +180,61 @@ __global__ void __launch_bounds__(WARPS * 32) tc_attention_kernel(cuda_attention
     }
 }
 
-template <typename T, int D> cudaError_t launch(const cuda_attention_args *args, cudaStream_t stream) {
+template <typename T, int D, int KB> cudaError_t launch(const cuda_attention_args *args, cudaStream_t stream) {
     dim3 grid((unsigned)((args->a.q_len + QB - 1) / QB), (unsigned)(args->a.batch * args->a.heads));
-    tc_attention_kernel<T, D><<<grid, WARPS * 32, tc_layout<D>::bytes, stream>>>(*args);
+    tc_attention_kernel<T, D, KB><<<grid, WARPS * 32, tc_layout<D, KB>::bytes, stream>>>(*args);
     return cudaGetLastError();
 }
 
-// Lets both dtypes' kernels of head size D take their shared memory on the current device.
-template <int D> bool allow_smem(size_t optin) {
-    const int bytes = (int)tc_layout<D>::bytes;
-    return optin >= tc_layout<D>::bytes &&
-           cudaFuncSetAttribute(tc_attention_kernel<__nv_bfloat16, D>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+template <int D, int KB> cudaError_t launch_dtype(const cuda_attention_args *args, cudaStream_t stream) {
+    return args->a.compute_dtype == NT5_DTYPE_BF16 ? launch<__nv_bfloat16, D, KB>(args, stream)
+                                                   : launch<__half, D, KB>(args, stream);
+}
+
+// Lets both dtypes' kernels of head size D and KB keys a step take their shared memory on the current device.
+template <int D, int KB> bool allow_smem(int optin) {
+    const int bytes = (int)tc_layout<D, KB>::bytes;
+    return optin >= bytes &&
+           cudaFuncSetAttribute(tc_attention_kernel<__nv_bfloat16, D, KB>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                 bytes) == cudaSuccess &&
-           cudaFuncSetAttribute(tc_attention_kernel<__half, D>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) ==
-               cudaSuccess;
+           cudaFuncSetAttribute(tc_attention_kernel<__half, D, KB>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                bytes) == cudaSuccess;
+}
+
+// whether two blocks of the kernel fit an SM's shared memory (each with the 1 KB the system reserves)
+template <int D, int KB> bool two_per_sm(int per_sm) { return 2 * ((int)tc_layout<D, KB>::bytes + 1024) <= per_sm; }
+
+// the head-size-64 kernel with 64 keys a step: where it is the device's and not switched off
+bool long_steps(const cuda_attention_args *args) {
+    return (args->tc_kernels & TC_D64_LONG) &&
+           (!(args->disabled & CUDA_OFF_TC_LONG_STEPS) || !(args->tc_kernels & TC_D64_SHORT));
 }
 
 }  // namespace
 
-extern "C" size_t attention_tc_setup(void) {
-    int device = 0, optin = 0;
-    size_t enabled = 0;
+extern "C" unsigned attention_tc_setup(void) {
+    int device = 0, optin = 0, per_sm = 0;
+    unsigned kernels = 0;
     if (cudaGetDevice(&device) == cudaSuccess &&
         cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) == cudaSuccess &&
-        allow_smem<64>((size_t)optin)) {
-        enabled = tc_layout<64>::bytes;
-        if (allow_smem<128>((size_t)optin)) enabled = tc_layout<128>::bytes;
+        cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device) == cudaSuccess) {
+        if (two_per_sm<64, 64>(per_sm) && allow_smem<64, 64>(optin)) kernels |= TC_D64_LONG;
+        if (allow_smem<64, 32>(optin)) kernels |= TC_D64_SHORT;
+        if (allow_smem<128, 64>(optin)) kernels |= TC_D128;
     }
     cudaGetLastError(); /* a refusal only means fewer kernels */
-    return enabled;
+    return kernels;
 }
 
 extern "C" int attention_tc_supports(const cuda_attention_args *args) {
     const attn_args *a = &args->a;
     if (a->compute_dtype != NT5_DTYPE_BF16 && a->compute_dtype != NT5_DTYPE_F16) return 0;
     if (a->q_len < 16 || a->batch * a->heads == 0 || a->batch * a->heads > 65535) return 0;
-    size_t need = a->d_kv == 64 ? tc_layout<64>::bytes : a->d_kv == 128 ? tc_layout<128>::bytes : 0;
-    return need && need <= args->tc_smem;
+    unsigned need = a->d_kv == 64 ? TC_D64_LONG | TC_D64_SHORT : a->d_kv == 128 ? TC_D128 : 0;
+    return (args->tc_kernels & need) != 0;
 }
 
 extern "C" cudaError_t launch_attention_tc(const cuda_attention_args *args, cudaStream_t stream) {
-    int bf16 = args->a.compute_dtype == NT5_DTYPE_BF16;
-    if (args->a.d_kv == 64) return bf16 ? launch<__nv_bfloat16, 64>(args, stream) : launch<__half, 64>(args, stream);
-    return bf16 ? launch<__nv_bfloat16, 128>(args, stream) : launch<__half, 128>(args, stream);
+    if (args->a.d_kv == 128) return launch_dtype<128, 64>(args, stream);
+    return long_steps(args) ? launch_dtype<64, 64>(args, stream) : launch_dtype<64, 32>(args, stream);
 }

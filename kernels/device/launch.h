@@ -70,7 +70,7 @@ typedef struct cuda_attention_args {
     float log_ratio;         /* position_log_ratio() of the bucket settings */
     float *partials;         /* device [attention_partials(&a)] scratch, or NULL when that is 0 */
     unsigned disabled;       /* CUDA_OFF_* kernels not to use (NT5_CUDA_DISABLE) */
-    size_t tc_smem;          /* attention_tc_setup() of the device: 0, no tensor-core kernel */
+    unsigned tc_kernels;     /* attention_tc_setup() of the device: TC_* */
 } cuda_attention_args;
 
 /* Paths that NT5_CUDA_DISABLE (a comma-separated list of the names below)
@@ -79,13 +79,20 @@ typedef struct cuda_attention_args {
 #define CUDA_OFF_TC_ATTENTION 2u    /* "tc-attention": no tensor-core attention */
 #define CUDA_OFF_SPLIT_ATTENTION 4u /* "split-attention": no split-over-keys attention */
 #define CUDA_OFF_RELU_EPILOGUE 8u   /* "relu-epilogue": ReLU after the product, not in cuBLASLt */
+#define CUDA_OFF_TC_LONG_STEPS 16u  /* "tc-long-steps": head size 64 on tensor cores takes 32 keys a step */
 /* floats of scratch the call needs in `partials` */
 size_t attention_partials(const attn_args *a, unsigned disabled);
 cudaError_t launch_attention(const cuda_attention_args *args, cudaStream_t stream);
 
+/* The tensor-core kernels a device runs: head size 64 with 64 keys a step
+ * (where two such blocks fit an SM's shared memory: not on sm_86/89) or
+ * 32, head size 128 with 64. */
+#define TC_D64_LONG 1u
+#define TC_D64_SHORT 2u
+#define TC_D128 4u
 /* Once per device (current): lets the tensor-core kernels take the shared
- * memory they need; the most any may use (the largest head size's), or 0. */
-size_t attention_tc_setup(void);
+ * memory they need; the TC_* kernels that can, 0 for none. */
+unsigned attention_tc_setup(void);
 
 /* the kernels behind launch_attention */
 int attention_tc_supports(const cuda_attention_args *args);

@@ -79,7 +79,8 @@ static unsigned disabled_paths(void) {
     } paths[] = {{"graphs", CUDA_OFF_GRAPHS},
                  {"tc-attention", CUDA_OFF_TC_ATTENTION},
                  {"split-attention", CUDA_OFF_SPLIT_ATTENTION},
-                 {"relu-epilogue", CUDA_OFF_RELU_EPILOGUE}};
+                 {"relu-epilogue", CUDA_OFF_RELU_EPILOGUE},
+                 {"tc-long-steps", CUDA_OFF_TC_LONG_STEPS}};
     const char *env = getenv("NT5_CUDA_DISABLE");
     unsigned bits = 0;
     for (const char *p = env; p && *p;) {
@@ -154,7 +155,7 @@ static nt5_status create_backend(const cuda_host *host, int device, int allow_tf
     cb->device = device;
     cb->tf32 = allow_tf32;
     cb->disabled = disabled_paths();
-    cb->tc_smem = attention_tc_setup(); /* check_device made the device current */
+    cb->tc_kernels = attention_tc_setup(); /* check_device made the device current */
     cudaError_t e = create_pool(device, &cb->pool);
     if (e != cudaSuccess) {
         cudaGetLastError();

@@ -46,7 +46,7 @@ struct cuda_backend {
     int device;
     int tf32;             /* f32 products in TF32 (nt5_model_options.allow_tf32) */
     unsigned disabled;    /* CUDA_OFF_* from NT5_CUDA_DISABLE (kernels/device/launch.h) */
-    size_t tc_smem;       /* attention_tc_setup() */
+    unsigned tc_kernels;  /* attention_tc_setup() */
     atomic_int lost;      /* a sticky device error ended the CUDA context: every later call fails */
     cudaMemPool_t pool;   /* nt5's own stream-ordered pool: call memory, kept for reuse, trimmed at the end */
     pthread_mutex_t lock; /* the session pool */

@@ -60,7 +60,7 @@ static const int32_t *valid_on_device(exec_ctx *x, const size_t *kv_valid, size_
 }
 
 void cuda_attention(exec_ctx *x, const attn_args *a) {
-    cuda_attention_args args = {.a = *a, .disabled = backend_of(x)->disabled, .tc_smem = backend_of(x)->tc_smem};
+    cuda_attention_args args = {.a = *a, .disabled = backend_of(x)->disabled, .tc_kernels = backend_of(x)->tc_kernels};
     if (a->kv_valid && !(args.kv_valid = valid_on_device(x, a->kv_valid, (a->batch + a->kv_group - 1) / a->kv_group)))
         return;
     args.log_ratio = position_log_ratio(a->bidirectional, a->num_buckets, a->max_distance);
