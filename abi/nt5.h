@@ -64,7 +64,7 @@ extern "C" {
 
 #define NT5_VERSION_MAJOR 0
 #define NT5_VERSION_MINOR 7
-#define NT5_VERSION_PATCH 1
+#define NT5_VERSION_PATCH 2
 #define NT5_VERSION_NUMBER (NT5_VERSION_MAJOR * 10000 + NT5_VERSION_MINOR * 100 + NT5_VERSION_PATCH)
 
 /* Bumped whenever anything is appended to this header. The soname is
@@ -265,7 +265,8 @@ typedef struct nt5_convert_options {
      * widened to f32 (weight_dtype auto) or kept (F16). Since NT5_ABI_VERSION 6 (nt5 format only),
      * NT5_DTYPE_Q8_0, _Q6_K, _Q5_K, _Q4_K: the matrices quantized as
      * weight_dtype does at load (a GGUF file's blocks of that type kept),
-     * stored as ggml blocks (nt5 file format 2); AUTO keeps a quantized
+     * stored as ggml blocks (nt5 file format 2; 3 when a fused matrix of a
+     * GGUF _M mix is held in parts of two block types); AUTO keeps a quantized
      * source's blocks in the nt5 format and writes the HF layout in f32. */
     int32_t dtype;
     int32_t encoder_only; /* 1: the encoder's weights only. Default 0 */

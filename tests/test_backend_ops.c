@@ -360,8 +360,8 @@ static wmat matrix_adopt(backend *be, const host_matrix *m, int as_f32) {
     size_t bytes = matrix_bytes(dtype, m->rows * m->cols);
     void *copy = xcalloc(bytes, 1);
     memcpy(copy, as_f32 ? (const void *)m->values : m->stored, bytes);
-    return (wmat){be->ops->adopt_weight(be, copy, bytes), dtype, 0, dtype == NT5_DTYPE_F16 ? m->weight_exp : 0,
-                  dtype == NT5_DTYPE_F16 ? m->input_exp : -1};
+    return (wmat){be->ops->adopt_weight(be, copy, bytes),     dtype, 0, dtype == NT5_DTYPE_F16 ? m->weight_exp : 0,
+                  dtype == NT5_DTYPE_F16 ? m->input_exp : -1, NULL,  0};
 }
 
 static void matrix_release(backend *be, wmat *w) {

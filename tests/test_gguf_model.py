@@ -107,12 +107,14 @@ class GgufModel(unittest.TestCase):
                 self.check_blocks_kept(qtype)
 
     def test_mixed_blocks_kept(self):
-        """A _M-style mix (Q4_K, the FFN's output in Q6_K) keeps every matrix in its own blocks:
-        outputs as the f32 reference of the same values within 1e-5, at load and through an nt5
-        file."""
+        """A _M mix as llama-quantize makes it (Q4_K; the attention's v, self and cross, and the
+        FFN's output in Q6_K) keeps every matrix in its own blocks, also the fused q, k, v and
+        cross k, v, held in parts: outputs as the f32 reference of the same values within 1e-5, at
+        load and through an nt5 file (format 3), whose fused matrices hold the GGUF file's blocks
+        byte for byte; greedy ids the same. A part's NaN block scale is refused."""
         out = os.path.join(self.tmp, "Q4_K_M")
         writer.write(os.path.join(DATA, "t5-v1_1-tiny"), out, "Q4_K", "t5", "synthetic",
-                     overrides={"DenseReluDense.wo": "Q6_K"})
+                     overrides={"DenseReluDense.wo": "Q6_K", "Attention.v": "Q6_K"})
         model, ref = os.path.join(out, "model.gguf"), os.path.join(out, "reference")
         info = json.loads(nt5("info", model, "--json").stdout)
         self.assertEqual(info["weight_dtype"], "q4_k")
@@ -122,14 +124,58 @@ class GgufModel(unittest.TestCase):
         info = json.loads(nt5("info", converted, "--json").stdout)
         self.assertIn("Q6_K", info["weights_stored"])
         self.assertIn("Q4_K", info["weights_stored"])
+        header, body = self.nt5_file(converted)
+        meta = header["__metadata__"]
+        self.assertEqual(meta["nt5_format"], "3")
+        blocks = json.loads(meta["blocks"])
+        self.assertEqual((blocks["enc.0.qkv"], blocks["dec.0.cross_kv"], blocks["enc.0.wo"]),
+                         ("Q4_K+Q4_K+Q6_K", "Q4_K+Q6_K", "Q6_K"))
+        stored = {t.name: bytes(t.data.tobytes()) for t in gguf.GGUFReader(model).tensors}
+        for nt5_name, parts in (("enc.0.qkv", ("enc.blk.0.attn_q", "enc.blk.0.attn_k", "enc.blk.0.attn_v")),
+                                ("dec.0.cross_kv", ("dec.blk.0.cross_attn_k", "dec.blk.0.cross_attn_v"))):
+            begin, end = header[nt5_name]["data_offsets"]
+            self.assertEqual(body[begin:end], b"".join(stored[p + ".weight"] for p in parts), nt5_name)
         for m, dtype, name in ((model, "auto", "kept"), (model, "q4_k", "asked"), (converted, "auto", "nt5"),
-                               (ref, "f32", "f32")):
+                               (converted, "f32", "nt5-f32"), (ref, "f32", "f32")):
             r = nt5("encode", m, *TEXTS, "-o", os.path.join(out, name + ".npy"), "--weight-dtype", dtype)
             self.assertEqual(r.returncode, 0, r.stderr)
         f32 = np.load(os.path.join(out, "f32.npy"))
-        for name in ("kept", "asked", "nt5"):
+        for name in ("kept", "asked", "nt5", "nt5-f32"):
             got = np.load(os.path.join(out, name + ".npy"))
             self.assertLessEqual(float(np.linalg.norm(got - f32) / np.linalg.norm(f32)), 1e-5, name)
+        ids = [[json.loads(line)["ids"] for line in nt5("generate", m, *TEXTS, "--max-new-tokens", "12", "--json",
+                                                         "--weight-dtype", dtype).stdout.splitlines()]
+               for m, dtype in ((model, "auto"), (converted, "auto"), (ref, "f32"))]
+        self.assertEqual(len(ids[0]), 2)
+        self.assertEqual(ids[0], ids[2])
+        self.assertEqual(ids[1], ids[2])
+        # parts metadata that names an unknown type, or parts that do not make the stored bytes
+        for parts, message in (('"Q4_K+Q9_X"', 'gives tensor "enc.0.qkv" no block type nt5 knows'),
+                               ('"Q4_K+Q6_K"', 'tensor "enc.0.qkv" in 2 parts of blocks is U8'),
+                               ('"Q4_K++Q6_K"', 'gives tensor "enc.0.qkv" no block type nt5 knows')):
+            self.write_with_blocks(converted, os.path.join(out, "bad.nt5"), parts)
+            r = nt5("info", os.path.join(out, "bad.nt5"))
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(message, r.stderr)
+        # a NaN scale in the v part of the first fused q, k, v (Q6_K: d is a block's last 2 bytes)
+        t = next(t for t in gguf.GGUFReader(model).tensors if t.name == "enc.blk.0.attn_v.weight")
+        with open(model, "rb") as f:
+            data = bytearray(f.read())
+        data[t.data_offset + 208:t.data_offset + 210] = b"\x00\x7e"
+        bad = os.path.join(out, "nan-scale.gguf")
+        with open(bad, "wb") as f:
+            f.write(data)
+        r = nt5("info", bad)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("tensor enc.0.qkv has 1 Q6_K blocks whose scales are NaN or infinite", r.stderr)
+
+    @staticmethod
+    def nt5_file(path):
+        """An nt5 file's safetensors header (parsed) and the bytes after it."""
+        with open(path, "rb") as f:
+            data = f.read()
+        n = int.from_bytes(data[:8], "little")
+        return json.loads(data[8:8 + n]), data[8 + n:]
 
     @staticmethod
     def write_with_blocks(src, dst, qkv_type):

@@ -14,7 +14,7 @@ const VersionMajor = 0
 const VersionMinor = 7
 
 // VersionPatch is NT5_VERSION_PATCH.
-const VersionPatch = 1
+const VersionPatch = 2
 
 // AbiVersion is NT5_ABI_VERSION.
 const AbiVersion = 6

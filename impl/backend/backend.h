@@ -38,6 +38,14 @@ typedef struct wmat {
     int32_t index;      /* its entry in the model's tensor list (model/weights.h) */
     int32_t weight_exp; /* F16: the stored values are the weights times 2^-weight_exp; else 0 */
     int32_t input_exp;  /* f16 files: a half-precision product divides its input by 2^input_exp; -1: none */
+    /* A fused matrix whose equal row parts are stored in different block
+     * types (a GGUF _M mix's v in Q6_K beside q and k in Q4_K): its n_parts
+     * parts, each a matrix of its own, their blocks one after another in
+     * data (dtype is the first part's). op_linear takes them one by one
+     * (backend/dispatch.c), so no backend op sees them; fused matrices go
+     * through no other op. NULL otherwise. */
+    const struct wmat *parts;
+    int32_t n_parts;
 } wmat;
 
 /* A beam search candidate: a token extending a decoder row, with its score. */

@@ -14,7 +14,7 @@
 
 #include "backend/backend.h"
 
-#define NT5_CUDA_MODULE_API 5
+#define NT5_CUDA_MODULE_API 6
 /* an exported const cuda_module_contract: what the module was built with
  * (modules before API 3 export an int there, their API number) */
 #define NT5_CUDA_MODULE_CONTRACT_SYMBOL "nt5_cuda_module_api"

@@ -54,7 +54,12 @@ void op_rmsnorm(exec_ctx *x, void *out, int32_t out_dtype, const float *in, cons
 
 void op_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t in_dtype, size_t ld_in, const wmat *w,
                size_t M, size_t N, size_t K, int accumulate) {
-    RUN(linear, out, ld_out, in, in_dtype, ld_in, w, M, N, K, accumulate);
+    /* a matrix in parts: each part's rows fill their columns of out */
+    for (int32_t i = 0; i < w->n_parts; i++) {
+        size_t rows = N / (size_t)w->n_parts;
+        RUN(linear, out + (size_t)i * rows, ld_out, in, in_dtype, ld_in, &w->parts[i], M, rows, K, accumulate);
+    }
+    if (!w->parts) RUN(linear, out, ld_out, in, in_dtype, ld_in, w, M, N, K, accumulate);
 }
 
 void op_linear_relu(exec_ctx *x, void *out, int32_t out_dtype, float out_scale, const void *in, int32_t in_dtype,

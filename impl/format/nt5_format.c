@@ -21,10 +21,29 @@ nt5_status nt5file_check(const st_file *f) {
                        "%s is a safetensors file but not an nt5 model file (open its directory, "
                        "with config.json, instead)",
                        f->path);
-    if (!version || (strcmp(version, NT5_FILE_FORMAT_VERSION) != 0 && strcmp(version, NT5_FILE_FORMAT_BLOCKS) != 0))
-        return err_set(NT5_ERR_UNSUPPORTED, "%s has nt5 file format %s; this library reads formats %s and %s", f->path,
-                       version ? version : "(none)", NT5_FILE_FORMAT_VERSION, NT5_FILE_FORMAT_BLOCKS);
+    if (!version || (strcmp(version, NT5_FILE_FORMAT_VERSION) != 0 && strcmp(version, NT5_FILE_FORMAT_BLOCKS) != 0 &&
+                     strcmp(version, NT5_FILE_FORMAT_PARTS) != 0))
+        return err_set(NT5_ERR_UNSUPPORTED, "%s has nt5 file format %s; this library reads formats %s, %s and %s",
+                       f->path, version ? version : "(none)", NT5_FILE_FORMAT_VERSION, NT5_FILE_FORMAT_BLOCKS,
+                       NT5_FILE_FORMAT_PARTS);
     return NT5_OK;
+}
+
+/* The block types of a blocks entry: "Q4_K", or a matrix's parts
+ * "Q4_K+Q4_K+Q6_K"; their count, 0 when one is unknown or there are more
+ * than HF_PARTS_MAX. */
+static int parse_part_types(const char *text, const block_type *types[HF_PARTS_MAX]) {
+    for (int n = 0; n < HF_PARTS_MAX; text++) {
+        char name[16];
+        size_t len = strcspn(text, "+");
+        if (len == 0 || len >= sizeof name) return 0;
+        memcpy(name, text, len);
+        name[len] = '\0';
+        if (!(types[n++] = block_type_named(name))) return 0;
+        text += len;
+        if (!*text) return n;
+    }
+    return 0;
 }
 
 nt5_status nt5file_blocks(const st_file *f, cJSON **blocks) {
@@ -32,8 +51,9 @@ nt5_status nt5file_blocks(const st_file *f, cJSON **blocks) {
     const char *text = st_metadata(f, "blocks");
     if (!text) return NT5_OK;
     nt5_status st = json_parse_object(text, strlen(text), f->path, blocks);
+    const block_type *types[HF_PARTS_MAX];
     for (const cJSON *e = st == NT5_OK ? (*blocks)->child : NULL; e && st == NT5_OK; e = e->next)
-        if (!cJSON_IsString(e) || !block_type_named(e->valuestring))
+        if (!cJSON_IsString(e) || !parse_part_types(e->valuestring, types))
             st = err_set(NT5_ERR_FORMAT, "%s: metadata \"blocks\" gives tensor \"%s\" no block type nt5 knows", f->path,
                          e->string);
     if (st != NT5_OK) {
@@ -43,9 +63,14 @@ nt5_status nt5file_blocks(const st_file *f, cJSON **blocks) {
     return st;
 }
 
-const block_type *nt5file_block_type(const cJSON *blocks, const char *name) {
+int nt5file_part_types(const cJSON *blocks, const char *name, const block_type *types[HF_PARTS_MAX]) {
     const cJSON *e = blocks ? cJSON_GetObjectItemCaseSensitive(blocks, name) : NULL;
-    return e ? block_type_named(e->valuestring) : NULL;
+    return e ? parse_part_types(e->valuestring, types) : 0;
+}
+
+const block_type *nt5file_block_type(const cJSON *blocks, const char *name) {
+    const block_type *types[HF_PARTS_MAX];
+    return nt5file_part_types(blocks, name, types) == 1 ? types[0] : NULL;
 }
 
 nt5_status nt5file_int(const st_file *f, const char *key, int *out) {

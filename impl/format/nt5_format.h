@@ -10,9 +10,14 @@
  * "tokenizer.spiece". Matrices are F32, BF16 or F16, or (format 2) ggml
  * blocks (quant/block_type.h: Q8_0, Q6_K, Q5_K, Q4_K), stored as U8
  * tensors [rows, bytes of a row] as GGUF files lay them out and named in
- * the "blocks" metadata; norm scales and position-bias tables are F32.
+ * the "blocks" metadata; (format 3) a fused matrix whose equal row parts
+ * (format/weight_names.h) differ in block type, as a GGUF _M mix's q, k
+ * and v do, is a U8 vector of each part's blocks one after another, its
+ * entry naming the parts' types in order ("Q4_K+Q4_K+Q6_K"); norm scales
+ * and position-bias tables are F32.
  *
- * __metadata__: format "nt5", nt5_format "1", or "2" when it holds blocks
+ * __metadata__: format "nt5", nt5_format "1", or "2" when it holds blocks,
+ * "3" when it holds a matrix in parts
  * (this file's version, separate from the ABI's), config (config.json
  * text), weight_dtype ("f32", "bf16", "f16", "q8_0", "q6_k", "q5_k",
  * "q4_k"), blocks (format 2: JSON {"<tensor>": "Q4_K", ...}, every tensor
@@ -33,10 +38,12 @@
 #include <cjson/cJSON.h>
 
 #include "format/safetensors.h"
+#include "format/weight_names.h"
 #include "quant/block_type.h"
 
 #define NT5_FILE_FORMAT_VERSION "1"
 #define NT5_FILE_FORMAT_BLOCKS "2" /* the version of files that hold ggml blocks */
+#define NT5_FILE_FORMAT_PARTS "3"  /* the version of files that hold a matrix in parts of different block types */
 #define NT5_FILE_DEFAULT_HEADROOM 8.0f
 #define NT5_FILE_SPIECE_TENSOR "tokenizer.spiece"
 
@@ -53,8 +60,12 @@ nt5_status nt5file_scales(const st_file *f, cJSON **scales);
 /* The blocks metadata, parsed and checked: an object whose values name
  * block types; *blocks is NULL when the file has none. */
 nt5_status nt5file_blocks(const st_file *f, cJSON **blocks);
-/* The block type of tensor `name` in checked blocks metadata, or NULL. */
+/* The block type of tensor `name` in checked blocks metadata, or NULL
+ * (also for a matrix in parts). */
 const block_type *nt5file_block_type(const cJSON *blocks, const char *name);
+/* The block types of tensor `name` in checked blocks metadata: one, or
+ * each part's of a matrix in parts; their count, 0 when it has none. */
+int nt5file_part_types(const cJSON *blocks, const char *name, const block_type *types[HF_PARTS_MAX]);
 /* A matrix's exponents in checked scales: weight_exp (0 when absent) and
  * input_exp (-1 when absent). */
 int32_t nt5file_weight_exp(const cJSON *scales, const char *matrix);

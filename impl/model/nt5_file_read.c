@@ -55,8 +55,9 @@ static int nt5file_has(void *self, const char *nt5_name) {
 /* blocks: the first encoder block's qkv tells; else the embedding's dtype */
 static int32_t nt5file_stored_dtype(void *self) {
     const nt5file_source_state *s = self;
-    const block_type *bt = nt5file_block_type(s->blocks, "enc.0.qkv");
-    return bt ? bt->dtype : tensor_dtype(st_find(s->file, "shared"));
+    const block_type *types[HF_PARTS_MAX];
+    return nt5file_part_types(s->blocks, "enc.0.qkv", types) ? types[0]->dtype
+                                                             : tensor_dtype(st_find(s->file, "shared"));
 }
 
 static int32_t nt5file_tensor_input_exp(void *self, const char *nt5_name) {
@@ -75,12 +76,34 @@ static nt5_status check_blocks(const st_tensor *t, const block_type *bt, int64_t
                    (long long)row_bytes);
 }
 
+/* Bytes of the n equal row parts of [rows, cols] in block types types[n], or 0 when the rows do not split into them. */
+static size_t parts_bytes(const block_type *const *types, int n, int64_t rows, int64_t cols) {
+    size_t total = 0, values = (size_t)rows / (size_t)n * (size_t)cols;
+    for (int i = 0; i < n; i++) {
+        if (cols <= 0 || rows % n || (size_t)cols % types[i]->values) return 0;
+        total += block_type_row_bytes(types[i], values);
+    }
+    return total;
+}
+
+/* A matrix [rows, cols] in n parts of types[n]: a U8 vector of their blocks. */
+static nt5_status check_parts(const st_tensor *t, const block_type *const *types, int n, int64_t rows, int64_t cols) {
+    size_t bytes = parts_bytes(types, n, rows, cols);
+    if (bytes && t->dtype == ST_U8 && t->ndim == 1 && t->shape[0] == (int64_t)bytes) return NT5_OK;
+    return err_set(NT5_ERR_FORMAT,
+                   "tensor \"%s\" in %d parts of blocks is %s of %d dimensions; [%lld, %lld] needs U8 [%zu]", t->name,
+                   n, t->dtype_name, t->ndim, (long long)rows, (long long)cols, bytes);
+}
+
 static nt5_status nt5file_check_tensor(void *self, const char *nt5_name, int64_t rows, int64_t cols) {
     const nt5file_source_state *s = self;
     const st_tensor *t = st_find(s->file, nt5_name);
     if (!t) return err_set(NT5_ERR_NOT_FOUND, "tensor \"%s\" is missing from the nt5 file", nt5_name);
-    const block_type *bt = nt5file_block_type(s->blocks, nt5_name);
-    return bt ? check_blocks(t, bt, rows, cols) : tensor_check(t, nt5_name, rows, cols);
+    const block_type *types[HF_PARTS_MAX];
+    int n = nt5file_part_types(s->blocks, nt5_name, types);
+    return n > 1 ? check_parts(t, types, n, rows, cols)
+           : n   ? check_blocks(t, types[0], rows, cols)
+                 : tensor_check(t, nt5_name, rows, cols);
 }
 
 static nt5_status nt5file_fill(void *self, const char *nt5_name, int64_t rows, int64_t cols, float *dst) {
@@ -88,9 +111,15 @@ static nt5_status nt5file_fill(void *self, const char *nt5_name, int64_t rows, i
     nt5_status st = nt5file_check_tensor(self, nt5_name, rows, cols);
     if (st != NT5_OK) return st;
     const st_tensor *t = st_find(s->file, nt5_name);
-    const block_type *bt = nt5file_block_type(s->blocks, nt5_name);
-    if (bt) {
-        bt->dequantize(t->data, (size_t)rows * (size_t)cols, dst);
+    const block_type *types[HF_PARTS_MAX];
+    int n = nt5file_part_types(s->blocks, nt5_name, types);
+    if (n) { /* each part's blocks dequantized */
+        size_t values = (size_t)rows / (size_t)n * (size_t)cols;
+        const unsigned char *at = t->data;
+        for (int i = 0; i < n; i++) {
+            types[i]->dequantize(at, values, dst + (size_t)i * values);
+            at += block_type_row_bytes(types[i], values);
+        }
         return NT5_OK;
     }
     /* stored = value * 2^-weight_exp for F16 matrices with an entry */
@@ -110,13 +139,28 @@ static nt5_status nt5file_fill_blocks(void *self, const char *nt5_name, int64_t 
     return st;
 }
 
+/* a matrix stored in n_parts parts, as it is */
+static nt5_status nt5file_fill_part_blocks(void *self, const char *nt5_name, int64_t rows, int64_t cols, int n_parts,
+                                           int32_t *part_dtypes, void *dst) {
+    const nt5file_source_state *s = self;
+    const block_type *types[HF_PARTS_MAX];
+    if (nt5file_part_types(s->blocks, nt5_name, types) != n_parts || n_parts < 2) return NT5_ERR_UNSUPPORTED;
+    nt5_status st = nt5file_check_tensor(self, nt5_name, rows, cols);
+    if (st != NT5_OK) return st;
+    for (int i = 0; i < n_parts; i++) part_dtypes[i] = types[i]->dtype;
+    memcpy(dst, st_find(s->file, nt5_name)->data, parts_bytes(types, n_parts, rows, cols));
+    return NT5_OK;
+}
+
 static void nt5file_describe(void *self, char *out, size_t cap) {
     const nt5file_source_state *s = self;
     dtype_tally tally = {0};
     for (size_t i = 0; i < s->file->count; i++)
         if (strcmp(s->file->tensors[i].name, NT5_FILE_SPIECE_TENSOR) != 0) {
-            const block_type *bt = nt5file_block_type(s->blocks, s->file->tensors[i].name);
-            dtype_tally_add(&tally, bt ? bt->name : s->file->tensors[i].dtype_name);
+            const block_type *types[HF_PARTS_MAX];
+            int n = nt5file_part_types(s->blocks, s->file->tensors[i].name, types);
+            for (int p = 0; p < n; p++) dtype_tally_add(&tally, types[p]->name);
+            if (!n) dtype_tally_add(&tally, s->file->tensors[i].dtype_name);
         }
     dtype_tally_text(&tally, out, cap);
 }
@@ -129,5 +173,6 @@ weight_source nt5file_source(nt5file_source_state *state) {
                            .input_exp = nt5file_tensor_input_exp,
                            .fill = nt5file_fill,
                            .fill_blocks = nt5file_fill_blocks,
+                           .fill_part_blocks = nt5file_fill_part_blocks,
                            .describe = nt5file_describe};
 }

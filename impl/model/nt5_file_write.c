@@ -32,6 +32,7 @@ typedef struct file_plan {
     size_t count;
     const char *weight_dtype; /* metadata: "f32", "bf16", "f16", "q8_0", "q6_k", "q5_k", "q4_k" */
     int blocks;               /* tensors in blocks: format 2 */
+    int parts;                /* a matrix in parts of different block types: format 3 */
 } file_plan;
 
 static const char *st_dtype_name(int32_t dtype) {
@@ -40,7 +41,15 @@ static const char *st_dtype_name(int32_t dtype) {
 
 static size_t elem_count(const weight_tensor *t) { return (size_t)t->rows * (size_t)(t->cols ? t->cols : 1); }
 
+/* Bytes of a matrix kept in parts (each part's blocks, one after another). */
+static size_t parts_bytes(const weight_tensor *t) {
+    size_t total = 0, values = elem_count(t) / (size_t)t->n_parts;
+    for (int32_t i = 0; i < t->n_parts; i++) total += block_type_row_bytes(block_type_of(t->parts[i].dtype), values);
+    return total;
+}
+
 static size_t out_bytes(const out_tensor *o) {
+    if (o->t->n_parts) return parts_bytes(o->t); /* a model in blocks keeps every tensor's dtype */
     const block_type *bt = block_type_of(o->dtype);
     return bt ? block_type_row_bytes(bt, elem_count(o->t)) : elem_count(o->t) * (o->dtype == NT5_DTYPE_F32 ? 4 : 2);
 }
@@ -99,6 +108,7 @@ static nt5_status plan_file(const nt5_model *m, const nt5file_layout *lay, file_
         o->name = head ? "lm_head" : o->t->name;
         o->dtype = o->t->matrix && !blocks ? dtype : o->t->dtype;
         p->blocks |= block_type_of(o->dtype) != NULL;
+        p->parts |= o->t->n_parts > 0;
         o->input_absmax = -1;
         /* the embedding is gathered, not multiplied: only a tied lm_head has an input */
         if (lay->input_absmax && o->t->matrix && strcmp(o->name, "shared") != 0)
@@ -120,13 +130,18 @@ static int add_entry(cJSON *root, const char *name, const char *dtype, const int
            cJSON_AddItemToArray(offs, cJSON_CreateNumber((double)end));
 }
 
-/* blocks: {"<tensor>": "Q4_K", ...} */
+/* blocks: {"<tensor>": "Q4_K", "<matrix in parts>": "Q4_K+Q4_K+Q6_K", ...} */
 static char *blocks_json(const file_plan *p) {
     cJSON *root = cJSON_CreateObject();
     int ok = root != NULL;
     for (size_t i = 0; ok && i < p->count; i++) {
-        const block_type *bt = block_type_of(p->tensors[i].dtype);
-        if (bt) ok = cJSON_AddStringToObject(root, p->tensors[i].name, bt->name) != NULL;
+        const out_tensor *o = &p->tensors[i];
+        const block_type *bt = block_type_of(o->dtype);
+        char types[64] = "";
+        for (int32_t k = 0; k < o->t->n_parts; k++) /* "Q4_K+Q4_K+Q6_K" */
+            snprintf(types + strlen(types), sizeof types - strlen(types), "%s%s", k ? "+" : "",
+                     block_type_of(o->t->parts[k].dtype)->name);
+        if (bt) ok = cJSON_AddStringToObject(root, o->name, o->t->n_parts ? types : bt->name) != NULL;
     }
     char *text = ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
@@ -165,7 +180,9 @@ static int add_metadata(cJSON *root, const nt5_model *m, const file_plan *p, con
     int ok = meta && cfg_text && (!f16 || scales) && (!p->blocks || blocks) &&
              cJSON_AddStringToObject(meta, "format", "nt5") &&
              cJSON_AddStringToObject(meta, "nt5_format",
-                                     p->blocks ? NT5_FILE_FORMAT_BLOCKS : NT5_FILE_FORMAT_VERSION) &&
+                                     p->parts    ? NT5_FILE_FORMAT_PARTS
+                                     : p->blocks ? NT5_FILE_FORMAT_BLOCKS
+                                                 : NT5_FILE_FORMAT_VERSION) &&
              cJSON_AddStringToObject(meta, "config", cfg_text) &&
              cJSON_AddStringToObject(meta, "weight_dtype", p->weight_dtype) &&
              cJSON_AddStringToObject(meta, "has_decoder", m->has_decoder ? "1" : "0") &&
@@ -191,9 +208,11 @@ static char *build_header(const nt5_model *m, const file_plan *p, const nt5file_
     for (size_t i = 0; ok && i < p->count; i++) {
         const out_tensor *o = &p->tensors[i];
         const block_type *bt = block_type_of(o->dtype);
-        /* blocks: U8 [rows, bytes of a row] */
+        /* blocks: U8 [rows, bytes of a row]; a matrix in parts: U8 [bytes] */
         int64_t shape[2] = {o->t->rows, bt ? (int64_t)block_type_row_bytes(bt, (size_t)o->t->cols) : o->t->cols};
-        ok = add_entry(root, o->name, st_dtype_name(o->dtype), shape, o->t->cols ? 2 : 1, at, at + out_bytes(o));
+        if (o->t->n_parts) shape[0] = (int64_t)out_bytes(o);
+        ok = add_entry(root, o->name, st_dtype_name(o->dtype), shape, o->t->cols && !o->t->n_parts ? 2 : 1, at,
+                       at + out_bytes(o));
         at += out_bytes(o);
     }
     if (ok && m->tok) {

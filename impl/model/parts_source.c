@@ -82,6 +82,30 @@ static nt5_status parts_fill_blocks(void *self, const char *nt5_name, int64_t ro
     return read_parts(self, nt5_name, rows, cols, dtype, block_type_row_bytes(bt, (size_t)cols), dst);
 }
 
+/* Each part's blocks in the first block type nt5 holds that the file stores it in (read_blocks takes it). */
+static nt5_status parts_fill_part_blocks(void *self, const char *nt5_name, int64_t rows, int64_t cols, int n_parts,
+                                         int32_t *part_dtypes, void *dst) {
+    const parts_source_state *s = self;
+    const void *found[HF_PARTS_MAX];
+    char names[HF_PARTS_MAX][HF_NAME_MAX];
+    if (!s->reader.read_blocks || find_parts(s, nt5_name, found, names) != n_parts) return NT5_ERR_UNSUPPORTED;
+    size_t part_rows = (size_t)rows / (size_t)n_parts;
+    char *at = dst;
+    for (int i = 0; i < n_parts; i++) {
+        if (!found[i]) return s->reader.missing(s->reader.self, names[i]);
+        nt5_status st = NT5_ERR_UNSUPPORTED;
+        for (int32_t d = 0; d <= NT5_DTYPE_Q4_K && st == NT5_ERR_UNSUPPORTED; d++) {
+            const block_type *bt = block_type_of(d);
+            if (!bt || (size_t)cols % bt->values) continue;
+            st = s->reader.read_blocks(s->reader.self, found[i], names[i], (int64_t)part_rows, cols, d, at);
+            part_dtypes[i] = d;
+            if (st == NT5_OK) at += block_type_row_bytes(bt, part_rows * (size_t)cols);
+        }
+        if (st != NT5_OK) return st;
+    }
+    return NT5_OK;
+}
+
 static int32_t parts_stored_dtype(void *self) {
     const parts_source_state *s = self;
     return s->reader.stored_dtype(s->reader.self);
@@ -100,5 +124,6 @@ weight_source parts_source(parts_source_state *state) {
                            .input_exp = no_input_exp,
                            .fill = parts_fill,
                            .fill_blocks = parts_fill_blocks,
+                           .fill_part_blocks = parts_fill_part_blocks,
                            .describe = parts_describe};
 }

@@ -7,6 +7,7 @@
 
 #include "base/error.h"
 #include "base/half.h"
+#include "format/weight_names.h"
 #include "quant/block_type.h"
 
 typedef struct loader {
@@ -36,6 +37,25 @@ static void count_non_finite(loader *L, const char *name, const float *v, int64_
     L->w->non_finite += bad;
 }
 
+/* How a tensor is held: dtype (in: the one asked for), its bytes, the F16
+ * exponent; a matrix kept in parts of different block types names them. */
+typedef struct held_form {
+    int32_t dtype;
+    size_t bytes;
+    int32_t weight_exp;
+    int32_t n_parts;
+    int32_t part_dtypes[HF_PARTS_MAX];
+} held_form;
+
+/* Blocks of n values of type bt whose scales are not finite: an error naming the tensor. */
+static nt5_status check_scales(const char *name, const block_type *bt, const void *blocks, size_t n) {
+    size_t bad = block_type_bad_scales(bt, blocks, n);
+    if (bad)
+        return err_set(NT5_ERR_FORMAT, "tensor %s has %zu %s blocks whose scales are NaN or infinite", name, bad,
+                       bt->name);
+    return NT5_OK;
+}
+
 /* The blocks of `name` as the source stores them when that is type bt
  * (NT5_OK), or NT5_ERR_UNSUPPORTED when it stores them otherwise; a block
  * whose scales are not finite is an error. */
@@ -43,66 +63,93 @@ static nt5_status fill_stored_blocks(loader *L, const char *name, int64_t rows, 
                                      void *dst) {
     if (!L->src->fill_blocks) return NT5_ERR_UNSUPPORTED;
     nt5_status st = L->src->fill_blocks(L->src->self, name, rows, cols, bt->dtype, dst);
-    size_t bad = st == NT5_OK ? block_type_bad_scales(bt, dst, (size_t)rows * (size_t)cols) : 0;
-    if (bad)
-        return err_set(NT5_ERR_FORMAT, "tensor %s has %zu %s blocks whose scales are NaN or infinite", name, bad,
-                       bt->name);
-    return st;
+    return st == NT5_OK ? check_scales(name, bt, dst, (size_t)rows * (size_t)cols) : st;
 }
 
 /* The source's blocks of `name` when it stores them in a block type nt5
- * holds whose rows fit cols (*dtype first, then the others), as they are:
- * *dtype and *bytes say which; NT5_ERR_UNSUPPORTED when it stores none. */
-static nt5_status fill_kept_blocks(loader *L, const char *name, int64_t rows, int64_t cols, int32_t *dtype, float *host,
-                                   size_t *bytes) {
+ * holds whose rows fit cols (f->dtype first, then the others), as they
+ * are; NT5_ERR_UNSUPPORTED when it stores none. */
+static nt5_status fill_kept_blocks(loader *L, const char *name, int64_t rows, int64_t cols, held_form *f, void *host) {
     size_t n = (size_t)rows * (size_t)cols;
     for (int32_t d = -1; d <= NT5_DTYPE_Q4_K; d++) {
-        const block_type *bt = block_type_of(d < 0 ? *dtype : d);
-        if (!bt || (d >= 0 && d == *dtype) || (size_t)cols % bt->values) continue;
+        const block_type *bt = block_type_of(d < 0 ? f->dtype : d);
+        if (!bt || (d >= 0 && d == f->dtype) || (size_t)cols % bt->values) continue;
         nt5_status st = fill_stored_blocks(L, name, rows, cols, bt, host);
         if (st == NT5_ERR_UNSUPPORTED) continue;
-        *dtype = bt->dtype;
-        *bytes = block_type_row_bytes(bt, n);
+        f->dtype = bt->dtype;
+        f->bytes = block_type_row_bytes(bt, n);
         return st;
     }
     return NT5_ERR_UNSUPPORTED;
 }
 
+/* A fused matrix whose parts the source stores in different block types
+ * nt5 holds, as they are, in parts; NT5_ERR_UNSUPPORTED when it is not one. */
+static nt5_status fill_part_blocks(loader *L, const char *name, int64_t rows, int64_t cols, held_form *f, void *host) {
+    char names[HF_PARTS_MAX][HF_NAME_MAX];
+    int n = hf_parts(L->gated, name, names);
+    if (n < 2 || !L->src->fill_part_blocks) return NT5_ERR_UNSUPPORTED;
+    nt5_status st = L->src->fill_part_blocks(L->src->self, name, rows, cols, n, f->part_dtypes, host);
+    size_t part_values = (size_t)rows / (size_t)n * (size_t)cols;
+    f->bytes = 0;
+    for (int i = 0; st == NT5_OK && i < n; i++) {
+        const block_type *bt = block_type_of(f->part_dtypes[i]);
+        st = check_scales(name, bt, (const char *)host + f->bytes, part_values);
+        f->bytes += block_type_row_bytes(bt, part_values);
+    }
+    if (st != NT5_OK) return st;
+    f->dtype = f->part_dtypes[0];
+    f->n_parts = n;
+    return NT5_OK;
+}
+
 /* The source's values of `name` converted in place (host holds n floats)
- * into *dtype; its size in *bytes, the F16 exponent in *weight_exp. For a
- * block dtype, blocks the source stores are taken as they are instead
- * (fill_kept_blocks; *dtype says which). */
-static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int64_t cols, int32_t *dtype, float *host,
-                                 size_t *bytes, int32_t *weight_exp) {
+ * into f->dtype. For a block dtype, blocks the source stores are taken as
+ * they are instead (fill_kept_blocks, fill_part_blocks; f says which). */
+static nt5_status fill_converted(loader *L, const char *name, int64_t rows, int64_t cols, held_form *f, float *host) {
     size_t n = (size_t)rows * (cols ? (size_t)cols : 1);
-    *weight_exp = 0;
-    const block_type *bt = block_type_of(*dtype);
+    const block_type *bt = block_type_of(f->dtype);
     if (bt) {
-        nt5_status st = fill_kept_blocks(L, name, rows, cols, dtype, host, bytes);
+        nt5_status st = fill_kept_blocks(L, name, rows, cols, f, host);
+        if (st == NT5_ERR_UNSUPPORTED) st = fill_part_blocks(L, name, rows, cols, f, host);
         if (st != NT5_ERR_UNSUPPORTED) return st;
     }
     nt5_status st = L->src->fill(L->src->self, name, rows, cols, host);
     if (st != NT5_OK) return st;
     size_t before = L->w->non_finite;
     count_non_finite(L, name, host, rows, cols);
-    *bytes = n * sizeof(float);
+    f->bytes = n * sizeof(float);
     if (bt) {
         if (L->w->non_finite != before)
             return err_set(NT5_ERR_FORMAT, "tensor %s has NaN or infinite values, which %s cannot hold", name,
                            bt->name);
         bt->quantize(host, n, host); /* in place: the blocks are smaller */
-        *bytes = block_type_row_bytes(bt, n);
-    } else if (*dtype != NT5_DTYPE_F32) { /* in place: the 16-bit copy is half the size */
-        *weight_exp = *dtype == NT5_DTYPE_F16 ? f16_exponent(host, n) : 0;
-        half_from_f32_scaled(host, host, n, *dtype, *weight_exp);
-        *bytes = n * sizeof(uint16_t);
+        f->bytes = block_type_row_bytes(bt, n);
+    } else if (f->dtype != NT5_DTYPE_F32) { /* in place: the 16-bit copy is half the size */
+        f->weight_exp = f->dtype == NT5_DTYPE_F16 ? f16_exponent(host, n) : 0;
+        half_from_f32_scaled(host, host, n, f->dtype, f->weight_exp);
+        f->bytes = n * sizeof(uint16_t);
+    }
+    return NT5_OK;
+}
+
+/* Tensor t's parts as matrices of their own (held in f's part dtypes, one
+ * after another), of t's entry `index` in the tensor list. */
+static nt5_status make_parts(weight_tensor *t, int32_t index, const held_form *f) {
+    if (!(t->parts = calloc((size_t)f->n_parts, sizeof *t->parts)))
+        return err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory loading %s", t->name);
+    t->n_parts = f->n_parts;
+    size_t part_values = (size_t)t->rows / (size_t)f->n_parts * (size_t)t->cols, at = 0;
+    for (int32_t i = 0; i < f->n_parts; i++) {
+        t->parts[i] = (wmat){(const char *)t->data + at, f->part_dtypes[i], index, 0, -1, NULL, 0};
+        at += block_type_row_bytes(block_type_of(f->part_dtypes[i]), part_values);
     }
     return NT5_OK;
 }
 
 /* Loads the nt5 tensor `name` ([rows, cols]; cols == 0: a vector) into a
  * backend buffer stored as `dtype`, or, for a block dtype, as the source's
- * blocks when it stores them in a type nt5 holds: the last entry of the
+ * blocks when it stores them in types nt5 holds: the last entry of the
  * tensor list says which. */
 static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_t cols, int32_t dtype) {
     if (L->st != NT5_OK || (L->st = L->src->check(L->src->self, name, rows, cols)) != NT5_OK) return NULL;
@@ -115,29 +162,28 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
         L->st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory loading %s (%zu floats)", name, n);
         return NULL;
     }
-    size_t bytes;
-    int32_t weight_exp;
-    L->st = fill_converted(L, name, rows, cols, &dtype, host, &bytes, &weight_exp);
+    held_form f = {.dtype = dtype};
+    L->st = fill_converted(L, name, rows, cols, &f, host);
     if (L->st != NT5_OK) {
         free(host);
         return NULL;
     }
     /* the converted values fill the buffer's start: give back the rest (a backend keeping host memory keeps this) */
-    void *shrunk = bytes < n * sizeof(float) ? realloc(host, bytes) : host;
-    void *dev = L->be->ops->adopt_weight(L->be, shrunk ? shrunk : host, bytes);
+    void *shrunk = f.bytes < n * sizeof(float) ? realloc(host, f.bytes) : host;
+    void *dev = L->be->ops->adopt_weight(L->be, shrunk ? shrunk : host, f.bytes);
     if (!dev) {
         L->st = err_set(NT5_ERR_OUT_OF_MEMORY, "out of device memory loading %s", name);
         return NULL;
     }
     weight_tensor *t = &L->w->tensors[L->w->n_tensors++];
+    *t = (weight_tensor){.data = dev,
+                         .dtype = f.dtype,
+                         .rows = rows,
+                         .cols = cols,
+                         .weight_exp = f.weight_exp,
+                         .input_exp = -1};
     snprintf(t->name, sizeof t->name, "%s", name);
-    t->data = dev;
-    t->dtype = dtype;
-    t->rows = rows;
-    t->cols = cols;
-    t->matrix = 0;
-    t->weight_exp = weight_exp;
-    t->input_exp = -1;
+    if (f.n_parts && (L->st = make_parts(t, (int32_t)L->w->n_tensors - 1, &f)) != NT5_OK) return NULL;
     return dev;
 }
 
@@ -168,11 +214,11 @@ static int32_t matrix_dtype_of(const loader *L, const char *name, int64_t cols) 
 static wmat load_matrix_for(loader *L, const char *name, const char *product, int64_t rows, int64_t cols) {
     int32_t dtype = matrix_dtype_of(L, name, cols);
     const void *data = load_tensor(L, name, rows, cols, dtype);
-    if (!data) return (wmat){NULL, dtype, -1, 0, -1};
+    if (!data) return (wmat){NULL, dtype, -1, 0, -1, NULL, 0};
     weight_tensor *t = &L->w->tensors[L->w->n_tensors - 1];
     t->matrix = 1;
     t->input_exp = L->src->input_exp(L->src->self, product ? product : name);
-    return (wmat){data, t->dtype, (int32_t)L->w->n_tensors - 1, t->weight_exp, t->input_exp};
+    return (wmat){data, t->dtype, (int32_t)L->w->n_tensors - 1, t->weight_exp, t->input_exp, t->parts, t->n_parts};
 }
 
 static wmat load_matrix(loader *L, const char *fmt, int block, int64_t rows, int64_t cols) {
@@ -241,7 +287,10 @@ nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_d
 }
 
 void weights_free(weights *w, backend *be) {
-    for (size_t i = 0; i < w->n_tensors; i++) be->ops->free_weight(be, w->tensors[i].data);
+    for (size_t i = 0; i < w->n_tensors; i++) {
+        be->ops->free_weight(be, w->tensors[i].data);
+        free(w->tensors[i].parts);
+    }
     free(w->tensors);
     free(w->enc);
     free(w->dec);

@@ -40,6 +40,8 @@ typedef struct weight_tensor {
     int64_t rows, cols;            /* cols == 0: a vector */
     int matrix;                    /* a product's weights (not a norm scale or bias table) */
     int32_t weight_exp, input_exp; /* as in wmat */
+    wmat *parts;                   /* [n_parts] (owned): a matrix in parts of different block types (wmat) */
+    int32_t n_parts;
 } weight_tensor;
 
 typedef struct weights {
@@ -74,6 +76,12 @@ typedef struct weight_source {
      * them when that is block dtype `dtype` (quant/block_type.h), for use
      * without requantizing; NT5_ERR_UNSUPPORTED when it stores them otherwise */
     nt5_status (*fill_blocks)(void *self, const char *nt5_name, int64_t rows, int64_t cols, int32_t dtype, void *dst);
+    /* optional: the blocks of each of the tensor's n_parts equal row parts
+     * (format/weight_names.h) as the source stores them, one after another,
+     * when each part is in a block type nt5 holds whose rows fit cols
+     * (part_dtypes[i] says which); NT5_ERR_UNSUPPORTED when one is not */
+    nt5_status (*fill_part_blocks)(void *self, const char *nt5_name, int64_t rows, int64_t cols, int n_parts,
+                                   int32_t *part_dtypes, void *dst);
     /* how the source stores its weights, for people ("F8_E4M3 168, F16 52") */
     void (*describe)(void *self, char *out, size_t cap);
 } weight_source;
@@ -85,7 +93,8 @@ typedef struct weight_source {
  * a type nt5 holds keeps them as they are; the others are quantized: the
  * embedding into Q8_0 (fp32 when tied to the lm_head), a matrix whose rows
  * are not whole blocks into Q8_0 (32-value blocks), or else fp32: each
- * wmat carries its own dtype. */
+ * wmat carries its own dtype. A fused matrix whose parts the source stores
+ * in different block types held as they are is kept in parts (wmat's). */
 nt5_status weights_load(const t5_config *cfg, int with_decoder, int32_t matrix_dtype, const weight_source *src,
                         backend *be, weights *w);
 void weights_free(weights *w, backend *be);

@@ -7,7 +7,7 @@ import ctypes
 
 NT5_VERSION_MAJOR = 0
 NT5_VERSION_MINOR = 7
-NT5_VERSION_PATCH = 1
+NT5_VERSION_PATCH = 2
 NT5_ABI_VERSION = 6
 NT5_OK = 0
 NT5_ERR_INVALID_ARG = -1  # NULL, out of range, bad option struct
@@ -53,7 +53,7 @@ NT5_PRESET_SD3 = 2  # 256 tokens, fixed length, no mask
 NT5_PRESET_PIXART = 3  # 300 tokens, fixed length, masked
 NT5_PRESET_WAN = 4  # UMT5, 512 tokens, fixed length, masked, padded rows zeroed
 # the package's version (pyproject.toml reads it)
-__version__ = "0.7.1"
+__version__ = "0.7.2"
 
 nt5_status = ctypes.c_int32
 
@@ -136,8 +136,9 @@ class nt5_convert_options(ctypes.Structure):
           (f16_headroom). Opened on the CPU, f16 weights are widened to f32 (weight_dtype auto) or
           kept (F16). Since NT5_ABI_VERSION 6 (nt5 format only), NT5_DTYPE_Q8_0, _Q6_K, _Q5_K,
           _Q4_K: the matrices quantized as weight_dtype does at load (a GGUF file's blocks of that
-          type kept), stored as ggml blocks (nt5 file format 2); AUTO keeps a quantized source's
-          blocks in the nt5 format and writes the HF layout in f32.
+          type kept), stored as ggml blocks (nt5 file format 2; 3 when a fused matrix of a GGUF _M
+          mix is held in parts of two block types); AUTO keeps a quantized source's blocks in the
+          nt5 format and writes the HF layout in f32.
       encoder_only: 1: the encoder's weights only. Default 0
       fold_norm_scales: 1: multiply each RMSNorm scale into the matrices it feeds, which then read
           normalised inputs (the norms become ones): the same function with a multiply less per
