@@ -11,7 +11,8 @@ seeded), with the genuine T5 spiece.model; its convert_hf_to_gguf.py writes
 f32, f16, bf16 and q8_0 files and `llama-quantize --pure` (every matrix of
 the named type; a matrix whose rows are no multiple of 256, as t5-v1_1-small's
 attention output, gets llama.cpp's fallback type) q6_k, q5_k and q4_k from
-the f32 one. llama.cpp runs through bench/llama_driver.c (llama.h: tokens in,
+the f32 one, and without --pure the q5_k_m and q4_k_m mixes (v and the FFN's
+output of some layers in Q6_K; nt5 holds its fused q, k, v in parts). llama.cpp runs through bench/llama_driver.c (llama.h: tokens in,
 llama_encode, greedy llama_decode, each call timed apart); nt5 through
 `nt5 bench --model FILE.gguf --weight-dtype X`, X from NT5_WEIGHT_DTYPE.
 
@@ -20,7 +21,7 @@ per-round ratios; each round runs every case, the engines in turn):
   decode   t5-v1_1-small, 32-token input, 64 new tokens, ms per token after
            the first ((T64 - T1) / 63 for nt5, the mean of steps 2..64 for
            llama.cpp); q8_0 <= 0.8, f16 and bf16 (against llama.cpp f16) <= 0.8,
-           f32 <= 0.9, k-quants <= 1.0, and nt5 f32, f16, bf16 and q8_0 within 1.3x of
+           f32 <= 0.9, k-quants (and the q4_k_m mix) <= 1.0, and nt5 f32, f16, bf16 and q8_0 within 1.3x of
            the memory floor (the k-quants' floors are shown, not held to it)
   decode   the same from a 512-token input (llama.cpp recomputes the
            cross-attention K/V from the encoder output at every step)
@@ -69,12 +70,14 @@ SPIECE = os.path.join(ROOT, "..", "shared", "fixtures", "tokenizer-t5", "spiece.
 
 # nt5 --weight-dtype for each GGUF file type: switch an entry when nt5 keeps that type
 NT5_WEIGHT_DTYPE = {"f32": "f32", "f16": "f16", "bf16": "bf16", "q8_0": "q8_0",
-                    "q6_k": "q6_k", "q5_k": "q5_k", "q4_k": "q4_k"}
+                    "q6_k": "q6_k", "q5_k": "q5_k", "q4_k": "q4_k", "q5_k_m": "q5_k", "q4_k_m": "q4_k"}
 FALLBACK_DTYPE = "auto"
-CONVERTED = ("f32", "f16", "bf16", "q8_0")  # by convert_hf_to_gguf.py; the rest by llama-quantize
+# by convert_hf_to_gguf.py; the rest by llama-quantize: --pure (every matrix of one type) but for
+# the _m mixes (some matrices, v and the FFN's output among them, in a finer type)
+CONVERTED = ("f32", "f16", "bf16", "q8_0")
 # decoding cases: (nt5's file, llama.cpp's file, input tokens, target nt5/llama.cpp ratio)
 DECODE = [("f32", "f32", 32, 0.9), ("f16", "f16", 32, 0.8), ("bf16", "f16", 32, 0.8), ("q8_0", "q8_0", 32, 0.8),
-          ("q6_k", "q6_k", 32, 1.0), ("q5_k", "q5_k", 32, 1.0), ("q4_k", "q4_k", 32, 1.0),
+          ("q6_k", "q6_k", 32, 1.0), ("q5_k", "q5_k", 32, 1.0), ("q4_k", "q4_k", 32, 1.0), ("q4_k_m", "q4_k_m", 32, 1.0),
           ("q8_0", "q8_0", 512, None)]
 QUICK_DECODE = [c for c in DECODE if c[0] in ("f32", "f16", "q8_0") and c[2] == 32]
 NEW_TOKENS = 64
@@ -155,7 +158,8 @@ def gguf_models(shape, types, tree, build):
                 "--outtype", t, "--outfile", tmp], quiet=True, env=env)
         else:
             f32 = gguf_models(shape, ["f32"], tree, build)["f32"]  # the k-quants come from the f32 file
-            sh([os.path.join(build, "bin", "llama-quantize"), "--pure", f32, tmp, t.upper()], quiet=True)
+            pure = [] if t.endswith("_m") else ["--pure"]
+            sh([os.path.join(build, "bin", "llama-quantize"), *pure, f32, tmp, t.upper()], quiet=True)
         os.replace(tmp, paths[t])
     return paths
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Accuracy of each GGUF weight type for nt5 and for llama.cpp reading the same
 file, against Hugging Face transformers in fp32 on the weights the files were
-made from (cpu_vs_llamacpp.py's random t5-v1_1-small and its GGUF files):
+made from (cpu_vs_llamacpp.py's random t5-v1_1-small and its GGUF files, also
+llama-quantize's Q5_K_M and Q4_K_M mixes):
   enc   relative L2 error of the encoder hidden states, all prompts together
   logits relative L2 error of the teacher-forced logits ([start] + fp32's
         greedy tokens), all prompts together (nt5 through its experimental
@@ -33,7 +34,7 @@ import transformers
 
 import cpu_vs_llamacpp as bench
 
-TYPES = ["f32", "f16", "bf16", "q8_0", "q6_k", "q5_k", "q4_k"]
+TYPES = ["f32", "f16", "bf16", "q8_0", "q6_k", "q5_k", "q4_k", "q5_k_m", "q4_k_m"]
 PROMPTS = [
     "translate English to German: The house is wonderful.",
     "summarize: The tower is 324 metres tall, about the same height as an 81-storey building, and the tallest "
@@ -182,7 +183,7 @@ def measure(args, tree, build, files, tmp):
     start = transformers.T5Config.from_pretrained(hf_dir).decoder_start_token_id
     teachers = [[start] + g[:-1] for g in ref_greedy]  # the reference's decoder_input_ids
     rows = []
-    print(f"{'file':6s} {'engine':9s} {'opened as':10s} {'enc rel L2':>11s} {'logits rel L2':>14s} "
+    print(f"{'file':7s} {'engine':9s} {'opened as':10s} {'enc rel L2':>11s} {'logits rel L2':>14s} "
           f"{'greedy exact':>13s} {'prefix':>7s}")
     for t in TYPES:
         enc, greedy, logits, used = nt5_run(files[t], bench.NT5_WEIGHT_DTYPE[t], prompts, teachers, args.new_tokens,
@@ -195,7 +196,7 @@ def measure(args, tree, build, files, tmp):
                      enc_rel_l2=rel_l2(e, ref_enc), logits_rel_l2=rel_l2(lg, ref_logits) if lg else None,
                      greedy_exact=exact, greedy_prefix=prefix)
             rows.append(r)
-            print(f"{t:6s} {engine:9s} {opened + (' (fb)' if r['fallback'] else ''):10s} {r['enc_rel_l2']:11.2e} "
+            print(f"{t:7s} {engine:9s} {opened + (' (fb)' if r['fallback'] else ''):10s} {r['enc_rel_l2']:11.2e} "
                   f"{r['logits_rel_l2'] if lg else float('nan'):14.2e} {exact:13.2f} {prefix:7.2f}", flush=True)
     return rows
 
