@@ -183,17 +183,10 @@ def xxl_encoder_gguf(tree, template):
         tensors += [(b + n + ".weight", (inner, s["d_model"]), q8) for n in ("attn_q", "attn_k", "attn_v")]
         tensors += [(b + "attn_o.weight", (s["d_model"], inner), q8), (b + "ffn_down.weight", (s["d_model"], s["d_ff"]), q8)]
         tensors += [(b + n + ".weight", (s["d_ff"], s["d_model"]), q8) for n in ("ffn_gate", "ffn_up")]
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from gguf_model_writer import add_hparams  # the T5 hyper-parameters as llama.cpp's converter writes them
     w = gguf.GGUFWriter(path + ".part", "t5encoder")
-    w.add_context_length(512)
-    w.add_embedding_length(s["d_model"])
-    w.add_feed_forward_length(s["d_ff"])
-    w.add_block_count(s["num_layers"])
-    w.add_head_count(s["num_heads"])
-    w.add_key_length(s["d_kv"])
-    w.add_value_length(s["d_kv"])
-    w.add_layer_norm_eps(1e-6)
-    w.add_layer_norm_rms_eps(1e-6)
-    w.add_relative_attn_buckets_count(32)
+    add_hparams(w, s)
     w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
     for key, field in gguf.GGUFReader(template).fields.items():
         if key.startswith("tokenizer."):

@@ -182,6 +182,22 @@ def synthetic(fixture):
     return cfg, weights
 
 
+def add_hparams(w, cfg):
+    """The hyper-parameters llama.cpp's converter writes, from a T5 config.json's values."""
+    eps = cfg.get("layer_norm_epsilon", 1e-6)
+    w.add_context_length(512)
+    w.add_embedding_length(cfg["d_model"])
+    w.add_feed_forward_length(cfg["d_ff"])
+    w.add_block_count(cfg["num_layers"])
+    w.add_head_count(cfg["num_heads"])
+    w.add_key_length(cfg["d_kv"])
+    w.add_value_length(cfg["d_kv"])
+    w.add_layer_norm_eps(eps)
+    w.add_layer_norm_rms_eps(eps)
+    w.add_relative_attn_buckets_count(cfg.get("relative_attention_num_buckets", 32))
+    w.add_decoder_start_token_id(cfg.get("decoder_start_token_id", 0))
+
+
 def write(fixture, out_dir, type_name, arch="t5", shape="fixture", overrides=None):
     """Writes OUT_DIR/model.gguf and OUT_DIR/reference/ (an HF directory of the exact values).
     overrides: {part of an HF tensor name: type name} for tensors of another type (a _M mix)."""
@@ -200,16 +216,7 @@ def write(fixture, out_dir, type_name, arch="t5", shape="fixture", overrides=Non
     names = gguf.get_tensor_name_map(gguf_arch, max(cfg["num_layers"], cfg.get("num_decoder_layers") or 0))
     os.makedirs(out_dir, exist_ok=True)
     w = gguf.GGUFWriter(os.path.join(out_dir, "model.gguf"), arch)
-    w.add_context_length(512)
-    w.add_embedding_length(cfg["d_model"])
-    w.add_feed_forward_length(cfg["d_ff"])
-    w.add_block_count(cfg["num_layers"])
-    w.add_head_count(cfg["num_heads"])
-    w.add_key_length(cfg["d_kv"])
-    w.add_value_length(cfg["d_kv"])
-    w.add_layer_norm_rms_eps(cfg.get("layer_norm_epsilon", 1e-6))
-    w.add_relative_attn_buckets_count(cfg.get("relative_attention_num_buckets", 32))
-    w.add_decoder_start_token_id(cfg.get("decoder_start_token_id", 0))
+    add_hparams(w, cfg)
     add_tokenizer(w, fixture, cfg["vocab_size"])
     rng = np.random.default_rng(11)
     reference = {}
