@@ -19,7 +19,6 @@ each engine's median captions/s and the median of the per-round ratios.
 usage: python3 bench/corpus_vs_hf.py [--nt5 build/tools/nt5] [--count 2000] [--rounds 2]
                                      [--batch-size 16] [--threads 2] [--out bench/results]
 """
-import argparse
 import datetime
 import json
 import os
@@ -34,7 +33,9 @@ import torch
 import transformers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cpu_vs_hf import ROOT, machine, make_model  # noqa: E402
+import common  # noqa: E402
+from common import ROOT  # noqa: E402
+from cpu_vs_hf import machine, make_model  # noqa: E402
 
 
 def caption_words(tokenizer):
@@ -89,14 +90,12 @@ def nt5_run(nt5, model_dir, inp, out, batch, window, threads):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--nt5", default=os.path.join(ROOT, "build", "tools", "nt5"))
+    ap = common.parser(__doc__)
     ap.add_argument("--count", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--sort-window", type=int, default=1024)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     ap.add_argument("--spiece", default=os.path.join(ROOT, "..", "shared", "fixtures", "tokenizer-t5", "spiece.model"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)

@@ -23,7 +23,6 @@ state.
 usage: python3 bench/cpu_vs_hf.py [--nt5 build/tools/nt5] [--compare OTHER_NT5 [--rounds 5]] [--threads 2]
                                   [--out bench/results]
 """
-import argparse
 import datetime
 import json
 import os
@@ -38,7 +37,8 @@ import time
 import torch
 import transformers
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+from common import ROOT  # noqa: E402
 SHAPES = {
     "t5-v1_1-small": dict(d_model=512, d_kv=64, d_ff=1024, num_heads=6, num_layers=8),
     "t5-v1_1-base": dict(d_model=768, d_kv=64, d_ff=2048, num_heads=12, num_layers=12),
@@ -170,13 +170,11 @@ def machine():
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--nt5", default=os.path.join(ROOT, "build", "tools", "nt5"))
+    ap = common.parser(__doc__)
     ap.add_argument("--compare", help="a second nt5 binary measured in the same run, case by case")
     ap.add_argument("--rounds", type=int, default=5, help="with --compare: turns of each binary per case")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     ap.add_argument("--spiece", default=os.path.join(ROOT, "..", "shared", "fixtures", "tokenizer-t5", "spiece.model"),
                     help="T5 sentencepiece model, needed for CTranslate2's vocabulary")
     args = ap.parse_args()

@@ -48,7 +48,6 @@ usage: /usr/bin/python3 bench/cpu_vs_llamacpp.py [--nt5 build/tools/nt5] [--thre
                                                  [--repeat 3] [--quick] [--dtypes q4_k,...] [--xxl]
                                                  [--out bench/results]
 """
-import argparse
 import collections
 import datetime
 import functools
@@ -59,9 +58,10 @@ import subprocess
 import sys
 import tempfile
 
+import common
 import cpu_vs_hf
+from common import ROOT, git_commit
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "nt5-bench")
 # llama.cpp 0.5.0 (ggml 0.25.3, commit 0c1e570 of 2026-10-01): T5 encoder-decoder and t5encoder
@@ -317,11 +317,6 @@ def compile_tools(tree, build, tmp):
     return driver, floors
 
 
-def git_commit(tree):
-    return subprocess.run(["git", "-C", tree, "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
-
-
 def measure_floors(floors, threads, *what):
     """{"read_gb_s", "sgemm_gflop_s"}, or with what "read" the bandwidth alone"""
     return json.loads(subprocess.run([floors, str(threads), *what], check=True, capture_output=True,
@@ -399,15 +394,13 @@ def cases(args):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--nt5", default=os.path.join(ROOT, "build", "tools", "nt5"))
+    ap = common.parser(__doc__)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="1 round of 2 runs; decode f32, f16, q8_0 only")
     ap.add_argument("--dtypes", help="decode only these nt5 dtypes (comma-separated, e.g. q4_k,q5_k)")
     ap.add_argument("--xxl", action="store_true", help="add the T5-XXL-shape encoder (writes a 5 GB GGUF once)")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.repeat = 1, 2

@@ -19,7 +19,6 @@ On the `device` machine, from the repo root with .gpu-bundle.tar.xz carried
 (bench/gpu_bundle.sh): tar xJf .gpu-bundle.tar.xz && . .gpu-bundle/env.sh &&
 python3 bench/cuda_vs_hf.py
 """
-import argparse
 import datetime
 import json
 import os
@@ -30,7 +29,10 @@ import sys
 import torch
 import transformers
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+from common import ROOT, git_commit  # noqa: E402
+
 XXL = dict(d_model=4096, d_kv=64, d_ff=10240, num_heads=64, num_layers=24, num_decoder_layers=24)
 XL = dict(d_model=2048, d_kv=64, d_ff=5120, num_heads=32, num_layers=24, num_decoder_layers=24)
 
@@ -125,18 +127,15 @@ def machine():
                              capture_output=True, text=True).stdout.strip()
     except FileNotFoundError:
         smi = "no nvidia-smi"
-    commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
+    commit = git_commit(ROOT)
     return {"gpu": gpu, "nvidia-smi": smi, "torch": torch.__version__, "transformers": transformers.__version__,
             "cuda": torch.version.cuda, "commit": commit or os.environ.get("NT5_COMMIT", "?")}
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--nt5", default=os.path.join(os.environ.get("NT5_BIN", os.path.join(ROOT, "build", "tools")), "nt5"))
+    ap = common.parser(__doc__)
     ap.add_argument("--only", default="1,2,3,4")
     ap.add_argument("--no-compile", action="store_true", help="skip HF torch.compile (it takes minutes)")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     args = ap.parse_args()
     only = {int(x) for x in args.only.split(",")}
     rows, info = [], machine()

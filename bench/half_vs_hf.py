@@ -15,7 +15,6 @@ the CPU widens it, so --device cpu only tries the script). Prints the quantiles 
 
 usage: python3 bench/half_vs_hf.py [--nt5 build/tools/nt5] [--out DIR] [--shapes base,xl] [--device cpu]
 """
-import argparse
 import datetime
 import json
 import os
@@ -29,7 +28,9 @@ import torch
 import transformers
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cuda_vs_hf import ROOT, machine, nt5_env  # noqa: E402
+import common  # noqa: E402
+from common import ROOT  # noqa: E402
+from cuda_vs_hf import machine, nt5_env  # noqa: E402
 
 FIXTURES = ["t5-v1_0-tiny", "t5-v1_1-tiny", "mt5-tiny", "umt5-tiny"]
 SHAPES = {
@@ -140,9 +141,7 @@ def compare(nt5, name, model_dir, work, device):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--nt5", default=os.path.join(os.environ.get("NT5_BIN", os.path.join(ROOT, "build", "tools")), "nt5"))
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap = common.parser(__doc__)
     ap.add_argument("--shapes", default="base", help="random models of these shapes (%s)" % ",".join(SHAPES))
     ap.add_argument("--device", default="cuda", help="cuda (the point), or cpu to try the script")
     args = ap.parse_args()

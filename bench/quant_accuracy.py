@@ -18,7 +18,6 @@ bench/results/quant-accuracy-<date>-<commit>.json.
 
 usage: /usr/bin/python3 bench/quant_accuracy.py [--nt5-lib build/libnt5.so] [--threads 2] [--new-tokens 16]
 """
-import argparse
 import ctypes
 import datetime
 import json
@@ -32,6 +31,7 @@ import sentencepiece
 import torch
 import transformers
 
+import common
 import cpu_vs_llamacpp as bench
 
 TYPES = ["f32", "f16", "bf16", "q8_0", "q6_k", "q5_k", "q4_k", "q5_k_m", "q4_k_m"]
@@ -147,24 +147,23 @@ def llama_run(driver, path, prompts, teacher, new_tokens, threads, tmp):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--nt5-lib", default=os.path.join(bench.ROOT, "build", "libnt5.so"))
+    ap = common.parser(__doc__, nt5=False)
+    ap.add_argument("--nt5-lib", default=os.path.join(common.ROOT, "build", "libnt5.so"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--new-tokens", type=int, default=16)
-    ap.add_argument("--out", default=os.path.join(bench.ROOT, "bench", "results"))
     args = ap.parse_args()
     os.environ["NT5_LIB"] = args.nt5_lib
-    sys.path.insert(0, os.path.join(bench.ROOT, "bindings", "python"))
+    sys.path.insert(0, os.path.join(common.ROOT, "bindings", "python"))
     tree, build = bench.llama_cpp()
     sys.path.insert(0, os.path.join(tree, "gguf-py"))
     files = bench.gguf_models("t5-v1_1-small", TYPES, tree, build)
     with tempfile.TemporaryDirectory(prefix="nt5-accuracy-") as tmp:
         rows = measure(args, tree, build, files, tmp)
-    commit = bench.git_commit(bench.ROOT)
+    commit = common.git_commit(common.ROOT)
     result = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), commit=commit,
                   machine=bench.cpu_vs_hf.machine(), threads=args.threads, new_tokens=args.new_tokens,
                   prompts=PROMPTS, reference=f"transformers {transformers.__version__} fp32, torch {torch.__version__}",
-                  llama_cpp=dict(llama_cpp_python=bench.LLAMA_CPP_PYTHON, commit=bench.git_commit(tree)), rows=rows)
+                  llama_cpp=dict(llama_cpp_python=bench.LLAMA_CPP_PYTHON, commit=common.git_commit(tree)), rows=rows)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, f"quant-accuracy-{datetime.date.today().isoformat()}-{commit}.json")
     with open(path, "w") as f:
