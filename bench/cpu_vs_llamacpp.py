@@ -11,8 +11,8 @@ seeded), with the genuine T5 spiece.model; its convert_hf_to_gguf.py writes
 f32, f16, bf16 and q8_0 files and `llama-quantize --pure` (every matrix of
 the named type; a matrix whose rows are no multiple of 256, as t5-v1_1-small's
 attention output, gets llama.cpp's fallback type) q6_k, q5_k and q4_k from
-the f32 one, and without --pure the q5_k_m and q4_k_m mixes (v and the FFN's
-output of some layers in Q6_K; nt5 holds its fused q, k, v in parts). llama.cpp runs through bench/llama_driver.c (llama.h: tokens in,
+the f32 one, and without --pure the q5_k_m and q4_k_m mixes (v and the
+FFN's output of some layers in Q6_K; nt5 holds its fused q, k, v in parts). llama.cpp runs through bench/llama_driver.c (llama.h: tokens in,
 llama_encode, greedy llama_decode, each call timed apart); nt5 through
 `nt5 bench --model FILE.gguf --weight-dtype X`, X from NT5_WEIGHT_DTYPE.
 
@@ -77,7 +77,8 @@ FALLBACK_DTYPE = "auto"
 CONVERTED = ("f32", "f16", "bf16", "q8_0")
 # decoding cases: (nt5's file, llama.cpp's file, input tokens, target nt5/llama.cpp ratio)
 DECODE = [("f32", "f32", 32, 0.9), ("f16", "f16", 32, 0.8), ("bf16", "f16", 32, 0.8), ("q8_0", "q8_0", 32, 0.8),
-          ("q6_k", "q6_k", 32, 1.0), ("q5_k", "q5_k", 32, 1.0), ("q4_k", "q4_k", 32, 1.0), ("q4_k_m", "q4_k_m", 32, 1.0),
+          ("q6_k", "q6_k", 32, 1.0), ("q5_k", "q5_k", 32, 1.0), ("q4_k", "q4_k", 32, 1.0),
+          ("q4_k_m", "q4_k_m", 32, 1.0),
           ("q8_0", "q8_0", 512, None)]
 QUICK_DECODE = [c for c in DECODE if c[0] in ("f32", "f16", "q8_0") and c[2] == 32]
 NEW_TOKENS = 64
