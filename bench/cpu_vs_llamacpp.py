@@ -12,7 +12,8 @@ f32, f16, bf16 and q8_0 files and `llama-quantize --pure` (every matrix of
 the named type; a matrix whose rows are no multiple of 256, as t5-v1_1-small's
 attention output, gets llama.cpp's fallback type) q6_k, q5_k and q4_k from
 the f32 one, and without --pure the q5_k_m and q4_k_m mixes (v and the
-FFN's output of some layers in Q6_K; nt5 holds its fused q, k, v in parts). llama.cpp runs through bench/llama_driver.c (llama.h: tokens in,
+FFN's output of some layers in Q6_K; nt5 holds its fused q, k, v in parts).
+llama.cpp runs through bench/llama_driver.c (llama.h: tokens in,
 llama_encode, greedy llama_decode, each call timed apart); nt5 through
 `nt5 bench --model FILE.gguf --weight-dtype X`, X from NT5_WEIGHT_DTYPE.
 
