@@ -39,9 +39,12 @@ import transformers
 
 import common  # noqa: E402
 from common import ROOT  # noqa: E402
+
 SHAPES = {
     "t5-v1_1-small": dict(d_model=512, d_kv=64, d_ff=1024, num_heads=6, num_layers=8),
     "t5-v1_1-base": dict(d_model=768, d_kv=64, d_ff=2048, num_heads=12, num_layers=12),
+    # umt5-small's layers (a position-bias table in every block) on the T5 vocabulary
+    "umt5-small": dict(d_model=512, d_kv=64, d_ff=1024, num_heads=6, num_layers=8),
 }
 # Floors on this kind of machine, from the issue: OpenBLAS sgemm ~200 GFLOP/s on
 # 2 cores; memory reads ~17-25 GB/s (the faster end is used for the floor).
@@ -50,10 +53,13 @@ MEM_BYTES_PER_S = 25e9
 
 
 def make_model(name, directory, spiece):
-    cfg = transformers.T5Config(vocab_size=32128, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
-                                decoder_start_token_id=0, **SHAPES[name])
+    """A seeded random model of shape `name` (SHAPES), saved in `directory` with the tokenizer `spiece`."""
+    umt5 = name.startswith("umt5")
+    config = transformers.UMT5Config if umt5 else transformers.T5Config
+    cfg = config(vocab_size=32128, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+                 decoder_start_token_id=0, **SHAPES[name])
     torch.manual_seed(0)
-    model = transformers.T5ForConditionalGeneration(cfg).eval()
+    model = (transformers.UMT5ForConditionalGeneration if umt5 else transformers.T5ForConditionalGeneration)(cfg).eval()
     model.save_pretrained(directory, safe_serialization=True)
     if spiece:
         transformers.T5Tokenizer(spiece, legacy=True).save_pretrained(directory)

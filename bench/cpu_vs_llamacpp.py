@@ -143,13 +143,16 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
 
-def gguf_models(shape, types, tree, build):
-    """{type: path} of the random model `shape` in each GGUF type, made once."""
+def gguf_models(shape, types, tree, build, hf=None):
+    """{type: path} of the random model `shape` (or of the Hugging Face directory hf, named
+    shape) in each GGUF type, made once."""
     home = os.path.join(CACHE, f"llama-cpp-python-{LLAMA_CPP_PYTHON}", "models", shape)
-    hf = os.path.join(home, "hf")
-    if not os.path.exists(os.path.join(hf, "model.safetensors")):
-        cpu_vs_hf.make_model(shape, hf, SPIECE)
+    if hf is None:
+        hf = os.path.join(home, "hf")
+        if not os.path.exists(os.path.join(hf, "model.safetensors")):
+            cpu_vs_hf.make_model(shape, hf, SPIECE)
     paths = {t: os.path.join(home, f"{shape}-{t}.gguf") for t in types}
+    os.makedirs(home, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(tree, "gguf-py"), tree]))
     for t in types:
         if os.path.exists(paths[t]):
@@ -159,7 +162,7 @@ def gguf_models(shape, types, tree, build):
             sh([converter_python(), "-c", CONVERT_SHIM, os.path.join(tree, "convert_hf_to_gguf.py"), hf,
                 "--outtype", t, "--outfile", tmp], quiet=True, env=env)
         else:
-            f32 = gguf_models(shape, ["f32"], tree, build)["f32"]  # the k-quants come from the f32 file
+            f32 = gguf_models(shape, ["f32"], tree, build, hf)["f32"]  # the k-quants come from the f32 file
             pure = [] if t.endswith("_m") else ["--pure"]
             sh([os.path.join(build, "bin", "llama-quantize"), *pure, f32, tmp, t.upper()], quiet=True)
         os.replace(tmp, paths[t])

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 """Accuracy of each GGUF weight type for nt5 and for llama.cpp reading the same
 file, against Hugging Face transformers in fp32 on the weights the files were
-made from (cpu_vs_llamacpp.py's random t5-v1_1-small and its GGUF files, also
-llama-quantize's Q5_K_M and Q4_K_M mixes):
+made from, for each model of --models: the random shapes of cpu_vs_hf.py
+(t5-v1_1-small, t5-v1_1-base; umt5-small's layers on the T5 vocabulary, as
+the genuine 256k-piece umt5 tokenizer is not at hand offline) and the
+fixtures of ../shared/fixtures by name (t5-v1_1-tiny, umt5-tiny, ...), each
+converted by cpu_vs_llamacpp.py into every type of TYPES (also
+llama-quantize's Q5_K_M and Q4_K_M mixes; rows that are not whole blocks of
+a type take llama-quantize's fallback, and nt5's, on the tiny fixtures):
   enc   relative L2 error of the encoder hidden states, all prompts together
   logits relative L2 error of the teacher-forced logits ([start] + fp32's
         greedy tokens), all prompts together (nt5 through its experimental
@@ -10,13 +15,15 @@ llama-quantize's Q5_K_M and Q4_K_M mixes):
   exact prompts whose NEW greedy tokens all equal fp32's (</s> forbidden, so
         every sequence has NEW tokens)
   prefix mean share of the leading tokens equal to fp32's
-The prompts are texts tokenized with the genuine T5 spiece.model, </s> last.
+The prompts are texts tokenized with the model's spiece.model (the genuine T5
+one for the random shapes), </s> last.
 nt5 runs through its Python binding (NT5_LIB), with --weight-dtype taken from
 cpu_vs_llamacpp.NT5_WEIGHT_DTYPE and the same fallback to `auto`; llama.cpp
 through bench/llama_driver.c's dumps. One table, also written as JSON to
 bench/results/quant-accuracy-<date>-<commit>.json.
 
 usage: /usr/bin/python3 bench/quant_accuracy.py [--nt5-lib build/libnt5.so] [--threads 2] [--new-tokens 16]
+                                               [--models t5-v1_1-small,t5-v1_1-base,umt5-small,t5-v1_1-tiny,umt5-tiny]
 """
 import ctypes
 import datetime
@@ -35,6 +42,7 @@ import common
 import cpu_vs_llamacpp as bench
 
 TYPES = ["f32", "f16", "bf16", "q8_0", "q6_k", "q5_k", "q4_k", "q5_k_m", "q4_k_m"]
+FIXTURES = os.path.join(common.ROOT, "..", "shared", "fixtures")
 PROMPTS = [
     "translate English to German: The house is wonderful.",
     "summarize: The tower is 324 metres tall, about the same height as an 81-storey building, and the tallest "
@@ -64,7 +72,7 @@ def agreement(got, want):
 
 def reference(hf_dir, prompts, new_tokens):
     """HF fp32: hidden states, greedy tokens, teacher-forced logits per prompt."""
-    model = transformers.T5ForConditionalGeneration.from_pretrained(hf_dir).eval()
+    model = transformers.AutoModelForSeq2SeqLM.from_pretrained(hf_dir).eval()
     enc, greedy, logits = [], [], []
     with torch.inference_mode():
         for ids in prompts:
@@ -151,18 +159,27 @@ def main():
     ap.add_argument("--nt5-lib", default=os.path.join(common.ROOT, "build", "libnt5.so"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--new-tokens", type=int, default=16)
+    ap.add_argument("--models", default="t5-v1_1-small", help="comma-separated: random shapes and fixture names")
     args = ap.parse_args()
     os.environ["NT5_LIB"] = args.nt5_lib
     sys.path.insert(0, os.path.join(common.ROOT, "bindings", "python"))
     tree, build = bench.llama_cpp()
     sys.path.insert(0, os.path.join(tree, "gguf-py"))
-    files = bench.gguf_models("t5-v1_1-small", TYPES, tree, build)
+    rows = []
     with tempfile.TemporaryDirectory(prefix="nt5-accuracy-") as tmp:
-        rows = measure(args, tree, build, files, tmp)
+        for name in args.models.split(","):
+            fixture = os.path.join(FIXTURES, name)
+            if os.path.isdir(fixture):
+                files, hf_dir = bench.gguf_models(name, TYPES, tree, build, fixture), fixture
+                spiece = os.path.join(fixture, "spiece.model")
+            else:
+                files, spiece = bench.gguf_models(name, TYPES, tree, build), bench.SPIECE
+                hf_dir = os.path.join(os.path.dirname(files["f32"]), "hf")
+            rows += measure(args, tree, build, name, files, hf_dir, spiece, tmp)
     commit = common.git_commit(common.ROOT)
     result = dict(date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), commit=commit,
                   machine=bench.cpu_vs_hf.machine(), threads=args.threads, new_tokens=args.new_tokens,
-                  prompts=PROMPTS, reference=f"transformers {transformers.__version__} fp32, torch {torch.__version__}",
+                  models=args.models.split(","), prompts=PROMPTS, reference=f"transformers {transformers.__version__} fp32, torch {torch.__version__}",
                   llama_cpp=dict(llama_cpp_python=bench.LLAMA_CPP_PYTHON, commit=common.git_commit(tree)), rows=rows)
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, f"quant-accuracy-{datetime.date.today().isoformat()}-{commit}.json")
@@ -171,18 +188,17 @@ def main():
     print("wrote", path)
 
 
-def measure(args, tree, build, files, tmp):
-    """The table's rows, printed as they come."""
+def measure(args, tree, build, name, files, hf_dir, spiece, tmp):
+    """Model `name`'s rows of the table, printed as they come."""
     driver, _ = bench.compile_tools(tree, build, tmp)
-    hf_dir = os.path.join(os.path.dirname(files["f32"]), "hf")
-    sp = sentencepiece.SentencePieceProcessor(model_file=bench.SPIECE)
+    sp = sentencepiece.SentencePieceProcessor(model_file=spiece)
     prompts = [sp.encode(p) + [1] for p in PROMPTS]
     torch.set_num_threads(args.threads)
     ref_enc, ref_greedy, ref_logits = reference(hf_dir, prompts, args.new_tokens)
-    start = transformers.T5Config.from_pretrained(hf_dir).decoder_start_token_id
+    start = transformers.AutoConfig.from_pretrained(hf_dir).decoder_start_token_id
     teachers = [[start] + g[:-1] for g in ref_greedy]  # the reference's decoder_input_ids
     rows = []
-    print(f"{'file':7s} {'engine':9s} {'opened as':10s} {'enc rel L2':>11s} {'logits rel L2':>14s} "
+    print(f"{'model':14s} {'file':7s} {'engine':9s} {'opened as':10s} {'enc rel L2':>11s} {'logits rel L2':>14s} "
           f"{'greedy exact':>13s} {'prefix':>7s}")
     for t in TYPES:
         enc, greedy, logits, used = nt5_run(files[t], bench.NT5_WEIGHT_DTYPE[t], prompts, teachers, args.new_tokens,
@@ -191,11 +207,11 @@ def measure(args, tree, build, files, tmp):
                                               tmp)
         for engine, e, g, lg, opened in (("nt5", enc, greedy, logits, used), ("llama.cpp", l_enc, l_greedy, l_logits, t)):
             exact, prefix = agreement(g, ref_greedy)
-            r = dict(file=t, engine=engine, opened_as=opened, fallback=engine == "nt5" and used != bench.NT5_WEIGHT_DTYPE[t],
+            r = dict(model=name, file=t, engine=engine, opened_as=opened, fallback=engine == "nt5" and used != bench.NT5_WEIGHT_DTYPE[t],
                      enc_rel_l2=rel_l2(e, ref_enc), logits_rel_l2=rel_l2(lg, ref_logits) if lg else None,
                      greedy_exact=exact, greedy_prefix=prefix)
             rows.append(r)
-            print(f"{t:7s} {engine:9s} {opened + (' (fb)' if r['fallback'] else ''):10s} {r['enc_rel_l2']:11.2e} "
+            print(f"{name:14s} {t:7s} {engine:9s} {opened + (' (fb)' if r['fallback'] else ''):10s} {r['enc_rel_l2']:11.2e} "
                   f"{r['logits_rel_l2'] if lg else float('nan'):14.2e} {exact:13.2f} {prefix:7.2f}", flush=True)
     return rows
 
