@@ -41,15 +41,8 @@ static const char *st_dtype_name(int32_t dtype) {
 
 static size_t elem_count(const weight_tensor *t) { return (size_t)t->rows * (size_t)(t->cols ? t->cols : 1); }
 
-/* Bytes of a matrix kept in parts (each part's blocks, one after another). */
-static size_t parts_bytes(const weight_tensor *t) {
-    size_t total = 0, values = elem_count(t) / (size_t)t->n_parts;
-    for (int32_t i = 0; i < t->n_parts; i++) total += block_type_row_bytes(block_type_of(t->parts[i].dtype), values);
-    return total;
-}
-
 static size_t out_bytes(const out_tensor *o) {
-    if (o->t->n_parts) return parts_bytes(o->t); /* a model in blocks keeps every tensor's dtype */
+    if (o->dtype == o->t->dtype) return o->t->bytes; /* as stored (a matrix in parts too) */
     const block_type *bt = block_type_of(o->dtype);
     return bt ? block_type_row_bytes(bt, elem_count(o->t)) : elem_count(o->t) * (o->dtype == NT5_DTYPE_F32 ? 4 : 2);
 }

@@ -180,6 +180,7 @@ static const void *load_tensor(loader *L, const char *name, int64_t rows, int64_
                          .dtype = f.dtype,
                          .rows = rows,
                          .cols = cols,
+                         .bytes = f.bytes,
                          .weight_exp = f.weight_exp,
                          .input_exp = -1};
     snprintf(t->name, sizeof t->name, "%s", name);

@@ -38,6 +38,7 @@ typedef struct weight_tensor {
     void *data;                    /* backend memory */
     int32_t dtype;                 /* NT5_DTYPE_* */
     int64_t rows, cols;            /* cols == 0: a vector */
+    size_t bytes;                  /* of data, as stored */
     int matrix;                    /* a product's weights (not a norm scale or bias table) */
     int32_t weight_exp, input_exp; /* as in wmat */
     wmat *parts;                   /* [n_parts] (owned): a matrix in parts of different block types (wmat) */
