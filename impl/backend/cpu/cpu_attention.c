@@ -40,10 +40,24 @@ NT5_VECTOR_CLONES static void softmax_row(float *s, size_t n_attended, size_t n_
     for (size_t j = n_attended; j < n_total; j++) s[j] = 0;
 }
 
+/* Keys ahead of the one in use whose rows are asked for: a head's rows are
+ * short and far apart (its d values in each position's row of all heads),
+ * too few for the hardware prefetchers to follow, and the cache holds them
+ * no longer once a decoding step has streamed its weights through. */
+#define KEYS_AHEAD 4
+
+/* asks for the d values of row j + KEYS_AHEAD (of rows ld apart from `rows`) */
+static inline void fetch_row_ahead(const float *rows, size_t ld, size_t j, size_t n, size_t d) {
+    if (j + KEYS_AHEAD >= n) return;
+    const float *r = rows + (j + KEYS_AHEAD) * ld;
+    for (size_t i = 0; i < d; i += 16) __builtin_prefetch(r + i);
+}
+
 /* s[nk] = q . k rows (ld_kv apart), d values each */
 NT5_VECTOR_CLONES static void scores_of_one(const float *q, const float *k, size_t ld_kv, size_t nk, size_t d,
                                             float *s) {
     for (size_t j = 0; j < nk; j++) {
+        fetch_row_ahead(k, ld_kv, j, nk, d);
         const float *kj = k + j * ld_kv;
         float part[8] = {0};
         size_t i = 0;
@@ -58,8 +72,10 @@ NT5_VECTOR_CLONES static void scores_of_one(const float *q, const float *k, size
 NT5_VECTOR_CLONES static void mix_of_one(const float *p, const float *v, size_t ld_kv, size_t nk, size_t d,
                                          float *out) {
     memset(out, 0, d * sizeof *out);
-    for (size_t j = 0; j < nk; j++)
+    for (size_t j = 0; j < nk; j++) {
+        fetch_row_ahead(v, ld_kv, j, nk, d);
         for (size_t i = 0; i < d; i++) out[i] += p[j] * v[j * ld_kv + i];
+    }
 }
 
 static void attn_task(void *ctx, size_t task, size_t slot) {

@@ -40,12 +40,21 @@ typedef struct norm_args {
     float eps, scale;
 } norm_args;
 
+/* sum of x[i]^2 in doubles, as eight partial sums (so that it vectorizes) */
+NT5_VECTOR_CLONES static double sum_of_squares(const float *x, size_t n) {
+    double part[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (size_t l = 0; l < 8; l++) part[l] += (double)x[i + l] * x[i + l];
+    for (; i < n; i++) part[0] += (double)x[i] * x[i];
+    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
 static void norm_row(const void *ctx, size_t r) {
     const norm_args *a = ctx;
     const float *x = a->in + r * a->d;
     float *y = a->out + r * a->d;
-    double ss = 0;
-    for (size_t i = 0; i < a->d; i++) ss += (double)x[i] * x[i];
+    double ss = sum_of_squares(x, a->d);
     float inv = 1.0f / sqrtf((float)(ss / (double)a->d) + a->eps);
     for (size_t i = 0; i < a->d; i++) y[i] = a->w[i] * (x[i] * inv) * a->scale;
 }
