@@ -10,10 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Errors of newer toolkits that also end the context, by number so that
+ * older toolkits build this file: cudaErrorContained, cudaErrorTensorMemoryLeak
+ * and cudaErrorExternalDevice. */
+enum { ERROR_CONTAINED = 226, ERROR_TENSOR_MEMORY_LEAK = 721, ERROR_EXTERNAL_DEVICE = 911 };
+
 /* Errors after which the CUDA context cannot be used again: CUDA's
  * documentation says every allocation is then invalid and the process must
  * be restarted to use CUDA again. */
 static int sticky(cudaError_t e) {
+    switch ((int)e) {
+    case ERROR_CONTAINED:
+    case ERROR_TENSOR_MEMORY_LEAK:
+    case ERROR_EXTERNAL_DEVICE: return 1;
+    default: break;
+    }
     switch (e) {
     case cudaErrorIllegalAddress:
     case cudaErrorLaunchFailure:
@@ -40,13 +51,24 @@ static void lose_device(exec_ctx *x, cudaError_t e) {
                                         cb->device, cudaGetErrorString(e), cudaGetErrorName(e));
 }
 
+/* A failure while a step is recorded drops the recording, and the step
+ * then runs as is (graphs.c): the call's status stops the step's body, and
+ * no message is left behind for a call that may still succeed. */
+static int failed_in_capture(exec_ctx *x) {
+    cuda_session *s = session_of(x);
+    if (!s->capturing) return 0;
+    s->capture_broken = 1;
+    if (x->status == NT5_OK) x->status = NT5_ERR_DEVICE;
+    return 1;
+}
+
 int cuda_failed(exec_ctx *x, cudaError_t e, const char *what) {
     if (e == cudaSuccess) return x->status != NT5_OK;
     if (sticky(e)) {
         lose_device(x, e);
         return 1;
     }
-    if (x->status == NT5_OK)
+    if (!failed_in_capture(x) && x->status == NT5_OK)
         x->status = backend_of(x)->host->set_error(e == cudaErrorMemoryAllocation ? NT5_ERR_OUT_OF_MEMORY
                                                                                   : NT5_ERR_DEVICE,
                                                    "CUDA %s: %s (%s)", what, cudaGetErrorString(e),
@@ -62,7 +84,8 @@ int cuda_lt_failed(exec_ctx *x, cublasStatus_t s, const char *what) {
         lose_device(x, e);
         return 1;
     }
-    if (x->status == NT5_OK)
+    cudaGetLastError(); /* a non-sticky error of the product: cleared, so the next launch check is not its */
+    if (!failed_in_capture(x) && x->status == NT5_OK)
         x->status = backend_of(x)->host->set_error(s == CUBLAS_STATUS_ALLOC_FAILED ? NT5_ERR_OUT_OF_MEMORY
                                                                                    : NT5_ERR_DEVICE,
                                                    "cuBLASLt %s: status %d", what, (int)s);
@@ -95,12 +118,19 @@ void leave_device(int previous) {
 
 /* ---- weights ---- */
 
+/* The copy is waited for on its stream: a copy from pageable memory may
+ * return before the data has reached the device, and the sessions' streams
+ * (non-blocking) would not wait for the default stream. */
 void *cuda_adopt_weight(backend *be, void *host, size_t bytes) {
+    cuda_backend *cb = cuda_of(be);
     void *dev = NULL;
-    int previous = enter_device(cuda_of(be));
-    if (cudaMalloc(&dev, bytes ? bytes : 1) != cudaSuccess ||
-        cudaMemcpy(dev, host, bytes, cudaMemcpyHostToDevice) != cudaSuccess) {
-        cudaGetLastError();
+    int previous = enter_device(cb);
+    cudaError_t e = previous < 0 ? cudaErrorInvalidDevice : cudaMalloc(&dev, bytes ? bytes : 1);
+    if (e == cudaSuccess) e = cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, cudaStreamPerThread);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(cudaStreamPerThread);
+    if (e != cudaSuccess) {
+        if (sticky(e)) atomic_store(&cb->lost, 1);
+        else cudaGetLastError();
         cudaFree(dev);
         dev = NULL;
     }
@@ -175,6 +205,15 @@ nt5_status cuda_exec_begin(const backend *be, exec_ctx *x) {
         leave_device(caller);
         return device_error(cb, e);
     }
+    e = cudaGetLastError(); /* left by the caller's CUDA code: not this call's launches' */
+    if (sticky(e)) {
+        atomic_store(&cb->lost, 1);
+        leave_device(caller);
+        return cb->host->set_error(NT5_ERR_DEVICE,
+                                   "the GPU (cuda:%d) had failed with %s (%s) before this call, which ends CUDA "
+                                   "in this process: GPU work needs a new process",
+                                   cb->device, cudaGetErrorString(e), cudaGetErrorName(e));
+    }
     pthread_mutex_lock(&cb->lock);
     cuda_session *s = cb->idle;
     if (s) cb->idle = s->next;
@@ -200,13 +239,18 @@ nt5_status cuda_exec_begin(const backend *be, exec_ctx *x) {
 
 void cuda_resume(exec_ctx *x) {
     cuda_session *s = session_of(x);
-    cuda_failed(x, cudaSetDevice(s->cb->device), "making the model's device current after a callback");
+    if (cuda_failed(x, cudaSetDevice(s->cb->device), "making the model's device current after a callback")) return;
+    cudaError_t e = cudaGetLastError(); /* left by the callback's CUDA code */
+    if (sticky(e)) lose_device(x, e);
 }
 
 nt5_status cuda_exec_end(exec_ctx *x) {
     cuda_session *s = session_of(x);
     cuda_backend *cb = s->cb;
     for (; s->n_retired > 0; s->n_retired--) cudaFreeAsync(s->retired[s->n_retired - 1], s->stream);
+    if (s->recordings != 0 && x->status == NT5_OK) /* every recording is freed before its call ends */
+        x->status = cb->host->set_error(NT5_ERR_INTERNAL, "a decoding step's recording outlived its call");
+    s->recordings = 0;
     cuda_failed(x, cudaStreamSynchronize(s->stream), "call");
     leave_device(s->caller_device);
     pthread_mutex_lock(&cb->lock);
