@@ -12,8 +12,10 @@ as llama-quantize does; norms and position biases stay F32.
 From a fixture the weights are quantized (F32, F16, BF16, Q8_0, Q4_0, Q4_1,
 Q5_0, Q5_1: what gguf-py can quantize); for the k-quants, which need rows of
 256 and which gguf-py cannot quantize, `synthetic` makes a model of such
-shapes from random blocks with small scales. Needs numpy and gguf.
-usage: gguf_model_writer.py FIXTURE_DIR OUT_DIR TYPE [t5|t5encoder]"""
+shapes from random blocks with small scales. `seeds` writes the fuzzer's
+seeds (tests/fuzz/run.sh). Needs numpy and gguf.
+usage: gguf_model_writer.py FIXTURE_DIR OUT_DIR TYPE [t5|t5encoder]
+       gguf_model_writer.py --seeds DATA_DIR OUT_DIR"""
 import json
 import os
 import shutil
@@ -151,11 +153,12 @@ def add_tokenizer(w, fixture, vocab_size):
     w.add_pad_token_id(pad)
 
 
-def synthetic(fixture):
-    """A config of k-quant shapes (rows of 256 and 512) on the fixture's vocabulary, and weights of that shape."""
+def synthetic(fixture, blocks=2):
+    """A config of k-quant shapes (rows of 256 and 512) on the fixture's vocabulary, `blocks` blocks in each
+    stack, and weights of that shape."""
     with open(os.path.join(fixture, "config.json")) as f:
         cfg = json.load(f)
-    cfg.update(d_model=256, d_kv=64, num_heads=4, d_ff=512, num_layers=2, num_decoder_layers=2)
+    cfg.update(d_model=256, d_kv=64, num_heads=4, d_ff=512, num_layers=blocks, num_decoder_layers=blocks)
     rng = np.random.default_rng(7)
     d, inner, ff, gated = 256, 256, 512, cfg.get("feed_forward_proj", "relu").startswith("gated")
     weights = {"shared.weight": rng.standard_normal((cfg["vocab_size"], d)).astype(np.float32),
@@ -166,7 +169,7 @@ def synthetic(fixture):
     ffn = [("wi_0", (ff, d)), ("wi_1", (ff, d))] if gated else [("wi", (ff, d))]
     for stack, layers in (("encoder", [(0, "SelfAttention", "qkvo"), (1, None, "")]),
                           ("decoder", [(0, "SelfAttention", "qkvo"), (1, "EncDecAttention", "qkvo"), (2, None, "")])):
-        for b in range(2):
+        for b in range(blocks):
             for layer, attention, parts in layers:
                 p = "%s.block.%d.layer.%d." % (stack, b, layer)
                 weights[p + "layer_norm.weight"] = 1 + 0.1 * rng.standard_normal(d).astype(np.float32)
@@ -198,12 +201,13 @@ def add_hparams(w, cfg):
     w.add_decoder_start_token_id(cfg.get("decoder_start_token_id", 0))
 
 
-def write(fixture, out_dir, type_name, arch="t5", shape="fixture", overrides=None):
+def write(fixture, out_dir, type_name, arch="t5", shape="fixture", overrides=None, blocks=2):
     """Writes OUT_DIR/model.gguf and OUT_DIR/reference/ (an HF directory of the exact values).
-    overrides: {part of an HF tensor name: type name} for tensors of another type (a _M mix)."""
+    overrides: {part of an HF tensor name: type name} for tensors of another type (a _M mix);
+    blocks: blocks in each stack of the synthetic shape."""
     qtype = TYPES[type_name]
     if shape == "synthetic":
-        cfg, weights = synthetic(fixture)
+        cfg, weights = synthetic(fixture, blocks)
     else:
         with open(os.path.join(fixture, "config.json")) as f:
             cfg = json.load(f)
@@ -247,5 +251,36 @@ def write(fixture, out_dir, type_name, arch="t5", shape="fixture", overrides=Non
             shutil.copy(os.path.join(fixture, name), ref)
 
 
+def seeds(data, out_dir):
+    """The model_open fuzzer's GGUF seeds, OUT_DIR/NAME.gguf, each under its 1 MiB max_len: the tiny
+    T5 v1.1 in F16 and Q8_0 (t5 and t5encoder), UMT5 in Q8_0, and on the synthetic shape Q4_K and a Q4_K
+    mix as llama-quantize's _M (v and the FFN output in Q6_K: fused q, k, v of two block types). The
+    synthetic files are encoder-only with one block: with the tokenizer's metadata (~260 kB, most of it
+    the precompiled charsmap) even one block in each stack of a t5 file is 1.5 MB, so no seed holds a
+    decoder's cross k, v of mixed parts. Returns the paths written."""
+    mix = {"DenseReluDense.wo": "Q6_K", "Attention.v": "Q6_K"}
+    paths = []
+    for name, fixture, type_name, arch, shape, overrides in (
+            ("t5-v1_1-tiny-F16", "t5-v1_1-tiny", "F16", "t5", "fixture", None),
+            ("t5-v1_1-tiny-Q8_0", "t5-v1_1-tiny", "Q8_0", "t5", "fixture", None),
+            ("t5-v1_1-tiny-Q8_0-t5encoder", "t5-v1_1-tiny", "Q8_0", "t5encoder", "fixture", None),
+            ("umt5-tiny-Q8_0", "umt5-tiny", "Q8_0", "t5", "fixture", None),
+            ("synthetic-Q4_K-t5encoder", "t5-v1_1-tiny", "Q4_K", "t5encoder", "synthetic", None),
+            ("synthetic-Q4_K_M-t5encoder", "t5-v1_1-tiny", "Q4_K", "t5encoder", "synthetic", mix)):
+        tmp = os.path.join(out_dir, name + ".tmp")
+        write(os.path.join(data, fixture), tmp, type_name, arch, shape, overrides, blocks=1)
+        path = os.path.join(out_dir, name + ".gguf")
+        os.replace(os.path.join(tmp, "model.gguf"), path)
+        shutil.rmtree(tmp)
+        assert os.path.getsize(path) <= 1 << 20, path
+        paths.append(path)
+    return paths
+
+
 if __name__ == "__main__":
-    write(sys.argv[1], sys.argv[2], sys.argv[3], *(sys.argv[4:5] or ["t5"]))
+    if sys.argv[1:2] == ["--seeds"] and len(sys.argv) == 4:
+        seeds(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) in (4, 5) and sys.argv[1] != "--seeds":
+        write(sys.argv[1], sys.argv[2], sys.argv[3], *(sys.argv[4:5] or ["t5"]))
+    else:
+        sys.exit(__doc__)

@@ -135,6 +135,8 @@ static nt5_status rebuild(const gguf_file *f, const char *what, const gguf_value
         }
         if (type < SPIECE_NORMAL || type > SPIECE_BYTE)
             st = err_set(NT5_ERR_FORMAT, "%s: token %llu has type %lld", what, (unsigned long long)i, (long long)type);
+        else if (memchr(text.ptr, '\0', text.len)) /* sentencepiece's trie cannot hold it */
+            st = err_set(NT5_ERR_FORMAT, "%s: token %llu holds a NUL byte", what, (unsigned long long)i);
         pieces[parts.count++] = (spiece_piece){text.ptr, text.len, (float)score, (int32_t)type};
         if (type == SPIECE_UNKNOWN && parts.unk_id < 0) parts.unk_id = (int32_t)i;
     }

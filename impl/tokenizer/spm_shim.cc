@@ -4,8 +4,10 @@
 
 #include <sentencepiece_processor.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -20,20 +22,29 @@ static void copy_message(char *err, size_t cap, const std::string &msg) {
     err[cap - 1] = '\0';
 }
 
+// The model is freed however loading ends: sentencepiece's trie builder
+// (darts-clone) throws on a piece it cannot hold, one with a NUL byte, and
+// its message ("<file>:<line>: exception: <what>") is kept from "<what>".
 template <typename Loader> static int load_with(Loader load, spm_model **out, char *err, size_t err_capacity) {
     try {
-        spm_model *m = new spm_model();
+        std::unique_ptr<spm_model> m(new spm_model());
         auto status = load(m->sp);
         if (!status.ok()) {
             copy_message(err, err_capacity, status.ToString());
-            delete m;
             return -1;
         }
-        *out = m;
+        *out = m.release();
         return 0;
     } catch (const std::bad_alloc &) {
         copy_message(err, err_capacity, "out of memory");
         return -2;
+    } catch (const std::exception &e) {
+        const char *what = e.what() ? e.what() : "";
+        const char *tail = std::strstr(what, "exception: ");
+        if (err && err_capacity)
+            std::snprintf(err, err_capacity, "sentencepiece failed to load the model: %s",
+                          tail ? tail + std::strlen("exception: ") : what);
+        return -1;
     } catch (...) {
         copy_message(err, err_capacity, "sentencepiece failed to load the model");
         return -1;
