@@ -2,7 +2,9 @@
  * BLAS, relative-position bias and masks, softmax in fp32, then p v. A
  * single query (a decoding step) takes plain loops instead: its products
  * are too small for BLAS's call and packing to pay (not under batch
- * invariance, where a one-token input must sum as it would in a batch). */
+ * invariance, where a one-token input must sum as it would in a batch),
+ * a task a group of heads, which reads its heads' part of each key and
+ * value row in one pass. */
 #include "backend/cpu/cpu_attention.h"
 
 #include <cblas.h>
@@ -21,8 +23,10 @@ typedef struct attn_job {
     const int *buckets; /* [n_rel] bucket of relative position rel_min + r */
     int64_t rel_min;
     size_t n_rel;
-    float *scratch; /* [threads, q_len * kv_len + n_rel] */
-    int plain;      /* one query: loops instead of BLAS */
+    float *scratch;             /* [threads, slot_floats] */
+    size_t slot_floats;         /* group_heads * q_len * kv_len + n_rel */
+    int plain;                  /* one query: loops instead of BLAS */
+    size_t group_heads, groups; /* a task's heads (plain loops: a group of them), groups per query batch */
 } attn_job;
 
 NT5_VECTOR_CLONES static void softmax_row(float *s, size_t n_attended, size_t n_total) {
@@ -40,70 +44,62 @@ NT5_VECTOR_CLONES static void softmax_row(float *s, size_t n_attended, size_t n_
     for (size_t j = n_attended; j < n_total; j++) s[j] = 0;
 }
 
-/* Keys ahead of the one in use whose rows are asked for: a head's rows are
- * short and far apart (its d values in each position's row of all heads),
- * too few for the hardware prefetchers to follow, and the cache holds them
- * no longer once a decoding step has streamed its weights through. */
-#define KEYS_AHEAD 4
+/* Keys ahead of the one in use whose rows are asked for: a decoding step
+ * finds none of its keys and values in the cache (it has streamed the
+ * weights through since), and a group's part of each row is short and rows
+ * are far apart, too little for the hardware prefetchers to follow. */
+#define KEYS_AHEAD 2
 
-/* asks for the d values of row j + KEYS_AHEAD (of rows ld apart from `rows`) */
-static inline void fetch_row_ahead(const float *rows, size_t ld, size_t j, size_t n, size_t d) {
-    if (j + KEYS_AHEAD >= n) return;
+/* asks for n floats of row j + KEYS_AHEAD (rows ld apart from `rows`) */
+static inline void fetch_row_ahead(const float *rows, size_t ld, size_t j, size_t nk, size_t n) {
+    if (j + KEYS_AHEAD >= nk) return;
     const float *r = rows + (j + KEYS_AHEAD) * ld;
-    for (size_t i = 0; i < d; i += 16) __builtin_prefetch(r + i);
+    for (size_t i = 0; i < n; i += 16) __builtin_prefetch(r + i);
 }
 
-/* s[nk] = q . k rows (ld_kv apart), d values each */
-NT5_VECTOR_CLONES static void scores_of_one(const float *q, const float *k, size_t ld_kv, size_t nk, size_t d,
-                                            float *s) {
+/* q . k over d values, as eight partial sums */
+static inline float dot_in_parts(const float *q, const float *k, size_t d) {
+    float part[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= d; i += 8)
+        for (size_t l = 0; l < 8; l++) part[l] += q[i + l] * k[i + l];
+    for (; i < d; i++) part[0] += q[i] * k[i];
+    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
+/* s[g][nk] (rows ld_s apart) = head g's query . its part of each key row,
+ * for the G heads of a group (d values each, side by side in q and in
+ * every key row): one pass down the rows, reading the group's part of each */
+NT5_VECTOR_CLONES static void group_scores(const float *q, const float *k, size_t ld_kv, size_t nk, size_t d, size_t G,
+                                           float *s, size_t ld_s) {
     for (size_t j = 0; j < nk; j++) {
-        fetch_row_ahead(k, ld_kv, j, nk, d);
-        const float *kj = k + j * ld_kv;
-        float part[8] = {0};
-        size_t i = 0;
-        for (; i + 8 <= d; i += 8)
-            for (size_t l = 0; l < 8; l++) part[l] += q[i + l] * kj[i + l];
-        for (; i < d; i++) part[0] += q[i] * kj[i];
-        s[j] = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+        fetch_row_ahead(k, ld_kv, j, nk, G * d);
+        for (size_t g = 0; g < G; g++) s[g * ld_s + j] = dot_in_parts(q + g * d, k + j * ld_kv + g * d, d);
     }
 }
 
-/* out[d] = p[nk] . v rows (ld_kv apart) */
-NT5_VECTOR_CLONES static void mix_of_one(const float *p, const float *v, size_t ld_kv, size_t nk, size_t d,
-                                         float *out) {
-    memset(out, 0, d * sizeof *out);
+/* out[G * d] (the heads side by side) = p[g][nk] (rows ld_p apart) . head
+ * g's part of the value rows, for the G heads of a group, one pass down
+ * the rows */
+NT5_VECTOR_CLONES static void group_mix(const float *p, size_t ld_p, const float *v, size_t ld_kv, size_t nk, size_t d,
+                                        size_t G, float *out) {
+    for (size_t g = 0; g < G; g++) memset(out + g * d, 0, d * sizeof *out);
     for (size_t j = 0; j < nk; j++) {
-        fetch_row_ahead(v, ld_kv, j, nk, d);
-        for (size_t i = 0; i < d; i++) out[i] += p[j] * v[j * ld_kv + i];
+        fetch_row_ahead(v, ld_kv, j, nk, G * d);
+        for (size_t g = 0; g < G; g++) {
+            const float *vj = v + j * ld_kv + g * d;
+            float *o = out + g * d, pj = p[g * ld_p + j];
+            for (size_t i = 0; i < d; i++) o[i] += pj * vj[i];
+        }
     }
 }
 
-static void attn_task(void *ctx, size_t task, size_t slot) {
-    attn_job *job = ctx;
+/* Head h's relative-position bias into bias[n_rel], then each of the q_len
+ * rows of scores s (nk keys each) biased, masked and softmaxed. */
+static void finish_rows(const attn_job *job, float *s, size_t nk, size_t h, float *bias) {
     const attn_args *a = job->a;
-    size_t b = task / a->heads, h = task % a->heads;
-    size_t kvb = b / a->kv_group;
-    size_t nk = a->kv_valid ? a->kv_valid[kvb] : a->kv_len;
-    if (nk > a->kv_len) nk = a->kv_len;
-    const float *q = a->q + b * a->q_len * a->ld_q + h * a->d_kv;
-    const float *k = a->k + kvb * a->kv_rows * a->ld_kv + h * a->d_kv;
-    const float *v = a->v + kvb * a->kv_rows * a->ld_kv + h * a->d_kv;
-    float *out = (float *)a->out + b * a->q_len * a->ld_out + h * a->d_kv;
-    if (nk == 0) { /* no key attended (a fully padded row): zeros, without an empty BLAS product */
-        for (size_t i = 0; i < a->q_len; i++) memset(out + i * a->ld_out, 0, a->d_kv * sizeof *out);
-        return;
-    }
-    float *s = job->scratch + slot * (a->q_len * a->kv_len + job->n_rel);
-    float *bias = s + a->q_len * a->kv_len; /* [n_rel] this head's bias by relative position */
     if (a->bias_table)
         for (size_t r = 0; r < job->n_rel; r++) bias[r] = a->bias_table[(size_t)job->buckets[r] * a->heads + h];
-    if (job->plain) {
-        scores_of_one(q, k, a->ld_kv, nk, a->d_kv, s);
-    } else {
-        cpu_blas_enter();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a->q_len, (int)nk, (int)a->d_kv, 1.0f, q,
-                    (int)a->ld_q, k, (int)a->ld_kv, 0.0f, s, (int)nk);
-    }
     for (size_t i = 0; i < a->q_len; i++) {
         float *row = s + i * nk;
         int64_t pos = (int64_t)(a->q_offset + i);
@@ -115,13 +111,54 @@ static void attn_task(void *ctx, size_t task, size_t slot) {
         }
         softmax_row(row, n_att, nk);
     }
-    if (job->plain) {
-        mix_of_one(s, v, a->ld_kv, nk, a->d_kv, out);
-        return;
-    }
+}
+
+/* head h of query batch b through BLAS: s [q_len, nk] */
+static void blas_head(const attn_job *job, size_t b, size_t h, size_t nk, float *s, float *bias) {
+    const attn_args *a = job->a;
+    size_t kvb = b / a->kv_group;
+    const float *q = a->q + b * a->q_len * a->ld_q + h * a->d_kv;
+    const float *k = a->k + kvb * a->kv_rows * a->ld_kv + h * a->d_kv;
+    const float *v = a->v + kvb * a->kv_rows * a->ld_kv + h * a->d_kv;
+    float *out = (float *)a->out + b * a->q_len * a->ld_out + h * a->d_kv;
+    cpu_blas_enter();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a->q_len, (int)nk, (int)a->d_kv, 1.0f, q, (int)a->ld_q, k,
+                (int)a->ld_kv, 0.0f, s, (int)nk);
+    finish_rows(job, s, nk, h, bias);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)a->q_len, (int)a->d_kv, (int)nk, 1.0f, s, (int)nk, v,
                 (int)a->ld_kv, 0.0f, out, (int)a->ld_out);
     cpu_blas_leave();
+}
+
+/* heads h0 .. h0 + G - 1 of one query (batch b) in plain loops: s [G, nk] */
+static void plain_group(const attn_job *job, size_t b, size_t h0, size_t G, size_t nk, float *s, float *bias) {
+    const attn_args *a = job->a;
+    size_t kvb = b / a->kv_group, d = a->d_kv;
+    const float *k = a->k + kvb * a->kv_rows * a->ld_kv + h0 * d;
+    const float *v = a->v + kvb * a->kv_rows * a->ld_kv + h0 * d;
+    group_scores(a->q + b * a->ld_q + h0 * d, k, a->ld_kv, nk, d, G, s, nk);
+    for (size_t g = 0; g < G; g++) finish_rows(job, s + g * nk, nk, h0 + g, bias);
+    group_mix(s, nk, v, a->ld_kv, nk, d, G, (float *)a->out + b * a->ld_out + h0 * d);
+}
+
+/* A task: one group of heads of one query batch. */
+static void attn_task(void *ctx, size_t task, size_t slot) {
+    attn_job *job = ctx;
+    const attn_args *a = job->a;
+    size_t b = task / job->groups, h0 = task % job->groups * job->group_heads;
+    size_t G = a->heads - h0 < job->group_heads ? a->heads - h0 : job->group_heads;
+    size_t nk = a->kv_valid ? a->kv_valid[b / a->kv_group] : a->kv_len;
+    if (nk > a->kv_len) nk = a->kv_len;
+    if (nk == 0) { /* no key attended (a fully padded row): zeros, without an empty BLAS product */
+        float *out = (float *)a->out + b * a->q_len * a->ld_out + h0 * a->d_kv;
+        for (size_t i = 0; i < a->q_len; i++) memset(out + i * a->ld_out, 0, G * a->d_kv * sizeof *out);
+        return;
+    }
+    float *s = job->scratch + slot * job->slot_floats; /* [G, q_len * kv_len] scores */
+    float *bias = s + G * a->q_len * a->kv_len;        /* [n_rel] a head's bias by relative position */
+    if (job->plain) plain_group(job, b, h0, G, nk, s, bias);
+    else
+        for (size_t g = 0; g < G; g++) blas_head(job, b, h0 + g, nk, s, bias);
 }
 
 void cpu_attention(exec_ctx *x, const attn_args *args) {
@@ -148,13 +185,19 @@ void cpu_attention(exec_ctx *x, const attn_args *args) {
             buckets[r] = position_bucket(job.rel_min + (int64_t)r, a->bidirectional, a->num_buckets, a->max_distance);
         job.buckets = buckets;
     }
-    job.scratch = malloc((size_t)pool_threads(pool) * (a->q_len * a->kv_len + job.n_rel) * sizeof(float));
+    /* plain loops take the heads in as few groups as keep the threads busy,
+     * so that each reads one longer part of every key and value row */
+    size_t threads = (size_t)pool_threads(pool), wanted = (threads + a->batch - 1) / a->batch;
+    job.group_heads = job.plain ? (a->heads + wanted - 1) / wanted : 1;
+    job.groups = (a->heads + job.group_heads - 1) / job.group_heads;
+    job.slot_floats = job.group_heads * a->q_len * a->kv_len + job.n_rel;
+    job.scratch = malloc(threads * job.slot_floats * sizeof(float));
     if (!job.scratch) {
         free(buckets);
         x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in attention");
         return;
     }
-    pool_run(pool, a->batch * a->heads, attn_task, &job);
+    pool_run(pool, a->batch * job.groups, attn_task, &job);
     free(job.scratch);
     free(buckets);
 }
