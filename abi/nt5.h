@@ -64,7 +64,7 @@ extern "C" {
 
 #define NT5_VERSION_MAJOR 0
 #define NT5_VERSION_MINOR 7
-#define NT5_VERSION_PATCH 2
+#define NT5_VERSION_PATCH 3
 #define NT5_VERSION_NUMBER (NT5_VERSION_MAJOR * 10000 + NT5_VERSION_MINOR * 100 + NT5_VERSION_PATCH)
 
 /* Bumped whenever anything is appended to this header. The soname is

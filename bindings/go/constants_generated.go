@@ -14,7 +14,7 @@ const VersionMajor = 0
 const VersionMinor = 7
 
 // VersionPatch is NT5_VERSION_PATCH.
-const VersionPatch = 2
+const VersionPatch = 3
 
 // AbiVersion is NT5_ABI_VERSION.
 const AbiVersion = 6

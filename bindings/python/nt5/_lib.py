@@ -7,7 +7,7 @@ import ctypes
 
 NT5_VERSION_MAJOR = 0
 NT5_VERSION_MINOR = 7
-NT5_VERSION_PATCH = 2
+NT5_VERSION_PATCH = 3
 NT5_ABI_VERSION = 6
 NT5_OK = 0
 NT5_ERR_INVALID_ARG = -1  # NULL, out of range, bad option struct
@@ -53,7 +53,7 @@ NT5_PRESET_SD3 = 2  # 256 tokens, fixed length, no mask
 NT5_PRESET_PIXART = 3  # 300 tokens, fixed length, masked
 NT5_PRESET_WAN = 4  # UMT5, 512 tokens, fixed length, masked, padded rows zeroed
 # the package's version (pyproject.toml reads it)
-__version__ = "0.7.2"
+__version__ = "0.7.3"
 
 nt5_status = ctypes.c_int32
 
