@@ -1,10 +1,10 @@
-/* T5 attention on the CPU: per (batch, head) task, scores = q k^T through
- * BLAS, relative-position bias and masks, softmax in fp32, then p v. A
- * single query (a decoding step) takes plain loops instead: its products
- * are too small for BLAS's call and packing to pay (not under batch
- * invariance, where a one-token input must sum as it would in a batch),
- * a task a group of heads, which reads its heads' part of each key and
- * value row in one pass. */
+/* T5 attention on the CPU: scores = q k^T, relative-position bias and
+ * masks, softmax in fp32, then p v. Many queries: a task per (batch, head),
+ * its products through BLAS. A single query (a decoding step): plain loops,
+ * its products being too small for BLAS's call and packing to pay (not
+ * under batch invariance, where a one-token input must sum as it would in
+ * a batch), a task per group of heads, which reads its heads' part of each
+ * key and value row in one pass. */
 #include "backend/cpu/cpu_attention.h"
 
 #include <cblas.h>
