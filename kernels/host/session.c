@@ -20,12 +20,6 @@ enum { ERROR_CONTAINED = 226, ERROR_TENSOR_MEMORY_LEAK = 721, ERROR_EXTERNAL_DEV
  * be restarted to use CUDA again. */
 static int sticky(cudaError_t e) {
     switch ((int)e) {
-    case ERROR_CONTAINED:
-    case ERROR_TENSOR_MEMORY_LEAK:
-    case ERROR_EXTERNAL_DEVICE: return 1;
-    default: break;
-    }
-    switch (e) {
     case cudaErrorIllegalAddress:
     case cudaErrorLaunchFailure:
     case cudaErrorLaunchTimeout:
@@ -35,9 +29,23 @@ static int sticky(cudaError_t e) {
     case cudaErrorInvalidAddressSpace:
     case cudaErrorInvalidPc:
     case cudaErrorAssert:
-    case cudaErrorECCUncorrectable: return 1;
+    case cudaErrorECCUncorrectable:
+    case ERROR_CONTAINED:
+    case ERROR_TENSOR_MEMORY_LEAK:
+    case ERROR_EXTERNAL_DEVICE: return 1;
     default: return 0;
     }
+}
+
+/* An error outside a call: a sticky one marks the backend lost, any other
+ * is cleared so the model stays usable. 1 when sticky. */
+static int settle(cuda_backend *cb, cudaError_t e) {
+    if (sticky(e)) {
+        atomic_store(&cb->lost, 1);
+        return 1;
+    }
+    cudaGetLastError();
+    return 0;
 }
 
 /* a sticky error e: the backend is marked lost and the call's status says so */
@@ -129,8 +137,7 @@ void *cuda_adopt_weight(backend *be, void *host, size_t bytes) {
     if (e == cudaSuccess) e = cudaMemcpyAsync(dev, host, bytes, cudaMemcpyHostToDevice, cudaStreamPerThread);
     if (e == cudaSuccess) e = cudaStreamSynchronize(cudaStreamPerThread);
     if (e != cudaSuccess) {
-        if (sticky(e)) atomic_store(&cb->lost, 1);
-        else cudaGetLastError();
+        settle(cb, e);
         cudaFree(dev);
         dev = NULL;
     }
@@ -151,8 +158,7 @@ nt5_status cuda_read_weight(const backend *be, void *host, const void *w, size_t
     cudaError_t e = previous < 0 ? cudaErrorInvalidDevice : cudaMemcpy(host, w, bytes, cudaMemcpyDeviceToHost);
     leave_device(previous);
     if (e == cudaSuccess) return NT5_OK;
-    if (sticky(e)) atomic_store(&cb->lost, 1);
-    else cudaGetLastError();
+    settle(cb, e);
     return cb->host->set_error(NT5_ERR_DEVICE, "CUDA: cannot read a weight back from cuda:%d: %s (%s)", cb->device,
                                cudaGetErrorString(e), cudaGetErrorName(e));
 }
@@ -206,8 +212,7 @@ nt5_status cuda_exec_begin(const backend *be, exec_ctx *x) {
         return device_error(cb, e);
     }
     e = cudaGetLastError(); /* left by the caller's CUDA code: not this call's launches' */
-    if (sticky(e)) {
-        atomic_store(&cb->lost, 1);
+    if (settle(cb, e)) {
         leave_device(caller);
         return cb->host->set_error(NT5_ERR_DEVICE,
                                    "the GPU (cuda:%d) had failed with %s (%s) before this call, which ends CUDA "
