@@ -63,13 +63,13 @@ extern "C" {
 /* ---- Versions ------------------------------------------------------------ */
 
 #define NT5_VERSION_MAJOR 0
-#define NT5_VERSION_MINOR 7
-#define NT5_VERSION_PATCH 3
+#define NT5_VERSION_MINOR 8
+#define NT5_VERSION_PATCH 0
 #define NT5_VERSION_NUMBER (NT5_VERSION_MAJOR * 10000 + NT5_VERSION_MINOR * 100 + NT5_VERSION_PATCH)
 
 /* Bumped whenever anything is appended to this header. The soname is
  * libnt5.so.1 for the whole life of ABI generation 1. */
-#define NT5_ABI_VERSION 6
+#define NT5_ABI_VERSION 7
 
 /* The ABI version of the loaded library; a program compiled against this
  * header needs nt5_abi_version() >= NT5_ABI_VERSION. */
@@ -403,6 +403,15 @@ typedef struct nt5_encode_options {
      * * the dtype's size). NULL (default): the embeddings own host memory. */
     void *output_buffer;
     size_t output_capacity;
+    /* Since NT5_ABI_VERSION 7. The most CPU threads this call works on, of
+     * the model's num_threads: calls made at once from several threads on
+     * one model (one batch each) then share its threads instead of
+     * contending for them. 0 (default): all of the model's. A GPU model
+     * ignores it. Results can differ in the last bits between thread counts
+     * (BLAS sums a product's columns by tiles; the pieces a product is cut
+     * into follow the threads), as between models opened with other
+     * num_threads; the same count gives the same bits. */
+    int32_t num_threads;
 } nt5_encode_options;
 
 #define NT5_MEMORY_HOST 0
@@ -482,6 +491,9 @@ typedef struct nt5_generate_options {
     int32_t truncation;           /* 1 (default): cut longer inputs; 0: NT5_ERR_TOO_LONG */
     nt5_token_callback on_token;  /* optional streaming / cancellation callback */
     void *user_data;              /* passed to on_token */
+    /* Since NT5_ABI_VERSION 7. The most CPU threads this call works on, as
+     * nt5_encode_options.num_threads says; 0 (default): all of the model's. */
+    int32_t num_threads;
 } nt5_generate_options;
 
 NT5_API nt5_status nt5_generate_options_init(nt5_generate_options *opts, uint32_t struct_size);

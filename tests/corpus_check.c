@@ -5,7 +5,8 @@
  * distinct caption has exactly one row and every row one caption.
  *
  * usage: corpus_check MODEL INPUT DIR   (INPUT as the run read it; the
- * options come from DIR/manifest.json) */
+ * options, the threads of each call among them, come from
+ * DIR/manifest.json) */
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -76,6 +77,8 @@ static void run_options(const cJSON *manifest, nt5_encode_options *o, const char
                       : strcmp(dtype, "f16") == 0 ? NT5_DTYPE_F16
                                                   : NT5_DTYPE_BF16;
     *field = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(opts, "field"));
+    const cJSON *threads = cJSON_GetObjectItemCaseSensitive(opts, "threads_per_batch");
+    o->num_threads = cJSON_IsNumber(threads) ? (int32_t)threads->valuedouble : 0;
 }
 
 /* One index line against its shard row. */
@@ -119,8 +122,12 @@ int main(int argc, char **argv) {
     nt5_encode_options o;
     const char *field;
     nt5_model *m = NULL;
-    if (!manifest || nt5_model_open(argv[1], NULL, &m) != NT5_OK) return fail("cannot open the manifest or model", 0);
+    nt5_model_options mo;
+    nt5_model_options_init(&mo, sizeof mo);
+    if (!manifest) return fail("cannot read the manifest", 0);
     run_options(manifest, &o, &field);
+    mo.num_threads = o.num_threads; /* a model with the threads each of the run's calls had */
+    if (nt5_model_open(argv[1], &mo, &m) != NT5_OK) return fail("cannot open the model", 0);
     static shard shards[MAX_SHARDS];
     int n_shards = 0;
     while (n_shards < MAX_SHARDS && load_shard(argv[3], n_shards, &shards[n_shards]) == 0) n_shards++;

@@ -1,4 +1,5 @@
-/* Behaviour behind the public API: threads sharing a model, cancellation,
+/* Behaviour behind the public API: threads sharing a model (and a call's
+ * share of its threads), cancellation,
  * streaming, output dtypes and padding modes, sampling and the logits
  * processors, beam search options, encoder-only models, and the
  * experimental teacher forcing (nt5_experimental.h). */
@@ -20,6 +21,7 @@ static const char *const prompts[] = {
 
 typedef struct thread_job {
     nt5_model *m;
+    const nt5_encode_options *eo; /* NULL: defaults */
     const float *want;
     size_t count;
     int mismatches, failures;
@@ -29,7 +31,7 @@ static void *encode_many(void *arg) {
     thread_job *j = arg;
     for (int round = 0; round < 4; round++) {
         nt5_embeddings *e = NULL;
-        if (nt5_encode_texts(j->m, prompts, N_PROMPTS, NULL, &e) != NT5_OK) {
+        if (nt5_encode_texts(j->m, prompts, N_PROMPTS, j->eo, &e) != NT5_OK) {
             j->failures++;
             continue;
         }
@@ -48,7 +50,7 @@ static void check_threads(nt5_model *m) {
     thread_job jobs[8];
     pthread_t threads[8];
     for (int i = 0; i < 8; i++) {
-        jobs[i] = (thread_job){m, nt5_embeddings_data(ref), b * s * d, 0, 0};
+        jobs[i] = (thread_job){m, NULL, nt5_embeddings_data(ref), b * s * d, 0, 0};
         pthread_create(&threads[i], NULL, encode_many, &jobs[i]);
     }
     int mismatches = 0, failures = 0;
@@ -60,6 +62,63 @@ static void check_threads(nt5_model *m) {
     CHECK(failures == 0 && mismatches == 0, "8 threads: %d failures, %d results differ from one thread", failures,
           mismatches);
     nt5_embeddings_free(ref);
+}
+
+/* Calls limited to part of a model's 4 threads (nt5_encode_options.num_threads
+ * 1, 2, 3 and 0: all), made at once from 8 threads: each gives the bits one
+ * call with the same limit gives alone. */
+static void check_thread_limits(void) {
+    nt5_model_options mo;
+    nt5_model_options_init(&mo, sizeof mo);
+    mo.num_threads = 4;
+    nt5_model *m = NULL;
+    CHECK_STATUS(nt5_model_open(data_path("t5-v1_1-tiny"), &mo, &m), NT5_OK);
+    if (!m) return;
+    nt5_encode_options eo[4];
+    nt5_embeddings *ref[4] = {NULL};
+    size_t b = 0, s = 0, d = 0;
+    for (int n = 0; n < 4; n++) {
+        nt5_encode_options_init(&eo[n], sizeof eo[n]);
+        eo[n].num_threads = n;
+        CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &eo[n], &ref[n]), NT5_OK);
+        if (ref[n]) nt5_embeddings_shape(ref[n], &b, &s, &d);
+    }
+    thread_job jobs[8];
+    pthread_t threads[8];
+    for (int i = 0; ref[0] && ref[1] && ref[2] && ref[3] && i < 8; i++) {
+        jobs[i] = (thread_job){m, &eo[i % 4], nt5_embeddings_data(ref[i % 4]), b * s * d, 0, 0};
+        pthread_create(&threads[i], NULL, encode_many, &jobs[i]);
+    }
+    int mismatches = 0, failures = 0;
+    for (int i = 0; ref[0] && ref[1] && ref[2] && ref[3] && i < 8; i++) {
+        pthread_join(threads[i], NULL);
+        mismatches += jobs[i].mismatches;
+        failures += jobs[i].failures;
+    }
+    CHECK(failures == 0 && mismatches == 0,
+          "8 threads at 1, 2, 3 and all 4 threads a call: %d failures, %d results "
+          "differ from one call alone",
+          failures, mismatches);
+    /* more than the model's: all of them */
+    nt5_encode_options more = eo[0];
+    more.num_threads = 9;
+    nt5_embeddings *e = NULL;
+    CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &more, &e), NT5_OK);
+    CHECK(e && ref[0] && memcmp(nt5_embeddings_data(e), nt5_embeddings_data(ref[0]), b * s * d * 4) == 0,
+          "num_threads 9 of 4 differs from all of them");
+    nt5_embeddings_free(e);
+    e = NULL;
+    more.num_threads = -1;
+    CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &more, &e), NT5_ERR_INVALID_ARG);
+    CHECK(e == NULL, "a refused call returned embeddings");
+    nt5_generate_options go;
+    nt5_generate_options_init(&go, sizeof go);
+    go.num_threads = -2;
+    nt5_generation *g = NULL;
+    CHECK_STATUS(nt5_generate_texts(m, prompts, 1, &go, &g), NT5_ERR_INVALID_ARG);
+    CHECK(g == NULL && strstr(nt5_last_error(), "num_threads"), "negative num_threads: %s", nt5_last_error());
+    for (int n = 0; n < 4; n++) nt5_embeddings_free(ref[n]);
+    nt5_model_free(m);
 }
 
 typedef struct stream_log {
@@ -475,6 +534,7 @@ int main(void) {
     nt5_model *m = open_model_or_fail(data_path("t5-v1_1-tiny"));
     if (m) {
         check_threads(m);
+        check_thread_limits();
         check_streaming_and_cancel(m);
         check_encode_modes(m);
         check_output_buffers(m);

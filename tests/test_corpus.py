@@ -8,7 +8,9 @@
   the same shards and index as the uninterrupted run, and no temporaries;
 - Ctrl-C (SIGINT) stops with 130 and says how to resume;
 - standard input, JSON lines (--field), fixed-length presets (f16, bf16, no
-  mask) give the same guarantees; bad lines fail the run with their line
+  mask) give the same guarantees, and so do batches encoded two at once
+  (--parallel-batches), whose output is that of one at a time with the same
+  threads per batch; bad lines fail the run with their line
   number, or are indexed as skipped with --on-error skip;
 - a resumed run with other options or another input is refused, a complete
   run is left alone.
@@ -179,7 +181,21 @@ with tempfile.TemporaryDirectory() as tmp:
     piped_files, piped_manifest = outputs(piped)
     expect(r.returncode == 0 and piped_files == outputs(whole)[0], "standard input: the same shards and index")
 
-    # 5. JSON lines and bad lines
+    # 5. batches encoded at once, each on its share of the threads
+    runs = {}
+    for threads, parallel in (("1", "1"), ("2", "2"), ("2", "1")):
+        d = os.path.join(tmp, "threads-%s-parallel-%s" % (threads, parallel))
+        r = encode("--input", small, "--output", d, *small_opts, "--threads", threads, "--parallel-batches", parallel)
+        runs[threads, parallel] = outputs(d) if r.returncode == 0 else None
+    one, two = runs["1", "1"], runs["2", "2"]
+    expect(one is not None and one == two and one[1]["options"]["threads_per_batch"] == 1,
+           "two batches at once on a thread each: the output of one at a time on one thread")
+    wide = os.path.join(tmp, "threads-2-parallel-1")
+    ok, said = check(small, wide)
+    expect(runs["2", "1"] is not None and runs["2", "1"][1]["options"]["threads_per_batch"] == 2 and ok,
+           "one batch at a time on 2 threads: threads_per_batch 2, every row equals a single call on 2: %s" % said)
+
+    # 6. JSON lines and bad lines
     jsonl = os.path.join(tmp, "captions.jsonl")
     lines = [json.dumps({"id": i, "caption": c}, ensure_ascii=False).encode() for i, c in enumerate(caps[:500])]
     bad = {10: b'{"id": 10}', 20: b"not json", 30: b'{"caption": 5}',
@@ -205,7 +221,7 @@ with tempfile.TemporaryDirectory() as tmp:
     expect(r.returncode == 0 and [("error" in e) for e in index] == [False, True, True, False],
            "text lines with invalid UTF-8 or a NUL byte are skipped: %s" % [e.get("error") for e in index])
 
-    # 6. fixed lengths, 16-bit output, no mask
+    # 7. fixed lengths, 16-bit output, no mask
     fixed_in = os.path.join(tmp, "fixed.txt")
     write_lines(fixed_in, caps[:300])
     for preset, dtype in (("pixart", "bf16"), ("flux", "f16"), ("wan", "f32")):

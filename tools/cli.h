@@ -48,6 +48,8 @@ int parse_dtype(const char *text, const char *name, int extra, int32_t *out);
 const char *dtype_name(int32_t dtype);
 /* Prints "nt5: what: <library message>" and returns 1. */
 int report(const char *what, nt5_status st);
+/* The same for a call whose message another thread kept (nt5_last_error() is per thread). */
+int report_message(const char *what, nt5_status st, const char *message);
 /* The progress line on a terminal (quiet when stderr is not one or
  * HF_HUB_DISABLE_PROGRESS_BARS is set). */
 typedef struct progress_bar {

@@ -162,9 +162,11 @@ int parse_dtype(const char *text, const char *name, int extra, int32_t *out) {
 
 const char *dtype_name(int32_t dtype) { return dtype >= 0 && dtype < N_DTYPES ? dtype_names[dtype] : "?"; }
 
-int report(const char *what, nt5_status st) {
+int report(const char *what, nt5_status st) { return report_message(what, st, nt5_last_error()); }
+
+int report_message(const char *what, nt5_status st, const char *message) {
     if (st == NT5_ERR_CANCELLED && interrupted()) return 130; /* said when it came */
-    fprintf(stderr, "nt5: %s: %s (%s)\n", what, nt5_last_error(), nt5_status_name(st));
+    fprintf(stderr, "nt5: %s: %s (%s)\n", what, message, nt5_status_name(st));
     if (st == NT5_ERR_TOO_LONG) fprintf(stderr, "nt5: raise --max-length, or leave out --no-truncation to cut texts\n");
     return 1;
 }

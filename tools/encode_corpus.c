@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "corpus_batches.h"
 #include "corpus_input.h"
 #include "corpus_output.h"
 #include "corpus_progress.h"
@@ -44,6 +45,7 @@ typedef struct run {
     const nt5_model *m;
     nt5_encode_options eo;
     size_t d_model, batch_size, sort_window, shard_rows, limit; /* limit: tokens per caption */
+    size_t parallel;                                            /* batches encoded at once */
     int32_t eos_id;
     int skip_errors;
     corpus_input in;
@@ -149,39 +151,67 @@ static int by_length(const void *a, const void *b) {
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
-/* Encodes captions order[0..n) as one batch into the shard. */
-static int encode_batch(run *r, caption **order, size_t n) {
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) total += order[i]->n;
-    int32_t *ids = malloc(total * sizeof *ids);
-    size_t *lengths = malloc(n * sizeof *lengths);
-    nt5_embeddings *e = NULL;
-    int rc = ids && lengths ? 0 : out_of_memory();
-    for (size_t i = 0, at = 0; !rc && i < n; at += order[i++]->n) {
-        memcpy(ids + at, order[i]->ids, order[i]->n * sizeof *ids);
-        lengths[i] = order[i]->n;
-    }
-    nt5_status st = rc ? NT5_OK : nt5_encode_ids(r->m, ids, lengths, n, &r->eo, &e);
-    if (st != NT5_OK) rc = report("encode", st);
-    size_t seq = 0, row_bytes = 0;
-    if (e) nt5_embeddings_shape(e, NULL, &seq, NULL);
-    row_bytes = seq * r->d_model * r->shard.elem;
-    for (size_t i = 0; e && !rc && i < n; i++) {
+/* Adds an encoded batch of captions order[0..n) to the shard. */
+static int store_batch(run *r, caption **order, size_t n, const corpus_batch *b) {
+    if (b->status != NT5_OK) return report_message("encode", b->status, b->error);
+    size_t seq = 0;
+    nt5_embeddings_shape(b->result, NULL, &seq, NULL);
+    size_t row_bytes = seq * r->d_model * r->shard.elem;
+    for (size_t i = 0; i < n; i++) {
         /* positions past a row's length depend on its batch unless every row is padded alike */
-        size_t stored = r->eo.padding == NT5_PADDING_MAX_LENGTH ? seq : lengths[i];
-        const unsigned char *hidden = (const unsigned char *)nt5_embeddings_data(e) + i * row_bytes;
-        if (corpus_shard_add(&r->shard, hidden, nt5_embeddings_token_ids(e) + i * seq, stored, lengths[i]))
-            rc = out_of_memory();
+        size_t stored = r->eo.padding == NT5_PADDING_MAX_LENGTH ? seq : b->lengths[i];
+        const unsigned char *hidden = (const unsigned char *)nt5_embeddings_data(b->result) + i * row_bytes;
+        if (corpus_shard_add(&r->shard, hidden, nt5_embeddings_token_ids(b->result) + i * seq, stored, b->lengths[i]))
+            return out_of_memory();
         order[i]->row = (int64_t)r->shard.rows - 1;
         corpus_row *where = corpus_table_find(&r->table, order[i]->key);
         where->shard = (int64_t)r->out.shards;
         where->row = order[i]->row;
-        r->counts.tokens += lengths[i];
+        r->counts.tokens += b->lengths[i];
     }
-    nt5_embeddings_free(e);
-    free(ids);
-    free(lengths);
-    return rc;
+    return 0;
+}
+
+typedef struct window_batches { /* a window's captions in length order, cut into batches */
+    run *r;
+    caption **order; /* [n_waiting] */
+    int32_t *ids;    /* every caption's tokens, in that order */
+    size_t *lengths; /* [n_waiting] */
+    corpus_batch *batches;
+    double first_line, lines; /* progress: the window's first line and its lines */
+} window_batches;
+
+/* corpus_batch_done: batch i into the shard, then the progress */
+static int batch_done(void *ctx, corpus_batch *b, size_t i) {
+    window_batches *w = ctx;
+    run *r = w->r;
+    size_t first = i * r->batch_size;
+    int rc = store_batch(r, w->order + first, b->n, b);
+    corpus_progress_update(&r->progress, w->first_line + w->lines * (double)(first + b->n) / (double)r->n_waiting,
+                           r->counts.tokens);
+    return rc ? rc : interrupted() ? 130 : 0;
+}
+
+/* Lays the sorted captions out as batches of --batch-size. */
+static int cut_batches(window_batches *w, size_t count) {
+    run *r = w->r;
+    size_t total = 0;
+    for (size_t i = 0; i < r->n_waiting; i++) total += w->order[i]->n;
+    w->ids = malloc((total ? total : 1) * sizeof *w->ids);
+    w->lengths = malloc((r->n_waiting ? r->n_waiting : 1) * sizeof *w->lengths);
+    w->batches = calloc(count ? count : 1, sizeof *w->batches);
+    if (!w->ids || !w->lengths || !w->batches) return out_of_memory();
+    for (size_t i = 0, at = 0; i < r->n_waiting; at += w->order[i++]->n) {
+        if (i % r->batch_size == 0) {
+            corpus_batch *b = &w->batches[i / r->batch_size];
+            b->ids = w->ids + at;
+            b->lengths = w->lengths + i;
+        }
+        memcpy(w->ids + at, w->order[i]->ids, w->order[i]->n * sizeof *w->ids);
+        w->lengths[i] = w->order[i]->n;
+        w->batches[i / r->batch_size].n++;
+    }
+    return 0;
 }
 
 /* Queues the window's index lines, in input order. */
@@ -222,22 +252,24 @@ static void clear_window(run *r) {
     r->n_waiting = r->n_entries = 0;
 }
 
-/* Sorts the window's captions by length and encodes them batch by batch,
- * then queues their index lines. */
+/* Sorts the window's captions by length and encodes them in batches,
+ * --parallel-batches at once, then queues their index lines. */
 static int encode_window(run *r) {
-    caption **order = malloc((r->n_waiting ? r->n_waiting : 1) * sizeof *order);
-    if (!order) return out_of_memory();
-    for (size_t i = 0; i < r->n_waiting; i++) order[i] = &r->waiting[i];
-    qsort(order, r->n_waiting, sizeof *order, by_length);
+    window_batches w = {.r = r, .first_line = (double)r->counts.lines, .lines = (double)r->n_entries};
+    size_t count = (r->n_waiting + r->batch_size - 1) / r->batch_size;
     int rc = 0;
-    double window_lines = (double)r->n_entries, first = (double)r->counts.lines;
-    for (size_t i = 0; !rc && i < r->n_waiting; i += r->batch_size) {
-        size_t n = r->n_waiting - i < r->batch_size ? r->n_waiting - i : r->batch_size;
-        rc = interrupted() ? 130 : encode_batch(r, order + i, n);
-        corpus_progress_update(&r->progress, first + window_lines * (double)(i + n) / (double)r->n_waiting,
-                               r->counts.tokens);
+    if (!(w.order = malloc((r->n_waiting ? r->n_waiting : 1) * sizeof *w.order))) rc = out_of_memory();
+    for (size_t i = 0; !rc && i < r->n_waiting; i++) w.order[i] = &r->waiting[i];
+    if (!rc) {
+        qsort(w.order, r->n_waiting, sizeof *w.order, by_length);
+        rc = cut_batches(&w, count);
     }
-    free(order);
+    if (!rc)
+        rc = interrupted() ? 130 : corpus_encode_batches(r->m, &r->eo, w.batches, count, r->parallel, batch_done, &w);
+    free(w.batches);
+    free(w.lengths);
+    free(w.ids);
+    free(w.order);
     return rc ? rc : index_window(r);
 }
 
@@ -338,6 +370,8 @@ static cJSON *identity(const run *r, const char *ref, const char *commit, const 
     cJSON_AddNumberToObject(o, "sort_window", (double)r->sort_window);
     cJSON_AddNumberToObject(o, "shard_size", (double)r->shard_rows);
     cJSON_AddNumberToObject(o, "batch_size", (double)r->batch_size);
+    if (info->device == NT5_DEVICE_CPU) /* the bits follow a call's threads (nt5_encode_options.num_threads) */
+        cJSON_AddNumberToObject(o, "threads_per_batch", (double)r->eo.num_threads);
     cJSON_AddStringToObject(o, "weight_dtype", dtype_name(info->weight_dtype));
     cJSON_AddStringToObject(o, "device", info->device == NT5_DEVICE_CUDA ? "cuda" : "cpu");
     cJSON_AddItemToObject(id, "options", o);
@@ -346,7 +380,7 @@ static cJSON *identity(const run *r, const char *ref, const char *commit, const 
 
 typedef struct corpus_args {
     const char *input, *output, *field, *on_error;
-    long batch_size, sort_window, shard_size;
+    long batch_size, sort_window, shard_size, parallel; /* parallel: 0 = the default */
     int json, quiet;
 } corpus_args;
 
@@ -358,14 +392,15 @@ static int read_args(cli_args *a, const char *input, corpus_args *c) {
     c->field = args_value(a, "--field");
     c->on_error = args_value(a, "--on-error");
     const char *batch = args_value(a, "--batch-size"), *window = args_value(a, "--sort-window"),
-               *shard = args_value(a, "--shard-size");
+               *shard = args_value(a, "--shard-size"), *parallel = args_value(a, "--parallel-batches");
     c->batch_size = 16;
     c->sort_window = 1024;
     c->json = args_flag(a, "--json");
     c->quiet = args_flag(a, "--quiet");
     if ((batch && parse_int(batch, "--batch-size", 1, 1 << 16, &c->batch_size)) ||
         (window && parse_int(window, "--sort-window", 1, 1 << 24, &c->sort_window)) ||
-        (shard && parse_int(shard, "--shard-size", 1, 1L << 40, &c->shard_size)))
+        (shard && parse_int(shard, "--shard-size", 1, 1L << 40, &c->shard_size)) ||
+        (parallel && parse_int(parallel, "--parallel-batches", 1, 4096, &c->parallel)))
         return 2;
     if (!c->output) {
         fprintf(stderr, "nt5 encode: --input needs --output DIR (where the shards go)\n");
@@ -396,6 +431,11 @@ static int configure(run *r, const corpus_args *c, const nt5_encode_options *o, 
     r->eos_id = info->eos_token_id;
     r->batch_size = (size_t)c->batch_size;
     r->sort_window = (size_t)c->sort_window;
+    r->parallel = c->parallel ? (size_t)c->parallel : corpus_default_parallel(info, r->batch_size, r->limit);
+    if (info->device == NT5_DEVICE_CPU) { /* each batch on its share of the model's threads */
+        size_t share = (size_t)info->num_threads / r->parallel;
+        r->eo.num_threads = share ? (int32_t)share : 1;
+    }
     size_t row_bytes = r->limit * r->d_model * (o->output_dtype == NT5_DTYPE_F32 ? 4 : 2);
     r->shard_rows = c->shard_size ? (size_t)c->shard_size : SHARD_BYTES / row_bytes ? SHARD_BYTES / row_bytes : 1;
     r->skip_errors = c->on_error && strcmp(c->on_error, "skip") == 0;

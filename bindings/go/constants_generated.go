@@ -11,13 +11,13 @@ import "C"
 const VersionMajor = 0
 
 // VersionMinor is NT5_VERSION_MINOR.
-const VersionMinor = 7
+const VersionMinor = 8
 
 // VersionPatch is NT5_VERSION_PATCH.
-const VersionPatch = 3
+const VersionPatch = 0
 
 // AbiVersion is NT5_ABI_VERSION.
-const AbiVersion = 6
+const AbiVersion = 7
 
 // Ok is NT5_OK.
 const Ok = 0

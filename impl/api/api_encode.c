@@ -29,6 +29,7 @@ static const nt5_encode_options encode_defaults = {
     .output_memory = NT5_MEMORY_HOST,
     .output_buffer = NULL,
     .output_capacity = 0,
+    .num_threads = 0,
 };
 
 /* the smallest struct a caller may pass: struct_size and the first field */
@@ -81,6 +82,7 @@ static nt5_status check_encode_options(const nt5_encode_options *o) {
                        o->output_memory);
     if (!o->output_buffer && o->output_capacity)
         return err_set(NT5_ERR_INVALID_ARG, "output_buffer is NULL but output_capacity is %zu", o->output_capacity);
+    if (o->num_threads < 0) return err_set(NT5_ERR_INVALID_ARG, "num_threads %d is negative", o->num_threads);
     if (o->output_memory == NT5_MEMORY_DEVICE && !o->output_buffer)
         return err_set(NT5_ERR_INVALID_ARG,
                        "NT5_MEMORY_DEVICE output needs output_buffer: a device pointer of "
@@ -137,7 +139,8 @@ static nt5_status encode(const nt5_model *m, const input_spec *spec, const nt5_e
                            .on_device = o.output_memory == NT5_MEMORY_DEVICE,
                            .dtype = o.output_dtype,
                            .attend_all = o.attention == NT5_ATTEND_ALL,
-                           .zero_padding = o.zero_padding};
+                           .zero_padding = o.zero_padding,
+                           .max_threads = o.num_threads};
     if (st == NT5_OK) st = encode_run(m, m->be, &in, &where);
     e->dtype = o.output_dtype;
     e->batch = in.batch;

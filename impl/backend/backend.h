@@ -68,6 +68,9 @@ typedef struct exec_ctx {
      * the rows are laid out in the backend's row_block (the encoder; see
      * cpu_row_block.h). Set after exec_begin. */
     int batch_invariant;
+    /* The most CPU threads the call works on (0: all the backend has); a
+     * GPU backend ignores it. Set after exec_begin. */
+    int max_threads;
 } exec_ctx;
 
 /* Attention over one layer for a batch: out = softmax(q k^T + bias + mask) v,

@@ -52,6 +52,7 @@ nt5_status encode_run(const nt5_model *m, const backend *be, const batch_input *
         return st;
     }
     x.batch_invariant = l.invariant;
+    x.max_threads = o->max_threads;
     float *out = op_alloc(&x, in->batch * l.stride * d); /* [batch * stride, d] */
     encoder_forward(&x, &m->cfg, &m->w, l.ids ? l.ids : in->ids, in->batch, l.stride,
                     l.valid         ? l.valid

@@ -12,6 +12,7 @@ typedef struct encode_output {
     int32_t dtype;    /* NT5_DTYPE_F32, F16 or BF16 */
     int attend_all;   /* no mask: padding tokens are attended like any other (Flux, SD3) */
     int zero_padding; /* padded positions' hidden states are written as zeros */
+    int max_threads;  /* the most CPU threads the call works on (0: all the backend has) */
 } encode_output;
 
 /* Encodes `in` on be: m's backend, or one wrapping it (backend/observing.h). */

@@ -21,6 +21,7 @@ const nt5_generate_options gen_default_options = {
     .truncation = 1,
     .on_token = NULL,
     .user_data = NULL,
+    .num_threads = 0,
 };
 
 nt5_status gen_check_options(const nt5_generate_options *o) {
@@ -45,6 +46,7 @@ nt5_status gen_check_options(const nt5_generate_options *o) {
         return err_set(NT5_ERR_INVALID_ARG, "repetition_penalty must be > 0");
     if (o->no_repeat_ngram_size < 0)
         return err_set(NT5_ERR_INVALID_ARG, "no_repeat_ngram_size %d is negative", o->no_repeat_ngram_size);
+    if (o->num_threads < 0) return err_set(NT5_ERR_INVALID_ARG, "num_threads %d is negative", o->num_threads);
     if (o->max_input_length < 0) return err_set(NT5_ERR_INVALID_ARG, "max_input_length is negative");
     return NT5_OK;
 }

@@ -7,9 +7,9 @@ const libnt5 = get(ENV, "NT5_LIBRARY", "libnt5.so.1")
 const nt5_status = Int32
 
 const NT5_VERSION_MAJOR = 0
-const NT5_VERSION_MINOR = 7
-const NT5_VERSION_PATCH = 3
-const NT5_ABI_VERSION = 6
+const NT5_VERSION_MINOR = 8
+const NT5_VERSION_PATCH = 0
+const NT5_ABI_VERSION = 7
 const NT5_OK = 0
 const NT5_ERR_INVALID_ARG = -1  # NULL, out of range, bad option struct
 const NT5_ERR_IO = -2  # a file could not be opened or read
@@ -147,6 +147,7 @@ struct nt5_encode_options
     output_memory::Int32
     output_buffer::Ptr{Cvoid}
     output_capacity::Csize_t
+    num_threads::Int32
 end
 
 struct nt5_token_event
@@ -176,6 +177,7 @@ struct nt5_generate_options
     truncation::Int32
     on_token::nt5_token_callback
     user_data::Ptr{Cvoid}
+    num_threads::Int32
 end
 
 """

@@ -6,9 +6,9 @@ restype on a loaded ctypes.CDLL; the package nt5 is the idiomatic layer on top.
 import ctypes
 
 NT5_VERSION_MAJOR = 0
-NT5_VERSION_MINOR = 7
-NT5_VERSION_PATCH = 3
-NT5_ABI_VERSION = 6
+NT5_VERSION_MINOR = 8
+NT5_VERSION_PATCH = 0
+NT5_ABI_VERSION = 7
 NT5_OK = 0
 NT5_ERR_INVALID_ARG = -1  # NULL, out of range, bad option struct
 NT5_ERR_IO = -2  # a file could not be opened or read
@@ -53,7 +53,7 @@ NT5_PRESET_SD3 = 2  # 256 tokens, fixed length, no mask
 NT5_PRESET_PIXART = 3  # 300 tokens, fixed length, masked
 NT5_PRESET_WAN = 4  # UMT5, 512 tokens, fixed length, masked, padded rows zeroed
 # the package's version (pyproject.toml reads it)
-__version__ = "0.7.3"
+__version__ = "0.8.0"
 
 nt5_status = ctypes.c_int32
 
@@ -216,6 +216,12 @@ class nt5_encode_options(ctypes.Structure):
           NT5_ERR_BUFFER_TOO_SMALL (with NT5_PADDING_MAX_LENGTH the size is batch * max_length *
           d_model * the dtype's size). NULL (default): the embeddings own host memory.
       output_capacity
+      num_threads: Since NT5_ABI_VERSION 7. The most CPU threads this call works on, of the model's
+          num_threads: calls made at once from several threads on one model (one batch each) then
+          share its threads instead of contending for them. 0 (default): all of the model's. A GPU
+          model ignores it. Results can differ in the last bits between thread counts (BLAS sums a
+          product's columns by tiles; the pieces a product is cut into follow the threads), as
+          between models opened with other num_threads; the same count gives the same bits.
     """
 
 
@@ -251,6 +257,8 @@ class nt5_generate_options(ctypes.Structure):
       truncation: 1 (default): cut longer inputs; 0: NT5_ERR_TOO_LONG
       on_token: optional streaming / cancellation callback
       user_data: passed to on_token
+      num_threads: Since NT5_ABI_VERSION 7. The most CPU threads this call works on, as
+          nt5_encode_options.num_threads says; 0 (default): all of the model's.
     """
 
 
@@ -341,6 +349,7 @@ nt5_encode_options._fields_ = [
     ("output_memory", ctypes.c_int32),
     ("output_buffer", ctypes.c_void_p),
     ("output_capacity", ctypes.c_size_t),
+    ("num_threads", ctypes.c_int32),
 ]
 
 nt5_token_event._fields_ = [
@@ -370,6 +379,7 @@ nt5_generate_options._fields_ = [
     ("truncation", ctypes.c_int32),
     ("on_token", nt5_token_callback),
     ("user_data", ctypes.c_void_p),
+    ("num_threads", ctypes.c_int32),
 ]
 
 

@@ -245,7 +245,8 @@ class Model:
 
     def encode(self, texts: Union[Text, Iterable[Text]], *, preset: Optional[str] = None, dtype: Any = "f32",
                max_length: Optional[int] = None, padding: Optional[str] = None, mask: Optional[bool] = None,
-               zero_padding: Optional[bool] = None, truncation: Optional[bool] = None) -> Embeddings:
+               zero_padding: Optional[bool] = None, truncation: Optional[bool] = None,
+               threads: Optional[int] = None) -> Embeddings:
         """Final encoder hidden states of a batch of texts (a single text is a batch of one).
 
         preset: "flux" (512 tokens, fixed length, no mask), "sd3" (256, no mask), "pixart" (300,
@@ -260,6 +261,9 @@ class Model:
         zero_padding: set the hidden states of padded positions to zero.
         truncation: True (default): cut longer texts to max_length, keeping </s>; False: they
             raise nt5.Error NT5_ERR_TOO_LONG.
+        threads: the most CPU threads this call works on, of the model's (default: all):
+            threads encoding at once on one model then share its threads. Results can differ
+            in the last bits between thread counts.
         """
         o = options(_lib.nt5_encode_options, lib().nt5_encode_options_init)
         if preset is not None:
@@ -267,7 +271,7 @@ class Model:
         set_fields(o, output_dtype=dtype_code(dtype), max_length=max_length, truncation=truncation,
                    padding=None if padding is None else code(PADDINGS, padding, "padding"),
                    attention=None if mask is None else _lib.NT5_ATTEND_MASKED if mask else _lib.NT5_ATTEND_ALL,
-                   zero_padding=zero_padding)
+                   zero_padding=zero_padding, num_threads=threads)
         batch, n = c_texts(texts)
         out = ctypes.POINTER(_lib.nt5_embeddings)()
         check(lib().nt5_encode_texts(self._model, batch, n, ctypes.byref(o), ctypes.byref(out)))
@@ -280,6 +284,7 @@ class Model:
                  early_stopping: Optional[bool] = None, num_return_sequences: Optional[int] = None,
                  repetition_penalty: Optional[float] = None, no_repeat_ngram_size: Optional[int] = None,
                  max_input_length: Optional[int] = None, truncation: Optional[bool] = None,
+                 threads: Optional[int] = None,
                  on_token: Optional[Callable[[Token], Any]] = None) -> List[Generation]:
         """Generates for each text (a single text is a batch of one); returns
         len(texts) * num_return_sequences sequences, by input, then by rank. Each input is
@@ -290,7 +295,8 @@ class Model:
         temperature (1.0), top_k (0: off), top_p (1.0: off), seed (0: the same output each
         time), length_penalty (1.0), early_stopping, num_return_sequences (1, <= num_beams for
         beam search), repetition_penalty (1.0: off), no_repeat_ngram_size (0: off),
-        max_input_length (the model's, 512), truncation (True; False: NT5_ERR_TOO_LONG).
+        max_input_length (the model's, 512), truncation (True; False: NT5_ERR_TOO_LONG),
+        threads (the model's: at most this many of its CPU threads, as for encode).
 
         on_token(token: Token) runs on this thread after every step (once per sequence that got
         a token; once per step for beam search); a true return cancels (nt5.Error
@@ -303,7 +309,8 @@ class Model:
                     temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, length_penalty=length_penalty,
                     early_stopping=early_stopping, num_return_sequences=num_return_sequences,
                     repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram_size,
-                    max_input_length=max_input_length, truncation=truncation, on_token=tokens.c)
+                    max_input_length=max_input_length, truncation=truncation, num_threads=threads,
+                    on_token=tokens.c)
         batch, n = c_texts(texts)
         out = ctypes.POINTER(_lib.nt5_generation)()
         tokens.check(lib().nt5_generate_texts(self._model, batch, n, ctypes.byref(o), ctypes.byref(out)))

@@ -17,7 +17,8 @@ import numpy as np
 
 from ._model import Model
 
-_ENCODE_OPTIONS = set(inspect.signature(Model.encode).parameters) - {"self", "texts"}
+# threads goes to the model: an actor's calls come one at a time, each on all of its threads
+_ENCODE_OPTIONS = set(inspect.signature(Model.encode).parameters) - {"self", "texts", "threads"}
 
 
 def _actor_cpus() -> int:

@@ -5,6 +5,7 @@ import gc
 import json
 import struct
 import subprocess
+import threading
 import weakref
 
 import numpy as np
@@ -95,6 +96,23 @@ def base_chain(a):
     while a is not None:
         yield a
         a = getattr(a, "base", None) if not isinstance(a, _model._View) else None
+
+
+def test_calls_on_one_thread_each_at_once(model, raw):
+    """Encodes limited to one of the model's threads, made at once from several threads, give the
+    bits of nt5_encode_texts with num_threads 1."""
+    got = [None] * len(TEXTS)
+
+    def work(i):
+        got[i] = model.encode(TEXTS[i], threads=1).hidden_states.copy()
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(len(TEXTS))]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    for text, hidden in zip(TEXTS, got):
+        assert hidden.tobytes() == raw_encode(raw, [text], {"num_threads": 1})[0]
 
 
 def test_arrays_view_the_library_memory(model, raw):

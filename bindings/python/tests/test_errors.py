@@ -56,6 +56,8 @@ def test_nul_byte(model):
     ("encode", {"dtype": "f8"}, _lib.NT5_ERR_INVALID_ARG),
     ("encode", {"preset": "midjourney"}, _lib.NT5_ERR_INVALID_ARG),
     ("encode", {"padding": "wide"}, _lib.NT5_ERR_INVALID_ARG),
+    ("encode", {"threads": -1}, _lib.NT5_ERR_INVALID_ARG),
+    ("generate", {"threads": -1}, _lib.NT5_ERR_INVALID_ARG),
 ])
 def test_bad_options(model, call, kwargs, status):
     assert status_of(getattr(model, call), "a photo of a cat", **kwargs) == status

@@ -28,6 +28,24 @@ def test_greedy_and_beam_ids_are_hugging_faces(model):
         assert g.score == pytest.approx(r["sequence_score"], rel=1e-4)
 
 
+def test_calls_on_one_thread_each_at_once(model):
+    """Generations limited to one of the model's threads, run at once from two threads, give
+    Hugging Face's ids."""
+    got = {}
+
+    def work(i):
+        got[i] = [g.ids.tolist() for g in model.generate(PROMPTS[i::2], max_new_tokens=20, max_input_length=FULL,
+                                                          threads=1)]
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join()
+    want = [r["new_tokens"] for r in REFERENCE["greedy"]]
+    assert got[0] == want[0::2] and got[1] == want[1::2]
+
+
 def test_return_sequences_by_input_then_rank(model):
     out = model.generate(PROMPTS[:2], max_new_tokens=8, num_beams=3, num_return_sequences=2)
     assert len(out) == 4 and out[0].score >= out[1].score and out[2].score >= out[3].score

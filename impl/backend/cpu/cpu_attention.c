@@ -168,7 +168,6 @@ void cpu_attention(exec_ctx *x, const attn_args *args) {
         a->q_offset = (size_t)*a->step_pos;
         a->kv_len = a->q_offset + a->q_len;
     }
-    cpu_pool *pool = cpu_pool_of(x);
     attn_job job = {.a = a, .plain = a->q_len == 1 && !x->batch_invariant};
     int *buckets = NULL;
     if (a->bias_table) {
@@ -187,7 +186,7 @@ void cpu_attention(exec_ctx *x, const attn_args *args) {
     }
     /* plain loops take the heads in as few groups as keep the threads busy,
      * so that each reads one longer part of every key and value row */
-    size_t threads = (size_t)pool_threads(pool), wanted = (threads + a->batch - 1) / a->batch;
+    size_t threads = cpu_threads(x), wanted = (threads + a->batch - 1) / a->batch;
     job.group_heads = job.plain ? (a->heads + wanted - 1) / wanted : 1;
     job.groups = (a->heads + job.group_heads - 1) / job.group_heads;
     job.slot_floats = job.group_heads * a->q_len * a->kv_len + job.n_rel;
@@ -197,7 +196,7 @@ void cpu_attention(exec_ctx *x, const attn_args *args) {
         x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in attention");
         return;
     }
-    pool_run(pool, a->batch * job.groups, attn_task, &job);
+    cpu_run(x, a->batch * job.groups, attn_task, &job);
     free(job.scratch);
     free(buckets);
 }

@@ -104,7 +104,7 @@ static void cpu_gather_blocks(exec_ctx *x, float *dst, const float *src, const i
         memcpy(dst + b * stride, src + (size_t)index[b] * stride, block_elems * sizeof(float));
 }
 
-static int cpu_threads(const backend *be) { return pool_threads(((const cpu_backend *)be)->pool); }
+static int cpu_pool_threads(const backend *be) { return pool_threads(((const cpu_backend *)be)->pool); }
 
 static void cpu_zero(exec_ctx *x, float *p, size_t n) {
     (void)x;
@@ -123,7 +123,7 @@ static const backend_ops cpu_ops = {
     .device = NT5_DEVICE_CPU,
     .computes_in_weight_dtype = 0,
     .destroy = cpu_destroy,
-    .threads = cpu_threads,
+    .threads = cpu_pool_threads,
     .adopt_weight = cpu_adopt_weight,
     .free_weight = cpu_free_weight,
     .read_weight = cpu_read_weight,

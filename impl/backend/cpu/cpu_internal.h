@@ -17,6 +17,14 @@ typedef struct cpu_backend {
 /* The pool of the backend running x (its exec_begin put the backend in x->scratch). */
 static inline cpu_pool *cpu_pool_of(const exec_ctx *x) { return ((const cpu_backend *)x->scratch)->pool; }
 
+/* The threads x's call works on: the pool's, or fewer (x->max_threads). */
+static inline size_t cpu_threads(const exec_ctx *x) { return (size_t)pool_threads_for(cpu_pool_of(x), x->max_threads); }
+
+/* pool_run() for x's call, on cpu_threads(x) threads */
+static inline void cpu_run(const exec_ctx *x, size_t ntasks, pool_fn fn, void *ctx) {
+    pool_run(cpu_pool_of(x), x->max_threads, ntasks, fn, ctx);
+}
+
 /* Whether dtype is NT5_DTYPE_F32, the only one the CPU's buffers hold;
  * records an internal error otherwise. */
 static inline int cpu_is_f32(exec_ctx *x, int32_t dtype, const char *op) {

@@ -133,13 +133,13 @@ void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t 
                     .scale = ldexpf(1.0f, w->weight_exp)};
     if (w->dtype != NT5_DTYPE_F32 && uses_blas(&j)) {
         j.tile_rows = tile_rows_for(K);
-        j.tiles = malloc((size_t)pool_threads(cpu_pool_of(x)) * j.tile_rows * K * sizeof(float));
+        j.tiles = malloc(cpu_threads(x) * j.tile_rows * K * sizeof(float));
         if (!j.tiles) {
             x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in a matrix product");
             return;
         }
     }
-    pool_run(cpu_pool_of(x), j.pieces, linear_task, &j);
+    cpu_run(x, j.pieces, linear_task, &j);
     free(j.tiles);
 }
 

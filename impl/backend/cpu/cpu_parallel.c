@@ -3,7 +3,7 @@
 #include "backend/cpu/cpu_internal.h"
 
 size_t cpu_split_count(const exec_ctx *x, size_t total, size_t grain) {
-    size_t threads = (size_t)pool_threads(cpu_pool_of(x));
+    size_t threads = cpu_threads(x);
     size_t pieces = total / grain;
     if (pieces > threads) pieces = threads;
     return pieces ? pieces : 1;
@@ -32,5 +32,5 @@ static void rows_task(void *job, size_t piece, size_t slot) {
 
 void cpu_for_rows(exec_ctx *x, size_t rows, size_t grain, void (*fn)(const void *ctx, size_t row), const void *ctx) {
     rows_job j = {fn, ctx, rows, cpu_split_count(x, rows, grain)};
-    pool_run(cpu_pool_of(x), j.pieces, rows_task, &j);
+    cpu_run(x, j.pieces, rows_task, &j);
 }

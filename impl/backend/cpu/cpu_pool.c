@@ -21,8 +21,8 @@ static void pause_once(void) {
 typedef struct pool_job {
     pool_fn fn;
     void *ctx;
-    size_t ntasks, next_task, slots;
-    atomic_size_t done; /* written under the pool's lock, watched without it */
+    size_t ntasks, next_task, slots, max_slots; /* slots: threads that have joined, at most max_slots */
+    atomic_size_t done;                         /* written under the pool's lock, watched without it */
     struct pool_job *next;
     pthread_cond_t finished;
 } pool_job;
@@ -72,19 +72,28 @@ static void spin_for_work(cpu_pool *p, unsigned seen) {
     }
 }
 
+/* The first job with tasks to hand out that another thread may join; called
+ * with the lock held. */
+static pool_job *joinable_job(cpu_pool *p) {
+    for (pool_job *job = p->jobs; job; job = job->next)
+        if (job->slots < job->max_slots) return job;
+    return NULL;
+}
+
 static void *worker_main(void *arg) {
     cpu_pool *p = arg;
     pthread_mutex_lock(&p->lock);
     while (!atomic_load(&p->stopping)) {
-        if (p->jobs) {
-            work_on(p, p->jobs);
+        pool_job *job = joinable_job(p);
+        if (job) {
+            work_on(p, job);
             continue;
         }
         unsigned seen = atomic_load(&p->posted);
         pthread_mutex_unlock(&p->lock);
         spin_for_work(p, seen);
         pthread_mutex_lock(&p->lock);
-        if (!p->jobs && !atomic_load(&p->stopping)) { /* nothing came: sleep until a job is posted */
+        if (!joinable_job(p) && !atomic_load(&p->stopping)) { /* nothing came: sleep until a job is posted */
             p->sleepers++;
             pthread_cond_wait(&p->work, &p->lock);
             p->sleepers--;
@@ -132,13 +141,16 @@ void pool_destroy(cpu_pool *p) {
 
 int pool_threads(const cpu_pool *p) { return p->threads; }
 
-void pool_run(cpu_pool *p, size_t ntasks, pool_fn fn, void *ctx) {
+int pool_threads_for(const cpu_pool *p, int limit) { return limit > 0 && limit < p->threads ? limit : p->threads; }
+
+void pool_run(cpu_pool *p, int limit, size_t ntasks, pool_fn fn, void *ctx) {
     if (ntasks == 0) return;
-    if (ntasks == 1 || p->threads == 1) {
+    size_t threads = (size_t)pool_threads_for(p, limit);
+    if (ntasks == 1 || threads == 1) {
         for (size_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
         return;
     }
-    pool_job job = {.fn = fn, .ctx = ctx, .ntasks = ntasks};
+    pool_job job = {.fn = fn, .ctx = ctx, .ntasks = ntasks, .max_slots = threads};
     atomic_init(&job.done, 0);
     pthread_cond_init(&job.finished, NULL);
     pthread_mutex_lock(&p->lock);

@@ -10,14 +10,17 @@
 
 typedef struct cpu_pool cpu_pool;
 
-/* Runs fn(ctx, task, slot) for task in [0, ntasks). slot is in
- * [0, pool_threads()) and unique among the threads working on this call at
- * the same time, so it can index per-thread scratch. */
+/* Runs fn(ctx, task, slot) for task in [0, ntasks) on at most
+ * pool_threads_for(limit) threads, the caller's among them. slot is in
+ * [0, pool_threads_for(limit)) and unique among the threads working on this
+ * call at the same time, so it can index per-thread scratch. */
 typedef void (*pool_fn)(void *ctx, size_t task, size_t slot);
 
 nt5_status pool_create(int threads, cpu_pool **out);
 void pool_destroy(cpu_pool *pool);
 int pool_threads(const cpu_pool *pool);
-void pool_run(cpu_pool *pool, size_t ntasks, pool_fn fn, void *ctx);
+/* The threads a call limited to `limit` (0: none) works on: limit, at most the pool's. */
+int pool_threads_for(const cpu_pool *pool, int limit);
+void pool_run(cpu_pool *pool, int limit, size_t ntasks, pool_fn fn, void *ctx);
 
 #endif

@@ -6,9 +6,9 @@ use std::os::raw::{c_char, c_int, c_void};
 pub type nt5_status = i32;
 
 pub const NT5_VERSION_MAJOR: i32 = 0;
-pub const NT5_VERSION_MINOR: i32 = 7;
-pub const NT5_VERSION_PATCH: i32 = 3;
-pub const NT5_ABI_VERSION: i32 = 6;
+pub const NT5_VERSION_MINOR: i32 = 8;
+pub const NT5_VERSION_PATCH: i32 = 0;
+pub const NT5_ABI_VERSION: i32 = 7;
 pub const NT5_OK: i32 = 0;
 /// NULL, out of range, bad option struct
 pub const NT5_ERR_INVALID_ARG: i32 = -1;
@@ -189,6 +189,7 @@ pub struct nt5_encode_options {
     pub output_memory: i32,
     pub output_buffer: *mut c_void,
     pub output_capacity: usize,
+    pub num_threads: i32,
 }
 
 #[repr(C)]
@@ -222,6 +223,7 @@ pub struct nt5_generate_options {
     pub truncation: i32,
     pub on_token: nt5_token_callback,
     pub user_data: *mut c_void,
+    pub num_threads: i32,
 }
 
 #[link(name = "nt5")]
