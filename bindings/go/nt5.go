@@ -199,6 +199,7 @@ type EncodeOptions struct {
 	NoTruncation   bool
 	NoMask         bool // attend to padding like diffusers' Flux/SD3 pipelines
 	ZeroPadding    bool
+	Threads        int // the most of the model's CPU threads this call works on; 0: all
 }
 
 // Embeddings are hidden states [Shape[0], Shape[1], Shape[2]], row-major.
@@ -229,6 +230,7 @@ func (m *Model) Encode(texts []string, opts EncodeOptions) (*Embeddings, error) 
 		o.attention = C.NT5_ATTEND_ALL
 	}
 	o.zero_padding = cBool(opts.ZeroPadding)
+	o.num_threads = C.int32_t(opts.Threads)
 	arr, free := cStrings(texts)
 	defer free()
 	var out *C.nt5_embeddings
@@ -261,6 +263,7 @@ type GenerateOptions struct {
 	Seed                                                     uint64
 	MaxInputLength                                           int // 0: the model's default (512)
 	NoTruncation                                             bool
+	Threads                                                  int // as EncodeOptions.Threads
 }
 
 // DefaultGenerateOptions is greedy decoding of up to 64 tokens.
@@ -312,6 +315,7 @@ func (m *Model) Generate(texts []string, opts GenerateOptions, onToken func(Toke
 	o.no_repeat_ngram_size = C.int32_t(opts.NoRepeatNgramSize)
 	o.max_input_length = C.int32_t(opts.MaxInputLength)
 	o.truncation = cBool(!opts.NoTruncation)
+	o.num_threads = C.int32_t(opts.Threads)
 	if onToken != nil {
 		h := cgo.NewHandle(&streamState{fn: onToken})
 		defer h.Delete()

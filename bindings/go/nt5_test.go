@@ -183,22 +183,30 @@ func TestCancelledStreamStops(t *testing.T) {
 	}
 }
 
+// Half the goroutines call on one of the model's threads (Threads: 1), and
+// get what such a call gives alone.
 func TestGoroutinesShareOneModel(t *testing.T) {
 	m := open(t)
 	defer m.Close()
 	texts := []string{"translate English to German: The house is wonderful.", "Hello world!"}
-	want, err := m.Encode(texts, EncodeOptions{})
-	if err != nil {
-		t.Fatal(err)
+	options := [2]EncodeOptions{{}, {Threads: 1}}
+	var wants [2]*Embeddings
+	for i, o := range options {
+		e, err := m.Encode(texts, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wants[i] = e
 	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
+		o, want := options[g%2], wants[g%2]
 		go func() {
 			defer wg.Done()
 			for r := 0; r < 3; r++ {
-				got, err := m.Encode(texts, EncodeOptions{})
+				got, err := m.Encode(texts, o)
 				if err != nil {
 					errs <- err
 					return

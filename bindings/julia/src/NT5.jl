@@ -76,15 +76,16 @@ end
 Final encoder hidden states of `texts` as an `Array{Float32,3}` indexed
 `[d_model, seq_len, batch]` (column-major view of the library's row-major
 `[batch, seq_len, d_model]`), and the number of real tokens per text.
+`threads` is the most of the model's CPU threads the call works on (0: all).
 """
 function encode(m::Model, texts::Vector{String}; max_length::Integer=0, pad_to_max_length::Bool=false,
-                no_mask::Bool=false)
+                no_mask::Bool=false, threads::Integer=0)
     opts = Ref{LibNT5.nt5_encode_options}()
     check(LibNT5.nt5_encode_options_init(opts, sizeof(LibNT5.nt5_encode_options)))
     opts[] = with_fields(opts[];
         padding=pad_to_max_length ? LibNT5.NT5_PADDING_MAX_LENGTH : LibNT5.NT5_PADDING_LONGEST,
         max_length=max_length, attention=no_mask ? LibNT5.NT5_ATTEND_ALL : LibNT5.NT5_ATTEND_MASKED,
-        output_dtype=LibNT5.NT5_DTYPE_F32)
+        output_dtype=LibNT5.NT5_DTYPE_F32, num_threads=threads)
     out = Ref{Ptr{LibNT5.nt5_embeddings}}(C_NULL)
     ptrs = [pointer(t) for t in texts]
     GC.@preserve texts check(LibNT5.nt5_encode_texts(m.ptr, ptrs, length(texts), opts, out))
@@ -99,11 +100,13 @@ function encode(m::Model, texts::Vector{String}; max_length::Integer=0, pad_to_m
     end
 end
 
-"""Generated texts and token ids for each of `texts` (greedy unless `num_beams` > 1)."""
-function generate(m::Model, texts::Vector{String}; max_new_tokens::Integer=64, num_beams::Integer=1)
+"""Generated texts and token ids for each of `texts` (greedy unless `num_beams` > 1), on at
+most `threads` of the model's CPU threads (0: all)."""
+function generate(m::Model, texts::Vector{String}; max_new_tokens::Integer=64, num_beams::Integer=1,
+                  threads::Integer=0)
     opts = Ref{LibNT5.nt5_generate_options}()
     check(LibNT5.nt5_generate_options_init(opts, sizeof(LibNT5.nt5_generate_options)))
-    opts[] = with_fields(opts[]; max_new_tokens=max_new_tokens, num_beams=num_beams)
+    opts[] = with_fields(opts[]; max_new_tokens=max_new_tokens, num_beams=num_beams, num_threads=threads)
     out = Ref{Ptr{LibNT5.nt5_generation}}(C_NULL)
     ptrs = [pointer(t) for t in texts]
     GC.@preserve texts check(LibNT5.nt5_generate_texts(m.ptr, ptrs, length(texts), opts, out))

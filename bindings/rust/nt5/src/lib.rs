@@ -83,6 +83,8 @@ pub struct EncodeOptions {
     pub no_mask: bool,
     /// Set the hidden states of padded positions to zero.
     pub zero_padding: bool,
+    /// The most of the model's CPU threads this call works on; 0 = all.
+    pub threads: i32,
 }
 
 /// Encoder output: hidden states `[batch, seq_len, d_model]`, row-major f32.
@@ -114,6 +116,8 @@ pub struct GenerateOptions {
     pub max_input_length: i32,
     /// Fail on longer inputs instead of cutting them.
     pub no_truncation: bool,
+    /// The most of the model's CPU threads this call works on; 0 = all.
+    pub threads: i32,
 }
 
 impl Default for GenerateOptions {
@@ -134,6 +138,7 @@ impl Default for GenerateOptions {
             no_repeat_ngram_size: 0,
             max_input_length: 0,
             no_truncation: false,
+            threads: 0,
         }
     }
 }
@@ -287,6 +292,7 @@ impl Model {
         o.truncation = !options.no_truncation as i32;
         o.attention = if options.no_mask { sys::NT5_ATTEND_ALL } else { sys::NT5_ATTEND_MASKED };
         o.zero_padding = options.zero_padding as i32;
+        o.num_threads = options.threads;
         let copy_out = into.is_none();
         if let Some(buf) = into {
             o.output_buffer = buf.as_mut_ptr() as *mut c_void;
@@ -331,6 +337,7 @@ impl Model {
         o.no_repeat_ngram_size = options.no_repeat_ngram_size;
         o.max_input_length = options.max_input_length;
         o.truncation = !options.no_truncation as i32;
+        o.num_threads = options.threads;
         let mut callback = on_token;
         let mut callback_ref: &mut dyn FnMut(&Token) -> bool;
         if let Some(cb) = callback.take() {

@@ -120,18 +120,23 @@ fn a_cancelled_stream_stops() {
     assert_eq!(&full[0].ids[..3], &seen[..]);
 }
 
+/// Half the threads call on one of the model's threads (`threads: 1`), and
+/// get what such a call gives alone.
 #[test]
 fn threads_share_one_model() {
     let model = Arc::new(Model::open(&model_dir()).unwrap());
-    let want = model.encode(&["translate English to German: The house is wonderful."], &EncodeOptions::default()).unwrap();
+    let text = ["translate English to German: The house is wonderful."];
+    let options = [EncodeOptions::default(), EncodeOptions { threads: 1, ..Default::default() }];
+    let wants: Vec<_> = options.iter().map(|o| model.encode(&text, o).unwrap()).collect();
     let handles: Vec<_> = (0..4)
-        .map(|_| {
+        .map(|i| {
             let m = Arc::clone(&model);
-            thread::spawn(move || m.encode(&["translate English to German: The house is wonderful."], &EncodeOptions::default()).unwrap())
+            let o = options[i % 2].clone();
+            thread::spawn(move || m.encode(&text, &o).unwrap())
         })
         .collect();
-    for h in handles {
-        assert_eq!(h.join().unwrap().data, want.data);
+    for (i, h) in handles.into_iter().enumerate() {
+        assert_eq!(h.join().unwrap().data, wants[i % 2].data);
     }
 }
 
