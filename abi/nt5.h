@@ -406,11 +406,12 @@ typedef struct nt5_encode_options {
     /* Since NT5_ABI_VERSION 7. The most CPU threads this call works on, of
      * the model's num_threads: calls made at once from several threads on
      * one model (one batch each) then share its threads instead of
-     * contending for them. 0 (default): all of the model's. A GPU model
-     * ignores it. Results can differ in the last bits between thread counts
-     * (BLAS sums a product's columns by tiles; the pieces a product is cut
-     * into follow the threads), as between models opened with other
-     * num_threads; the same count gives the same bits. */
+     * contending for them. 0 (default) or more than the model has: all of
+     * them; negative: NT5_ERR_INVALID_ARG. A GPU model ignores it. Results
+     * can differ in the last bits between thread counts (BLAS sums a
+     * product's columns by tiles; the pieces a product is cut into follow
+     * the threads), as between models opened with other num_threads; the
+     * same count gives the same bits. */
     int32_t num_threads;
 } nt5_encode_options;
 

@@ -16,7 +16,7 @@ typedef struct corpus_batch {
     const int32_t *ids;     /* the captions' tokens laid out as nt5_encode_ids takes them */
     const size_t *lengths;  /* [n] */
     size_t n;               /* captions */
-    nt5_embeddings *result; /* once encoded; the batch's `done` frees it or leaves it here */
+    nt5_embeddings *result; /* once encoded; freed after the batch's `done` */
     nt5_status status;
     char error[512]; /* nt5_last_error() of a failed call (it is the worker thread's) */
 } corpus_batch;
@@ -26,10 +26,10 @@ typedef struct corpus_batch {
  * returned. */
 typedef int (*corpus_batch_done)(void *ctx, corpus_batch *b, size_t i);
 
-/* Encodes batches[0..count) with eo, `parallel` at once (1: one after the
- * other, on the calling thread), calling done for each in order, and frees
- * every result done left. 0, done's nonzero, or 1 when a thread cannot be
- * started (printed). */
+/* Encodes batches[0..count) with eo, `parallel` at once on threads of their
+ * own (fewer when some cannot be started), calling done on the calling
+ * thread for each in order; every result is freed after its done. 0,
+ * done's nonzero, or 1 when no thread can be started (printed). */
 int corpus_encode_batches(const nt5_model *m, const nt5_encode_options *eo, corpus_batch *batches, size_t count,
                           size_t parallel, corpus_batch_done done, void *ctx);
 
