@@ -98,7 +98,8 @@ int corpus_encode_batches(const nt5_model *m, const nt5_encode_options *eo, corp
     return rc;
 }
 
-size_t corpus_default_parallel(const nt5_model_info *info, size_t batch_size, size_t max_length) {
+size_t corpus_default_parallel(const nt5_model_info *info, size_t batch_size, size_t max_length,
+                               size_t window_batches) {
     if (info->device != NT5_DEVICE_CPU || info->num_threads <= 1) return 1;
     /* per position: residual, normed and output rows, q k v and the
      * attention's output, the feed-forward's two inputs and activation */
@@ -110,5 +111,7 @@ size_t corpus_default_parallel(const nt5_model_info *info, size_t batch_size, si
         double fit = (double)pages * (double)page / 4.0 / batch_bytes;
         if (fit < (double)parallel) parallel = fit >= 1 ? (size_t)fit : 1;
     }
+    if (parallel > window_batches / 4) parallel = window_batches / 4 ? window_batches / 4 : 1;
+    while (info->num_threads % parallel) parallel--;
     return parallel;
 }

@@ -34,9 +34,10 @@ int corpus_encode_batches(const nt5_model *m, const nt5_encode_options *eo, corp
                           size_t parallel, corpus_batch_done done, void *ctx);
 
 /* The batches a run encodes at once by default: on the CPU one per thread
- * of the model, as many as fit a quarter of the memory by a bound on each
- * batch's activations (batch_size captions of max_length tokens); on a GPU
- * one. */
-size_t corpus_default_parallel(const nt5_model_info *info, size_t batch_size, size_t max_length);
+ * of the model, but no more than fit a quarter of the memory by a bound on
+ * each batch's activations (batch_size captions of max_length tokens), no
+ * more than a quarter of a window's batches (so that few threads wait at
+ * a window's end), and a number the threads divide by; on a GPU one. */
+size_t corpus_default_parallel(const nt5_model_info *info, size_t batch_size, size_t max_length, size_t window_batches);
 
 #endif

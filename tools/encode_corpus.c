@@ -3,8 +3,8 @@
  *
  * The input is read in windows: a window takes lines until it holds
  * --sort-window captions not seen before (or as many as the current shard
- * has room for), sorts them by token count so that each batch of
- * --batch-size pads little, and encodes them; a caption seen before is
+ * has room for), sorts them by token count, longest first, so that each
+ * batch of --batch-size pads little, and encodes them; a caption seen before is
  * indexed to its first row. Everything depends only on the input and the
  * options, so a resumed run makes the same shards as an uninterrupted one. */
 #include "encode_corpus.h"
@@ -145,9 +145,11 @@ static int fill_window(run *r, int *end) {
     return 0;
 }
 
-static int by_length(const void *a, const void *b) {
+/* The longest captions first: batches taken in that order end a window
+ * with short ones, so threads wait little for the last. */
+static int longest_first(const void *a, const void *b) {
     const caption *x = *(caption *const *)a, *y = *(caption *const *)b;
-    if (x->n != y->n) return x->n < y->n ? -1 : 1;
+    if (x->n != y->n) return x->n > y->n ? -1 : 1;
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
@@ -261,7 +263,7 @@ static int encode_window(run *r) {
     if (!(w.order = malloc((r->n_waiting ? r->n_waiting : 1) * sizeof *w.order))) rc = out_of_memory();
     for (size_t i = 0; !rc && i < r->n_waiting; i++) w.order[i] = &r->waiting[i];
     if (!rc) {
-        qsort(w.order, r->n_waiting, sizeof *w.order, by_length);
+        qsort(w.order, r->n_waiting, sizeof *w.order, longest_first);
         rc = cut_batches(&w, count);
     }
     if (!rc)
@@ -431,13 +433,16 @@ static int configure(run *r, const corpus_args *c, const nt5_encode_options *o, 
     r->eos_id = info->eos_token_id;
     r->batch_size = (size_t)c->batch_size;
     r->sort_window = (size_t)c->sort_window;
-    r->parallel = c->parallel ? (size_t)c->parallel : corpus_default_parallel(info, r->batch_size, r->limit);
+    size_t row_bytes = r->limit * r->d_model * (o->output_dtype == NT5_DTYPE_F32 ? 4 : 2);
+    r->shard_rows = c->shard_size ? (size_t)c->shard_size : SHARD_BYTES / row_bytes ? SHARD_BYTES / row_bytes : 1;
+    size_t window = r->sort_window < r->shard_rows ? r->sort_window : r->shard_rows;
+    r->parallel = c->parallel ? (size_t)c->parallel
+                              : corpus_default_parallel(info, r->batch_size, r->limit,
+                                                        (window + r->batch_size - 1) / r->batch_size);
     if (info->device == NT5_DEVICE_CPU) { /* each batch on its share of the model's threads */
         size_t share = (size_t)info->num_threads / r->parallel;
         r->eo.num_threads = share ? (int32_t)share : 1;
     }
-    size_t row_bytes = r->limit * r->d_model * (o->output_dtype == NT5_DTYPE_F32 ? 4 : 2);
-    r->shard_rows = c->shard_size ? (size_t)c->shard_size : SHARD_BYTES / row_bytes ? SHARD_BYTES / row_bytes : 1;
     r->skip_errors = c->on_error && strcmp(c->on_error, "skip") == 0;
     corpus_shard_init(&r->shard, o->output_dtype, r->d_model, info->pad_token_id);
     return corpus_table_init(&r->table) ? out_of_memory() : 0;
