@@ -41,24 +41,31 @@ static void *encode_many(void *arg) {
     return NULL;
 }
 
+#define N_JOBS 8
+
+/* Runs the 8 jobs on threads of their own at once; adds up their
+ * mismatches and failures. */
+static void run_jobs(thread_job jobs[N_JOBS], int *mismatches, int *failures) {
+    pthread_t threads[N_JOBS];
+    for (int i = 0; i < N_JOBS; i++) pthread_create(&threads[i], NULL, encode_many, &jobs[i]);
+    *mismatches = *failures = 0;
+    for (int i = 0; i < N_JOBS; i++) {
+        pthread_join(threads[i], NULL);
+        *mismatches += jobs[i].mismatches;
+        *failures += jobs[i].failures;
+    }
+}
+
 static void check_threads(nt5_model *m) {
     nt5_embeddings *ref = NULL;
     CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, NULL, &ref), NT5_OK);
     if (!ref) return;
     size_t b, s, d;
     nt5_embeddings_shape(ref, &b, &s, &d);
-    thread_job jobs[8];
-    pthread_t threads[8];
-    for (int i = 0; i < 8; i++) {
-        jobs[i] = (thread_job){m, NULL, nt5_embeddings_data(ref), b * s * d, 0, 0};
-        pthread_create(&threads[i], NULL, encode_many, &jobs[i]);
-    }
-    int mismatches = 0, failures = 0;
-    for (int i = 0; i < 8; i++) {
-        pthread_join(threads[i], NULL);
-        mismatches += jobs[i].mismatches;
-        failures += jobs[i].failures;
-    }
+    thread_job jobs[N_JOBS];
+    for (int i = 0; i < N_JOBS; i++) jobs[i] = (thread_job){m, NULL, nt5_embeddings_data(ref), b * s * d, 0, 0};
+    int mismatches, failures;
+    run_jobs(jobs, &mismatches, &failures);
     CHECK(failures == 0 && mismatches == 0, "8 threads: %d failures, %d results differ from one thread", failures,
           mismatches);
     nt5_embeddings_free(ref);
@@ -83,17 +90,12 @@ static void check_thread_limits(void) {
         CHECK_STATUS(nt5_encode_texts(m, prompts, N_PROMPTS, &eo[n], &ref[n]), NT5_OK);
         if (ref[n]) nt5_embeddings_shape(ref[n], &b, &s, &d);
     }
-    thread_job jobs[8];
-    pthread_t threads[8];
-    for (int i = 0; ref[0] && ref[1] && ref[2] && ref[3] && i < 8; i++) {
-        jobs[i] = (thread_job){m, &eo[i % 4], nt5_embeddings_data(ref[i % 4]), b * s * d, 0, 0};
-        pthread_create(&threads[i], NULL, encode_many, &jobs[i]);
-    }
     int mismatches = 0, failures = 0;
-    for (int i = 0; ref[0] && ref[1] && ref[2] && ref[3] && i < 8; i++) {
-        pthread_join(threads[i], NULL);
-        mismatches += jobs[i].mismatches;
-        failures += jobs[i].failures;
+    if (ref[0] && ref[1] && ref[2] && ref[3]) {
+        thread_job jobs[N_JOBS];
+        for (int i = 0; i < N_JOBS; i++)
+            jobs[i] = (thread_job){m, &eo[i % 4], nt5_embeddings_data(ref[i % 4]), b * s * d, 0, 0};
+        run_jobs(jobs, &mismatches, &failures);
     }
     CHECK(failures == 0 && mismatches == 0,
           "8 threads at 1, 2, 3 and all 4 threads a call: %d failures, %d results "

@@ -204,14 +204,13 @@ static int cut_batches(window_batches *w, size_t count) {
     w->batches = calloc(count ? count : 1, sizeof *w->batches);
     if (!w->ids || !w->lengths || !w->batches) return out_of_memory();
     for (size_t i = 0, at = 0; i < r->n_waiting; at += w->order[i++]->n) {
-        if (i % r->batch_size == 0) {
-            corpus_batch *b = &w->batches[i / r->batch_size];
+        corpus_batch *b = &w->batches[i / r->batch_size];
+        if (b->n++ == 0) { /* its first caption */
             b->ids = w->ids + at;
             b->lengths = w->lengths + i;
         }
         memcpy(w->ids + at, w->order[i]->ids, w->order[i]->n * sizeof *w->ids);
         w->lengths[i] = w->order[i]->n;
-        w->batches[i / r->batch_size].n++;
     }
     return 0;
 }
