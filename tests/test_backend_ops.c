@@ -25,6 +25,7 @@
 #include "backend/position_bias.h"
 #include "quant/block_type.h"
 #include "base/half.h"
+#include "forward/row_layout.h"
 #include "harness.h"
 
 /* err = max |got - want| / (floor + |want|) must stay within these */
@@ -1563,6 +1564,109 @@ static void check_cpu_refusals(const suite *s) {
     matrix_free(&m);
 }
 
+/* ---- row classes: batch invariance ---- */
+
+/* out [rows, N] = in [rows, K] @ w^T with the call's products batch invariant */
+static nt5_status invariant_product(backend *be, const wmat *w, const float *in, size_t rows, size_t N, size_t K,
+                                    float *out) {
+    call c;
+    call_begin(&c, be);
+    c.x.batch_invariant = 1;
+    float *dev_in = call_upload(&c, in, rows * K), *dev_out = call_alloc(&c, rows * N);
+    op_linear(&c.x, dev_out, N, dev_in, NT5_DTYPE_F32, K, w, rows, N, K, 0);
+    op_download(&c.x, out, dev_out, rows * N);
+    return call_end(&c);
+}
+
+/* backend.h row_classes: a row keeps its bits at any place of its class,
+ * in a product of any number of blocks (here rows reversed within each
+ * class across 5 blocks, then the first 2 blocks of those alone), the
+ * products cut into a piece per thread. */
+static void check_row_places(backend *be, const row_classes *rc) {
+    char label[96], why[160] = "";
+    snprintf(label, sizeof label, "row-classes block=%zu classes=%zu: rows moved within their class", rc->block,
+             rc->count);
+    const size_t blocks = 5, N = 70, K = 130, rows = blocks * rc->block;
+    rng r = rng_for(label);
+    host_matrix hm = matrix_new(&r, N, K, NT5_DTYPE_F32, -1);
+    wmat w = matrix_adopt(be, &hm, 0);
+    float *in = random_floats(&r, rows * K, 1.0f), *moved = xcalloc(rows * K, sizeof(float));
+    float *ref = xcalloc(rows * N, sizeof(float)), *got = xcalloc(rows * N, sizeof(float));
+    size_t *from = xcalloc(rows, sizeof *from), *places = xcalloc(rows, sizeof *places);
+    for (size_t c = 0; c < rc->count; c++) { /* class c's places, reversed */
+        size_t n = 0;
+        for (size_t row = 0; row < rows; row++)
+            if (rc->class_of[row % rc->block] == c) places[n++] = row;
+        for (size_t i = 0; i < n; i++) from[places[i]] = places[n - 1 - i];
+    }
+    for (size_t row = 0; row < rows; row++) memcpy(moved + row * K, in + from[row] * K, K * sizeof(float));
+    nt5_status st = invariant_product(be, &w, in, rows, N, K, ref);
+    for (size_t part = 0; part < 2 && st == NT5_OK && !*why; part++) {
+        size_t n = part ? 2 * rc->block : rows;
+        st = invariant_product(be, &w, moved, n, N, K, got);
+        for (size_t row = 0; st == NT5_OK && !*why && row < n; row++)
+            if (memcmp(got + row * N, ref + from[row] * N, N * sizeof(float)) != 0)
+                snprintf(why, sizeof why, "%zu rows: row %zu (place %zu) differs from row %zu (place %zu)", n, row,
+                         row % rc->block, from[row], from[row] % rc->block);
+    }
+    if (st != NT5_OK) snprintf(why, sizeof why, "%s: %s", nt5_status_name(st), nt5_last_error());
+    print_case(be, label, why, "bit for bit");
+    matrix_release(be, &w);
+    matrix_free(&hm);
+    free(in);
+    free(moved);
+    free(ref);
+    free(got);
+    free(from);
+    free(places);
+}
+
+/* forward/row_layout.h: each computed row of an input at a place of class
+ * t mod count, no place twice, the pad id at free places, in as few blocks
+ * as the classes need */
+static void check_row_layout(const backend *be, const row_classes *rc) {
+    enum { BATCH = 4, LEN = 29 };
+    const size_t computed[BATCH] = {29, 1, 0, 16};
+    int32_t ids[BATCH * LEN];
+    for (size_t i = 0; i < BATCH * LEN; i++) ids[i] = 100 + (int32_t)i;
+    char why[160] = "";
+    row_layout l;
+    nt5_status st = row_layout_make(rc, ids, BATCH, LEN, computed, 7, &l);
+    if (st != NT5_OK) snprintf(why, sizeof why, "%s: %s", nt5_status_name(st), nt5_last_error());
+    size_t per_class[ROW_CLASSES_MAX_BLOCK] = {0}, blocks = 1, per_block = rc->block / rc->count;
+    for (size_t b = 0; b < BATCH; b++)
+        for (size_t t = 0; t < computed[b]; t++) per_class[t % rc->count]++;
+    for (size_t c = 0; c < rc->count; c++)
+        if ((per_class[c] + per_block - 1) / per_block > blocks) blocks = (per_class[c] + per_block - 1) / per_block;
+    if (!*why && (l.rows != blocks * rc->block || l.stride != (LEN + rc->block - 1) / rc->block * rc->block))
+        snprintf(why, sizeof why, "%zu rows, stride %zu", l.rows, l.stride);
+    char *used = xcalloc(l.rows ? l.rows : 1, 1);
+    for (size_t b = 0; !*why && b < BATCH; b++)
+        for (size_t t = 0; !*why && t < computed[b]; t++) {
+            size_t at = b * l.stride + t, row = (size_t)l.product_row[at];
+            if (row >= l.rows || used[row] || rc->class_of[row % rc->block] != t % rc->count ||
+                l.ids[row] != ids[b * LEN + t] || (size_t)l.input_row[row] != at)
+                snprintf(why, sizeof why, "input %zu row %zu at product row %zu", b, t, row);
+            else used[row] = 1;
+        }
+    for (size_t row = 0; !*why && row < l.rows; row++)
+        if (!used[row] && l.ids[row] != 7) snprintf(why, sizeof why, "free row %zu holds id %d", row, l.ids[row]);
+    print_case(be, "row-layout: 4 inputs of 29, 1, 0 and 16 rows", why, "placed by class");
+    free(used);
+    row_layout_free(&l);
+}
+
+static void check_row_classes(const suite *s) {
+    backend *targets[2] = {s->cpu, s->gpu};
+    for (int t = 0; t < 2; t++) {
+        const row_classes *rc = targets[t] ? backend_row_classes(targets[t]) : NULL;
+        if (!rc) continue;
+        check_row_places(targets[t], rc);
+        check_row_layout(targets[t], rc);
+    }
+    CHECK(backend_row_classes(s->cpu) != NULL, "the CPU backend has row classes (its encoder is batch invariant)");
+}
+
 /* The CUDA module the build made (NT5_TEST_CUDA_MODULE) unless NT5_CUDA_MODULE
  * names one: meson's test environment cannot leave a caller's setting alone
  * (CI's valgrind run points it at no module: the CUDA runtime is not ours to check). */
@@ -1575,13 +1679,13 @@ static void use_built_cuda_module(void) {
 static const struct {
     const char *name;
     void (*check)(const suite *s);
-} families[] = {{"round-trips", check_round_trips},  {"embed", check_embed},
-                {"rmsnorm", check_rmsnorm},          {"linear", check_linear},
-                {"linear-relu", check_linear_relu},  {"activations", check_activations},
-                {"attention", check_attention},      {"picks", check_picks},
-                {"cache-ops", check_cache_ops},      {"store", check_store},
-                {"nan-inputs", check_nan_inputs},    {"observing", check_observing},
-                {"cpu-refusals", check_cpu_refusals}};
+} families[] = {{"round-trips", check_round_trips},   {"embed", check_embed},
+                {"rmsnorm", check_rmsnorm},           {"linear", check_linear},
+                {"linear-relu", check_linear_relu},   {"activations", check_activations},
+                {"attention", check_attention},       {"picks", check_picks},
+                {"cache-ops", check_cache_ops},       {"store", check_store},
+                {"nan-inputs", check_nan_inputs},     {"observing", check_observing},
+                {"cpu-refusals", check_cpu_refusals}, {"row-classes", check_row_classes}};
 
 static int named(const char *name, int argc, char **argv) {
     for (int i = 1; i < argc; i++)

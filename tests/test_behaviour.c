@@ -257,6 +257,67 @@ static void check_encode_modes(nt5_model *m) {
     nt5_embeddings_free(e);
 }
 
+#define N_VARIED 7
+
+/* rows of the whole batch `e` that text i (at place `at`) has, against the same text encoded alone */
+static int same_as_alone(nt5_model *m, const nt5_encode_options *o, const char *text, const nt5_embeddings *e,
+                         size_t at) {
+    nt5_embeddings *one = NULL;
+    if (nt5_encode_texts(m, &text, 1, o, &one) != NT5_OK) return 0;
+    size_t b, s, d, s1;
+    nt5_embeddings_shape(e, &b, &s, &d);
+    nt5_embeddings_shape(one, NULL, &s1, NULL);
+    /* padded to the longest, the batch's extra positions are its own; a fixed length's are compared too */
+    size_t rows = o->padding == NT5_PADDING_MAX_LENGTH ? s : nt5_embeddings_lengths(one)[0];
+    int same = s1 <= s && memcmp((const float *)nt5_embeddings_data(e) + at * s * d, nt5_embeddings_data(one),
+                                 rows * d * sizeof(float)) == 0;
+    nt5_embeddings_free(one);
+    return same;
+}
+
+/* The encoder is batch invariant: each text's hidden states are bit for bit
+ * those it has encoded alone, in either order of a batch of many lengths,
+ * masked or not, padded to the longest or to a fixed length, with padded
+ * rows zeroed (which the encoder then does not compute) or not. */
+static void check_batch_invariance(nt5_model *m) {
+    static const char *const words[] = {"the", "house", "is", "wonderful", "and", "a", "cat", "sat", "on", "mat"};
+    static const size_t counts[N_VARIED] = {0, 1, 6, 11, 23, 30, 17};
+    char texts[N_VARIED][256];
+    const char *forward[N_VARIED], *backward[N_VARIED];
+    for (size_t i = 0; i < N_VARIED; i++) {
+        size_t at = 0;
+        texts[i][0] = 0;
+        for (size_t w = 0; w < counts[i]; w++)
+            at += (size_t)snprintf(texts[i] + at, sizeof texts[i] - at, "%s%s", w ? " " : "", words[(i + w * 3) % 10]);
+        forward[i] = texts[i];
+        backward[N_VARIED - 1 - i] = texts[i];
+    }
+    static const struct {
+        int32_t padding, attention, zero_padding;
+    } modes[] = {{NT5_PADDING_LONGEST, NT5_ATTEND_MASKED, 0},
+                 {NT5_PADDING_LONGEST, NT5_ATTEND_MASKED, 1},
+                 {NT5_PADDING_MAX_LENGTH, NT5_ATTEND_MASKED, 1},
+                 {NT5_PADDING_MAX_LENGTH, NT5_ATTEND_ALL, 0}};
+    for (size_t k = 0; k < sizeof modes / sizeof modes[0]; k++) {
+        nt5_encode_options o;
+        nt5_encode_options_init(&o, sizeof o);
+        o.padding = modes[k].padding;
+        o.attention = modes[k].attention;
+        o.zero_padding = modes[k].zero_padding;
+        o.max_length = 50;
+        nt5_embeddings *there = NULL, *back = NULL;
+        CHECK_STATUS(nt5_encode_texts(m, forward, N_VARIED, &o, &there), NT5_OK);
+        CHECK_STATUS(nt5_encode_texts(m, backward, N_VARIED, &o, &back), NT5_OK);
+        int differ = !there || !back;
+        for (size_t i = 0; !differ && i < N_VARIED; i++)
+            differ = !same_as_alone(m, &o, forward[i], there, i) ||
+                     !same_as_alone(m, &o, forward[i], back, N_VARIED - 1 - i);
+        CHECK(!differ, "mode %zu: a text in a batch differs from the text encoded alone", k);
+        nt5_embeddings_free(there);
+        nt5_embeddings_free(back);
+    }
+}
+
 /* Hidden states into the caller's buffer: the same bytes as owned output,
  * in place; a short buffer, device memory on the CPU and bad settings are
  * refused before any work. */
@@ -539,6 +600,7 @@ int main(void) {
         check_thread_limits();
         check_streaming_and_cancel(m);
         check_encode_modes(m);
+        check_batch_invariance(m);
         check_output_buffers(m);
         check_generate_options(m);
         check_teacher_forcing(m);

@@ -265,8 +265,10 @@ static int encode_window(run *r) {
         qsort(w.order, r->n_waiting, sizeof *w.order, longest_first);
         rc = cut_batches(&w, count);
     }
-    if (!rc)
-        rc = interrupted() ? 130 : corpus_encode_batches(r->m, &r->eo, w.batches, count, r->parallel, batch_done, &w);
+    /* padded positions are not stored when padding to the longest: zeroed, the library does not compute them */
+    nt5_encode_options eo = r->eo;
+    eo.zero_padding |= eo.padding == NT5_PADDING_LONGEST;
+    if (!rc) rc = interrupted() ? 130 : corpus_encode_batches(r->m, &eo, w.batches, count, r->parallel, batch_done, &w);
     free(w.batches);
     free(w.lengths);
     free(w.ids);

@@ -65,13 +65,26 @@ typedef struct exec_ctx {
     void *scratch; /* the backend's per-call state (its exec_begin sets it) */
     /* 1: the products' rows are computed as they would be alone, so that an
      * input's result does not depend on the inputs batched with it, provided
-     * the rows are laid out in the backend's row_block (the encoder; see
-     * cpu_row_block.h). Set after exec_begin. */
+     * the rows are placed by the backend's row_classes (the encoder; see
+     * forward/row_layout.h). Set after exec_begin. */
     int batch_invariant;
     /* The most CPU threads the call works on (0: all the backend has); a
      * GPU backend ignores it. Set after exec_begin. */
     int max_threads;
 } exec_ctx;
+
+/* Where a product's rows may go for batch invariance (exec_ctx
+ * batch_invariant). The backend's products compute a row in an order that
+ * depends on its place in a block of `block` rows, and only on that
+ * place's class (class_of[place]: `count` classes of block / count places
+ * each), provided every product's row count is a multiple of block: a row
+ * computed at places of the same class, in products of any size, has the
+ * same bits. */
+#define ROW_CLASSES_MAX_BLOCK 96
+typedef struct row_classes {
+    size_t block, count;
+    unsigned char class_of[ROW_CLASSES_MAX_BLOCK];
+} row_classes;
 
 /* Attention over one layer for a batch: out = softmax(q k^T + bias + mask) v,
  * per head, without 1/sqrt(d) scaling (T5). Row r of q/out is query
@@ -114,11 +127,11 @@ typedef struct backend_ops {
     /* Copies `bytes` of a weight buffer to host memory (to save a model);
      * the status, with the message set on failure. */
     nt5_status (*read_weight)(const backend *be, void *host, const void *w, size_t bytes);
-    /* Batch invariance (exec_ctx.batch_invariant): the row block that every
-     * product's row count and every input's first row must be a multiple
-     * of for a row to be computed as it would be alone; 0: the backend
-     * cannot promise it. NULL: 0. */
-    size_t (*row_block)(const backend *be);
+    /* Batch invariance (exec_ctx.batch_invariant): how the products' rows
+     * must be placed for each to be computed as it would be alone (above);
+     * NULL when the backend cannot promise it. Only a backend that computes
+     * in fp32 (computes_in_weight_dtype 0) has them. NULL: none. */
+    const row_classes *(*row_classes)(const backend *be);
 
     /* Best effort, at open: makes `bytes` of working memory ready for calls
      * (a GPU backend's pool), so a first call allocates nothing from the

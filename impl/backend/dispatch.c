@@ -21,7 +21,9 @@ void exec_resume(exec_ctx *x) {
 
 int exec_computes_in_weight_dtype(const exec_ctx *x) { return x->be->ops->computes_in_weight_dtype; }
 
-size_t backend_row_block(const backend *be) { return be->ops->row_block ? be->ops->row_block(be) : 0; }
+const row_classes *backend_row_classes(const backend *be) {
+    return be->ops->row_classes ? be->ops->row_classes(be) : NULL;
+}
 
 float *op_alloc(exec_ctx *x, size_t n) { return x->status == NT5_OK && n ? x->be->ops->alloc(x, n) : NULL; }
 

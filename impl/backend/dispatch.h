@@ -18,8 +18,8 @@ void exec_resume(exec_ctx *x);
 static inline nt5_status exec_status(const exec_ctx *x) { return x->status; }
 /* The backend's computes_in_weight_dtype (backend.h). */
 int exec_computes_in_weight_dtype(const exec_ctx *x);
-/* The backend's row block for batch invariance (backend.h row_block), 0 if none. */
-size_t backend_row_block(const backend *be);
+/* The backend's row classes for batch invariance (backend.h), NULL if none. */
+const row_classes *backend_row_classes(const backend *be);
 
 /* NULL on a failed context (or for n == 0) */
 float *op_alloc(exec_ctx *x, size_t n);

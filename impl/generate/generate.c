@@ -13,7 +13,7 @@ nt5_status generate_run(const nt5_model *m, const backend *be, const nt5_generat
     x.max_threads = o->num_threads;
     size_t rows = in->batch * in->len;
     float *enc = op_alloc(&x, rows * (size_t)m->cfg.d_model); /* [batch * len, d_model] */
-    encoder_forward(&x, &m->cfg, &m->w, in->ids, in->batch, in->len, in->lengths, enc);
+    encoder_forward(&x, &m->cfg, &m->w, in->ids, in->batch, in->len, in->lengths, NULL, enc);
     st = exec_status(&x);
     if (st == NT5_OK) {
         gen_call g = {.m = m, .o = o, .in = in, .x = &x, .enc_out = enc, .out = out};

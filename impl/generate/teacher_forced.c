@@ -20,7 +20,7 @@ nt5_status teacher_forced_logits(const nt5_model *m, const batch_input *in, cons
     }
     float *enc = op_alloc(&x, B * in->len * (size_t)m->cfg.d_model); /* [B * len, d_model] */
     float *out = op_alloc(&x, B * V);                                /* [B, V] a step's logits */
-    encoder_forward(&x, &m->cfg, &m->w, in->ids, B, in->len, in->lengths, enc);
+    encoder_forward(&x, &m->cfg, &m->w, in->ids, B, in->len, in->lengths, NULL, enc);
     decoder_state ds; /* decoder_init frees what it made when it fails */
     st = exec_status(&x);
     if (st == NT5_OK) st = decoder_init(&x, &m->cfg, &m->w, enc, B, in->len, in->lengths, 1, n, &ds);

@@ -8,7 +8,7 @@
 
 #include "backend/cpu/cpu_attention.h"
 #include "backend/cpu/cpu_blas.h"
-#include "backend/cpu/cpu_row_block.h"
+#include "backend/cpu/cpu_row_classes.h"
 #include "backend/cpu/cpu_internal.h"
 #include "backend/cpu/cpu_linear.h"
 #include "backend/cpu/cpu_picks.h"
@@ -40,9 +40,9 @@ static nt5_status cpu_read_weight(const backend *be, void *host, const void *w, 
     return NT5_OK;
 }
 
-static size_t cpu_row_block_of(const backend *be) {
+static const row_classes *cpu_row_classes_of(const backend *be) {
     (void)be;
-    return cpu_row_block();
+    return cpu_row_classes();
 }
 
 static nt5_status cpu_exec_begin(const backend *be, exec_ctx *x) {
@@ -127,7 +127,7 @@ static const backend_ops cpu_ops = {
     .adopt_weight = cpu_adopt_weight,
     .free_weight = cpu_free_weight,
     .read_weight = cpu_read_weight,
-    .row_block = cpu_row_block_of,
+    .row_classes = cpu_row_classes_of,
     .reserve = cpu_reserve,
     .exec_begin = cpu_exec_begin,
     .exec_end = cpu_exec_end,
