@@ -93,13 +93,14 @@ AVX2_INLINE __m256 q8_0_block_sum(const uint8_t *b, const float *x) {
     return _mm256_add_ps(s, t);
 }
 
-/* out[NX] = NX input rows . one weight row of `dtype` (values and bytes a
- * block); NX is a constant where this is inlined, so the accumulators stay
- * in registers and the groups of a block unroll. Each product has SPLIT
- * sums (taking every SPLIT-th 8 values), so that the additions of one do
- * not wait on each other: 4 for a single product, 2 for four. */
-AVX2_INLINE void dots_body(int32_t dtype, size_t values, size_t bytes, const uint8_t *w, const float *const *x,
-                           size_t NX, size_t K, float *out) {
+/* sums[NX] = 8 partial sums of each of NX input rows . one weight row of
+ * `dtype` (values and bytes a block); NX is a constant where this is
+ * inlined, so the accumulators stay in registers and the groups of a block
+ * unroll. Each product has SPLIT sums (taking every SPLIT-th 8 values), so
+ * that the additions of one do not wait on each other: 4 for a single
+ * product, 2 for four. */
+AVX2_INLINE void dots_sums(int32_t dtype, size_t values, size_t bytes, const uint8_t *w, const float *const *x,
+                           size_t NX, size_t K, __m256 *sums) {
     const size_t SPLIT = NX == 1 ? 4 : 2;
     __m256 acc[MAX_INPUT_ROWS][4];
     for (size_t i = 0; i < NX; i++)
@@ -122,49 +123,63 @@ AVX2_INLINE void dots_body(int32_t dtype, size_t values, size_t bytes, const uin
         }
     }
     for (size_t i = 0; i < NX; i++) {
-        __m256 sum = acc[i][0];
-        for (size_t a = 1; a < SPLIT; a++) sum = _mm256_add_ps(sum, acc[i][a]);
-        out[i] = hsum8(sum);
+        sums[i] = acc[i][0];
+        for (size_t a = 1; a < SPLIT; a++) sums[i] = _mm256_add_ps(sums[i], acc[i][a]);
     }
 }
 
 /* the shapes of the products: one weight row by four inputs (a few rows),
- * one by one (decoding a token: rows are read one after the other, as
- * memory streams best) */
-#define BLOCK_KERNEL(NAME, SHAPE, NX, DTYPE, VALUES, BYTES)                                                            \
-    AVX2 static void NAME##_##SHAPE(const void *w, const float *const *x, size_t K, float *out) {                      \
-        dots_body(DTYPE, VALUES, BYTES, w, x, NX, K, out);                                                             \
+ * many rows by one (decoding a token: rows are read one after the other,
+ * as memory streams best) */
+#define KERNEL_1X4(NAME, DTYPE, VALUES, BYTES)                                                                         \
+    AVX2 static void NAME##_1x4(const void *w, const float *const *x, size_t K, float *out) {                          \
+        __m256 sums[4];                                                                                                \
+        dots_sums(DTYPE, VALUES, BYTES, w, x, 4, K, sums);                                                             \
+        for (size_t i = 0; i < 4; i++) out[i] = hsum8(sums[i]);                                                        \
     }
-BLOCK_KERNEL(q8_0, 1x4, 4, NT5_DTYPE_Q8_0, Q8_0_VALUES, Q8_0_BYTES)
-BLOCK_KERNEL(q6_k, 1x4, 4, NT5_DTYPE_Q6_K, K_VALUES, Q6_K_BYTES)
-BLOCK_KERNEL(q6_k, 1x1, 1, NT5_DTYPE_Q6_K, K_VALUES, Q6_K_BYTES)
-BLOCK_KERNEL(q5_k, 1x4, 4, NT5_DTYPE_Q5_K, K_VALUES, Q5_K_BYTES)
-BLOCK_KERNEL(q5_k, 1x1, 1, NT5_DTYPE_Q5_K, K_VALUES, Q5_K_BYTES)
-BLOCK_KERNEL(q4_k, 1x4, 4, NT5_DTYPE_Q4_K, K_VALUES, Q4_K_BYTES)
-BLOCK_KERNEL(q4_k, 1x1, 1, NT5_DTYPE_Q4_K, K_VALUES, Q4_K_BYTES)
+#define KERNEL_ROWS(NAME, DTYPE, VALUES, BYTES)                                                                        \
+    AVX2_INLINE __m256 NAME##_row_sum(const void *w, const float *x, size_t K) {                                       \
+        __m256 sum;                                                                                                    \
+        dots_sums(DTYPE, VALUES, BYTES, w, &x, 1, K, &sum);                                                            \
+        return sum;                                                                                                    \
+    }                                                                                                                  \
+    AVX2 static void NAME##_rows(const void *w, size_t row_bytes, size_t nw, const float *x, size_t K, float *out) {   \
+        rows_of_one(NAME##_row_sum, w, row_bytes, nw, x, K, out);                                                      \
+    }
+KERNEL_1X4(q8_0, NT5_DTYPE_Q8_0, Q8_0_VALUES, Q8_0_BYTES)
+KERNEL_1X4(q6_k, NT5_DTYPE_Q6_K, K_VALUES, Q6_K_BYTES)
+KERNEL_ROWS(q6_k, NT5_DTYPE_Q6_K, K_VALUES, Q6_K_BYTES)
+KERNEL_1X4(q5_k, NT5_DTYPE_Q5_K, K_VALUES, Q5_K_BYTES)
+KERNEL_ROWS(q5_k, NT5_DTYPE_Q5_K, K_VALUES, Q5_K_BYTES)
+KERNEL_1X4(q4_k, NT5_DTYPE_Q4_K, K_VALUES, Q4_K_BYTES)
+KERNEL_ROWS(q4_k, NT5_DTYPE_Q4_K, K_VALUES, Q4_K_BYTES)
 
 /* One input by one Q8_0 row: d times each block's sum of q x (one multiply
  * a block, not one a weight vector: decoding is bound by these operations
  * as much as by memory), two blocks a step into two sums. */
-AVX2 static void q8_0_1x1(const void *row, const float *const *x, size_t K, float *out) {
+AVX2_INLINE __m256 q8_0_row_sum(const void *row, const float *x, size_t K) {
     const uint8_t *w = row;
     __m256 even = _mm256_setzero_ps(), odd = _mm256_setzero_ps();
     size_t k = 0;
     for (; k + 2 * Q8_0_VALUES <= K; k += 2 * Q8_0_VALUES, w += 2 * Q8_0_BYTES) {
         _mm_prefetch((const char *)w + PREFETCH_BYTES, _MM_HINT_T0);
         _mm_prefetch((const char *)w + PREFETCH_BYTES + 64, _MM_HINT_T0);
-        even = _mm256_fmadd_ps(_mm256_set1_ps(f16c_at(w)), q8_0_block_sum(w, x[0] + k), even);
+        even = _mm256_fmadd_ps(_mm256_set1_ps(f16c_at(w)), q8_0_block_sum(w, x + k), even);
         odd = _mm256_fmadd_ps(_mm256_set1_ps(f16c_at(w + Q8_0_BYTES)),
-                              q8_0_block_sum(w + Q8_0_BYTES, x[0] + k + Q8_0_VALUES), odd);
+                              q8_0_block_sum(w + Q8_0_BYTES, x + k + Q8_0_VALUES), odd);
     }
-    if (k < K) even = _mm256_fmadd_ps(_mm256_set1_ps(f16c_at(w)), q8_0_block_sum(w, x[0] + k), even);
-    *out = hsum8(_mm256_add_ps(even, odd));
+    if (k < K) even = _mm256_fmadd_ps(_mm256_set1_ps(f16c_at(w)), q8_0_block_sum(w, x + k), even);
+    return _mm256_add_ps(even, odd);
 }
 
-static const row_kernels block_kernels[] = {{NT5_DTYPE_Q8_0, q8_0_1x4, q8_0_1x1},
-                                            {NT5_DTYPE_Q6_K, q6_k_1x4, q6_k_1x1},
-                                            {NT5_DTYPE_Q5_K, q5_k_1x4, q5_k_1x1},
-                                            {NT5_DTYPE_Q4_K, q4_k_1x4, q4_k_1x1}};
+AVX2 static void q8_0_rows(const void *w, size_t row_bytes, size_t nw, const float *x, size_t K, float *out) {
+    rows_of_one(q8_0_row_sum, w, row_bytes, nw, x, K, out);
+}
+
+static const row_kernels block_kernels[] = {{NT5_DTYPE_Q8_0, q8_0_1x4, q8_0_rows},
+                                            {NT5_DTYPE_Q6_K, q6_k_1x4, q6_k_rows},
+                                            {NT5_DTYPE_Q5_K, q5_k_1x4, q5_k_rows},
+                                            {NT5_DTYPE_Q4_K, q4_k_1x4, q4_k_rows}};
 
 /* ---- widening whole blocks for sgemm ------------------------------------- */
 

@@ -33,11 +33,12 @@ static inline float weight_at(int32_t dtype, const void *w, size_t k) {
 
 static inline size_t elem_bytes(int32_t dtype) { return dtype == NT5_DTYPE_F32 ? 4 : 2; }
 
-/* out[NX] = x rows . one weight row; NX is a constant where this is
- * inlined, so the sums stay in registers. Each product has SPLIT sums
- * (taking every SPLIT-th 8 values), so that its additions do not wait on
- * each other: 4 for a single product, 2 for four. */
-AVX2_INLINE void dots_body(int32_t dtype, const void *w, const float *const *x, size_t NX, size_t K, float *out) {
+/* sums[NX] = 8 partial sums of each of NX x rows . one weight row over
+ * its first K rounded down to 8 values (the rest: tail()); NX is a
+ * constant where this is inlined, so the sums stay in registers. Each
+ * product has SPLIT sums (taking every SPLIT-th 8 values), so that its
+ * additions do not wait on each other: 4 for a single product, 2 for four. */
+AVX2_INLINE void dots_sums(int32_t dtype, const void *w, const float *const *x, size_t NX, size_t K, __m256 *sums) {
     const size_t SPLIT = NX == 1 ? 4 : 2, bytes = elem_bytes(dtype);
     const char *wb = w;
     __m256 acc[MAX_INPUT_ROWS][4];
@@ -58,30 +59,41 @@ AVX2_INLINE void dots_body(int32_t dtype, const void *w, const float *const *x, 
         for (size_t i = 0; i < NX; i++) acc[i][0] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[i] + k), acc[i][0]);
     }
     for (size_t i = 0; i < NX; i++) {
-        __m256 sum = acc[i][0];
-        for (size_t a = 1; a < SPLIT; a++) sum = _mm256_add_ps(sum, acc[i][a]);
-        float s = hsum8(sum);
-        for (size_t t = k; t < K; t++) s += weight_at(dtype, w, t) * x[i][t];
-        out[i] = s;
+        sums[i] = acc[i][0];
+        for (size_t a = 1; a < SPLIT; a++) sums[i] = _mm256_add_ps(sums[i], acc[i][a]);
     }
 }
 
+/* s plus x . the row's last K mod 8 values */
+static inline float tail(int32_t dtype, const void *w, const float *x, size_t K, float s) {
+    for (size_t t = K / 8 * 8; t < K; t++) s += weight_at(dtype, w, t) * x[t];
+    return s;
+}
+
 /* the shapes of the products: one weight row by four inputs (a few rows),
- * one by one (decoding a token) */
+ * many rows by one (decoding a token) */
 #define DENSE_KERNELS(NAME, DTYPE)                                                                                     \
     AVX2 static void NAME##_1x4(const void *w, const float *const *x, size_t K, float *out) {                          \
-        dots_body(DTYPE, w, x, 4, K, out);                                                                             \
+        __m256 sums[4];                                                                                                \
+        dots_sums(DTYPE, w, x, 4, K, sums);                                                                            \
+        for (size_t i = 0; i < 4; i++) out[i] = tail(DTYPE, w, x[i], K, hsum8(sums[i]));                               \
     }                                                                                                                  \
-    AVX2 static void NAME##_1x1(const void *w, const float *const *x, size_t K, float *out) {                          \
-        dots_body(DTYPE, w, x, 1, K, out);                                                                             \
+    AVX2_INLINE __m256 NAME##_row_sum(const void *w, const float *x, size_t K) {                                       \
+        __m256 sum;                                                                                                    \
+        dots_sums(DTYPE, w, &x, 1, K, &sum);                                                                           \
+        return sum;                                                                                                    \
+    }                                                                                                                  \
+    AVX2 static void NAME##_rows(const void *w, size_t row_bytes, size_t nw, const float *x, size_t K, float *out) {   \
+        rows_of_one(NAME##_row_sum, w, row_bytes, nw, x, K, out);                                                      \
+        for (size_t r = 0; K % 8 && r < nw; r++) out[r] = tail(DTYPE, (const char *)w + r * row_bytes, x, K, out[r]);  \
     }
 DENSE_KERNELS(f32, NT5_DTYPE_F32)
 DENSE_KERNELS(f16, NT5_DTYPE_F16)
 DENSE_KERNELS(bf16, NT5_DTYPE_BF16)
 
-static const row_kernels dense_kernels[] = {{NT5_DTYPE_F32, f32_1x4, f32_1x1},
-                                            {NT5_DTYPE_F16, f16_1x4, f16_1x1},
-                                            {NT5_DTYPE_BF16, bf16_1x4, bf16_1x1}};
+static const row_kernels dense_kernels[] = {{NT5_DTYPE_F32, f32_1x4, f32_rows},
+                                            {NT5_DTYPE_F16, f16_1x4, f16_rows},
+                                            {NT5_DTYPE_BF16, bf16_1x4, bf16_rows}};
 
 AVX2 static void widen_avx2(int32_t dtype, const uint16_t *w, size_t n, float *y) {
     size_t k = 0;
