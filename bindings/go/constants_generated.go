@@ -14,7 +14,7 @@ const VersionMajor = 0
 const VersionMinor = 8
 
 // VersionPatch is NT5_VERSION_PATCH.
-const VersionPatch = 0
+const VersionPatch = 1
 
 // AbiVersion is NT5_ABI_VERSION.
 const AbiVersion = 7

@@ -8,7 +8,7 @@ const nt5_status = Int32
 
 const NT5_VERSION_MAJOR = 0
 const NT5_VERSION_MINOR = 8
-const NT5_VERSION_PATCH = 0
+const NT5_VERSION_PATCH = 1
 const NT5_ABI_VERSION = 7
 const NT5_OK = 0
 const NT5_ERR_INVALID_ARG = -1  # NULL, out of range, bad option struct

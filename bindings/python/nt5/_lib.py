@@ -7,7 +7,7 @@ import ctypes
 
 NT5_VERSION_MAJOR = 0
 NT5_VERSION_MINOR = 8
-NT5_VERSION_PATCH = 0
+NT5_VERSION_PATCH = 1
 NT5_ABI_VERSION = 7
 NT5_OK = 0
 NT5_ERR_INVALID_ARG = -1  # NULL, out of range, bad option struct
@@ -53,7 +53,7 @@ NT5_PRESET_SD3 = 2  # 256 tokens, fixed length, no mask
 NT5_PRESET_PIXART = 3  # 300 tokens, fixed length, masked
 NT5_PRESET_WAN = 4  # UMT5, 512 tokens, fixed length, masked, padded rows zeroed
 # the package's version (pyproject.toml reads it)
-__version__ = "0.8.0"
+__version__ = "0.8.1"
 
 nt5_status = ctypes.c_int32
 
@@ -205,7 +205,8 @@ class nt5_encode_options(ctypes.Structure):
           inputs fail with NT5_ERR_TOO_LONG
       attention: NT5_ATTEND_*, default MASKED
       output_dtype: NT5_DTYPE_*, default F32
-      zero_padding: 1: rows at padded positions are set to zero. Default 0
+      zero_padding: 1: rows at padded positions are set to zero (masked, the CPU then does not
+          compute them). Default 0
       output_memory: Since NT5_ABI_VERSION 2. Where the hidden states go: NT5_MEMORY_HOST (default),
           or NT5_MEMORY_DEVICE: the memory of the GPU the model runs on (models on a CUDA device;
           output_buffer is then required).

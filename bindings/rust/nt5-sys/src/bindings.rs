@@ -7,7 +7,7 @@ pub type nt5_status = i32;
 
 pub const NT5_VERSION_MAJOR: i32 = 0;
 pub const NT5_VERSION_MINOR: i32 = 8;
-pub const NT5_VERSION_PATCH: i32 = 0;
+pub const NT5_VERSION_PATCH: i32 = 1;
 pub const NT5_ABI_VERSION: i32 = 7;
 pub const NT5_OK: i32 = 0;
 /// NULL, out of range, bad option struct
