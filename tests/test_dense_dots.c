@@ -2,7 +2,8 @@
  *   - the dot products of 1..4 input rows with 1..70 weight rows of f32,
  *     f16 and bf16, at lengths that end inside a vector, equal
  *     double-precision sums of the stored weights, with the AVX2 kernels
- *     (where the CPU has them) and the portable C ones;
+ *     (where the CPU has them) and the portable C ones; a row's product
+ *     the same bits alone as among many;
  *   - widening f16 and bf16 rows equals half_to_f32 bit for bit, for
  *     normal, subnormal, zero and infinite values. */
 #include <math.h>
@@ -49,6 +50,18 @@ static void check_dots(int32_t dtype) {
                     worst = fmax(worst, dot_products_error(out, w, max_k, nw, xs, nx, K));
                 }
     CHECK(worst < 1e-6, "%s: dot products off by %.3g of the sum of magnitudes", name_of(dtype), worst);
+    /* one input: a row's product has the same bits alone as among 70 (whose lanes are summed four rows at once) */
+    for (size_t a = 0; a < sizeof Ks / sizeof *Ks; a++) {
+        size_t K = Ks[a], differ = 0;
+        const float *xs[1] = {x};
+        dense_dots(dtype, stored, max_k * elem, max_rows, xs, 1, K, out);
+        for (size_t r = 0; r < max_rows; r++) {
+            float alone;
+            dense_dots(dtype, (const char *)stored + r * max_k * elem, max_k * elem, 1, xs, 1, K, &alone);
+            differ += memcmp(&alone, &out[r], sizeof alone) != 0;
+        }
+        CHECK(differ == 0, "%s K=%zu: %zu rows differ alone from among 70", name_of(dtype), K, differ);
+    }
     free(w);
     free(x);
     free(stored);

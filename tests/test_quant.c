@@ -119,6 +119,16 @@ static void check_dots(int32_t dtype) {
         worst = fmax(worst, dot_products_error(out, w, K, nw, xs, nx, K));
     }
     CHECK(worst < 1e-6, "%s: dot products off by %.3g of the sum of magnitudes", bt->name, worst);
+    /* one input: each row's product the same bits alone as among four (whose lanes are summed at once) */
+    float four[4];
+    size_t differ = 0;
+    block_dots(bt, blocks, row_bytes, rows, xs, 1, K, four);
+    for (size_t r = 0; r < rows; r++) {
+        float alone;
+        block_dots(bt, blocks + r * row_bytes, row_bytes, 1, xs, 1, K, &alone);
+        differ += memcmp(&alone, &four[r], sizeof alone) != 0;
+    }
+    CHECK(differ == 0, "%s: %zu rows differ alone from among four", bt->name, differ);
     free(w);
     free(x);
     free(blocks);

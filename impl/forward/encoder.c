@@ -60,16 +60,10 @@ void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const in
         block_ffn(x, c, L->ln_ff, &L->wi, &L->wo, h, n, ff, act, rows);
     }
     op_rmsnorm(x, out, NT5_DTYPE_F32, h, w->enc_final_ln, rows, d, c->eps, 1.0f);
-    float *bufs[] = {h,
-                     n,
-                     qkv,
-                     attn,
-                     ff,
-                     act,
-                     (float *)dev_ids,
-                     lay ? qkv_in : NULL,
-                     lay ? attn_in : NULL,
-                     (float *)product_row,
-                     (float *)input_row};
+    float *bufs[] = {h, n, qkv, attn, ff, act, (float *)dev_ids, (float *)product_row, (float *)input_row};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) op_release(x, bufs[i]);
+    if (lay) { /* without a layout these are qkv and attn */
+        op_release(x, qkv_in);
+        op_release(x, attn_in);
+    }
 }
