@@ -389,8 +389,8 @@ typedef struct nt5_encode_options {
                               texts); 0: such inputs fail with NT5_ERR_TOO_LONG */
     int32_t attention;    /* NT5_ATTEND_*, default MASKED */
     int32_t output_dtype; /* NT5_DTYPE_*, default F32 */
-    int32_t zero_padding; /* 1: rows at padded positions are set to zero (masked, the CPU
-                              then does not compute them). Default 0 */
+    int32_t zero_padding; /* 1: rows at padded positions are set to zero (with a mask, a CPU
+                              model then skips their work). Default 0 */
     /* Since NT5_ABI_VERSION 2. Where the hidden states go: NT5_MEMORY_HOST
      * (default), or NT5_MEMORY_DEVICE: the memory of the GPU the model runs
      * on (models on a CUDA device; output_buffer is then required). */

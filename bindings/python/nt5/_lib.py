@@ -205,8 +205,8 @@ class nt5_encode_options(ctypes.Structure):
           inputs fail with NT5_ERR_TOO_LONG
       attention: NT5_ATTEND_*, default MASKED
       output_dtype: NT5_DTYPE_*, default F32
-      zero_padding: 1: rows at padded positions are set to zero (masked, the CPU then does not
-          compute them). Default 0
+      zero_padding: 1: rows at padded positions are set to zero (with a mask, a CPU model then skips
+          their work). Default 0
       output_memory: Since NT5_ABI_VERSION 2. Where the hidden states go: NT5_MEMORY_HOST (default),
           or NT5_MEMORY_DEVICE: the memory of the GPU the model runs on (models on a CUDA device;
           output_buffer is then required).
