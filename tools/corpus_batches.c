@@ -101,11 +101,11 @@ int corpus_encode_batches(const nt5_model *m, const nt5_encode_options *eo, corp
 size_t corpus_default_parallel(const nt5_model_info *info, size_t batch_size, size_t max_length,
                                size_t window_batches) {
     if (info->device != NT5_DEVICE_CPU || info->num_threads <= 1) return 1;
-    /* per position: residual, normed and output rows and the output in
-     * input order, q k v and the attention's output in the products' order
-     * and in input order (the batch-invariant encoder's), the feed-forward's
-     * two inputs and activation */
-    double per_position = 4.0 * (5.0 * info->d_model + 8.0 * info->num_heads * info->d_kv + 3.0 * info->d_ff);
+    /* per position: residual, normed and output rows, q k v and the
+     * attention's output in the products' order and in input order (the
+     * batch-invariant encoder's), the feed-forward's two inputs and
+     * activation */
+    double per_position = 4.0 * (4.0 * info->d_model + 8.0 * info->num_heads * info->d_kv + 3.0 * info->d_ff);
     double batch_bytes = per_position * (double)batch_size * (double)max_length;
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     size_t parallel = (size_t)info->num_threads;

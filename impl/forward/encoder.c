@@ -59,7 +59,8 @@ void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const in
         block_linear(x, h, d, attn, &L->o, rows, d, inner, 1);
         block_ffn(x, c, L->ln_ff, &L->wi, &L->wo, h, n, ff, act, rows);
     }
-    op_rmsnorm(x, out, NT5_DTYPE_F32, h, w->enc_final_ln, rows, d, c->eps, 1.0f);
+    op_rmsnorm(x, lay ? n : out, NT5_DTYPE_F32, h, w->enc_final_ln, rows, d, c->eps, 1.0f);
+    if (lay) op_gather_blocks(x, out, n, product_row, inputs, d, d);
     float *bufs[] = {h, n, qkv, attn, ff, act, (float *)dev_ids, (float *)product_row, (float *)input_row};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) op_release(x, bufs[i]);
     if (lay) { /* without a layout these are qkv and attn */

@@ -12,7 +12,8 @@
  * where the rows go (forward/row_layout.h; len its stride, ids its ids).
  * valid: [batch] real-token counts; keys at positions >= valid[b] are
  * masked. NULL attends to every position (no mask). out: backend buffer
- * [rows, d_model], the rows in the products' order. */
+ * [batch * len, d_model] in input order (with lay, rows it does not compute
+ * hold another row's states). */
 void encoder_forward(exec_ctx *x, const t5_config *c, const weights *w, const int32_t *ids, size_t batch, size_t len,
                      const size_t *valid, const row_layout *lay, float *out);
 
