@@ -12,12 +12,17 @@
  * so a first GPU run names the failing op. (This absorbs the CPU-only
  * test_cpu_ops.c: its product grid and activation checks are cases here.) */
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_parallel.h"
+#include "backend/cpu/cpu_pool.h"
 #include "backend/cuda_loader.h"
 #include "backend/dispatch.h"
 #include "backend/observing.h"
@@ -1198,6 +1203,37 @@ static void check_pick_case(const suite *s, pick_case *k, case_spec *c) {
     free(k->logits);
 }
 
+/* pick_argmax is a scan that keeps the first score no later one exceeds
+ * (so NaNs are passed over, but a first score of NaN is kept): checked
+ * against that scan on rows of every length up to 40 and a vocabulary's,
+ * with ties, -inf and NaN at chosen places. */
+static void check_argmax_scan(void) {
+    rng r = rng_for("argmax scan");
+    size_t lengths[42], n_len = 0;
+    for (size_t n = 1; n <= 40; n++) lengths[n_len++] = n;
+    lengths[n_len++] = 32128;
+    lengths[n_len++] = 32131;
+    float *s = xcalloc(32131, sizeof *s);
+    int failed = 0;
+    for (size_t l = 0; l < n_len; l++)
+        for (int kind = 0; kind < 6; kind++) {
+            size_t n = lengths[l];
+            for (size_t i = 0; i < n; i++) s[i] = kind == 4 ? -INFINITY : floorf(rng_float(&r, 4.0f)); /* ties */
+            if (kind == 1) s[0] = NAN;                                                                 /* kept */
+            if (kind == 2) s[n / 2] = NAN, s[n - 1] = NAN;                                             /* passed over */
+            if (kind == 3) s[rng_next(&r) % n] = 9.0f, s[n - 1] = 9.0f;        /* the first of two peaks */
+            if (kind == 5) s[rng_next(&r) % n] = -INFINITY, s[n - 1] = 100.0f; /* the last score */
+            size_t want = 0;
+            for (size_t i = 1; i < n; i++)
+                if (s[i] > s[want]) want = i;
+            size_t got = pick_argmax(s, n);
+            if (got != want && failed++ < 5)
+                CHECK(0, "pick_argmax of %zu scores (kind %d): %zu, the scan %zu", n, kind, got, want);
+        }
+    CHECK(!failed, "pick_argmax differs from the scan in %d rows", failed);
+    free(s);
+}
+
 static void check_picks(const suite *s) {
     static const double u[8] = {0.0, 0.2, 0.5, 0.9, 0.999999, 0.37, 0.61, 0.05};
     static const float base[8] = {0.0f, -1.25f, -3.5f, -0.5f, -7.0f, -2.0f, -0.75f, -1.0f};
@@ -1223,6 +1259,7 @@ static void check_picks(const suite *s) {
                    (int)k.o.top_k, k.o.top_p);
         check_pick_case(s, &k, &c);
     }
+    check_argmax_scan();
     static const size_t beams[][3] = {{5, 1000, 6}, {7, 300, 1}, {2, 5, 8}}; /* rows, V, n (> V: -inf fills) */
     k.kind = PICK_BEAM;
     for (size_t i = 0; i < sizeof beams / sizeof *beams; i++) {
@@ -1676,6 +1713,121 @@ static void use_built_cuda_module(void) {
 }
 
 /* the op families, by the name a command line may give to run only those */
+/* ---- the CPU pool and its pieces ---- */
+
+/* A few-row product's shrinking pieces tile [0, total) in order: sizes a
+ * multiple of align but the last, none under `least` but the last, the
+ * threads' first ones each about a (2 * threads)-th; one piece for one thread. */
+static void check_shrinking_pieces(void) {
+    static const size_t cases[][4] = {/* total, threads, least, align */
+                                      {512, 2, 32, 4},  {32128, 2, 31, 4}, {1152, 2, 8, 4}, {7, 2, 8, 4},
+                                      {1, 4, 8, 4},     {2048, 3, 16, 4},  {130, 8, 1, 1},  {100, 1, 8, 4},
+                                      {384, 2, 100, 4}, {0, 2, 8, 4}};
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        size_t total = cases[c][0], threads = cases[c][1], least = cases[c][2], align = cases[c][3];
+        size_t n = cpu_shrinking_count(total, threads, least, align), at = 0, bad = 0, first = 0;
+        for (size_t p = 0; p < n; p++) {
+            size_t b, e;
+            cpu_shrinking_range(total, threads, least, align, p, &b, &e);
+            int last = e == total;
+            bad += b != at || e < b || (e == b && total) || (!last && ((e - b) % align || e - b < least));
+            if (p == 0) first = e - b;
+            at = e;
+        }
+        int one = threads < 2 ? n == 1 : first <= (total + 2 * threads - 1) / (2 * threads) + align + least;
+        CHECK(!bad && at == total && one,
+              "shrinking pieces of %zu (threads %zu, least %zu, align %zu): %zu pieces, "
+              "%zu bad, end %zu, first %zu",
+              total, threads, least, align, n, bad, at, first);
+    }
+}
+
+#define POOL_TASKS 97
+#define POOL_SLOTS 4
+
+/* what a pool task records: how often each task ran, and that no two
+ * threads on one job held the same slot at once */
+typedef struct pool_probe {
+    atomic_int runs[POOL_TASKS];
+    atomic_int in_slot[POOL_SLOTS];
+    atomic_int clashes, slot_out_of_range;
+    size_t slots;
+    int slow; /* each task sleeps 1 ms: a poster then sleeps too, waiting for the others */
+} pool_probe;
+
+static void pool_probe_task(void *ctx, size_t task, size_t slot) {
+    pool_probe *p = ctx;
+    if (slot >= p->slots) {
+        atomic_fetch_add(&p->slot_out_of_range, 1);
+        return;
+    }
+    if (atomic_fetch_add(&p->in_slot[slot], 1) != 0) atomic_fetch_add(&p->clashes, 1);
+    atomic_fetch_add(&p->runs[task], 1);
+    for (volatile int spin = 0; spin < (int)(task % 7) * 200; spin++) {
+    }
+    if (p->slow) nanosleep(&(struct timespec){0, 1000000}, NULL);
+    atomic_fetch_sub(&p->in_slot[slot], 1);
+}
+
+typedef struct pool_poster {
+    cpu_pool *pool;
+    int limit, jobs, failed;
+} pool_poster;
+
+/* posts `jobs` jobs of 1 .. POOL_TASKS tasks, now and then after a pause and
+ * slow; counts those whose tasks did not each run once on a slot of their own */
+static void *post_jobs(void *arg) {
+    pool_poster *ps = arg;
+    for (int j = 0; j < ps->jobs; j++) {
+        pool_probe *p = calloc(1, sizeof *p);
+        if (!p) {
+            ps->failed++;
+            continue;
+        }
+        size_t ntasks = 1 + (size_t)j * 31 % POOL_TASKS;
+        p->slots = (size_t)pool_threads_for(ps->pool, ps->limit);
+        if (j % 50 == 49) { /* idle long enough for the workers to fall asleep, then a slow job */
+            nanosleep(&(struct timespec){0, 5000000}, NULL);
+            p->slow = 1;
+            ntasks = 6;
+        }
+        pool_run(ps->pool, ps->limit, ntasks, pool_probe_task, p);
+        int ok = !atomic_load(&p->clashes) && !atomic_load(&p->slot_out_of_range);
+        for (size_t t = 0; t < POOL_TASKS; t++) ok &= atomic_load(&p->runs[t]) == (t < ntasks);
+        ps->failed += !ok;
+        free(p);
+    }
+    return NULL;
+}
+
+/* The pool runs every task of a job once, on slots unique among the
+ * threads at work on it, for one poster and for several at once (with and
+ * without a thread limit), and stops cleanly. */
+static void check_pool(void) {
+    cpu_pool *pool = NULL;
+    CHECK_STATUS(pool_create(POOL_SLOTS, &pool), NT5_OK);
+    if (!pool) return;
+    pool_poster alone = {pool, 0, 300, 0};
+    post_jobs(&alone);
+    CHECK(alone.failed == 0, "pool: %d of %d jobs of one poster ran wrong", alone.failed, alone.jobs);
+    pool_poster many[3] = {{pool, 0, 200, 0}, {pool, 2, 200, 0}, {pool, 1, 200, 0}};
+    pthread_t tid[3];
+    int started = 0;
+    for (int i = 0; i < 3; i++) started += pthread_create(&tid[i], NULL, post_jobs, &many[i]) == 0;
+    CHECK(started == 3, "pool: %d of 3 posting threads started", started);
+    for (int i = 0; i < started; i++) pthread_join(tid[i], NULL);
+    for (int i = 0; i < started; i++)
+        CHECK(many[i].failed == 0, "pool: %d of %d jobs of poster %d (limit %d) ran wrong", many[i].failed,
+              many[i].jobs, i, many[i].limit);
+    pool_destroy(pool);
+}
+
+static void check_cpu_pool(const suite *s) {
+    (void)s;
+    check_shrinking_pieces();
+    check_pool();
+}
+
 static const struct {
     const char *name;
     void (*check)(const suite *s);
@@ -1685,7 +1837,8 @@ static const struct {
                 {"attention", check_attention},       {"picks", check_picks},
                 {"cache-ops", check_cache_ops},       {"store", check_store},
                 {"nan-inputs", check_nan_inputs},     {"observing", check_observing},
-                {"cpu-refusals", check_cpu_refusals}, {"row-classes", check_row_classes}};
+                {"cpu-refusals", check_cpu_refusals}, {"row-classes", check_row_classes},
+                {"cpu-pool", check_cpu_pool}};
 
 static int named(const char *name, int argc, char **argv) {
     for (int i = 1; i < argc; i++)

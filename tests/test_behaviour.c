@@ -485,6 +485,42 @@ static void check_encoder_only(void) {
     nt5_model_free(m);
 }
 
+/* min_new_tokens alone lets the backend pick (EOS's score set to -inf in
+ * its memory first): the same tokens and, on the CPU, the same scores bit
+ * for bit as the host's processing, which a no-repeat n-gram size longer
+ * than any output forces without banning anything; greedy and sampled,
+ * over a batch. */
+static void check_min_tokens_on_backend(nt5_model *m) {
+    for (int sample = 0; sample < 2; sample++) {
+        nt5_generate_options o;
+        nt5_generate_options_init(&o, sizeof o);
+        o.max_new_tokens = 16;
+        o.min_new_tokens = 10;
+        o.do_sample = sample;
+        o.seed = 3;
+        nt5_generation *backend = NULL, *host = NULL;
+        CHECK_STATUS(nt5_generate_texts(m, prompts, N_PROMPTS, &o, &backend), NT5_OK);
+        o.no_repeat_ngram_size = 64;
+        CHECK_STATUS(nt5_generate_texts(m, prompts, N_PROMPTS, &o, &host), NT5_OK);
+        for (size_t i = 0; backend && host && i < N_PROMPTS; i++) {
+            const int32_t *x, *y;
+            size_t n, k;
+            float sx, sy;
+            nt5_generation_get(backend, i, &x, &n, NULL, &sx);
+            nt5_generation_get(host, i, &y, &k, NULL, &sy);
+            int eos_early = 0;
+            for (size_t t = 0; t < n && t < 10; t++) eos_early += x[t] == 1;
+            CHECK(n >= 10 && !eos_early, "%s %zu: %zu tokens, </s> among the first 10: %d",
+                  sample ? "sampled" : "greedy", i, n, eos_early);
+            CHECK(n == k && memcmp(x, y, n * sizeof *x) == 0 && memcmp(&sx, &sy, sizeof sx) == 0,
+                  "%s %zu: backend picks (%zu tokens, score %.9g) differ from the host's (%zu, %.9g)",
+                  sample ? "sampled" : "greedy", i, n, sx, k, sy);
+        }
+        nt5_generation_free(backend);
+        nt5_generation_free(host);
+    }
+}
+
 /* Teacher forcing on greedy decoding's own tokens picks them again: each
  * step's largest logit is the token greedy chose there; bad arguments are
  * refused. */
@@ -603,6 +639,7 @@ int main(void) {
         check_batch_invariance(m);
         check_output_buffers(m);
         check_generate_options(m);
+        check_min_tokens_on_backend(m);
         check_teacher_forcing(m);
         check_half_weights(m, NT5_DTYPE_BF16);
         check_half_weights(m, NT5_DTYPE_F16);

@@ -60,11 +60,23 @@ size_t pick_sample(const float *scores, size_t vocab, double u) {
     return last;
 }
 
+/* The largest score that is not NaN (-inf if none), in eight lanes: a
+ * single running maximum waits on itself at every score. */
+NT5_VECTOR_CLONES static float largest(const float *s, size_t vocab) {
+    float lane[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    size_t i = 0;
+    for (; i + 8 <= vocab; i += 8)
+        for (size_t k = 0; k < 8; k++) lane[k] = s[i + k] > lane[k] ? s[i + k] : lane[k];
+    for (; i < vocab; i++) lane[0] = s[i] > lane[0] ? s[i] : lane[0];
+    float mx = lane[0];
+    for (size_t k = 1; k < 8; k++) mx = lane[k] > mx ? lane[k] : mx;
+    return mx;
+}
+
 /* float exps (libm's double exp took a decoding step's 0.2 ms for a 32k
  * vocabulary on one thread while the others waited), summed in doubles */
 NT5_VECTOR_CLONES float pick_logsumexp(const float *s, size_t vocab) {
-    float mx = -INFINITY;
-    for (size_t i = 0; i < vocab; i++) mx = s[i] > mx ? s[i] : mx;
+    float mx = largest(s, vocab);
     double part[8] = {0};
     size_t i = 0;
     for (; i + 8 <= vocab; i += 8)
@@ -80,9 +92,12 @@ void pick_log_softmax(float *s, size_t vocab) {
 }
 
 size_t pick_argmax(const float *s, size_t vocab) {
+    /* the first score that none after it exceeds, NaNs passed over; a
+     * first score of NaN is kept, as a scan comparing with it keeps it */
+    if (vocab == 0 || s[0] != s[0]) return 0;
+    float mx = largest(s, vocab);
     size_t best = 0;
-    for (size_t i = 1; i < vocab; i++)
-        if (s[i] > s[best]) best = i;
+    while (s[best] != mx) best++;
     return best;
 }
 

@@ -33,6 +33,13 @@ void lp_process(const nt5_generate_options *o, float *scores, size_t vocab, cons
     if ((int64_t)n_history - 1 < o->min_new_tokens) scores[eos_id] = -INFINITY;
 }
 
-int lp_none(const nt5_generate_options *o, int64_t step) {
-    return o->repetition_penalty == 1.0f && o->no_repeat_ngram_size == 0 && step >= o->min_new_tokens;
+/* neither of the processors that look at the history is enabled */
+static int history_free(const nt5_generate_options *o) {
+    return o->repetition_penalty == 1.0f && o->no_repeat_ngram_size == 0;
+}
+
+int lp_none(const nt5_generate_options *o, int64_t step) { return history_free(o) && step >= o->min_new_tokens; }
+
+int lp_bans_eos_only(const nt5_generate_options *o, int64_t step) {
+    return history_free(o) && step < o->min_new_tokens;
 }

@@ -16,5 +16,10 @@ void lp_process(const nt5_generate_options *o, float *scores, size_t vocab, cons
 /* Whether o enables none of them at step `step` (0 for the first new
  * token): the backend may then choose the tokens itself. */
 int lp_none(const nt5_generate_options *o, int64_t step);
+/* Whether min_new_tokens' ban of EOS is all o does at `step`: the backend
+ * may then choose the tokens itself once EOS's score is set to -inf (as
+ * for greedy search and sampling, which take the softmax after the
+ * processors; beam search takes it before). */
+int lp_bans_eos_only(const nt5_generate_options *o, int64_t step);
 
 #endif

@@ -57,8 +57,15 @@ nt5_status search_greedy(gen_call *g) {
     for (size_t step = 0; step < steps && live && st == NT5_OK; step++) {
         for (size_t b = 0; b < B; b++) tokens[b] = rows[b].finished ? m->cfg.pad_id : rows[b].history[rows[b].n - 1];
         decoder_step(g->x, &m->cfg, &m->w, &ds, tokens, logits);
-        /* with no processor at work the backend picks (or samples), and only ids and scores reach the host */
+        /* with no processor at work the backend picks (or samples), and only ids and scores reach the host;
+         * where min_new_tokens' ban of EOS is the only one, the backend's scores take the ban first */
         int plain = lp_none(o, (int64_t)step);
+        if (lp_bans_eos_only(o, (int64_t)step)) {
+            plain = 1;
+            const float banned = -INFINITY;
+            for (size_t b = 0; b < B; b++)
+                if (!rows[b].finished) op_upload(g->x, logits + b * V + m->cfg.eos_id, &banned, 1);
+        }
         if (plain && o->do_sample) {
             for (size_t b = 0; b < B; b++) draws[b] = rows[b].finished ? 0.0 : uniform(&rows[b].rng);
             op_sample_pick(g->x, logits, B, V, o, draws, picks, pick_logprobs);

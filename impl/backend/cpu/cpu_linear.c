@@ -20,7 +20,9 @@ typedef struct linear_job {
     const float *in;
     const wmat *w;
     const block_type *bt; /* w's blocks, or NULL */
-    size_t ld_out, ld_in, M, N, K, pieces, row_bytes;
+    size_t ld_out, ld_in, M, N, K, row_bytes;
+    size_t pieces, threads,
+        least; /* pieces of N: one per thread for BLAS, else shrinking ones of least rows and more */
     int accumulate;
     int blas_only;    /* batch invariance: sgemm for any M (the other kernels sum in other orders) */
     float scale;      /* 2^weight_exp: what w's stored values are multiplied by (f16), else 1 */
@@ -103,14 +105,21 @@ static void blas_linear(const linear_job *j, size_t n0, size_t n1, size_t slot) 
 /* BLAS takes many rows, and any number under batch invariance */
 static int uses_blas(const linear_job *j) { return j->blas_only || j->M > SMALL_M; }
 
+/* The shortest piece of a few-row product: as many weight rows as hold
+ * this many bytes, a few microseconds of streaming. */
+#define LEAST_PIECE_BYTES 16384
+
 /* Each piece computes a block of output columns (rows of w). */
 static void linear_task(void *ctx, size_t piece, size_t slot) {
     linear_job *j = ctx;
     size_t n0, n1;
-    cpu_piece_range(j->N, j->pieces, piece, 16, &n0, &n1);
-    if (n0 >= n1) return;
-    if (uses_blas(j)) blas_linear(j, n0, n1, slot);
-    else if (j->M == 1) vector_linear(j, n0, n1);
+    if (uses_blas(j)) {
+        cpu_piece_range(j->N, j->pieces, piece, 16, &n0, &n1);
+        if (n0 < n1) blas_linear(j, n0, n1, slot);
+        return;
+    }
+    cpu_shrinking_range(j->N, j->threads, j->least, 4, piece, &n0, &n1);
+    if (j->M == 1) vector_linear(j, n0, n1);
     else small_m_linear(j, n0, n1);
 }
 
@@ -126,11 +135,17 @@ void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t 
                     .M = M,
                     .N = N,
                     .K = K,
-                    .pieces = cpu_split_count(x, N, 64),
                     .row_bytes = cpu_row_bytes(w->dtype, K),
+                    .threads = cpu_threads(x),
                     .accumulate = accumulate,
                     .blas_only = x->batch_invariant,
                     .scale = ldexpf(1.0f, w->weight_exp)};
+    if (uses_blas(&j)) {
+        j.pieces = cpu_split_count(x, N, 64);
+    } else {
+        j.least = (LEAST_PIECE_BYTES + j.row_bytes - 1) / j.row_bytes;
+        j.pieces = cpu_shrinking_count(N, j.threads, j.least, 4);
+    }
     if (w->dtype != NT5_DTYPE_F32 && uses_blas(&j)) {
         j.tile_rows = tile_rows_for(K);
         j.tiles = malloc(cpu_threads(x) * j.tile_rows * K * sizeof(float));

@@ -1,5 +1,7 @@
 #include "backend/cpu/cpu_parallel.h"
 
+#include <stdint.h>
+
 #include "backend/cpu/cpu_internal.h"
 
 size_t cpu_split_count(const exec_ctx *x, size_t total, size_t grain) {
@@ -14,6 +16,39 @@ void cpu_piece_range(size_t total, size_t pieces, size_t piece, size_t align, si
     per = (per + align - 1) / align * align;
     *begin = piece * per < total ? piece * per : total;
     *end = *begin + per < total ? *begin + per : total;
+}
+
+/* Walks the shrinking pieces of `total` up to piece `stop` (or all of
+ * them): the pieces walked, and *begin, *end those of the last. */
+static size_t walk_shrinking(size_t total, size_t threads, size_t least, size_t align, size_t stop, size_t *begin,
+                             size_t *end) {
+    size_t at = 0, piece = 0;
+    *begin = *end = 0;
+    if (threads < 2) {
+        *end = total;
+        return 1;
+    }
+    least = (least + align - 1) / align * align;
+    while (at < total) {
+        size_t size = ((total - at) / (2 * threads) + align - 1) / align * align;
+        if (size < least) size = least;
+        for (size_t t = 0; t < threads && at < total; t++, piece++) {
+            *begin = at;
+            *end = at = total - at < size ? total : at + size;
+            if (piece == stop) return piece + 1;
+        }
+    }
+    return piece;
+}
+
+size_t cpu_shrinking_count(size_t total, size_t threads, size_t least, size_t align) {
+    size_t b, e;
+    return walk_shrinking(total, threads, least, align, SIZE_MAX, &b, &e);
+}
+
+void cpu_shrinking_range(size_t total, size_t threads, size_t least, size_t align, size_t piece, size_t *begin,
+                         size_t *end) {
+    walk_shrinking(total, threads, least, align, piece, begin, end);
 }
 
 typedef struct rows_job {

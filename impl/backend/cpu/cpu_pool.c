@@ -18,13 +18,17 @@ static void pause_once(void) {
 #endif
 }
 
+/* The lock guards the list of jobs and the joining of one; the tasks are
+ * claimed, and a job left, with atomics alone, so that a decoding step's
+ * short jobs never find the lock held (a waiter on a held glibc mutex
+ * sleeps in the kernel, which costs more than many of those jobs). */
 typedef struct pool_job {
     pool_fn fn;
     void *ctx;
-    size_t ntasks, next_task, slots, max_slots; /* slots: threads that have joined, at most max_slots */
-    atomic_size_t done;                         /* written under the pool's lock, watched without it */
+    size_t ntasks, slots, max_slots; /* slots: threads that have joined (under the lock), at most max_slots */
+    atomic_size_t next_task;         /* the next task to claim; ntasks or more when all are claimed */
+    atomic_size_t working;           /* threads other than the poster that joined and have not left */
     struct pool_job *next;
-    pthread_cond_t finished;
 } pool_job;
 
 struct cpu_pool {
@@ -32,11 +36,13 @@ struct cpu_pool {
     pthread_t *workers;
     int started;
     pthread_mutex_t lock;
-    pthread_cond_t work;
-    pool_job *jobs;     /* jobs that still have tasks to hand out */
-    atomic_uint posted; /* jobs posted so far, watched by spinning workers */
+    pthread_cond_t work;     /* a job was posted */
+    pthread_cond_t finished; /* the last of a job's workers left it */
+    pool_job *jobs;          /* jobs that are posted and not yet full */
+    atomic_uint posted;      /* jobs posted so far, watched by spinning workers */
     atomic_int stopping;
-    int sleepers; /* workers waiting on `work` */
+    atomic_int waiting; /* posters asleep on `finished` (or about to be) */
+    int sleepers;       /* workers asleep on `work` */
 };
 
 static void unlink_job(cpu_pool *p, pool_job *job) {
@@ -48,17 +54,22 @@ static void unlink_job(cpu_pool *p, pool_job *job) {
     }
 }
 
-/* Works on `job` until it has no tasks left; called with the lock held. */
-static void work_on(cpu_pool *p, pool_job *job) {
-    size_t slot = job->slots++;
-    while (job->next_task < job->ntasks) {
-        size_t task = job->next_task++;
-        if (job->next_task == job->ntasks) unlink_job(p, job);
-        pthread_mutex_unlock(&p->lock);
+/* Runs the tasks this thread claims until none is left. */
+static void claim_tasks(pool_job *job, size_t slot) {
+    for (;;) {
+        size_t task = atomic_fetch_add_explicit(&job->next_task, 1, memory_order_relaxed);
+        if (task >= job->ntasks) return;
         job->fn(job->ctx, task, slot);
-        pthread_mutex_lock(&p->lock);
-        if (atomic_fetch_add(&job->done, 1) + 1 == job->ntasks) pthread_cond_signal(&job->finished);
     }
+}
+
+/* The first job with tasks left to claim that another thread may join;
+ * called with the lock held. */
+static pool_job *joinable_job(cpu_pool *p) {
+    for (pool_job *job = p->jobs; job; job = job->next)
+        if (job->slots < job->max_slots && atomic_load_explicit(&job->next_task, memory_order_relaxed) < job->ntasks)
+            return job;
+    return NULL;
 }
 
 /* Spins until `posted` moves from `seen` (or the pool stops), for at most
@@ -72,23 +83,13 @@ static void spin_for_work(cpu_pool *p, unsigned seen) {
     }
 }
 
-/* The first job with tasks to hand out that another thread may join; called
- * with the lock held. */
-static pool_job *joinable_job(cpu_pool *p) {
-    for (pool_job *job = p->jobs; job; job = job->next)
-        if (job->slots < job->max_slots) return job;
-    return NULL;
-}
-
-static void *worker_main(void *arg) {
-    cpu_pool *p = arg;
-    pthread_mutex_lock(&p->lock);
-    while (!atomic_load(&p->stopping)) {
+/* A job to join, waiting for one (spinning, then asleep) when there is
+ * none; NULL when the pool stops. Called with the lock held. */
+static pool_job *next_job(cpu_pool *p) {
+    for (;;) {
+        if (atomic_load(&p->stopping)) return NULL;
         pool_job *job = joinable_job(p);
-        if (job) {
-            work_on(p, job);
-            continue;
-        }
+        if (job) return job;
         unsigned seen = atomic_load(&p->posted);
         pthread_mutex_unlock(&p->lock);
         spin_for_work(p, seen);
@@ -98,6 +99,32 @@ static void *worker_main(void *arg) {
             pthread_cond_wait(&p->work, &p->lock);
             p->sleepers--;
         }
+    }
+}
+
+/* A worker leaves `job`: its last touch of it, after which the poster may
+ * return. The last to leave wakes a poster that sleeps (the poster counts
+ * itself in `waiting` before it looks at `working`, the worker leaves
+ * before it looks at `waiting`: one of them sees the other). */
+static void leave_job(cpu_pool *p, pool_job *job) {
+    if (atomic_fetch_sub(&job->working, 1) == 1 && atomic_load(&p->waiting)) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->finished);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+static void *worker_main(void *arg) {
+    cpu_pool *p = arg;
+    pthread_mutex_lock(&p->lock);
+    for (pool_job *job; (job = next_job(p)) != NULL;) {
+        size_t slot = job->slots++;
+        atomic_fetch_add_explicit(&job->working, 1, memory_order_relaxed);
+        if (job->slots == job->max_slots) unlink_job(p, job);
+        pthread_mutex_unlock(&p->lock);
+        claim_tasks(job, slot);
+        leave_job(p, job);
+        pthread_mutex_lock(&p->lock);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -109,6 +136,7 @@ nt5_status pool_create(int threads, cpu_pool **out) {
     p->threads = threads < 1 ? 1 : threads;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->finished, NULL);
     p->workers = calloc((size_t)p->threads, sizeof *p->workers);
     if (!p->workers) {
         pool_destroy(p);
@@ -134,6 +162,7 @@ void pool_destroy(cpu_pool *p) {
     pthread_mutex_unlock(&p->lock);
     for (int i = 0; i < p->started; i++) pthread_join(p->workers[i], NULL);
     pthread_cond_destroy(&p->work);
+    pthread_cond_destroy(&p->finished);
     pthread_mutex_destroy(&p->lock);
     free(p->workers);
     free(p);
@@ -143,6 +172,18 @@ int pool_threads(const cpu_pool *p) { return p->threads; }
 
 int pool_threads_for(const cpu_pool *p, int limit) { return limit > 0 && limit < p->threads ? limit : p->threads; }
 
+/* Waits until every worker that joined `job` has left it: spinning a
+ * while, then asleep. */
+static void wait_for_workers(cpu_pool *p, pool_job *job) {
+    for (int i = 0; i < SPIN_PAUSES && atomic_load_explicit(&job->working, memory_order_acquire); i++) pause_once();
+    if (!atomic_load_explicit(&job->working, memory_order_acquire)) return;
+    pthread_mutex_lock(&p->lock);
+    atomic_fetch_add(&p->waiting, 1);
+    while (atomic_load(&job->working)) pthread_cond_wait(&p->finished, &p->lock);
+    atomic_fetch_sub(&p->waiting, 1);
+    pthread_mutex_unlock(&p->lock);
+}
+
 void pool_run(cpu_pool *p, int limit, size_t ntasks, pool_fn fn, void *ctx) {
     if (ntasks == 0) return;
     size_t threads = (size_t)pool_threads_for(p, limit);
@@ -150,22 +191,18 @@ void pool_run(cpu_pool *p, int limit, size_t ntasks, pool_fn fn, void *ctx) {
         for (size_t t = 0; t < ntasks; t++) fn(ctx, t, 0);
         return;
     }
-    pool_job job = {.fn = fn, .ctx = ctx, .ntasks = ntasks, .max_slots = threads};
-    atomic_init(&job.done, 0);
-    pthread_cond_init(&job.finished, NULL);
+    pool_job job = {.fn = fn, .ctx = ctx, .ntasks = ntasks, .slots = 1, .max_slots = threads}; /* slot 0: ours */
+    atomic_init(&job.next_task, 0);
+    atomic_init(&job.working, 0);
     pthread_mutex_lock(&p->lock);
     job.next = p->jobs;
     p->jobs = &job;
-    atomic_fetch_add(&p->posted, 1);
     if (p->sleepers) pthread_cond_broadcast(&p->work);
-    work_on(p, &job);
-    if (atomic_load(&job.done) < job.ntasks) { /* others still work on it: spin a while, then sleep */
-        pthread_mutex_unlock(&p->lock);
-        for (int i = 0; i < SPIN_PAUSES && atomic_load_explicit(&job.done, memory_order_acquire) < job.ntasks; i++)
-            pause_once();
-        pthread_mutex_lock(&p->lock);
-        while (atomic_load(&job.done) < job.ntasks) pthread_cond_wait(&job.finished, &p->lock);
-    }
     pthread_mutex_unlock(&p->lock);
-    pthread_cond_destroy(&job.finished);
+    atomic_fetch_add(&p->posted, 1); /* after the unlock: a worker that sees it finds the lock free */
+    claim_tasks(&job, 0);
+    pthread_mutex_lock(&p->lock);
+    unlink_job(p, &job); /* no thread joins from here on */
+    pthread_mutex_unlock(&p->lock);
+    wait_for_workers(p, &job);
 }
