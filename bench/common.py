@@ -1,5 +1,6 @@
-"""What the benchmark scripts share: the checkout's root, the commit, and a
-command line with the nt5 program and the results folder."""
+"""What the benchmark scripts share: the checkout's root, the commit, a
+command line with the nt5 program and the results folder, and a results
+file's name."""
 import argparse
 import os
 import subprocess
@@ -22,3 +23,13 @@ def parser(doc, nt5=True):
         ap.add_argument("--nt5", default=NT5)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
     return ap
+
+
+def result_path(out, stem):
+    """out/stem.json, or stem-2.json, -3, ... when a run of the same day and commit wrote that."""
+    os.makedirs(out, exist_ok=True)
+    path, n = os.path.join(out, stem + ".json"), 1
+    while os.path.exists(path):
+        n += 1
+        path = os.path.join(out, f"{stem}-{n}.json")
+    return path

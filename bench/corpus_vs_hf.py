@@ -128,8 +128,7 @@ def main():
                             text=True).stdout.strip()
     result = {"date": datetime.date.today().isoformat(), "commit": commit, "machine": machine(),
               "torch": torch.__version__, "transformers": transformers.__version__, "corpus": row}
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "corpus-%s-%s.json" % (result["date"], commit))
+    path = common.result_path(args.out, "corpus-%s-%s" % (result["date"], commit))
     with open(path, "w") as f:
         json.dump(result, f, indent=1)
     print(json.dumps(row, indent=1))

@@ -269,8 +269,7 @@ def main():
         result["ctranslate2"] = ctranslate2.__version__
     except ImportError:
         pass
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, f"cpu-{datetime.date.today().isoformat()}-{commit}.json")
+    path = common.result_path(args.out, f"cpu-{datetime.date.today().isoformat()}-{commit}")
     with open(path, "w") as f:
         json.dump(result, f, indent=2)
     print("wrote", path)

@@ -437,8 +437,7 @@ def main():
                   floors_used=best, llama_cpp=dict(llama_cpp_python=LLAMA_CPP_PYTHON, commit=git_commit(tree),
                                                    build="CMake Release, GGML_NATIVE=ON, CPU only, shared"),
                   nt5_weight_dtype=NT5_WEIGHT_DTYPE, fallback_dtype=FALLBACK_DTYPE, rows=rows)
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, f"cpu-llamacpp-{datetime.date.today().isoformat()}-{commit}.json")
+    path = common.result_path(args.out, f"cpu-llamacpp-{datetime.date.today().isoformat()}-{commit}")
     with open(path, "w") as f:
         json.dump(result, f, indent=2)
     print("wrote", path)

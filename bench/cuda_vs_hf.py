@@ -186,9 +186,8 @@ def main():
                 tokens = batch  # one new token per input per step
                 row("4. flan-t5-xl bf16 16 x beam 4", tokens / nt5 * 1e3, {"hf_generate": tokens / hf * 1e3},
                     unit="tokens/s", target="more than HF")
-    os.makedirs(args.out, exist_ok=True)
     stamp = datetime.date.today().isoformat()
-    path = os.path.join(args.out, "cuda-%s-%s.json" % (stamp, info["commit"]))
+    path = common.result_path(args.out, "cuda-%s-%s" % (stamp, info["commit"]))
     with open(path, "w") as f:
         json.dump({"date": stamp, "machine": info, "cublas_bf16_peak_tflops": peak, "rows": rows}, f, indent=2)
     print("wrote", path)

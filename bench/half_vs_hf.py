@@ -160,8 +160,7 @@ def main():
                     print("  %-9s %s" % (label, row))
     info = machine()
     info["date"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "half-vs-hf-%s-%s.json" % (info["date"][:10], info["commit"]))
+    path = common.result_path(args.out, "half-vs-hf-%s-%s" % (info["date"][:10], info["commit"]))
     with open(path, "w") as f:
         json.dump({"machine": info, "device": args.device, "results": results}, f, indent=1)
     print("\nwrote", path)

@@ -181,8 +181,7 @@ def main():
                   machine=bench.cpu_vs_hf.machine(), threads=args.threads, new_tokens=args.new_tokens,
                   models=args.models.split(","), prompts=PROMPTS, reference=f"transformers {transformers.__version__} fp32, torch {torch.__version__}",
                   llama_cpp=dict(llama_cpp_python=bench.LLAMA_CPP_PYTHON, commit=common.git_commit(tree)), rows=rows)
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, f"quant-accuracy-{datetime.date.today().isoformat()}-{commit}.json")
+    path = common.result_path(args.out, f"quant-accuracy-{datetime.date.today().isoformat()}-{commit}")
     with open(path, "w") as f:
         json.dump(result, f, indent=2)
     print("wrote", path)
