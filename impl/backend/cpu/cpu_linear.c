@@ -21,8 +21,9 @@ typedef struct linear_job {
     const wmat *w;
     const block_type *bt; /* w's blocks, or NULL */
     size_t ld_out, ld_in, M, N, K, row_bytes;
-    size_t pieces, threads,
-        least; /* pieces of N: one per thread for BLAS, else shrinking ones of least rows and more */
+    size_t pieces;  /* of N: one a thread for BLAS, else shrinking ones (cpu_shrinking_count) */
+    size_t threads; /* the call's */
+    size_t least;   /* the fewest weight rows a shrinking piece has */
     int accumulate;
     int blas_only;    /* batch invariance: sgemm for any M (the other kernels sum in other orders) */
     float scale;      /* 2^weight_exp: what w's stored values are multiplied by (f16), else 1 */
@@ -148,7 +149,7 @@ void cpu_linear(exec_ctx *x, float *out, size_t ld_out, const void *in, int32_t 
     }
     if (w->dtype != NT5_DTYPE_F32 && uses_blas(&j)) {
         j.tile_rows = tile_rows_for(K);
-        j.tiles = malloc(cpu_threads(x) * j.tile_rows * K * sizeof(float));
+        j.tiles = malloc(j.threads * j.tile_rows * K * sizeof(float));
         if (!j.tiles) {
             x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in a matrix product");
             return;
