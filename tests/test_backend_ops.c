@@ -1712,7 +1712,6 @@ static void use_built_cuda_module(void) {
     if (built && *built) setenv("NT5_CUDA_MODULE", built, 0);
 }
 
-/* the op families, by the name a command line may give to run only those */
 /* ---- the CPU pool and its pieces ---- */
 
 /* A few-row product's shrinking pieces tile [0, total) in order: sizes a
@@ -1828,6 +1827,7 @@ static void check_cpu_pool(const suite *s) {
     check_pool();
 }
 
+/* the op families, by the name a command line may give to run only those */
 static const struct {
     const char *name;
     void (*check)(const suite *s);
