@@ -3,8 +3,9 @@
  * its products through BLAS. A single query (a decoding step): plain loops,
  * its products being too small for BLAS's call and packing to pay (not
  * under batch invariance, where a one-token input must sum as it would in
- * a batch), a task per group of heads, which reads its heads' part of each
- * key and value row in one pass. */
+ * a batch), a task per range of key positions, every head, in one pass
+ * down whole key and value rows with a running softmax per head; the
+ * ranges' sums are merged after. */
 #include "backend/cpu/cpu_attention.h"
 
 #include <cblas.h>
@@ -14,6 +15,7 @@
 
 #include "backend/cpu/cpu_blas.h"
 #include "backend/cpu/cpu_internal.h"
+#include "backend/cpu/cpu_parallel.h"
 #include "base/error.h"
 #include "base/fast_math.h"
 #include "backend/position_bias.h"
@@ -23,10 +25,9 @@ typedef struct attn_job {
     const int *buckets; /* [n_rel] bucket of relative position rel_min + r */
     int64_t rel_min;
     size_t n_rel;
-    float *scratch;             /* [threads, slot_floats] */
-    size_t slot_floats;         /* group_heads * q_len * kv_len + n_rel */
-    int plain;                  /* one query: loops instead of BLAS */
-    size_t group_heads, groups; /* a task's heads (plain loops: a group of them), groups per query batch */
+    float *scratch;     /* BLAS: [threads, slot_floats]; one query: [batch, ranges, heads, RANGE_SUMS(d_kv)] */
+    size_t slot_floats; /* BLAS: q_len * kv_len + n_rel */
+    size_t ranges;      /* one query: ranges of key positions a query batch is cut into */
 } attn_job;
 
 NT5_VECTOR_CLONES static void softmax_row(float *s, size_t n_attended, size_t n_total) {
@@ -44,19 +45,6 @@ NT5_VECTOR_CLONES static void softmax_row(float *s, size_t n_attended, size_t n_
     for (size_t j = n_attended; j < n_total; j++) s[j] = 0;
 }
 
-/* Keys ahead of the one in use whose rows are asked for: a decoding step
- * finds none of its keys and values in the cache (it has streamed the
- * weights through since), and a group's part of each row is short and rows
- * are far apart, too little for the hardware prefetchers to follow. */
-#define KEYS_AHEAD 2
-
-/* asks for n floats of row j + KEYS_AHEAD (rows ld apart from `rows`) */
-static inline void fetch_row_ahead(const float *rows, size_t ld, size_t j, size_t nk, size_t n) {
-    if (j + KEYS_AHEAD >= nk) return;
-    const float *r = rows + (j + KEYS_AHEAD) * ld;
-    for (size_t i = 0; i < n; i += 16) __builtin_prefetch(r + i);
-}
-
 /* q . k over d values, as eight partial sums */
 static inline float dot_in_parts(const float *q, const float *k, size_t d) {
     float part[8] = {0};
@@ -65,33 +53,6 @@ static inline float dot_in_parts(const float *q, const float *k, size_t d) {
         for (size_t l = 0; l < 8; l++) part[l] += q[i + l] * k[i + l];
     for (; i < d; i++) part[0] += q[i] * k[i];
     return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-}
-
-/* s[g][nk] (rows ld_s apart) = head g's query . its part of each key row,
- * for the G heads of a group (d values each, side by side in q and in
- * every key row): one pass down the rows, reading the group's part of each */
-NT5_VECTOR_CLONES static void group_scores(const float *q, const float *k, size_t ld_kv, size_t nk, size_t d, size_t G,
-                                           float *s, size_t ld_s) {
-    for (size_t j = 0; j < nk; j++) {
-        fetch_row_ahead(k, ld_kv, j, nk, G * d);
-        for (size_t g = 0; g < G; g++) s[g * ld_s + j] = dot_in_parts(q + g * d, k + j * ld_kv + g * d, d);
-    }
-}
-
-/* out[G * d] (the heads side by side) = p[g][nk] (rows ld_p apart) . head
- * g's part of the value rows, for the G heads of a group, one pass down
- * the rows */
-NT5_VECTOR_CLONES static void group_mix(const float *p, size_t ld_p, const float *v, size_t ld_kv, size_t nk, size_t d,
-                                        size_t G, float *out) {
-    for (size_t g = 0; g < G; g++) memset(out + g * d, 0, d * sizeof *out);
-    for (size_t j = 0; j < nk; j++) {
-        fetch_row_ahead(v, ld_kv, j, nk, G * d);
-        for (size_t g = 0; g < G; g++) {
-            const float *vj = v + j * ld_kv + g * d;
-            float *o = out + g * d, pj = p[g * ld_p + j];
-            for (size_t i = 0; i < d; i++) o[i] += pj * vj[i];
-        }
-    }
 }
 
 /* Head h's relative-position bias into bias[n_rel], then each of the q_len
@@ -130,35 +91,175 @@ static void blas_head(const attn_job *job, size_t b, size_t h, size_t nk, float 
     cpu_blas_leave();
 }
 
-/* heads h0 .. h0 + G - 1 of one query (batch b) in plain loops: s [G, nk] */
-static void plain_group(const attn_job *job, size_t b, size_t h0, size_t G, size_t nk, float *s, float *bias) {
-    const attn_args *a = job->a;
-    size_t kvb = b / a->kv_group, d = a->d_kv;
-    const float *k = a->k + kvb * a->kv_rows * a->ld_kv + h0 * d;
-    const float *v = a->v + kvb * a->kv_rows * a->ld_kv + h0 * d;
-    group_scores(a->q + b * a->ld_q + h0 * d, k, a->ld_kv, nk, d, G, s, nk);
-    for (size_t g = 0; g < G; g++) finish_rows(job, s + g * nk, nk, h0 + g, bias);
-    group_mix(s, nk, v, a->ld_kv, nk, d, G, (float *)a->out + b * a->ld_out + h0 * d);
+/* the keys query batch b may see: its kv_valid, at most kv_len */
+static size_t keys_of(const attn_args *a, size_t b) {
+    size_t nk = a->kv_valid ? a->kv_valid[b / a->kv_group] : a->kv_len;
+    return nk < a->kv_len ? nk : a->kv_len;
 }
 
-/* A task: one group of heads of one query batch. */
-static void attn_task(void *ctx, size_t task, size_t slot) {
+/* A task of many queries: one head of one query batch, through BLAS. */
+static void head_task(void *ctx, size_t task, size_t slot) {
     attn_job *job = ctx;
     const attn_args *a = job->a;
-    size_t b = task / job->groups, h0 = task % job->groups * job->group_heads;
-    size_t G = a->heads - h0 < job->group_heads ? a->heads - h0 : job->group_heads;
-    size_t nk = a->kv_valid ? a->kv_valid[b / a->kv_group] : a->kv_len;
-    if (nk > a->kv_len) nk = a->kv_len;
+    size_t b = task / a->heads, h = task % a->heads, nk = keys_of(a, b);
     if (nk == 0) { /* no key attended (a fully padded row): zeros, without an empty BLAS product */
-        float *out = (float *)a->out + b * a->q_len * a->ld_out + h0 * a->d_kv;
-        for (size_t i = 0; i < a->q_len; i++) memset(out + i * a->ld_out, 0, G * a->d_kv * sizeof *out);
+        float *out = (float *)a->out + b * a->q_len * a->ld_out + h * a->d_kv;
+        for (size_t i = 0; i < a->q_len; i++) memset(out + i * a->ld_out, 0, a->d_kv * sizeof *out);
         return;
     }
-    float *s = job->scratch + slot * job->slot_floats; /* [G, q_len * kv_len] scores */
-    float *bias = s + G * a->q_len * a->kv_len;        /* [n_rel] a head's bias by relative position */
-    if (job->plain) plain_group(job, b, h0, G, nk, s, bias);
-    else
-        for (size_t g = 0; g < G; g++) blas_head(job, b, h0 + g, nk, s, bias);
+    float *s = job->scratch + slot * job->slot_floats; /* [q_len, kv_len] scores, then [n_rel] the head's bias */
+    blas_head(job, b, h, nk, s, s + a->q_len * a->kv_len);
+}
+
+/* ---- one query: ranges of keys, every head, one pass down the rows ---- */
+
+/* Keys a range takes at a time: their scores, then their weights (the
+ * exponentials in one vectorized pass), then their values. */
+#define KEY_BLOCK 16
+
+/* What a range of keys gives one head: the largest score, the sum of
+ * e^(score - largest), the sum of e^(score - largest) v [d], and room for
+ * a block's scores [KEY_BLOCK]. */
+#define RANGE_SUMS(d) ((d) + 2 + KEY_BLOCK)
+
+/* The fewest keys a range is given: a task's start and the merge cost
+ * about as much as reading a few rows. */
+#define LEAST_RANGE_KEYS 8
+
+/* Keys ahead of the one in use whose rows are asked for: a decoding step
+ * finds none of its keys and values in the cache (it has streamed the
+ * weights through since). */
+#define KEYS_AHEAD 2
+
+static inline void fetch(const float *p, size_t n) {
+    for (size_t i = 0; i < n; i += 16) __builtin_prefetch(p + i);
+}
+
+/* sums[heads, RANGE_SUMS(d)] over keys j0..j1 of one query (batch b, at
+ * position pos), every head, KEY_BLOCK keys at a time: whole rows, one
+ * after the other, as memory streams best (two threads each reading a
+ * group of heads' part of every row took about a sixth more time). */
+NT5_VECTOR_CLONES static void range_sums(const attn_job *job, size_t b, int64_t pos, size_t j0, size_t j1,
+                                         float *sums) {
+    const attn_args *a = job->a;
+    size_t H = a->heads, d = a->d_kv, kvb = b / a->kv_group, ld = a->ld_kv;
+    const float *q = a->q + b * a->ld_q;
+    const float *k = a->k + kvb * a->kv_rows * ld, *v = a->v + kvb * a->kv_rows * ld;
+    for (size_t h = 0; h < H; h++) {
+        float *m = sums + h * RANGE_SUMS(d);
+        m[0] = -INFINITY;
+        memset(m + 1, 0, (d + 1) * sizeof *m);
+    }
+    for (size_t jb = j0; jb < j1; jb += KEY_BLOCK) {
+        size_t nb = j1 - jb < KEY_BLOCK ? j1 - jb : KEY_BLOCK;
+        for (size_t t = 0; t < nb; t++) { /* scores: [heads][t] */
+            size_t j = jb + t;
+            if (j + KEYS_AHEAD < j1) {
+                fetch(k + (j + KEYS_AHEAD) * ld, H * d);
+                fetch(v + (j + KEYS_AHEAD) * ld, H * d);
+            }
+            /* the heads' biases at this key's relative position: [heads] */
+            const float *bias = a->bias_table
+                                    ? a->bias_table + (size_t)job->buckets[(int64_t)j - pos - job->rel_min] * H
+                                    : NULL;
+            for (size_t h = 0; h < H; h++) {
+                float *sc = sums + h * RANGE_SUMS(d) + 2 + d;
+                sc[t] = dot_in_parts(q + h * d, k + j * ld + h * d, d);
+                if (bias) sc[t] += bias[h];
+            }
+        }
+        for (size_t h = 0; h < H; h++) { /* weights, the sums rescaled to a new largest score */
+            float *m = sums + h * RANGE_SUMS(d), *acc = m + 2, *sc = acc + d;
+            float top = m[0];
+            for (size_t t = 0; t < nb; t++) top = sc[t] > top ? sc[t] : top;
+            if (top > m[0]) { /* from -inf the sums are 0 */
+                float c = fast_expf(m[0] - top);
+                m[1] *= c;
+                for (size_t i = 0; i < d; i++) acc[i] *= c;
+                m[0] = top;
+            }
+            for (size_t t = 0; t < nb; t++) sc[t] = fast_expf(sc[t] - top);
+            for (size_t t = 0; t < nb; t++) m[1] += sc[t];
+        }
+        for (size_t t = 0; t < nb; t++) /* values */
+            for (size_t h = 0; h < H; h++) {
+                float *acc = sums + h * RANGE_SUMS(d) + 2, p = acc[d + t];
+                const float *vj = v + (jb + t) * ld + h * d;
+                for (size_t i = 0; i < d; i++) acc[i] += p * vj[i];
+            }
+    }
+}
+
+/* the keys a query at pos sees: keys_of, and under a causal mask those up to pos */
+static size_t keys_seen(const attn_args *a, size_t b, int64_t pos) {
+    size_t nk = keys_of(a, b);
+    return a->causal && (size_t)pos + 1 < nk ? (size_t)pos + 1 : nk;
+}
+
+/* A task of one query: one range of one query batch's keys. */
+static void range_task(void *ctx, size_t task, size_t slot) {
+    (void)slot;
+    attn_job *job = ctx;
+    const attn_args *a = job->a;
+    size_t b = task / job->ranges, j0, j1;
+    int64_t pos = (int64_t)a->q_offset;
+    cpu_piece_range(keys_seen(a, b, pos), job->ranges, task % job->ranges, 1, &j0, &j1);
+    range_sums(job, b, pos, j0, j1, job->scratch + task * a->heads * RANGE_SUMS(a->d_kv));
+}
+
+/* out for query batch b: each head's ranges merged, a range weighted by
+ * e^(its largest - the largest of all); no key seen: zeros */
+static void merge_ranges(const attn_job *job, size_t b) {
+    const attn_args *a = job->a;
+    size_t d = a->d_kv, n = RANGE_SUMS(d);
+    const float *sums = job->scratch + b * job->ranges * a->heads * n; /* [ranges, heads, n] */
+    int seen = keys_seen(a, b, (int64_t)a->q_offset) > 0;
+    for (size_t h = 0; h < a->heads; h++) {
+        float *out = (float *)a->out + b * a->ld_out + h * d;
+        memset(out, 0, d * sizeof *out);
+        if (!seen) continue;
+        float top = -INFINITY, total = 0;
+        for (size_t r = 0; r < job->ranges; r++)
+            top = sums[(r * a->heads + h) * n] > top ? sums[(r * a->heads + h) * n] : top;
+        for (size_t r = 0; r < job->ranges; r++) {
+            const float *m = sums + (r * a->heads + h) * n;
+            float w = fast_expf(m[0] - top); /* an empty range: m[0] -inf, its sums 0 */
+            total += w * m[1];
+            for (size_t i = 0; i < d; i++) out[i] += w * m[2 + i];
+        }
+        float inv = 1.0f / total;
+        for (size_t i = 0; i < d; i++) out[i] *= inv;
+    }
+}
+
+/* one query per batch: as many ranges of keys a batch as keep the threads
+ * busy, of at least LEAST_RANGE_KEYS keys */
+static void one_query(exec_ctx *x, attn_job *job) {
+    const attn_args *a = job->a;
+    size_t threads = cpu_threads(x), ranges = (threads + a->batch - 1) / a->batch, most = a->kv_len / LEAST_RANGE_KEYS;
+    job->ranges = ranges < most ? ranges : most ? most : 1;
+    job->scratch = malloc(a->batch * job->ranges * a->heads * RANGE_SUMS(a->d_kv) * sizeof(float));
+    if (!job->scratch) {
+        x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in attention");
+        return;
+    }
+    cpu_run(x, a->batch * job->ranges, range_task, job);
+    for (size_t b = 0; b < a->batch; b++) merge_ranges(job, b);
+    free(job->scratch);
+}
+
+/* many queries: a task per (batch, head) */
+static void many_queries(exec_ctx *x, attn_job *job) {
+    const attn_args *a = job->a;
+    size_t threads = cpu_threads(x);
+    job->slot_floats = a->q_len * a->kv_len + job->n_rel;
+    job->scratch = malloc(threads * job->slot_floats * sizeof(float));
+    if (!job->scratch) {
+        x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in attention");
+        return;
+    }
+    cpu_run(x, a->batch * a->heads, head_task, job);
+    free(job->scratch);
 }
 
 void cpu_attention(exec_ctx *x, const attn_args *args) {
@@ -168,7 +269,7 @@ void cpu_attention(exec_ctx *x, const attn_args *args) {
         a->q_offset = (size_t)*a->step_pos;
         a->kv_len = a->q_offset + a->q_len;
     }
-    attn_job job = {.a = a, .plain = a->q_len == 1 && !x->batch_invariant};
+    attn_job job = {.a = a};
     int *buckets = NULL;
     if (a->bias_table) {
         /* relative positions key - query span [-(q_offset + q_len - 1), kv_len - 1] */
@@ -184,19 +285,7 @@ void cpu_attention(exec_ctx *x, const attn_args *args) {
             buckets[r] = position_bucket(job.rel_min + (int64_t)r, a->bidirectional, a->num_buckets, a->max_distance);
         job.buckets = buckets;
     }
-    /* plain loops take the heads in as few groups as keep the threads busy,
-     * so that each reads one longer part of every key and value row */
-    size_t threads = cpu_threads(x), wanted = (threads + a->batch - 1) / a->batch;
-    job.group_heads = job.plain ? (a->heads + wanted - 1) / wanted : 1;
-    job.groups = (a->heads + job.group_heads - 1) / job.group_heads;
-    job.slot_floats = job.group_heads * a->q_len * a->kv_len + job.n_rel;
-    job.scratch = malloc(threads * job.slot_floats * sizeof(float));
-    if (!job.scratch) {
-        free(buckets);
-        x->status = err_set(NT5_ERR_OUT_OF_MEMORY, "out of memory in attention");
-        return;
-    }
-    cpu_run(x, a->batch * job.groups, attn_task, &job);
-    free(job.scratch);
+    if (a->q_len == 1 && !x->batch_invariant) one_query(x, &job);
+    else many_queries(x, &job);
     free(buckets);
 }
