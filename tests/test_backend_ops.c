@@ -1064,8 +1064,9 @@ static const attn_shape attn_shapes[] = {
     {4, 1, 129, 2, 64, 2, 0, 0, -1, BIAS_NONE, 0, 0, KV_FUSED, MASK_PADDED},
     {4, 1, 513, 2, 64, 1, 0, 1, 127, BIAS_DECODER, 32, 128, QKV_APART, MASK_NONE},
     {1, 1, 513, 2, 128, 1, 0, 1, 512, BIAS_UMT5_DECODER, 32, 128, QKV_APART, MASK_NONE},
-    {1, 1, 77, 3, 40, 1, 0, 1, 60, BIAS_DECODER, 32, 128, KV_FUSED,
-     MASK_NONE}, /* the CPU: 61 keys in two ranges, each a block and a part */
+    /* the CPU: 61 keys in two ranges, each a block and a part; a query with no key, in two ranges */
+    {1, 1, 77, 3, 40, 1, 0, 1, 60, BIAS_DECODER, 32, 128, KV_FUSED, MASK_NONE},
+    {1, 1, 129, 2, 64, 1, 0, 0, -1, BIAS_NONE, 0, 0, KV_FUSED, MASK_PADDED},
     {1, 15, 513, 2, 40, 1, 0, 1, 100, BIAS_DECODER, 16, 64, QKV_APART, MASK_NONE},
     {1, 300, 513, 2, 64, 1, 0, 1, 213, BIAS_UMT5_DECODER, 32, 128, QKV_APART, MASK_NONE},
 };
