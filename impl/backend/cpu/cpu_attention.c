@@ -55,6 +55,11 @@ static inline float dot_in_parts(const float *q, const float *k, size_t d) {
     return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
 }
 
+/* of nk keys, those a query at pos sees: under a causal mask those up to pos */
+static size_t causal_keys(const attn_args *a, int64_t pos, size_t nk) {
+    return a->causal && (size_t)pos + 1 < nk ? (size_t)pos + 1 : nk;
+}
+
 /* Head h's relative-position bias into bias[n_rel], then each of the q_len
  * rows of scores s (nk keys each) biased, masked and softmaxed. */
 static void finish_rows(const attn_job *job, float *s, size_t nk, size_t h, float *bias) {
@@ -64,8 +69,7 @@ static void finish_rows(const attn_job *job, float *s, size_t nk, size_t h, floa
     for (size_t i = 0; i < a->q_len; i++) {
         float *row = s + i * nk;
         int64_t pos = (int64_t)(a->q_offset + i);
-        size_t n_att = nk;
-        if (a->causal && (size_t)pos + 1 < n_att) n_att = (size_t)pos + 1;
+        size_t n_att = causal_keys(a, pos, nk);
         if (a->bias_table) {
             const float *b = bias + (0 - pos - job->rel_min);
             for (size_t j = 0; j < n_att; j++) row[j] += b[j];
@@ -190,11 +194,8 @@ NT5_VECTOR_CLONES static void range_sums(const attn_job *job, size_t b, int64_t 
     }
 }
 
-/* the keys a query at pos sees: keys_of, and under a causal mask those up to pos */
-static size_t keys_seen(const attn_args *a, size_t b, int64_t pos) {
-    size_t nk = keys_of(a, b);
-    return a->causal && (size_t)pos + 1 < nk ? (size_t)pos + 1 : nk;
-}
+/* the keys query batch b's query at pos sees */
+static size_t keys_seen(const attn_args *a, size_t b, int64_t pos) { return causal_keys(a, pos, keys_of(a, b)); }
 
 /* A task of one query: one range of one query batch's keys. */
 static void range_task(void *ctx, size_t task, size_t slot) {
@@ -218,11 +219,11 @@ static void merge_ranges(const attn_job *job, size_t b) {
         float *out = (float *)a->out + b * a->ld_out + h * d;
         memset(out, 0, d * sizeof *out);
         if (!seen) continue;
+        const float *head = sums + h * n; /* range r's sums at head + r * heads * n */
         float top = -INFINITY, total = 0;
-        for (size_t r = 0; r < job->ranges; r++)
-            top = sums[(r * a->heads + h) * n] > top ? sums[(r * a->heads + h) * n] : top;
+        for (size_t r = 0; r < job->ranges; r++) top = head[r * a->heads * n] > top ? head[r * a->heads * n] : top;
         for (size_t r = 0; r < job->ranges; r++) {
-            const float *m = sums + (r * a->heads + h) * n;
+            const float *m = head + r * a->heads * n;
             float w = fast_expf(m[0] - top); /* an empty range: m[0] -inf, its sums 0 */
             total += w * m[1];
             for (size_t i = 0; i < d; i++) out[i] += w * m[2 + i];
